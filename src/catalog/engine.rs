@@ -1,0 +1,166 @@
+//! The parallel chunk engine: reads each chunk's core and buffer points once and runs a
+//! user function on them, chunks in parallel on a rayon pool of `threads` workers.
+//!
+//! Memory: at most `threads` chunks are in flight, and a chunk's points are dropped when its
+//! function returns, so peak memory follows the largest chunk times the thread count, not the
+//! catalog. Neighbouring tiles are streamed in batches and filtered to the buffer strip while
+//! decoding (see [`crate::points::read_filtered`]).
+//!
+//! Failures are collected per chunk (the error names the chunk and its tiles) and the run
+//! carries on, unless `stop_early` is set, in which case chunks not yet started are skipped.
+
+use super::plan::Chunk;
+use super::Catalog;
+use crate::points::{self, PointCloud};
+use crate::{Error, Result};
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How to run the chunks.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineOptions {
+    /// Worker threads; 0 = all cores.
+    pub threads: usize,
+    /// Stop starting new chunks after the first failure.
+    pub stop_early: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            threads: 0,
+            stop_early: false,
+        }
+    }
+}
+
+/// A chunk that failed, with the error that stopped it.
+#[derive(Debug)]
+pub struct ChunkFailure {
+    pub chunk_id: usize,
+    pub error: Error,
+}
+
+/// What a run produced: the results of the chunks that succeeded (in chunk order) and the
+/// failures. `skipped` counts chunks not run because of `stop_early`.
+#[derive(Debug)]
+pub struct RunReport<T> {
+    pub results: Vec<(usize, T)>,
+    pub failures: Vec<ChunkFailure>,
+    pub skipped: usize,
+}
+
+impl<T> RunReport<T> {
+    /// `true` when every chunk succeeded.
+    pub fn is_complete(&self) -> bool {
+        self.failures.is_empty() && self.skipped == 0
+    }
+}
+
+/// Builds a rayon pool with `threads` workers (0 = all cores).
+pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if threads > 0 {
+        b = b.num_threads(threads);
+    }
+    b.build()
+        .map_err(|e| Error::Config(format!("cannot start {threads} threads: {e}")))
+}
+
+/// Reads the points of `chunk`: core points flagged `is_buffer = false`, buffer points `true`.
+pub fn read_chunk(catalog: &Catalog, chunk: &Chunk) -> Result<PointCloud> {
+    let mut cloud: Option<PointCloud> = None;
+    for &ti in &chunk.tiles {
+        let tile = &catalog.tiles[ti];
+        let b = chunk.buffered;
+        let part = if let Some(own) = chunk.own_tile {
+            if ti == own {
+                points::read(&tile.path)?
+            } else {
+                points::read_filtered(&tile.path, &mut |x, y| {
+                    (x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]).then_some(true)
+                })?
+            }
+        } else {
+            points::read_filtered(&tile.path, &mut |x, y| {
+                if x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3] {
+                    Some(!chunk.core_contains(x, y))
+                } else {
+                    None
+                }
+            })?
+        };
+        match &mut cloud {
+            None => cloud = Some(part),
+            Some(c) => c
+                .append(&part)
+                .map_err(|e| Error::data(tile.path.display(), e))?,
+        }
+    }
+    cloud.ok_or_else(|| {
+        Error::data(
+            format!("chunk {}", chunk.id),
+            "no tile intersects the chunk",
+        )
+    })
+}
+
+/// Runs `f` on every chunk of `plan`, in parallel, and collects results and failures.
+///
+/// `on_done(chunk_id, ok)` is called after each chunk (for progress bars); it must be cheap.
+pub fn run<T, F>(
+    catalog: &Catalog,
+    plan: &[Chunk],
+    opts: &EngineOptions,
+    on_done: &(dyn Fn(usize, bool) + Sync),
+    f: F,
+) -> Result<RunReport<T>>
+where
+    T: Send,
+    F: Fn(&Chunk, PointCloud) -> Result<T> + Sync,
+{
+    let pool = thread_pool(opts.threads)?;
+    let stop = AtomicBool::new(false);
+    let outcomes: Vec<Option<(usize, Result<T>)>> = pool.install(|| {
+        plan.par_iter()
+            .map(|chunk| {
+                if opts.stop_early && stop.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let r = read_chunk(catalog, chunk).and_then(|pts| f(chunk, pts));
+                let r = r.map_err(|e| Error::Chunk {
+                    chunk_id: chunk.id,
+                    tiles: chunk
+                        .tiles
+                        .iter()
+                        .map(|&t| catalog.tiles[t].path.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    source: Box::new(e),
+                });
+                if r.is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                on_done(chunk.id, r.is_ok());
+                Some((chunk.id, r))
+            })
+            .collect()
+    });
+    let mut report = RunReport {
+        results: Vec::new(),
+        failures: Vec::new(),
+        skipped: 0,
+    };
+    for o in outcomes {
+        match o {
+            None => report.skipped += 1,
+            Some((id, Ok(v))) => report.results.push((id, v)),
+            Some((id, Err(e))) => report.failures.push(ChunkFailure {
+                chunk_id: id,
+                error: e,
+            }),
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,190 @@
+//! Chunk planning: split a catalog into chunks that can be processed independently.
+//!
+//! Each chunk has a *core* (the area whose products it owns) and a *buffer* around it (default
+//! 30 m, as lidR's LAScatalog) filled with points from neighbouring tiles, so that algorithms
+//! that look at neighbours (ground filters, TINs, tree crowns) behave at the core's edge as in
+//! the middle of one large file. Products are cropped to the core.
+//!
+//! Two modes, as lidR's `chunk_size`:
+//! * by tile (`size_m = 0`): one chunk per file. Its core points are the file's own points; its
+//!   core rectangle (for raster cells) is the file's bounding box snapped outward to
+//!   `align_m`, so that adjacent tiles whose boxes stop a centimetre short still meet;
+//! * by grid (`size_m > 0`): square chunks on a grid aligned to `origin`; a point belongs to
+//!   the chunk whose half-open core `[x0, x1) × [y0, y1)` contains it.
+
+use super::index::TileInfo;
+use crate::{Error, Result};
+
+/// How to cut a catalog into chunks.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChunkOptions {
+    /// Chunk side in CRS units; 0 = one chunk per tile.
+    pub size_m: f64,
+    /// Buffer width around each chunk core.
+    pub buffer_m: f64,
+    /// Grid origin for `size_m > 0` (chunk edges at origin + k·size).
+    pub origin: [f64; 2],
+    /// In tile mode, core rectangles are snapped outward to multiples of this step.
+    pub align_m: f64,
+}
+
+impl Default for ChunkOptions {
+    fn default() -> Self {
+        ChunkOptions {
+            size_m: 0.0,
+            buffer_m: 30.0,
+            origin: [0.0, 0.0],
+            align_m: 1.0,
+        }
+    }
+}
+
+/// An axis-aligned rectangle `[xmin, ymin, xmax, ymax]`.
+pub type Rect = [f64; 4];
+
+/// One unit of parallel work.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Chunk {
+    /// Position in the plan (stable for a given catalog and options).
+    pub id: usize,
+    /// Rectangle whose products this chunk owns.
+    pub core: Rect,
+    /// Core grown by the buffer: points inside it are read.
+    pub buffered: Rect,
+    /// Indices (into the catalog) of the tiles that intersect `buffered`.
+    pub tiles: Vec<usize>,
+    /// In tile mode, the tile whose points form the core.
+    pub own_tile: Option<usize>,
+    /// Header point count of the core area (for load balancing; an estimate in grid mode).
+    pub est_points: u64,
+}
+
+impl Chunk {
+    /// Whether `(x, y)` lies in the half-open core rectangle.
+    pub fn core_contains(&self, x: f64, y: f64) -> bool {
+        x >= self.core[0] && x < self.core[2] && y >= self.core[1] && y < self.core[3]
+    }
+}
+
+fn intersects(a: &Rect, b: &Rect) -> bool {
+    a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
+}
+
+fn grow(r: &Rect, d: f64) -> Rect {
+    [r[0] - d, r[1] - d, r[2] + d, r[3] + d]
+}
+
+fn tile_rect(t: &TileInfo) -> Rect {
+    [t.bounds[0], t.bounds[1], t.bounds[3], t.bounds[4]]
+}
+
+/// Plans the chunks of a catalog.
+pub fn plan(tiles: &[TileInfo], opts: &ChunkOptions) -> Result<Vec<Chunk>> {
+    if !(opts.buffer_m >= 0.0) || !(opts.size_m >= 0.0) || !(opts.align_m > 0.0) {
+        return Err(Error::Config(format!(
+            "chunk options must be non-negative (size_m {}, buffer_m {}, align_m {} > 0)",
+            opts.size_m, opts.buffer_m, opts.align_m
+        )));
+    }
+    let rects: Vec<Rect> = tiles.iter().map(tile_rect).collect();
+    let touching = |buffered: &Rect| -> Vec<usize> {
+        (0..tiles.len())
+            .filter(|&i| intersects(&rects[i], buffered))
+            .collect()
+    };
+    let mut chunks = Vec::new();
+    if opts.size_m == 0.0 {
+        let a = opts.align_m;
+        for (i, t) in tiles.iter().enumerate() {
+            if t.n_points == 0 {
+                continue;
+            }
+            let r = rects[i];
+            let core = [
+                (r[0] / a).floor() * a,
+                (r[1] / a).floor() * a,
+                // The core is half-open: a box ending exactly on a step still needs the step
+                // after it to contain its last points.
+                ((r[2] / a).floor() + 1.0) * a,
+                ((r[3] / a).floor() + 1.0) * a,
+            ];
+            let buffered = grow(&core, opts.buffer_m);
+            chunks.push(Chunk {
+                id: chunks.len(),
+                core,
+                buffered,
+                tiles: touching(&buffered),
+                own_tile: Some(i),
+                est_points: t.n_points,
+            });
+        }
+    } else {
+        let s = opts.size_m;
+        let [ox, oy] = opts.origin;
+        let mut ext = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for (r, t) in rects.iter().zip(tiles) {
+            if t.n_points == 0 {
+                continue;
+            }
+            ext = [
+                ext[0].min(r[0]),
+                ext[1].min(r[1]),
+                ext[2].max(r[2]),
+                ext[3].max(r[3]),
+            ];
+        }
+        if !ext[0].is_finite() {
+            return Ok(chunks);
+        }
+        let i0 = ((ext[0] - ox) / s).floor() as i64;
+        let i1 = ((ext[2] - ox) / s).floor() as i64;
+        let j0 = ((ext[1] - oy) / s).floor() as i64;
+        let j1 = ((ext[3] - oy) / s).floor() as i64;
+        for j in j0..=j1 {
+            for i in i0..=i1 {
+                let core = [
+                    ox + i as f64 * s,
+                    oy + j as f64 * s,
+                    ox + (i + 1) as f64 * s,
+                    oy + (j + 1) as f64 * s,
+                ];
+                let in_core: Vec<usize> = (0..tiles.len())
+                    .filter(|&k| tiles[k].n_points > 0 && intersects(&rects[k], &core))
+                    .collect();
+                if in_core.is_empty() {
+                    continue;
+                }
+                let est: f64 = in_core
+                    .iter()
+                    .map(|&k| {
+                        let r = rects[k];
+                        let ix = (r[2].min(core[2]) - r[0].max(core[0])).max(0.0);
+                        let iy = (r[3].min(core[3]) - r[1].max(core[1])).max(0.0);
+                        let area = tiles[k].area();
+                        if area > 0.0 {
+                            tiles[k].n_points as f64 * (ix * iy) / area
+                        } else {
+                            tiles[k].n_points as f64
+                        }
+                    })
+                    .sum();
+                let buffered = grow(&core, opts.buffer_m);
+                chunks.push(Chunk {
+                    id: chunks.len(),
+                    core,
+                    buffered,
+                    tiles: touching(&buffered),
+                    own_tile: None,
+                    est_points: est.round() as u64,
+                });
+            }
+        }
+    }
+    Ok(chunks)
+}

@@ -1,0 +1,163 @@
+//! Flags shared by every subcommand, logging, progress bars and error formatting.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use landcarbon::catalog::{Catalog, ChunkOptions, EngineOptions, RunReport};
+use landcarbon::config::Config;
+use std::path::PathBuf;
+
+/// Global flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Common {
+    /// Print nothing but errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log more (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Worker threads (0 = all cores).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// TOML configuration file; command-line flags override its keys.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// Catalog flags: inputs and chunking.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CatalogArgs {
+    /// LAS/LAZ files, folders or glob patterns.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Chunk side in metres (0 = one chunk per tile).
+    #[arg(long)]
+    pub chunk_size: Option<f64>,
+    /// Buffer around each chunk in metres.
+    #[arg(long)]
+    pub buffer: Option<f64>,
+    /// Stop starting new chunks after the first failure.
+    #[arg(long)]
+    pub stop_early: bool,
+}
+
+/// How a command ended when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything succeeded.
+    Complete,
+    /// Some inputs or chunks failed (reported); the rest was done.
+    Partial,
+}
+
+pub fn init_logging(c: &Common) {
+    let level = if c.quiet {
+        log::LevelFilter::Error
+    } else {
+        match c.verbose {
+            0 => log::LevelFilter::Warn,
+            1 => log::LevelFilter::Info,
+            2 => log::LevelFilter::Debug,
+            _ => log::LevelFilter::Trace,
+        }
+    };
+    let _ = env_logger::Builder::new()
+        .filter_level(level)
+        .format_timestamp(None)
+        .format_target(false)
+        .try_init();
+}
+
+/// The configuration file (or defaults) with the common and catalog flags applied.
+pub fn load_config(c: &Common, cat: Option<&CatalogArgs>) -> anyhow::Result<Config> {
+    let mut cfg = match &c.config {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    if let Some(t) = c.threads {
+        cfg.threads = t;
+    }
+    cfg.engine.threads = cfg.threads;
+    if let Some(cat) = cat {
+        if let Some(s) = cat.chunk_size {
+            cfg.chunk.size_m = s;
+        }
+        if let Some(b) = cat.buffer {
+            cfg.chunk.buffer_m = b;
+        }
+        if cat.stop_early {
+            cfg.engine.stop_early = true;
+        }
+    }
+    Ok(cfg)
+}
+
+/// Opens the catalog named by the flags and plans its chunks.
+pub fn open_catalog(
+    args: &CatalogArgs,
+    chunk: &ChunkOptions,
+) -> anyhow::Result<(Catalog, Vec<landcarbon::catalog::Chunk>)> {
+    let catalog = Catalog::open(&args.inputs)?;
+    let plan = catalog.plan(chunk)?;
+    log::info!(
+        "{} tiles, {} points, CRS {}, {} chunks",
+        catalog.tiles.len(),
+        catalog.n_points(),
+        catalog.crs.describe(),
+        plan.len()
+    );
+    Ok((catalog, plan))
+}
+
+/// A progress bar over `len` steps, hidden with `-q` or when stderr is not a terminal.
+pub fn progress(c: &Common, len: u64, what: &str) -> ProgressBar {
+    if c.quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{msg:>12} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Prints the failures of a chunk run and tells whether it was complete.
+pub fn report_failures<T>(c: &Common, report: &RunReport<T>, _opts: &EngineOptions) -> Outcome {
+    for f in &report.failures {
+        eprintln!("landcarbon: chunk failed: {}", error_chain(&f.error));
+    }
+    if report.skipped > 0 && !c.quiet {
+        eprintln!(
+            "landcarbon: {} chunks not run (--stop-early)",
+            report.skipped
+        );
+    }
+    if report.is_complete() {
+        Outcome::Complete
+    } else {
+        Outcome::Partial
+    }
+}
+
+/// An error and its causes on one line, each cause once.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// The lower-case extension of an output path.
+pub fn extension(p: &std::path::Path) -> String {
+    p.extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+}

@@ -1,0 +1,36 @@
+//! The run configuration as a TOML file. Every command-line flag maps onto a key here; a flag
+//! given on the command line overrides the file. Unknown keys are errors, so a typo never
+//! silently falls back to a default.
+//!
+//! ```toml
+//! threads = 4
+//! [chunk]
+//! size_m = 0.0      # 0 = one chunk per tile
+//! buffer_m = 30.0
+//! [engine]
+//! stop_early = false
+//! ```
+
+use crate::catalog::{ChunkOptions, EngineOptions};
+use crate::{Error, Result};
+use std::path::Path;
+
+/// Everything a run can be configured with.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// How the catalog is cut into chunks.
+    pub chunk: ChunkOptions,
+    /// How chunks are run.
+    pub engine: EngineOptions,
+}
+
+impl Config {
+    /// Reads a TOML configuration file.
+    pub fn from_file(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+}

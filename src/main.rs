@@ -1,0 +1,11 @@
+//! The `landcarbon` binary: parse the command line, set up logging, run, and map the outcome to
+//! an exit code: 0 success, 1 some chunks or inputs failed, 2 fatal error.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    std::process::exit(cli::main(args));
+}

@@ -1,0 +1,18 @@
+//! Points in and out: the column-wise [`PointCloud`], LAS/LAZ reading and writing, CRS and
+//! extra bytes, and a 2-D k-d tree helper.
+
+mod cloud;
+pub mod crs;
+pub mod extra;
+mod index;
+pub mod layout;
+mod meta;
+pub mod read;
+pub mod write;
+
+pub use cloud::{class, flag, PointCloud, WaveformPacket};
+pub use crs::Crs;
+pub use index::KdIndex2;
+pub use meta::LasMeta;
+pub use read::{open, read, read_filtered};
+pub use write::write;

@@ -1,0 +1,167 @@
+//! Writing a [`PointCloud`] to LAS or LAZ (chosen by the file extension), keeping the source
+//! header's version, scale/offset, VLRs, EVLRs and CRS. The file is written under a temporary
+//! name in the same folder and renamed when complete, so an interrupted write never leaves a file
+//! that looks finished.
+
+use super::cloud::PointCloud;
+use super::extra::is_extra_bytes_vlr;
+use super::layout::RecordLayout;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// Writes `cloud` to `path` (`.laz` compressed, `.las` plain).
+pub fn write(cloud: &PointCloud, path: &Path) -> Result<()> {
+    let header = header_for(cloud, path)?;
+    let lay = RecordLayout::of(header.point_format());
+    let bytes = encode(
+        cloud,
+        &lay,
+        header.transforms(),
+        header.point_format().is_extended,
+    )
+    .map_err(|reason| Error::las(path, reason))?;
+    let slab = las::PointDataBuilder::new()
+        .for_header(&header)
+        .build_from_bytes(bytes)
+        .map_err(|e| Error::las(path, e))?;
+    let tmp = temp_path(path);
+    let result = (|| -> Result<()> {
+        let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut w = las::Writer::new(std::io::BufWriter::new(file), header)
+            .map_err(|e| Error::las(path, e))?;
+        w.write_points(&slab).map_err(|e| Error::las(path, e))?;
+        w.close().map_err(|e| Error::las(path, e))?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => commit_temp(&tmp, path),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// A temporary sibling of `path`: `.<name>.partial-<pid>`.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "output".to_string());
+    path.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// Renames a completed temporary file onto its final name.
+pub fn commit_temp(tmp: &Path, path: &Path) -> Result<()> {
+    std::fs::rename(tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(tmp);
+        Error::io(path, e)
+    })
+}
+
+fn header_for(cloud: &PointCloud, path: &Path) -> Result<las::Header> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let compressed = match ext.as_str() {
+        "laz" => true,
+        "las" => false,
+        other => {
+            return Err(Error::Config(format!(
+                "{}: unknown point-cloud extension '.{other}' (use .las or .laz)",
+                path.display()
+            )))
+        }
+    };
+    let mut b = las::Builder::from(cloud.meta.header.clone());
+    b.point_format = cloud.meta.format;
+    b.point_format.is_compressed = compressed;
+    b.point_format.extra_bytes = cloud.extra.record_len as u16;
+    b.vlrs.retain(|v| !las::laz::is_laszip_vlr(v));
+    if let Some(desc) = cloud.extra.descriptors_if_changed() {
+        b.vlrs.retain(|v| !is_extra_bytes_vlr(v));
+        b.evlrs.retain(|v| !is_extra_bytes_vlr(v));
+        b.vlrs.push(las::Vlr {
+            user_id: "LASF_Spec".to_string(),
+            record_id: 4,
+            description: "Extra bytes".to_string(),
+            data: desc,
+        });
+    }
+    b.into_header()
+        .map_err(|e| Error::las(path, format!("cannot build header: {e}")))
+}
+
+fn encode(
+    c: &PointCloud,
+    lay: &RecordLayout,
+    t: &las::Vector<las::Transform>,
+    extended: bool,
+) -> std::result::Result<Vec<u8>, String> {
+    let n = c.len();
+    let mut out = vec![0u8; n * lay.len];
+    let q = |v: f64, tr: &las::Transform, axis: &str| -> std::result::Result<i32, String> {
+        let r = ((v - tr.offset) / tr.scale).round();
+        if r < i32::MIN as f64 || r > i32::MAX as f64 || !r.is_finite() {
+            Err(format!(
+                "{axis} = {v} does not fit the header's scale {} and offset {}",
+                tr.scale, tr.offset
+            ))
+        } else {
+            Ok(r as i32)
+        }
+    };
+    let xl = c.extra.record_len;
+    for (i, rec) in out.chunks_exact_mut(lay.len).enumerate() {
+        rec[0..4].copy_from_slice(&q(c.x[i], &t.x, "x")?.to_le_bytes());
+        rec[4..8].copy_from_slice(&q(c.y[i], &t.y, "y")?.to_le_bytes());
+        rec[8..12].copy_from_slice(&q(c.z[i], &t.z, "z")?.to_le_bytes());
+        rec[12..14].copy_from_slice(&c.intensity[i].to_le_bytes());
+        let f = c.flags[i];
+        let sd = (f >> 4) & 1;
+        let edge = (f >> 5) & 1;
+        if extended {
+            rec[14] = (c.return_number[i] & 0x0F) | (c.number_of_returns[i] & 0x0F) << 4;
+            rec[15] = (f & 0x0F) | (c.scanner_channel[i] & 0x03) << 4 | sd << 6 | edge << 7;
+            rec[16] = c.classification[i];
+            rec[17] = c.user_data[i];
+            let sa = (c.scan_angle_deg[i] / 0.006).round() as i16;
+            rec[18..20].copy_from_slice(&sa.to_le_bytes());
+            rec[20..22].copy_from_slice(&c.point_source_id[i].to_le_bytes());
+        } else {
+            if c.classification[i] > 31 {
+                return Err(format!(
+                    "point {i} has class {} which point formats 0-5 cannot store (max 31)",
+                    c.classification[i]
+                ));
+            }
+            rec[14] = (c.return_number[i] & 0x07)
+                | (c.number_of_returns[i] & 0x07) << 3
+                | sd << 6
+                | edge << 7;
+            rec[15] = (c.classification[i] & 0x1F) | (f & 0x07) << 5;
+            rec[16] = c.scan_angle_deg[i].round().clamp(-128.0, 127.0) as i8 as u8;
+            rec[17] = c.user_data[i];
+            rec[18..20].copy_from_slice(&c.point_source_id[i].to_le_bytes());
+        }
+        if let (Some(o), Some(v)) = (lay.gps, &c.gps_time) {
+            rec[o..o + 8].copy_from_slice(&v[i].to_le_bytes());
+        }
+        if let (Some(o), Some(v)) = (lay.rgb, &c.rgb) {
+            for k in 0..3 {
+                rec[o + 2 * k..o + 2 * k + 2].copy_from_slice(&v[i][k].to_le_bytes());
+            }
+        }
+        if let (Some(o), Some(v)) = (lay.nir, &c.nir) {
+            rec[o..o + 2].copy_from_slice(&v[i].to_le_bytes());
+        }
+        if let (Some(o), Some(v)) = (lay.waveform, &c.waveform) {
+            rec[o..o + 29].copy_from_slice(&v[i]);
+        }
+        if xl > 0 {
+            rec[lay.extra..lay.extra + xl].copy_from_slice(&c.extra.data[i * xl..(i + 1) * xl]);
+        }
+    }
+    Ok(out)
+}

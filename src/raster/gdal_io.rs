@@ -1,0 +1,275 @@
+//! GeoTIFF through GDAL: write single- and multi-band rasters with CRS, nodata and band names,
+//! read them back, and assemble chunk rasters into one mosaic file while the chunks run.
+//!
+//! Every file is written under a temporary name and renamed when complete.
+
+use super::{Grid, Raster};
+use crate::points::write::{commit_temp, temp_path};
+use crate::points::Crs;
+use crate::{Error, Result};
+use gdal::raster::{Buffer, GdalType, RasterCreationOptions};
+use gdal::spatial_ref::SpatialRef;
+use gdal::{Dataset, DriverManager, Metadata};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+fn creation_options() -> RasterCreationOptions {
+    ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"]
+        .into_iter()
+        .collect()
+}
+
+fn create<T: GdalType>(path: &Path, grid: &Grid, bands: usize, crs: &Crs) -> Result<Dataset> {
+    let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| Error::gdal(path, e))?;
+    let mut ds = driver
+        .create_with_band_type_with_options::<T, _>(
+            path,
+            grid.ncols.max(1),
+            grid.nrows.max(1),
+            bands,
+            &creation_options(),
+        )
+        .map_err(|e| Error::gdal(path, e))?;
+    ds.set_geo_transform(&grid.geotransform())
+        .map_err(|e| Error::gdal(path, e))?;
+    if let Some(def) = crs.gdal_definition() {
+        match SpatialRef::from_definition(&def) {
+            Ok(srs) => ds.set_spatial_ref(&srs).map_err(|e| Error::gdal(path, e))?,
+            Err(e) => log::warn!(
+                "{}: CRS '{}' not understood by GDAL ({e}); raster written without CRS",
+                path.display(),
+                crs.describe()
+            ),
+        }
+    }
+    Ok(ds)
+}
+
+/// Writes a single-band GeoTIFF.
+pub fn write_geotiff<T: GdalType + Copy + Into<f64>>(
+    raster: &Raster<T>,
+    crs: &Crs,
+    path: &Path,
+) -> Result<()> {
+    write_geotiff_bands(&[(String::new(), raster)], crs, path)
+}
+
+/// Writes a multi-band GeoTIFF; each band gets its name as description (shown by `gdalinfo`
+/// and QGIS). All bands must share one grid.
+pub fn write_geotiff_bands<T: GdalType + Copy + Into<f64>>(
+    bands: &[(String, &Raster<T>)],
+    crs: &Crs,
+    path: &Path,
+) -> Result<()> {
+    let Some((_, first)) = bands.first() else {
+        return Err(Error::Config(format!(
+            "{}: no band to write",
+            path.display()
+        )));
+    };
+    let grid = first.grid;
+    let tmp = tmp_tif(path);
+    let result = (|| -> Result<()> {
+        let ds = create::<T>(&tmp, &grid, bands.len(), crs)?;
+        for (i, (name, r)) in bands.iter().enumerate() {
+            if r.grid != grid {
+                return Err(Error::data(
+                    path.display(),
+                    format!("band '{name}' has a different grid"),
+                ));
+            }
+            let mut band = ds.rasterband(i + 1).map_err(|e| Error::gdal(path, e))?;
+            band.set_no_data_value(Some(r.nodata.into()))
+                .map_err(|e| Error::gdal(path, e))?;
+            if !name.is_empty() {
+                band.set_description(name)
+                    .map_err(|e| Error::gdal(path, e))?;
+            }
+            if grid.is_empty() {
+                continue;
+            }
+            let data: Vec<T> = r.data.iter().copied().collect();
+            let mut buf = Buffer::new((grid.ncols, grid.nrows), data);
+            band.write((0, 0), (grid.ncols, grid.nrows), &mut buf)
+                .map_err(|e| Error::gdal(path, e))?;
+        }
+        drop(ds);
+        Ok(())
+    })();
+    finish(result, &tmp, path)
+}
+
+/// Reads band `band` (1-based) of a raster file as `f64`, with its grid and nodata (NaN when
+/// the file declares none). Rotated or south-up rasters are refused.
+pub fn read_geotiff(path: &Path, band: usize) -> Result<Raster<f64>> {
+    let ds = Dataset::open(path).map_err(|e| Error::gdal(path, e))?;
+    let gt = ds.geo_transform().map_err(|e| Error::gdal(path, e))?;
+    if gt[2] != 0.0 || gt[4] != 0.0 || (gt[1] + gt[5]).abs() > 1e-9 * gt[1].abs() || gt[1] <= 0.0 {
+        return Err(Error::data(
+            path.display(),
+            "only north-up rasters with square cells are supported",
+        ));
+    }
+    let (ncols, nrows) = ds.raster_size();
+    let grid = Grid {
+        x_min: gt[0],
+        y_max: gt[3],
+        res_m: gt[1],
+        ncols,
+        nrows,
+    };
+    let b = ds.rasterband(band).map_err(|e| Error::gdal(path, e))?;
+    let nodata = b.no_data_value().unwrap_or(f64::NAN);
+    let buf = b
+        .read_as::<f64>((0, 0), (ncols, nrows), (ncols, nrows), None)
+        .map_err(|e| Error::gdal(path, e))?;
+    let (_, data) = buf.into_shape_and_vec();
+    let data = ndarray::Array2::from_shape_vec((nrows, ncols), data)
+        .map_err(|e| Error::data(path.display(), e))?;
+    Ok(Raster { grid, data, nodata })
+}
+
+/// Band names (descriptions) of a raster file.
+pub fn band_names(path: &Path) -> Result<Vec<String>> {
+    let ds = Dataset::open(path).map_err(|e| Error::gdal(path, e))?;
+    (1..=ds.raster_count())
+        .map(|i| {
+            let b = ds.rasterband(i).map_err(|e| Error::gdal(path, e))?;
+            b.description().map_err(|e| Error::gdal(path, e))
+        })
+        .collect()
+}
+
+fn tmp_tif(path: &Path) -> PathBuf {
+    // Keep the .tif extension on the temporary name so GDAL picks the right driver.
+    let t = temp_path(path);
+    t.with_file_name(format!(
+        "{}.tif",
+        t.file_name().unwrap_or_default().to_string_lossy()
+    ))
+}
+
+fn finish(result: Result<()>, tmp: &Path, path: &Path) -> Result<()> {
+    match result {
+        Ok(()) => commit_temp(tmp, path),
+        Err(e) => {
+            let _ = std::fs::remove_file(tmp);
+            Err(e)
+        }
+    }
+}
+
+/// A GeoTIFF mosaic that chunk rasters are pasted into as the chunks finish (from any thread),
+/// so the whole mosaic never sits in memory. Call [`MosaicWriter::finish`] to rename it into
+/// place; dropped without `finish`, the temporary file is removed.
+pub struct MosaicWriter {
+    ds: Mutex<Option<Dataset>>,
+    grid: Grid,
+    tmp: PathBuf,
+    path: PathBuf,
+    bands: usize,
+}
+
+// GDAL datasets are not thread-safe; every access goes through the mutex.
+unsafe impl Send for MosaicWriter {}
+unsafe impl Sync for MosaicWriter {}
+
+impl MosaicWriter {
+    /// Creates the mosaic over `grid` with `band_names.len()` `f32` bands filled with `nodata`.
+    pub fn create(
+        path: &Path,
+        grid: Grid,
+        band_names: &[String],
+        nodata: f32,
+        crs: &Crs,
+    ) -> Result<Self> {
+        let tmp = tmp_tif(path);
+        let ds = create::<f32>(&tmp, &grid, band_names.len(), crs)?;
+        for (i, name) in band_names.iter().enumerate() {
+            let mut band = ds.rasterband(i + 1).map_err(|e| Error::gdal(path, e))?;
+            band.set_no_data_value(Some(nodata as f64))
+                .map_err(|e| Error::gdal(path, e))?;
+            band.fill(nodata as f64, None)
+                .map_err(|e| Error::gdal(path, e))?;
+            if !name.is_empty() {
+                band.set_description(name)
+                    .map_err(|e| Error::gdal(path, e))?;
+            }
+        }
+        Ok(MosaicWriter {
+            ds: Mutex::new(Some(ds)),
+            grid,
+            tmp,
+            path: path.to_path_buf(),
+            bands: band_names.len(),
+        })
+    }
+
+    /// The mosaic's grid.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    /// Writes `bands` (one raster per band, all on one aligned grid) into the mosaic, clipped to
+    /// its extent.
+    pub fn paste(&self, bands: &[&Raster<f32>]) -> Result<()> {
+        if bands.len() != self.bands {
+            return Err(Error::data(
+                self.path.display(),
+                format!("{} bands given, mosaic has {}", bands.len(), self.bands),
+            ));
+        }
+        let Some(first) = bands.first() else {
+            return Ok(());
+        };
+        let g = first.grid;
+        let (dr, dc) = g.offset_in(&self.grid);
+        let r0 = dr.max(0);
+        let c0 = dc.max(0);
+        let r1 = (dr + g.nrows as i64).min(self.grid.nrows as i64);
+        let c1 = (dc + g.ncols as i64).min(self.grid.ncols as i64);
+        if r1 <= r0 || c1 <= c0 {
+            return Ok(());
+        }
+        let (h, w) = ((r1 - r0) as usize, (c1 - c0) as usize);
+        let guard = self
+            .ds
+            .lock()
+            .map_err(|_| Error::data(self.path.display(), "mosaic lock poisoned"))?;
+        let ds = guard
+            .as_ref()
+            .ok_or_else(|| Error::data(self.path.display(), "mosaic already finished"))?;
+        for (i, r) in bands.iter().enumerate() {
+            let mut data = Vec::with_capacity(h * w);
+            for rr in r0..r1 {
+                for cc in c0..c1 {
+                    data.push(r.data[[(rr - dr) as usize, (cc - dc) as usize]]);
+                }
+            }
+            let mut band = ds
+                .rasterband(i + 1)
+                .map_err(|e| Error::gdal(&self.path, e))?;
+            let mut buf = Buffer::new((w, h), data);
+            band.write((c0 as isize, r0 as isize), (w, h), &mut buf)
+                .map_err(|e| Error::gdal(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Closes the file and renames it into place.
+    pub fn finish(self) -> Result<()> {
+        let ds = self.ds.lock().ok().and_then(|mut g| g.take());
+        drop(ds);
+        commit_temp(&self.tmp, &self.path)
+    }
+}
+
+impl Drop for MosaicWriter {
+    fn drop(&mut self) {
+        if let Ok(mut g) = self.ds.lock() {
+            if g.take().is_some() {
+                let _ = std::fs::remove_file(&self.tmp);
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! [`Grid`]: a north-up raster grid (origin, cell size, shape), aligned to multiples of the cell
+//! size so that rasters made by different chunks line up cell for cell.
+
+use crate::catalog::Rect;
+
+/// A north-up grid: cell `(row, col)` covers
+/// `x ∈ [x_min + col·res, x_min + (col+1)·res)`, `y ∈ (y_max − (row+1)·res, y_max − row·res]`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Grid {
+    pub x_min: f64,
+    pub y_max: f64,
+    pub res_m: f64,
+    pub ncols: usize,
+    pub nrows: usize,
+}
+
+impl Grid {
+    /// The grid of cells of size `res_m`, aligned to multiples of `res_m`, whose centres lie in
+    /// the half-open rectangle `r` (`[xmin, ymin, xmax, ymax]`). Chunks whose cores tile the
+    /// plane therefore own disjoint sets of cells that together cover it.
+    pub fn covering_centres(r: &Rect, res_m: f64) -> Grid {
+        // First column whose centre x_c = (k + 0.5)·res ≥ r[0]; last with x_c < r[2].
+        let c0 = (r[0] / res_m - 0.5).ceil() as i64;
+        let c1 = (r[2] / res_m - 0.5).ceil() as i64; // exclusive
+        let k0 = (r[1] / res_m - 0.5).ceil() as i64;
+        let k1 = (r[3] / res_m - 0.5).ceil() as i64; // exclusive, in rows counted upward
+        Grid {
+            x_min: c0 as f64 * res_m,
+            y_max: k1 as f64 * res_m,
+            res_m,
+            ncols: (c1 - c0).max(0) as usize,
+            nrows: (k1 - k0).max(0) as usize,
+        }
+    }
+
+    /// The aligned grid covering the rectangle `r` entirely (cells touching it).
+    pub fn covering(r: &Rect, res_m: f64) -> Grid {
+        let c0 = (r[0] / res_m).floor() as i64;
+        let c1 = (r[2] / res_m).floor() as i64 + 1;
+        let k0 = (r[1] / res_m).floor() as i64;
+        let k1 = (r[3] / res_m).floor() as i64 + 1;
+        Grid {
+            x_min: c0 as f64 * res_m,
+            y_max: k1 as f64 * res_m,
+            res_m,
+            ncols: (c1 - c0).max(0) as usize,
+            nrows: (k1 - k0).max(0) as usize,
+        }
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.ncols * self.nrows
+    }
+
+    /// `true` for a grid with no cell.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Minimum y.
+    pub fn y_min(&self) -> f64 {
+        self.y_max - self.nrows as f64 * self.res_m
+    }
+
+    /// Maximum x.
+    pub fn x_max(&self) -> f64 {
+        self.x_min + self.ncols as f64 * self.res_m
+    }
+
+    /// `[xmin, ymin, xmax, ymax]`.
+    pub fn rect(&self) -> Rect {
+        [self.x_min, self.y_min(), self.x_max(), self.y_max]
+    }
+
+    /// Centre of cell `(row, col)`.
+    pub fn centre(&self, row: usize, col: usize) -> (f64, f64) {
+        (
+            self.x_min + (col as f64 + 0.5) * self.res_m,
+            self.y_max - (row as f64 + 0.5) * self.res_m,
+        )
+    }
+
+    /// Cell `(row, col)` containing `(x, y)`, or `None` outside the grid.
+    pub fn cell_of(&self, x: f64, y: f64) -> Option<(usize, usize)> {
+        let c = ((x - self.x_min) / self.res_m).floor();
+        let r = ((self.y_max - y) / self.res_m).floor();
+        if c < 0.0 || r < 0.0 || c >= self.ncols as f64 || r >= self.nrows as f64 {
+            None
+        } else {
+            Some((r as usize, c as usize))
+        }
+    }
+
+    /// GDAL geotransform `[x_min, res, 0, y_max, 0, -res]`.
+    pub fn geotransform(&self) -> [f64; 6] {
+        [self.x_min, self.res_m, 0.0, self.y_max, 0.0, -self.res_m]
+    }
+
+    /// Offset `(row, col)` of this grid's first cell within `outer` (both aligned, same res).
+    pub fn offset_in(&self, outer: &Grid) -> (i64, i64) {
+        (
+            ((outer.y_max - self.y_max) / self.res_m).round() as i64,
+            ((self.x_min - outer.x_min) / self.res_m).round() as i64,
+        )
+    }
+
+    /// The smallest grid containing both.
+    pub fn union(&self, other: &Grid) -> Grid {
+        let x_min = self.x_min.min(other.x_min);
+        let y_max = self.y_max.max(other.y_max);
+        let x_max = self.x_max().max(other.x_max());
+        let y_min = self.y_min().min(other.y_min());
+        Grid {
+            x_min,
+            y_max,
+            res_m: self.res_m,
+            ncols: ((x_max - x_min) / self.res_m).round() as usize,
+            nrows: ((y_max - y_min) / self.res_m).round() as usize,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn centre_grids_of_adjacent_cores_partition_cells() {
+        let a = Grid::covering_centres(&[0.0, 0.0, 100.0, 50.0], 3.0);
+        let b = Grid::covering_centres(&[100.0, 0.0, 200.0, 50.0], 3.0);
+        // Centres 1.5, 4.5, ..., 97.5 in a; 100.5, ... in b.
+        assert_eq!(a.x_min, 0.0);
+        assert_eq!(a.ncols, 33);
+        assert_eq!(b.x_min, 99.0);
+        assert_eq!(a.x_max(), b.x_min);
+        let (cx, _) = b.centre(0, 0);
+        assert!(cx >= 100.0);
+    }
+
+    #[test]
+    fn cell_of_and_centre_agree() {
+        let g = Grid {
+            x_min: 10.0,
+            y_max: 100.0,
+            res_m: 2.0,
+            ncols: 5,
+            nrows: 4,
+        };
+        for r in 0..4 {
+            for c in 0..5 {
+                let (x, y) = g.centre(r, c);
+                assert_eq!(g.cell_of(x, y), Some((r, c)));
+            }
+        }
+        assert_eq!(g.cell_of(9.9, 99.0), None);
+        assert_eq!(g.cell_of(20.0, 99.0), None);
+    }
+}
