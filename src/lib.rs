@@ -12,11 +12,13 @@
 //! * [`raster`]: [`raster::Raster`] on an aligned [`raster::Grid`], GeoTIFF via GDAL;
 //! * [`synth`]: synthetic scenes with known truth.
 
+pub mod algo;
 pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod points;
 pub mod raster;
 pub mod synth;
+pub mod testdata;
 
 pub use error::{Error, Result};
