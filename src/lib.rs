@@ -13,9 +13,11 @@
 //! * [`synth`]: synthetic scenes with known truth.
 
 pub mod algo;
+pub mod biomass;
 pub mod catalog;
 pub mod config;
 pub mod error;
+pub mod params;
 pub mod points;
 pub mod raster;
 pub mod synth;

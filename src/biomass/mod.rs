@@ -1,0 +1,3 @@
+//! Biomass: tree allometry, plot and grid biomass models and their calibration.
+
+pub mod allometry;
