@@ -51,9 +51,18 @@ pub fn read_filtered(
     let mut seen = 0u64;
     while seen < expected {
         let want = (expected - seen).min(READ_BATCH_POINTS);
-        let got = reader
-            .fill_points(want, &mut slab)
-            .map_err(|e| truncated_or(path, expected, seen, e))?;
+        let got = match reader.fill_points(want, &mut slab) {
+            Ok(g) => g,
+            Err(e) => {
+                // An uncompressed file tells how many whole records it holds.
+                if let Some(found) = records_on_disk(path, &cloud.meta) {
+                    if found < expected {
+                        return Err(Error::PointCount { path: path.to_path_buf(), expected, found });
+                    }
+                }
+                return Err(truncated_or(path, expected, seen, e));
+            }
+        };
         if got == 0 {
             break;
         }
@@ -68,6 +77,17 @@ pub fn read_filtered(
         });
     }
     Ok(cloud)
+}
+
+/// Whole point records present in an uncompressed LAS file; `None` for LAZ.
+fn records_on_disk(path: &Path, meta: &LasMeta) -> Option<u64> {
+    if meta.format.is_compressed {
+        return None;
+    }
+    let raw = meta.header.clone().into_raw().ok()?;
+    let len = std::fs::metadata(path).ok()?.len();
+    let rec = raw.point_data_record_length as u64;
+    (rec > 0).then(|| len.saturating_sub(raw.offset_to_point_data as u64) / rec)
 }
 
 fn truncated_or(path: &Path, expected: u64, seen: u64, e: las::Error) -> Error {
@@ -95,7 +115,9 @@ pub(crate) fn las_error(path: &Path, e: las::Error) -> Error {
         ),
         other => {
             let msg = other.to_string();
-            if msg.to_lowercase().contains("signature") {
+            if msg.contains("fill whole buffer") {
+                Error::las(path, format!("truncated or corrupt: the file ends before its header and LAZ chunk table say it should ({msg})"))
+            } else if msg.to_lowercase().contains("signature") {
                 Error::las(path, format!("not a LAS/LAZ file ({msg})"))
             } else {
                 Error::las(path, msg)
