@@ -148,7 +148,7 @@ fn every_bundled_file_round_trips_in_las_and_laz() {
     let dir = tempfile::tempdir().unwrap();
     for path in bundled_files() {
         let original = points::read(&path).unwrap();
-        assert!(original.len() > 0);
+        assert!(!original.is_empty());
         for ext in ["laz", "las"] {
             let out = dir.path().join(format!("rt.{ext}"));
             points::write(&original, &out).unwrap();

@@ -86,7 +86,12 @@ fn tile_rect(t: &TileInfo) -> Rect {
 
 /// Plans the chunks of a catalog.
 pub fn plan(tiles: &[TileInfo], opts: &ChunkOptions) -> Result<Vec<Chunk>> {
-    if !(opts.buffer_m >= 0.0) || !(opts.size_m >= 0.0) || !(opts.align_m > 0.0) {
+    let non_negative = |v: f64| v.is_finite() && v >= 0.0;
+    if !(non_negative(opts.buffer_m)
+        && non_negative(opts.size_m)
+        && opts.align_m.is_finite()
+        && opts.align_m > 0.0)
+    {
         return Err(Error::Config(format!(
             "chunk options must be non-negative (size_m {}, buffer_m {}, align_m {} > 0)",
             opts.size_m, opts.buffer_m, opts.align_m
