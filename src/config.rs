@@ -25,6 +25,10 @@ pub struct Config {
     pub chunk: ChunkOptions,
     /// How chunks are run.
     pub engine: EngineOptions,
+    /// `landcarbon dtm`: resolution, method (`tin` | `idw`) and its parameters, ground classes.
+    pub dtm: crate::algo::terrain::DtmOptions,
+    /// `landcarbon normalize`: surface method or DTM raster, output as Z or extra bytes.
+    pub normalize: crate::algo::terrain::NormalizeOptions,
 }
 
 impl Config {

@@ -1,7 +1,11 @@
 //! Command-line layer: one file per subcommand. The only place that knows clap and indicatif.
 
 mod common;
+mod dtm;
+mod eval;
+mod eval_dtm;
 mod info;
+mod normalize;
 mod tile;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +27,12 @@ pub enum Command {
     Info(info::Args),
     /// Retile a catalog into square tiles, optionally with a buffer (like lastile).
     Tile(tile::Args),
+    /// Digital terrain model from ground points (TIN or IDW) over a catalog, as one GeoTIFF.
+    Dtm(dtm::Args),
+    /// Height above ground for every point, as Z or as extra bytes `HeightAboveGround`.
+    Normalize(normalize::Args),
+    /// Accuracy of products against references.
+    Eval(eval::Args),
 }
 
 /// Runs the command and returns the process exit code.
@@ -31,6 +41,9 @@ pub fn main(cli: Cli) -> i32 {
     let result = match &cli.command {
         Command::Info(a) => info::run(&cli.common, a),
         Command::Tile(a) => tile::run(&cli.common, a),
+        Command::Dtm(a) => dtm::run(&cli.common, a),
+        Command::Normalize(a) => normalize::run(&cli.common, a),
+        Command::Eval(a) => eval::run(&cli.common, a),
     };
     match result {
         Ok(Outcome::Complete) => 0,
