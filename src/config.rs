@@ -25,6 +25,8 @@ pub struct Config {
     pub chunk: ChunkOptions,
     /// How chunks are run.
     pub engine: EngineOptions,
+    /// Ground classification (`landcarbon ground`).
+    pub ground: crate::algo::ground::GroundConfig,
 }
 
 impl Config {

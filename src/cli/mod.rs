@@ -1,6 +1,8 @@
 //! Command-line layer: one file per subcommand. The only place that knows clap and indicatif.
 
 mod common;
+mod eval;
+mod ground;
 mod info;
 mod tile;
 
@@ -23,6 +25,10 @@ pub enum Command {
     Info(info::Args),
     /// Retile a catalog into square tiles, optionally with a buffer (like lastile).
     Tile(tile::Args),
+    /// Classify ground (2), noise (7) and the rest (1) with CSF, SMRF or the automatic mode.
+    Ground(ground::Args),
+    /// Evaluate products against references (eval ground: Type I/II, total error, kappa).
+    Eval(eval::Args),
 }
 
 /// Runs the command and returns the process exit code.
@@ -31,6 +37,8 @@ pub fn main(cli: Cli) -> i32 {
     let result = match &cli.command {
         Command::Info(a) => info::run(&cli.common, a),
         Command::Tile(a) => tile::run(&cli.common, a),
+        Command::Ground(a) => ground::run(&cli.common, a),
+        Command::Eval(a) => eval::run(&cli.common, a),
     };
     match result {
         Ok(Outcome::Complete) => 0,
