@@ -29,6 +29,8 @@ pub struct Config {
     pub dtm: crate::algo::terrain::DtmOptions,
     /// `landcarbon normalize`: surface method or DTM raster, output as Z or extra bytes.
     pub normalize: crate::algo::terrain::NormalizeOptions,
+    /// Ground classification (`landcarbon ground`).
+    pub ground: crate::algo::ground::GroundConfig,
 }
 
 impl Config {

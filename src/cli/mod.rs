@@ -4,6 +4,8 @@ mod common;
 mod dtm;
 mod eval;
 mod eval_dtm;
+mod eval_ground;
+mod ground;
 mod info;
 mod normalize;
 mod tile;
@@ -27,6 +29,8 @@ pub enum Command {
     Info(info::Args),
     /// Retile a catalog into square tiles, optionally with a buffer (like lastile).
     Tile(tile::Args),
+    /// Classify ground (2), noise (7) and the rest (1) with CSF, SMRF or the automatic mode.
+    Ground(ground::Args),
     /// Digital terrain model from ground points (TIN or IDW) over a catalog, as one GeoTIFF.
     Dtm(dtm::Args),
     /// Height above ground for every point, as Z or as extra bytes `HeightAboveGround`.
@@ -41,6 +45,7 @@ pub fn main(cli: Cli) -> i32 {
     let result = match &cli.command {
         Command::Info(a) => info::run(&cli.common, a),
         Command::Tile(a) => tile::run(&cli.common, a),
+        Command::Ground(a) => ground::run(&cli.common, a),
         Command::Dtm(a) => dtm::run(&cli.common, a),
         Command::Normalize(a) => normalize::run(&cli.common, a),
         Command::Eval(a) => eval::run(&cli.common, a),
