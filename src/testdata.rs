@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 /// The project's `testdata/` folder.
 pub fn bundled(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
 }
 
 /// A file of the shared real-data set, if present: `$LANDCARBON_SHARED/rel`, else
