@@ -25,6 +25,16 @@ pub struct Config {
     pub chunk: ChunkOptions,
     /// How chunks are run.
     pub engine: EngineOptions,
+    /// Where heights above ground come from (tree commands; interim until the terrain module).
+    pub heights: crate::algo::trees::interim_hag::HeightsConfig,
+    /// `classify-veg`: vegetation height breaks.
+    pub vegetation: crate::algo::vegetation::VegetationParams,
+    /// `chm` and `trees`: canopy height model.
+    pub chm: crate::algo::canopy::ChmParams,
+    /// `trees`: detection and segmentation.
+    pub trees: crate::algo::trees::TreesParams,
+    /// `eval trees`: matching rule and plot.
+    pub eval_trees: crate::algo::trees::matching::EvalParams,
 }
 
 impl Config {

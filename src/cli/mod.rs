@@ -1,8 +1,14 @@
 //! Command-line layer: one file per subcommand. The only place that knows clap and indicatif.
 
+mod chm;
+mod classify_veg;
 mod common;
+mod eval;
+mod eval_trees;
+mod heights;
 mod info;
 mod tile;
+mod trees;
 
 use clap::{Parser, Subcommand};
 pub use common::{Common, Outcome};
@@ -23,6 +29,14 @@ pub enum Command {
     Info(info::Args),
     /// Retile a catalog into square tiles, optionally with a buffer (like lastile).
     Tile(tile::Args),
+    /// Classify vegetation by height above ground into low (3), medium (4) and high (5).
+    ClassifyVeg(classify_veg::Args),
+    /// Canopy height model GeoTIFF (p2r or pit-free), seamless over a catalog.
+    Chm(chm::Args),
+    /// Individual trees: tops, crowns, tree table (CSV/GeoPackage), per-point tree IDs.
+    Trees(trees::Args),
+    /// Accuracy against reference data.
+    Eval(eval::Args),
 }
 
 /// Runs the command and returns the process exit code.
@@ -31,6 +45,10 @@ pub fn main(cli: Cli) -> i32 {
     let result = match &cli.command {
         Command::Info(a) => info::run(&cli.common, a),
         Command::Tile(a) => tile::run(&cli.common, a),
+        Command::ClassifyVeg(a) => classify_veg::run(&cli.common, a),
+        Command::Chm(a) => chm::run(&cli.common, a),
+        Command::Trees(a) => trees::run(&cli.common, a),
+        Command::Eval(a) => eval::run(&cli.common, a),
     };
     match result {
         Ok(Outcome::Complete) => 0,

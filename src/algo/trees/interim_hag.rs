@@ -6,6 +6,9 @@
 //! minus the TIN's linear interpolation under it, or minus the nearest ground point's z
 //! outside the TIN's convex hull (lidR's `tin()` extrapolates with kNN-IDW instead).
 //!
+//! [`HeightSource`] / [`HeightsConfig`] (the `[heights]` configuration section) say where the
+//! tree commands take heights from; they move to the terrain module with it.
+//!
 //! See also: [`crate::algo::canopy`].
 
 use crate::points::{class, KdIndex2, PointCloud};
@@ -66,6 +69,99 @@ pub fn heights_from_ground_tin(cloud: &PointCloud) -> Result<Vec<f64>> {
         out.push(cloud.z[i] - gz);
     }
     Ok(out)
+}
+
+/// Where the tree commands take heights above ground from (the `[heights]` section).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum HeightSource {
+    /// The `HeightAboveGround` extra-bytes dimension if present, else a TIN of the ground
+    /// points (class 2) if there are at least 3, else Z as it is (with a warning).
+    #[default]
+    Auto,
+    /// Z is already height above ground (normalized data).
+    Z,
+    /// A TIN of the ground points (class 2).
+    GroundTin,
+    /// An extra-bytes dimension holding heights (`dim:NAME`).
+    Dim(String),
+}
+
+impl std::str::FromStr for HeightSource {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let l = s.to_ascii_lowercase();
+        match l.as_str() {
+            "auto" => Ok(HeightSource::Auto),
+            "z" => Ok(HeightSource::Z),
+            "ground-tin" | "ground_tin" | "tin" => Ok(HeightSource::GroundTin),
+            _ if l.starts_with("dim:") && s.len() > 4 => Ok(HeightSource::Dim(s[4..].to_string())),
+            _ => Err(format!(
+                "unknown height source '{s}' (auto, z, ground-tin or dim:NAME)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for HeightSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeightSource::Auto => write!(f, "auto"),
+            HeightSource::Z => write!(f, "z"),
+            HeightSource::GroundTin => write!(f, "ground-tin"),
+            HeightSource::Dim(n) => write!(f, "dim:{n}"),
+        }
+    }
+}
+
+/// The `[heights]` configuration section: `source = "auto" | "z" | "ground-tin" | "dim:NAME"`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HeightsConfig {
+    #[serde(with = "source_serde")]
+    pub source: HeightSource,
+}
+
+mod source_serde {
+    use super::HeightSource;
+    pub fn serialize<S: serde::Serializer>(h: &HeightSource, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&h.to_string())
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<HeightSource, D::Error> {
+        let s: String = serde::Deserialize::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Heights above ground of every point of `cloud` from `source`.
+pub fn heights(cloud: &PointCloud, source: &HeightSource) -> Result<Vec<f64>> {
+    match source {
+        HeightSource::Z => Ok(cloud.z.clone()),
+        HeightSource::GroundTin => heights_from_ground_tin(cloud),
+        HeightSource::Dim(name) => cloud.extra.get_f64(name).ok_or_else(|| {
+            Error::data(
+                "height above ground",
+                format!("no extra-bytes dimension '{name}'"),
+            )
+        }),
+        HeightSource::Auto => {
+            if let Some(h) = cloud.extra.get_f64("HeightAboveGround") {
+                return Ok(h);
+            }
+            let n_ground = cloud
+                .classification
+                .iter()
+                .filter(|&&c| c == class::GROUND)
+                .count();
+            if n_ground >= 3 {
+                heights_from_ground_tin(cloud)
+            } else {
+                log::warn!(
+                    "no HeightAboveGround dimension and {n_ground} ground points: using Z as height above ground"
+                );
+                Ok(cloud.z.clone())
+            }
+        }
+    }
 }
 
 #[cfg(test)]

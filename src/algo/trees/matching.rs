@@ -222,6 +222,159 @@ pub fn top_height(heights: &[f64], n: usize) -> Option<f64> {
     Some(h[..k].iter().sum::<f64>() / k as f64)
 }
 
+/// How the plot boundary is derived from the reference trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlotRule {
+    /// Convex hull of the reference positions.
+    Hull,
+    /// Bounding box of the reference positions.
+    Bbox,
+    /// No plot: every detection counts.
+    None,
+}
+
+impl std::str::FromStr for PlotRule {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "hull" => Ok(PlotRule::Hull),
+            "bbox" => Ok(PlotRule::Bbox),
+            "none" => Ok(PlotRule::None),
+            _ => Err(format!("unknown plot rule '{s}' (hull, bbox or none)")),
+        }
+    }
+}
+
+/// Evaluation settings (the `[eval_trees]` section).
+///
+/// Defaults: match within 3 m and 30 % of the reference height; plot = convex hull of the
+/// reference trees (no buffer); the suppressed layer is cut at half the top height, the top
+/// height being the mean height of the 100 tallest reference trees per hectare of plot.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalParams {
+    pub max_distance_m: f64,
+    pub max_height_diff: f64,
+    pub plot: PlotRule,
+    pub plot_buffer_m: f64,
+    /// Height cut of the suppressed layer as a fraction of the top height.
+    pub top_height_fraction: f64,
+    /// Trees per hectare whose mean height is the top height.
+    pub top_trees_per_ha: f64,
+    /// Absolute height cut in metres; when > 0 it replaces the top-height rule.
+    pub min_height_m: f64,
+}
+
+impl Default for EvalParams {
+    fn default() -> Self {
+        EvalParams {
+            max_distance_m: 3.0,
+            max_height_diff: 0.3,
+            plot: PlotRule::Hull,
+            plot_buffer_m: 0.0,
+            top_height_fraction: 0.5,
+            top_trees_per_ha: 100.0,
+            min_height_m: 0.0,
+        }
+    }
+}
+
+impl EvalParams {
+    /// The matching rule.
+    pub fn rule(&self) -> MatchRule {
+        MatchRule {
+            max_distance_m: self.max_distance_m,
+            max_height_diff: self.max_height_diff,
+        }
+    }
+}
+
+/// Scores over all reference trees and over those above the suppressed layer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlotEvaluation {
+    pub rule: MatchRule,
+    /// Plot polygon (counter-clockwise), empty with [`PlotRule::None`].
+    pub plot: Vec<[f64; 2]>,
+    pub plot_area_m2: f64,
+    pub top_height_m: Option<f64>,
+    /// Height cut of the suppressed layer, metres.
+    pub height_cut_m: f64,
+    /// Detections inside the plot.
+    pub detected_in_plot: usize,
+    pub all: Scores,
+    pub above_cut: Scores,
+    pub matches: Vec<Match>,
+}
+
+/// Matches `detected` to `reference` and scores the result on the plot (see the module doc).
+pub fn evaluate_plot(
+    reference: &[MatchTree],
+    detected: &[MatchTree],
+    p: &EvalParams,
+) -> PlotEvaluation {
+    let pts: Vec<[f64; 2]> = reference.iter().map(|t| [t.x, t.y]).collect();
+    let plot = match p.plot {
+        PlotRule::Hull => super::hull::convex_hull(&pts),
+        PlotRule::Bbox => {
+            let h = super::hull::convex_hull(&pts);
+            if h.is_empty() {
+                h
+            } else {
+                let (mut a, mut b) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+                for q in &h {
+                    a = [a[0].min(q[0]), a[1].min(q[1])];
+                    b = [b[0].max(q[0]), b[1].max(q[1])];
+                }
+                vec![a, [b[0], a[1]], b, [a[0], b[1]]]
+            }
+        }
+        PlotRule::None => Vec::new(),
+    };
+    let area = super::hull::polygon_area(&plot);
+    let in_plot_det: Vec<bool> = detected
+        .iter()
+        .map(|d| p.plot == PlotRule::None || in_plot(&plot, d.x, d.y, p.plot_buffer_m))
+        .collect();
+    let heights: Vec<f64> = reference.iter().filter_map(|t| t.height_m).collect();
+    let n_top = ((p.top_trees_per_ha * area / 10_000.0).round() as usize).max(1);
+    let top = top_height(&heights, n_top);
+    let cut = if p.min_height_m > 0.0 {
+        p.min_height_m
+    } else {
+        top.map_or(0.0, |t| p.top_height_fraction * t)
+    };
+    let matches = match_trees(reference, detected, &p.rule());
+    let all = evaluate(
+        reference,
+        detected,
+        &matches,
+        &vec![true; reference.len()],
+        &in_plot_det,
+    );
+    let ref_above: Vec<bool> = reference
+        .iter()
+        .map(|t| t.height_m.is_some_and(|h| h >= cut))
+        .collect();
+    let det_above: Vec<bool> = detected
+        .iter()
+        .zip(&in_plot_det)
+        .map(|(d, &inp)| inp && d.height_m.is_none_or(|h| h >= cut))
+        .collect();
+    let above_cut = evaluate(reference, detected, &matches, &ref_above, &det_above);
+    PlotEvaluation {
+        rule: p.rule(),
+        plot,
+        plot_area_m2: area,
+        top_height_m: top,
+        height_cut_m: cut,
+        detected_in_plot: in_plot_det.iter().filter(|&&b| b).count(),
+        all,
+        above_cut,
+        matches,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
