@@ -29,9 +29,9 @@ pub struct Config {
     pub heights: crate::algo::trees::interim_hag::HeightsConfig,
     /// `classify-veg`: vegetation height breaks.
     pub vegetation: crate::algo::vegetation::VegetationParams,
-    /// `chm` and `trees`: canopy height model.
+    /// `chm`: canopy height model.
     pub chm: crate::algo::canopy::ChmParams,
-    /// `trees`: detection and segmentation.
+    /// `trees`: detection and segmentation (and their CHM in `[trees.chm]`).
     pub trees: crate::algo::trees::TreesParams,
     /// `eval trees`: matching rule and plot.
     pub eval_trees: crate::algo::trees::matching::EvalParams,

@@ -13,13 +13,13 @@ use landcarbon::raster::{Grid, MosaicWriter};
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// CHM flags, shared with `landcarbon trees` (section `[chm]`).
+/// CHM flags, shared with `landcarbon trees` (sections `[chm]` and `[trees.chm]`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ChmArgs {
     /// CHM method: p2r (highest return per cell) or pitfree (Khosravipour et al. 2014).
     #[arg(long)]
     pub method: Option<ChmMethod>,
-    /// Cell size in metres [default 0.5].
+    /// Cell size in metres.
     #[arg(long)]
     pub res: Option<f64>,
     /// Spread each return on a circle of this radius (metres; 0 = off).
@@ -29,7 +29,7 @@ pub struct ChmArgs {
     #[arg(long, value_delimiter = ',')]
     pub thresholds: Option<Vec<f64>>,
     /// Pit-free maximum triangle edges: for threshold 0, for the others [default 0,1].
-    #[arg(long, value_delimiter = ',', num_args = 2)]
+    #[arg(long, value_delimiter = ',')]
     pub max_edge: Option<Vec<f64>>,
     /// Smoothing after rasterizing: none, median3 or gaussian.
     #[arg(long)]
@@ -41,7 +41,7 @@ pub struct ChmArgs {
 
 impl ChmArgs {
     /// Applies the flags over the configuration's `[chm]` section.
-    pub fn apply(&self, p: &mut ChmParams) {
+    pub fn apply(&self, p: &mut ChmParams) -> anyhow::Result<()> {
         if let Some(v) = self.method {
             p.method = v;
         }
@@ -55,9 +55,10 @@ impl ChmArgs {
             p.thresholds_m = v.clone();
         }
         if let Some(v) = &self.max_edge {
-            if v.len() == 2 {
-                p.max_edge_m = [v[0], v[1]];
+            if v.len() != 2 {
+                anyhow::bail!("--max-edge needs two values, got {v:?}");
             }
+            p.max_edge_m = [v[0], v[1]];
         }
         if let Some(v) = self.smooth {
             p.smooth = v;
@@ -65,6 +66,7 @@ impl ChmArgs {
         if let Some(v) = self.sigma {
             p.sigma_m = v;
         }
+        Ok(())
     }
 }
 
@@ -84,7 +86,7 @@ pub struct Args {
 pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let mut cfg = load_config(c, Some(&a.catalog))?;
     a.heights.apply(&mut cfg);
-    a.chm.apply(&mut cfg.chm);
+    a.chm.apply(&mut cfg.chm)?;
     cfg.chm.validate()?;
     let p = cfg.chm.clone();
     let reach = match p.method {

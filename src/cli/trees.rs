@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long)]
     pub ws: Option<f64>,
     /// Linear window a,b (ws = a·h + b).
-    #[arg(long, value_delimiter = ',', num_args = 2)]
+    #[arg(long, value_delimiter = ',')]
     pub ws_linear: Option<Vec<f64>>,
     /// Smallest window diameter, metres (variable forms).
     #[arg(long)]
@@ -91,7 +91,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     }
     let mut cfg = load_config(c, Some(&a.catalog))?;
     a.heights.apply(&mut cfg);
-    a.chm.apply(&mut cfg.chm);
+    a.chm.apply(&mut cfg.trees.chm)?;
     let t = &mut cfg.trees;
     if let Some(v) = a.detect_on {
         t.detect_on = v;
@@ -106,6 +106,9 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         t.lmf.ws_m = v;
     }
     if let Some(v) = &a.ws_linear {
+        if v.len() != 2 {
+            anyhow::bail!("--ws-linear needs two values a,b, got {v:?}");
+        }
         t.lmf.linear = [v[0], v[1]];
     }
     if let Some(v) = a.ws_min {
@@ -130,8 +133,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         t.dalponte.max_cr_px = v;
     }
     cfg.trees.validate()?;
-    cfg.chm.validate()?;
-    let reach = cfg.trees.reach_m(cfg.chm.res_m);
+    let reach = cfg.trees.reach_m();
     if cfg.chunk.buffer_m < reach {
         log::warn!(
             "buffer {} m is narrower than a tree's reach ({reach:.1} m): trees near chunk edges may differ from a single-file run",
@@ -153,7 +155,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
             let n_core = cloud.core_len();
             let h = interim_hag::heights(&cloud, &cfg.heights.source)?;
             let cols = CanopyColumns::from_cloud(&cloud, &h)?;
-            let seg = trees::segment_trees(&cols.view(), &cfg.chm, &cfg.trees)?;
+            let seg = trees::segment_trees(&cols.view(), &cfg.trees)?;
             if let Some(dir) = &a.laz_out {
                 let mut ids = vec![0.0f64; cloud.len()];
                 for (k, id) in seg.point_ids().into_iter().enumerate() {

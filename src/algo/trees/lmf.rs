@@ -12,6 +12,9 @@
 //! then clamped to `[ws_min_m, ws_max_m]` (defaults 3 m and 5 m, the range of lidR's
 //! documented variable-window example). As in lidR, candidates below `hmin_m` are never tops.
 //!
+//! On a CHM the window always covers at least the 8 neighbouring cells (lidR's raster LMF
+//! would make every cell a maximum when the window is narrower than a cell).
+//!
 //! Ties: two points of exactly equal height inside each other's window would both be maxima
 //! under a plain "≥ all neighbours" rule; here points are ordered by (height, x, y), a total
 //! order that depends only on positions, so exactly one of them is kept, whatever the input
@@ -269,7 +272,8 @@ pub fn lmf_chm(chm: &Raster<f32>, p: &LmfParams) -> Result<Vec<TreeTop>> {
                 continue;
             }
             let (cx, cy) = g.centre(row, col);
-            let r = 0.5 * p.window_m(v as f64);
+            // At least the 8 neighbours, whatever the window.
+            let r = (0.5 * p.window_m(v as f64)).max(g.res_m * std::f64::consts::SQRT_2);
             let k = (r / g.res_m).floor() as i64;
             let r2 = r * r;
             let mut is_max = true;
