@@ -31,6 +31,16 @@ pub struct Config {
     pub normalize: crate::algo::terrain::NormalizeOptions,
     /// Ground classification (`landcarbon ground`).
     pub ground: crate::algo::ground::GroundConfig,
+    /// Where heights above ground come from (tree commands; interim until the terrain module).
+    pub heights: crate::algo::trees::interim_hag::HeightsConfig,
+    /// `classify-veg`: vegetation height breaks.
+    pub vegetation: crate::algo::vegetation::VegetationParams,
+    /// `chm`: canopy height model.
+    pub chm: crate::algo::canopy::ChmParams,
+    /// `trees`: detection and segmentation (and their CHM in `[trees.chm]`).
+    pub trees: crate::algo::trees::TreesParams,
+    /// `eval trees`: matching rule and plot.
+    pub eval_trees: crate::algo::trees::matching::EvalParams,
 }
 
 impl Config {

@@ -16,11 +16,14 @@ pub enum EvalCommand {
     Ground(super::eval_ground::Args),
     /// Compare two DTM rasters (A − B): RMSE, bias, MAE, max abs error over the common cells.
     Dtm(super::eval_dtm::Args),
+    /// Detected trees against a field inventory: recall, precision, F-score, height and DBH errors.
+    Trees(super::eval_trees::Args),
 }
 
 pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     match &a.command {
         EvalCommand::Ground(g) => super::eval_ground::run(c, g),
         EvalCommand::Dtm(d) => super::eval_dtm::run(c, d),
+        EvalCommand::Trees(t) => super::eval_trees::run(c, t),
     }
 }

@@ -1,14 +1,19 @@
 //! Command-line layer: one file per subcommand. The only place that knows clap and indicatif.
 
+mod chm;
+mod classify_veg;
 mod common;
 mod dtm;
 mod eval;
 mod eval_dtm;
 mod eval_ground;
+mod eval_trees;
 mod ground;
+mod heights;
 mod info;
 mod normalize;
 mod tile;
+mod trees;
 
 use clap::{Parser, Subcommand};
 pub use common::{Common, Outcome};
@@ -35,7 +40,13 @@ pub enum Command {
     Dtm(dtm::Args),
     /// Height above ground for every point, as Z or as extra bytes `HeightAboveGround`.
     Normalize(normalize::Args),
-    /// Accuracy of products against references.
+    /// Classify vegetation by height above ground into low (3), medium (4) and high (5).
+    ClassifyVeg(classify_veg::Args),
+    /// Canopy height model GeoTIFF (p2r or pit-free), seamless over a catalog.
+    Chm(chm::Args),
+    /// Individual trees: tops, crowns, tree table (CSV/GeoPackage), per-point tree IDs.
+    Trees(trees::Args),
+    /// Accuracy of products against references (ground, dtm, trees).
     Eval(eval::Args),
 }
 
@@ -48,6 +59,9 @@ pub fn main(cli: Cli) -> i32 {
         Command::Ground(a) => ground::run(&cli.common, a),
         Command::Dtm(a) => dtm::run(&cli.common, a),
         Command::Normalize(a) => normalize::run(&cli.common, a),
+        Command::ClassifyVeg(a) => classify_veg::run(&cli.common, a),
+        Command::Chm(a) => chm::run(&cli.common, a),
+        Command::Trees(a) => trees::run(&cli.common, a),
         Command::Eval(a) => eval::run(&cli.common, a),
     };
     match result {
