@@ -400,7 +400,7 @@ mod tests {
             y: 20.0,
             radius_m: 11.28,
         };
-        assert!(c.contains(10.0, 31.28));
+        assert!(c.contains(10.0, 31.27));
         assert!(!c.contains(10.0, 31.3));
         assert!((c.area_m2() - 399.7).abs() < 0.1);
         // 20 × 20 square with a 10 × 10 hole.
