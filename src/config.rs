@@ -25,6 +25,12 @@ pub struct Config {
     pub chunk: ChunkOptions,
     /// How chunks are run.
     pub engine: EngineOptions,
+    /// `landcarbon metrics`: metric options, grid cell, heights, plots.
+    pub metrics: crate::biomass::config::MetricsConfig,
+    /// `landcarbon calibrate`: model form, selection and checks.
+    pub calibrate: crate::biomass::calibrate::CalibrateOptions,
+    /// `landcarbon carbon`: parameters, class, zone.
+    pub carbon: crate::biomass::config::CarbonConfig,
 }
 
 impl Config {

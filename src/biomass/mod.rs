@@ -3,9 +3,11 @@
 
 pub mod allometry;
 pub mod calibrate;
+pub mod config;
 pub mod figures;
 pub mod model;
 pub mod nls;
+pub mod plot_agb;
 pub mod plot_metrics;
 pub mod predict;
 pub mod stats;

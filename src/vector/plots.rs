@@ -144,7 +144,7 @@ pub struct PlotSet {
 }
 
 /// How to read plots.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlotReadOptions {
     /// Id column (default `plot_id`, else `id`).
