@@ -41,6 +41,12 @@ pub struct Config {
     pub trees: crate::algo::trees::TreesParams,
     /// `eval trees`: matching rule and plot.
     pub eval_trees: crate::algo::trees::matching::EvalParams,
+    /// `landcarbon metrics`: metric options, grid cell, heights, plots.
+    pub metrics: crate::biomass::config::MetricsConfig,
+    /// `landcarbon calibrate`: model form, selection and checks.
+    pub calibrate: crate::biomass::calibrate::CalibrateOptions,
+    /// `landcarbon carbon`: parameters, class, zone.
+    pub carbon: crate::biomass::config::CarbonConfig,
 }
 
 impl Config {

@@ -1,5 +1,7 @@
 //! Command-line layer: one file per subcommand. The only place that knows clap and indicatif.
 
+mod calibrate;
+mod carbon;
 mod chm;
 mod classify_veg;
 mod common;
@@ -11,6 +13,7 @@ mod eval_trees;
 mod ground;
 mod heights;
 mod info;
+mod metrics;
 mod normalize;
 mod tile;
 mod trees;
@@ -48,6 +51,12 @@ pub enum Command {
     Trees(trees::Args),
     /// Accuracy of products against references (ground, dtm, trees).
     Eval(eval::Args),
+    /// Standard ABA metrics per field plot (--plots) or on a grid (--grid) from normalized clouds.
+    Metrics(metrics::Args),
+    /// Fit a plot-level biomass model (log-log best subset, power NLS) with LOOCV statistics.
+    Calibrate(calibrate::Args),
+    /// Predict AGB on grid metrics and carbon density per pool (AGC, BGC, DW, LT, total, SE).
+    Carbon(carbon::Args),
 }
 
 /// Runs the command and returns the process exit code.
@@ -63,6 +72,9 @@ pub fn main(cli: Cli) -> i32 {
         Command::Chm(a) => chm::run(&cli.common, a),
         Command::Trees(a) => trees::run(&cli.common, a),
         Command::Eval(a) => eval::run(&cli.common, a),
+        Command::Metrics(a) => metrics::run(&cli.common, a),
+        Command::Calibrate(a) => calibrate::run(&cli.common, a),
+        Command::Carbon(a) => carbon::run(&cli.common, a),
     };
     match result {
         Ok(Outcome::Complete) => 0,
