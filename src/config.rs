@@ -25,6 +25,8 @@ pub struct Config {
     pub chunk: ChunkOptions,
     /// How chunks are run.
     pub engine: EngineOptions,
+    /// Patch-level carbon accounting (`landcarbon account`).
+    pub account: crate::accounting::config::AccountConfig,
 }
 
 impl Config {
