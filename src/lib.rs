@@ -23,6 +23,6 @@ pub mod points;
 pub mod raster;
 pub mod synth;
 pub mod testdata;
-//pub mod vector;
+pub mod vector;
 
 pub use error::{Error, Result};
