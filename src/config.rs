@@ -47,6 +47,8 @@ pub struct Config {
     pub calibrate: crate::biomass::calibrate::CalibrateOptions,
     /// `landcarbon carbon`: parameters, class, zone.
     pub carbon: crate::biomass::config::CarbonConfig,
+    /// Patch-level carbon accounting (`landcarbon account`).
+    pub account: crate::accounting::config::AccountConfig,
 }
 
 impl Config {

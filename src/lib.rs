@@ -12,6 +12,7 @@
 //! * [`raster`]: [`raster::Raster`] on an aligned [`raster::Grid`], GeoTIFF via GDAL;
 //! * [`synth`]: synthetic scenes with known truth.
 
+pub mod accounting;
 pub mod algo;
 pub mod biomass;
 pub mod catalog;
