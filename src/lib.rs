@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod config;
 pub mod error;
 pub mod params;
+pub mod pipeline;
 pub mod points;
 pub mod raster;
 pub mod synth;

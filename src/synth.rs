@@ -156,6 +156,8 @@ pub fn generate(p: &SynthParams) -> (PointCloud, Vec<SynthTree>) {
         let by = ((t.y - p.origin[1]) / cell) as usize;
         buckets[by.min(ny - 1) * nx + bx.min(nx - 1)].push(i);
     }
+    let mut used: std::collections::HashSet<(i64, i64)> =
+        std::collections::HashSet::with_capacity(n_pulses);
     for pulse in 0..n_pulses {
         // Quantized to the 1 cm scale of the header, so that the points in memory are exactly
         // the points a file of this cloud holds.
@@ -167,6 +169,14 @@ pub fn generate(p: &SynthParams) -> (PointCloud, Vec<SynthTree>) {
             p.origin[1] + rng.random_range(0.0..p.size_m[1]),
             p.origin[1],
         );
+        // Two pulses never share a position (tests rely on distinct ground xy).
+        let key = (
+            ((x - p.origin[0]) * 100.0).round() as i64,
+            ((y - p.origin[1]) * 100.0).round() as i64,
+        );
+        if !used.insert(key) {
+            continue;
+        }
         let g = p.terrain_z(x, y);
         let bx = ((x - p.origin[0]) / cell) as i64;
         let by = ((y - p.origin[1]) / cell) as i64;
