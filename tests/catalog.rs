@@ -60,7 +60,7 @@ fn chunked(
         &plan,
         &EngineOptions {
             threads,
-            stop_early: false,
+            ..Default::default()
         },
         &|_, _| {},
         |chunk, cloud| {
@@ -259,6 +259,7 @@ fn a_failing_chunk_is_reported_and_the_others_complete() {
         &EngineOptions {
             threads: 1,
             stop_early: true,
+            ..Default::default()
         },
         &|_, _| {},
         |_, c| Ok(c.len()),
