@@ -253,19 +253,21 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
             let h = uncertainty::half_width(&reg, u.density[y].terms.iter().map(|t| (1.0, &t.1)));
             u.u_density_pct[y] = uncertainty::u_pct(h, u.density_total(y));
         }
-        let stock_terms: Vec<(usize, Term)> = (0..2)
-            .flat_map(|y| u.density[y].terms.iter().map(move |(_, t)| (y, t.clone())))
-            .map(|(y, t)| {
+        // Stock terms per year, pools with the same error sources merged (so that a unit's own
+        // LiDAR residual is one term: private to it in the Monte Carlo).
+        let mut merged: BTreeMap<(usize, Vec<u32>), f64> = BTreeMap::new();
+        for y in 0..2 {
+            for (_, t) in &u.density[y].terms {
                 let mut s = t.sources.clone();
                 s.push(area_src);
-                (
-                    y,
-                    Term {
-                        value: t.value * u.area_ha,
-                        sources: s,
-                    },
-                )
-            })
+                s.sort_unstable();
+                s.dedup();
+                *merged.entry((y, s)).or_insert(0.0) += t.value * u.area_ha;
+            }
+        }
+        let stock_terms: Vec<(usize, Term)> = merged
+            .into_iter()
+            .map(|((y, sources), value)| (y, Term { value, sources }))
             .collect();
         let hs = uncertainty::half_width(
             &reg,

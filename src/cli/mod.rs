@@ -1,7 +1,9 @@
 //! Command-line layer: one file per subcommand. The only place that knows clap and indicatif.
 
+mod account;
 mod common;
 mod info;
+mod synth_county;
 mod tile;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,10 @@ pub enum Command {
     Info(info::Args),
     /// Retile a catalog into square tiles, optionally with a buffer (like lastile).
     Tile(tile::Args),
+    /// Patch-level carbon accounting of two land-survey years: overlay, stocks, sink, county totals, uncertainty, tables F-1/F-2/F-3, GeoPackage, report.
+    Account(account::Args),
+    /// Write a seeded synthetic county (patches of two years, density rasters, plot and soil tables, account.toml).
+    SynthCounty(synth_county::Args),
 }
 
 /// Runs the command and returns the process exit code.
@@ -31,6 +37,8 @@ pub fn main(cli: Cli) -> i32 {
     let result = match &cli.command {
         Command::Info(a) => info::run(&cli.common, a),
         Command::Tile(a) => tile::run(&cli.common, a),
+        Command::Account(a) => account::run(&cli.common, a),
+        Command::SynthCounty(a) => synth_county::run(&cli.common, a),
     };
     match result {
         Ok(Outcome::Complete) => 0,
