@@ -175,6 +175,13 @@ fn apply_flags(cfg: &mut AccountConfig, a: &Args) -> anyhow::Result<()> {
 
 pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let started = Instant::now();
+    // GDAL/GEOS messages go to the log: validity notices are reported by the repair itself.
+    gdal::config::set_error_handler(|class, _, msg| match class {
+        gdal::errors::CplErrType::Failure | gdal::errors::CplErrType::Fatal => {
+            log::error!("GDAL: {msg}")
+        }
+        _ => log::debug!("GDAL: {msg}"),
+    });
     let full = load_config(c, None)?;
     let mut cfg = full.account.clone();
     if let Some(p) = &c.config {
