@@ -89,6 +89,9 @@ pub struct Accounting {
     /// Largest contributors to the regional sink uncertainty (key, variance share).
     pub contributors: Vec<(String, f64)>,
     pub n_esm_corrected: usize,
+    /// Unchanged units whose LiDAR rasters were usable in one year only, so that both years
+    /// used the next source.
+    pub n_lidar_one_year_only: usize,
     /// Patch counts and files.
     pub patch_counts: [usize; 2],
     pub patch_files: [String; 2],
@@ -178,9 +181,27 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
     let src = [ys(0), ys(1)];
     let mut units = Vec::with_capacity(ov.units.len());
     let mut n_esm = 0;
+    let mut n_consistency = 0usize;
     let area_rel = options.area_u_pct / 100.0;
     for (ug, z) in ov.units.iter().zip(&zonals) {
         let p = [&t1.patches[ug.i1], &t2.patches[ug.i2]];
+        // Same class in both years: same method in both (§4.2). LiDAR usable in one year only
+        // → both years use the next source; the uncovered year is reported.
+        let mut zz = [z[0].as_ref(), z[1].as_ref()];
+        if p[0].class == p[1].class {
+            let c = p[0].class.expect("classified");
+            let ok = [0, 1].map(|y| density::lidar_usable(src[y].lidar, zz[y], c));
+            if ok[0] != ok[1] {
+                let y_ok = if ok[0] { 0 } else { 1 };
+                log::debug!(
+                    "unit {}: LiDAR usable in {} only; both years use the next source",
+                    ug.id,
+                    years[y_ok]
+                );
+                zz[y_ok] = None;
+                n_consistency += 1;
+            }
+        }
         let mut dd = [
             year_density(
                 &mut reg,
@@ -188,7 +209,7 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
                 &src[0],
                 &ug.id,
                 p[0],
-                z[0].as_ref(),
+                zz[0],
                 &mut coverage,
             )?,
             year_density(
@@ -197,7 +218,7 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
                 &src[1],
                 &ug.id,
                 p[1],
-                z[1].as_ref(),
+                zz[1],
                 &mut coverage,
             )?,
         ];
@@ -369,6 +390,7 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
         ne_area,
         contributors,
         n_esm_corrected: n_esm,
+        n_lidar_one_year_only: n_consistency,
         patch_counts: [t1.patches.len(), t2.patches.len()],
         patch_files: [t1.path.display().to_string(), t2.path.display().to_string()],
         crs_wkt: t2.crs_wkt.clone().or(t1.crs_wkt.clone()),

@@ -478,6 +478,18 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
             rows.push(vec![m.name().into(), num(a[0], 1), num(a[1], 1)]);
         }
     }
+    let oos = [0, 1].map(|y| {
+        acc.units
+            .iter()
+            .filter(|u| !u.class[y].in_scope())
+            .map(|u| u.area_ha)
+            .sum::<f64>()
+    });
+    rows.push(vec![
+        "<i>of which out of scope (biomass and DOM 0)</i>".into(),
+        num(oos[0], 1),
+        num(oos[1], 1),
+    ]);
     h.push_str(&table(
         &[
             "method (of the AGB pool)",
@@ -495,6 +507,7 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
             PoolSource::Default,
             PoolSource::RetainedSoc,
             PoolSource::OutOfScope,
+            PoolSource::Tier1Zero,
             PoolSource::NotEstimated,
         ] {
             let a = [0, 1].map(|y| acc.pool_source_area.get(&(y, p, s)).copied().unwrap_or(0.0));
@@ -529,7 +542,7 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
                 )
             })
             .collect();
-        let _ = write!(h, "<p><b>Not estimated (NE, reported as 0):</b> {}. IPCC Tier 1 treats dead wood and litter outside forest as zero; forest dead wood has no default and must be measured.</p>", esc(&list.join("; ")));
+        let _ = write!(h, "<p><b>Not estimated (NE, reported as 0):</b> {}. Forest dead wood has no IPCC default and must be measured; wetland biomass and SOC have no default either.</p>", esc(&list.join("; ")));
     }
     let n_def = acc
         .units
@@ -564,7 +577,7 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
 <li>Area balance ({} area field apportioned): units {} ha + uncovered parts {} ha = {} ha of patches (closure {:.2e}); planar: units + slivers + gaps = patches within {:.2e}.</li>\
 <li>Parts of patches covered by no patch of the other survey: {} m² of {} patches and {} m² of {} patches.</li>\
 <li>Invalid polygons repaired: {} ({}).</li>\
-<li>LiDAR raster coverage: {} unit-years outside coverage (densities from the next source; {} ha), {} partly covered (mean of the covered part).</li></ul>",
+<li>LiDAR raster coverage: {} unit-years outside coverage (densities from the next source; {} ha), {} partly covered (mean of the covered part); {} unchanged units had usable rasters in one year only and use the next source in both years (same method in both years).</li></ul>",
         acc.units.len(),
         acc.slivers.len(),
         acc.options.overlay.sliver_m2,
@@ -584,7 +597,8 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
         esc(&acc.repairs.iter().map(|r| format!("{} {} by {}", r.year, r.patch_id, r.method)).collect::<Vec<_>>().join(", ")),
         fell.len(),
         num(fell.iter().map(|c| c.unit_m2).sum::<f64>() / 1e4, 2),
-        part
+        part,
+        acc.n_lidar_one_year_only
     );
     h.push_str("<p class=\"note\">Every record is listed in <code>issues.csv</code>.</p>");
     // Uncertainty.
