@@ -302,9 +302,9 @@ pub fn overlay(
     let patch_of = |pc: &(usize, usize, MultiPolygon, f64)| if ay == 0 { pc.0 } else { pc.1 };
     // Slivers, except the largest piece of a patch that would otherwise vanish (either year).
     let mut keep: Vec<bool> = pieces.iter().map(|p| p.3 >= opts.sliver_m2).collect();
-    for y in 0..2 {
+    for (y, &ny) in n.iter().enumerate() {
         let mut best: HashMap<usize, usize> = HashMap::new();
-        let mut has_kept: Vec<bool> = vec![false; n[y]];
+        let mut has_kept: Vec<bool> = vec![false; ny];
         for (k, pc) in pieces.iter().enumerate() {
             let i = if y == 0 { pc.0 } else { pc.1 };
             if keep[k] {

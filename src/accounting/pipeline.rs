@@ -61,6 +61,17 @@ pub struct AccountInputs {
     pub options: AccountOptions,
 }
 
+/// What the report shows of a LiDAR source.
+#[derive(Debug, Clone)]
+pub struct LidarInfo {
+    /// Folder or file it came from.
+    pub name: String,
+    pub model_id: String,
+    pub model_u_pct: Option<f64>,
+    /// The model file's content.
+    pub model: Option<serde_json::Value>,
+}
+
 /// Everything the computation produced.
 #[derive(Debug, Clone)]
 pub struct Accounting {
@@ -96,8 +107,8 @@ pub struct Accounting {
     pub patch_counts: [usize; 2],
     pub patch_files: [String; 2],
     pub crs_wkt: Option<String>,
-    /// Model metadata and names of the LiDAR sources per year.
-    pub lidar_info: [Option<(String, String, Option<f64>, Option<serde_json::Value>)>; 2],
+    /// The LiDAR sources per year (for the report).
+    pub lidar_info: [Option<LidarInfo>; 2],
     pub params: Params,
     pub options: AccountOptions,
     /// Wall-clock seconds per stage.
@@ -360,13 +371,11 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
     let mut repairs = t1.repairs.clone();
     repairs.extend(t2.repairs.iter().cloned());
     let lidar_info = [0, 1].map(|y| {
-        sources[y].lidar.as_ref().map(|l| {
-            (
-                l.name.clone(),
-                l.model_id.clone(),
-                l.model_u_pct,
-                l.model_info.clone(),
-            )
+        sources[y].lidar.as_ref().map(|l| LidarInfo {
+            name: l.name.clone(),
+            model_id: l.model_id.clone(),
+            model_u_pct: l.model_u_pct,
+            model: l.model_info.clone(),
         })
     });
     Ok(Accounting {

@@ -662,7 +662,8 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
     h.push_str("<h2>LiDAR models</h2>");
     let mut any = false;
     for y in 0..2 {
-        if let Some((name, id, u, info)) = &acc.lidar_info[y] {
+        if let Some(li) = &acc.lidar_info[y] {
+            let (name, id, u, info) = (&li.name, &li.model_id, li.model_u_pct, &li.model);
             any = true;
             let _ = write!(
                 h,
@@ -676,7 +677,7 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
                 let rows: Vec<Vec<String>> = o
                     .iter()
                     .filter(|(_, v)| !v.is_object() && !v.is_array())
-                    .map(|(k, v)| vec![esc(k), esc(&v.to_string().trim_matches('"').to_string())])
+                    .map(|(k, v)| vec![esc(k), esc(v.to_string().trim_matches('"'))])
                     .collect();
                 h.push_str(&table(&["statistic", "value"], &rows));
             }

@@ -269,13 +269,17 @@ pub fn generate(p: &SynthCountyParams) -> SynthCounty {
             }
         })
         .collect();
-    let county_of = |l: usize, cen: &[(f64, f64, usize)]| -> &'static str {
-        if cen[l].0 / (cen[l].2 as f64) < nx as f64 * 0.5 {
-            "420101"
-        } else {
-            "420102"
-        }
-    };
+    // County of a label: west or east half by its centroid.
+    let county1: Vec<&'static str> = cen
+        .iter()
+        .map(|c| {
+            if c.0 / (c.2 as f64) < nx as f64 * 0.5 {
+                "420101"
+            } else {
+                "420102"
+            }
+        })
+        .collect();
     // t2 labels: copy, then change, split and merge.
     let mut label2 = label.clone();
     let mut code2: Vec<String> = code1.clone();
@@ -404,7 +408,7 @@ pub fn generate(p: &SynthCountyParams) -> SynthCounty {
         let polys = trace(labels, nx, ny, verts);
         let mut out = Vec::new();
         for (l, geom) in polys {
-            let county = county_of_cells(labels, l, nx, &cen, &county_of);
+            let county = county_of_cells(labels, l, nx, &county1);
             let area = geom.area();
             out.push(SynthPatch {
                 id: ids(l),
@@ -492,11 +496,10 @@ fn county_of_cells(
     labels: &[usize],
     l: usize,
     nx: usize,
-    cen: &[(f64, f64, usize)],
-    county_of: &dyn Fn(usize, &[(f64, f64, usize)]) -> &'static str,
+    county1: &[&'static str],
 ) -> &'static str {
-    if l < cen.len() {
-        return county_of(l, cen);
+    if let Some(c) = county1.get(l) {
+        return c;
     }
     // A new (split) label: the county of its first cell's column.
     let c = labels.iter().position(|&x| x == l).unwrap_or(0);
@@ -539,10 +542,7 @@ fn trace(labels: &[usize], nx: usize, ny: usize, verts: &[Pt]) -> BTreeMap<usize
     let mut out = BTreeMap::new();
     for (l, mut e) in edges {
         let mut rings: Vec<Vec<usize>> = Vec::new();
-        loop {
-            let Some((&start, _)) = e.iter().find(|(_, v)| !v.is_empty()) else {
-                break;
-            };
+        while let Some((&start, _)) = e.iter().find(|(_, v)| !v.is_empty()) {
             let mut ring = vec![start];
             let mut prev = start;
             let mut cur = e.get_mut(&start).and_then(|v| v.pop()).expect("edge");
@@ -799,48 +799,6 @@ pub fn config_toml(c: &SynthCounty) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tessellation_is_exact_and_deterministic() {
-        let p = SynthCountyParams {
-            nx: 24,
-            ny: 20,
-            ..Default::default()
-        };
-        let c = generate(&p);
-        let c2 = generate(&p);
-        assert!(
-            c.patches[0] == c2.patches[0] && c.patches[1] == c2.patches[1],
-            "not deterministic"
-        );
-        for y in 0..2 {
-            let total: f64 = c.patches[y].iter().map(|q| q.geom.area()).sum();
-            let expect = 24.0 * 20.0 * 100.0 * 100.0;
-            assert!(
-                (total - expect).abs() < 1e-6 * expect,
-                "year {y}: {total} vs {expect}"
-            );
-            for q in &c.patches[y] {
-                for poly in &q.geom.polygons {
-                    assert!(ring_signed_area(&poly.exterior) > 0.0);
-                    for h in &poly.holes {
-                        assert!(ring_signed_area(h) < 0.0);
-                    }
-                }
-            }
-        }
-        assert!(c.patches[0].len() > 40, "{}", c.patches[0].len());
-        let codes1: std::collections::HashSet<&str> =
-            c.patches[0].iter().map(|q| q.code.as_str()).collect();
-        assert!(codes1.len() >= 6, "{codes1:?}");
-        assert_ne!(c.patches[0].len(), c.patches[1].len());
-        assert!(config_toml(&c).contains("[account.t2.lidar]"));
-    }
-}
-
 /// Writes the county into `dir`: `patches_{t1,t2}.gpkg` (layer DLTB), `lidar_{year}/` with
 /// agc/bgc/dw/lt/total/se GeoTIFFs and model.json, `plots_{year}.csv`, `soil.csv` and
 /// `account.toml`. Returns the paths written.
@@ -923,4 +881,46 @@ pub fn write(c: &SynthCounty, dir: &std::path::Path) -> crate::Result<Vec<std::p
     text(dir.join("soil.csv"), &c.soil_csv, &mut written)?;
     text(dir.join("account.toml"), &config_toml(c), &mut written)?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tessellation_is_exact_and_deterministic() {
+        let p = SynthCountyParams {
+            nx: 24,
+            ny: 20,
+            ..Default::default()
+        };
+        let c = generate(&p);
+        let c2 = generate(&p);
+        assert!(
+            c.patches[0] == c2.patches[0] && c.patches[1] == c2.patches[1],
+            "not deterministic"
+        );
+        for y in 0..2 {
+            let total: f64 = c.patches[y].iter().map(|q| q.geom.area()).sum();
+            let expect = 24.0 * 20.0 * 100.0 * 100.0;
+            assert!(
+                (total - expect).abs() < 1e-6 * expect,
+                "year {y}: {total} vs {expect}"
+            );
+            for q in &c.patches[y] {
+                for poly in &q.geom.polygons {
+                    assert!(ring_signed_area(&poly.exterior) > 0.0);
+                    for h in &poly.holes {
+                        assert!(ring_signed_area(h) < 0.0);
+                    }
+                }
+            }
+        }
+        assert!(c.patches[0].len() > 40, "{}", c.patches[0].len());
+        let codes1: std::collections::HashSet<&str> =
+            c.patches[0].iter().map(|q| q.code.as_str()).collect();
+        assert!(codes1.len() >= 6, "{codes1:?}");
+        assert_ne!(c.patches[0].len(), c.patches[1].len());
+        assert!(config_toml(&c).contains("[account.t2.lidar]"));
+    }
 }
