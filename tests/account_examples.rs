@@ -330,3 +330,56 @@ fn overlay_conserves_area() {
         .to_string();
     assert!(e.contains("overlap") && e.contains("overlapping"), "{e}");
 }
+
+#[test]
+fn equivalent_soil_mass_through_the_pipeline() {
+    use landcarbon::accounting::soil::SoilTable;
+    // Cropland whose bulk density falls from 1.5 to 1.2 g/cm³ at the same SOC concentration:
+    // fixed-depth SOC 45 → 36 t C/ha (a spurious loss); at equivalent soil mass 45 → 45.
+    let soil = "class,year,top_cm,bottom_cm,soc_g_kg,bd_g_cm3\ncropland,2020,0,30,10,1.5\ncropland,2025,0,30,10,1.2\n";
+    let run = |esm: bool| {
+        let params = example_params(None);
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("soil.csv");
+        std::fs::write(&f, soil).unwrap();
+        let tab = SoilTable::read(&f, "error").unwrap();
+        let src = || Sources {
+            soil: Some(tab.clone()),
+            ..Default::default()
+        };
+        let (mut a, mut b) = (
+            set(
+                2020,
+                vec![patch("C", "0101", "420999", "", 0.0, 1000.0, 100.0)],
+            ),
+            set(
+                2025,
+                vec![patch("C", "0101", "420999", "", 0.0, 1000.0, 100.0)],
+            ),
+        );
+        classify(&mut [&mut a, &mut b], &params).unwrap();
+        account(
+            AccountInputs {
+                t1: a,
+                t2: b,
+                sources: [src(), src()],
+                params,
+                options: AccountOptions {
+                    mc: None,
+                    esm,
+                    ..Default::default()
+                },
+            },
+            &GeosOps,
+        )
+        .unwrap()
+    };
+    let fixed = run(false);
+    assert!((fixed.units[0].density[1].pools[4] - 36.0).abs() < 1e-9);
+    assert!((fixed.region.sink.tc_yr_total() + 9.0 * 100.0 / 5.0).abs() < 1e-9);
+    let esm = run(true);
+    assert!((esm.units[0].density[1].pools[4] - 45.0).abs() < 1e-9);
+    assert!(esm.units[0].flags.names().contains("esm_corrected"));
+    assert_eq!(esm.n_esm_corrected, 1);
+    assert!(esm.region.sink.tc_yr_total().abs() < 1e-9);
+}

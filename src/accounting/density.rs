@@ -703,6 +703,38 @@ mod tests {
         let z = zonal_of(&l, 70.0, 90.0);
         assert!((z.covered_frac() - 0.5).abs() < 1e-12);
         assert!((z.pools[0].unwrap() - 70.0).abs() < 1e-12);
+        // Cells outside the calibration range flag the unit.
+        let mut l2 = lidar(vec![LandClass::Forest]);
+        let mut x = Raster::filled(l2.grid, 0.0);
+        x.data[[6, 2]] = 1.0;
+        l2.extrapolated = Some(x);
+        let z = zonal_of(&l2, 15.0, 35.0);
+        assert!(
+            (z.extrapolated_m2 - 50.0).abs() < 1e-9,
+            "{}",
+            z.extrapolated_m2
+        );
+        let src = YearSources {
+            year_ix: 0,
+            year: 2020,
+            lidar: Some(&l2),
+            plots: None,
+            plots_other: None,
+            other_year: 2025,
+            soil: None,
+        };
+        let d = year_density(
+            &mut Registry::default(),
+            &Params::defaults(),
+            &src,
+            "u",
+            LandClass::Forest,
+            "",
+            Some(&z),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert!(d.flags.has(Flags::EXTRAPOLATED));
     }
 
     #[test]
