@@ -710,7 +710,7 @@ mod tests {
         l2.extrapolated = Some(x);
         let z = zonal_of(&l2, 15.0, 35.0);
         assert!(
-            (z.extrapolated_m2 - 50.0).abs() < 1e-9,
+            (z.extrapolated_m2 - 100.0).abs() < 1e-9,
             "{}",
             z.extrapolated_m2
         );
