@@ -141,6 +141,15 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
     let t0 = Instant::now();
     let ov = overlay::overlay(&t1.patches, &t2.patches, ops, &options.overlay)?;
     timings.push(("overlay".to_string(), t0.elapsed().as_secs_f64()));
+    if ov.units.is_empty() {
+        return Err(Error::data(
+            "overlay",
+            format!(
+                "no accounting units: the {} and {} patches do not overlap (different areas, or coordinates in different CRS?)",
+                years[0], years[1]
+            ),
+        ));
+    }
     log::info!(
         "overlay: {} + {} patches -> {} units, {} slivers, {} gaps",
         t1.patches.len(),
