@@ -339,6 +339,32 @@ impl Default for AccountConfig {
 }
 
 impl AccountConfig {
+    /// Makes the file paths of the section relative to `base` (the configuration file's
+    /// folder), so a configuration works from any working directory.
+    pub fn resolve_relative(&mut self, base: &Path) {
+        let fix = |p: &mut Option<PathBuf>| {
+            if let Some(x) = p {
+                if x.is_relative() {
+                    *x = base.join(&*x);
+                }
+            }
+        };
+        fix(&mut self.patches_t1);
+        fix(&mut self.patches_t2);
+        fix(&mut self.params);
+        fix(&mut self.out);
+        for y in [&mut self.t1, &mut self.t2] {
+            fix(&mut y.plots);
+            fix(&mut y.soil);
+            if let Some(d) = &mut y.density {
+                if !d.contains('=') && Path::new(d.as_str()).is_relative() {
+                    *d = base.join(d.as_str()).display().to_string();
+                }
+            }
+            y.lidar.resolve_relative(base);
+        }
+    }
+
     /// Checks ranges; resolves the `density` shorthands into the `lidar` tables.
     pub fn validate(&mut self) -> Result<()> {
         if !(self.sliver_m2 >= 0.0 && self.sliver_m2.is_finite()) {

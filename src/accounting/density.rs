@@ -14,8 +14,13 @@
 //! 4. **Defaults** from the parameter file (flag `default_used`): AGB (t d.m./ha) → AGC = AGB·CF
 //!    and BGC = AGB·R·CF (R from the root-to-shoot table with its 125 t/ha step; not added when
 //!    the default already includes roots), or AGC given directly; dead wood, litter and SOC in
-//!    t C/ha. A pool with no default is *not estimated* (NE, density 0) and counted for the
-//!    report. CF: `wood` for forest and garden, `herbaceous` for the other classes.
+//!    t C/ha. Dead wood and litter of non-forest classes without a source are 0 by the IPCC
+//!    Tier 1 rule; any other pool with no source is *not estimated* (NE, density 0) and counted
+//!    for the report. CF: `wood` for forest and garden, `herbaceous` for the other classes.
+//!
+//! An unchanged unit (same class in both years) uses the same method in both years (§4.2):
+//! when the LiDAR rasters are usable in one year only (coverage), both years fall back to the
+//! next source; see [`lidar_usable`].
 //!
 //! Out-of-scope classes (built-up, water, …): biomass and DOM are 0; SOC per params
 //! `soc.out_of_scope`: `retain` keeps the SOC of the unit's in-scope year (same value, same
@@ -185,6 +190,8 @@ pub enum PoolSource {
     Default,
     /// Not estimated: no source had a value (density 0).
     NotEstimated,
+    /// Dead wood or litter of a non-forest class with no source: 0 by the IPCC Tier 1 rule.
+    Tier1Zero,
     /// Out-of-scope class: 0 by rule (or SOC retained from the other year).
     OutOfScope,
     RetainedSoc,
@@ -198,6 +205,7 @@ impl PoolSource {
             PoolSource::Soil => "soil layer table",
             PoolSource::Default => "parameter default",
             PoolSource::NotEstimated => "not estimated (NE)",
+            PoolSource::Tier1Zero => "0 (IPCC Tier 1: no DOM outside forest)",
             PoolSource::OutOfScope => "out of scope (0)",
             PoolSource::RetainedSoc => "out of scope, SOC retained",
         }
@@ -263,6 +271,16 @@ fn carbon_fraction(params: &Params, class: LandClass) -> f64 {
     }
 }
 
+/// `true` when the LiDAR source would be used for `class` given the unit's zonal statistics.
+pub fn lidar_usable(src: Option<&LidarSource>, z: Option<&LidarZonal>, class: LandClass) -> bool {
+    match (src, z) {
+        (Some(l), Some(z)) => {
+            l.classes.contains(&class) && z.valid_m2 > 0.0 && z.covered_frac() >= l.min_coverage
+        }
+        _ => false,
+    }
+}
+
 /// Density of one unit in one year for an in-scope or out-of-scope class; the out-of-scope SOC
 /// rule that needs the other year is applied by [`apply_out_of_scope_soc`].
 #[allow(clippy::too_many_arguments)]
@@ -295,7 +313,7 @@ pub fn year_density(
     if let (Some(l), Some(z)) = (src.lidar, lidar) {
         if l.classes.contains(&class) {
             let frac = z.covered_frac();
-            let usable = frac >= l.min_coverage && z.valid_m2 > 0.0;
+            let usable = lidar_usable(Some(l), Some(z), class);
             if frac < 1.0 - 1e-6 {
                 issues.push(CoverageIssue {
                     unit: unit_id.to_string(),
@@ -578,6 +596,14 @@ pub fn year_density(
     if used_default {
         d.flags.set(Flags::DEFAULT_USED);
     }
+    // IPCC Tier 1: dead organic matter outside forest is zero (carbon-accounting.md §1.2).
+    if class != LandClass::Forest {
+        for p in [Pool::Dw, Pool::Lt] {
+            if d.pool_source[p.ix()] == PoolSource::NotEstimated {
+                d.pool_source[p.ix()] = PoolSource::Tier1Zero;
+            }
+        }
+    }
     if matches!(
         d.pool_source[Pool::Agb.ix()],
         PoolSource::Default | PoolSource::NotEstimated
@@ -677,6 +703,38 @@ mod tests {
         let z = zonal_of(&l, 70.0, 90.0);
         assert!((z.covered_frac() - 0.5).abs() < 1e-12);
         assert!((z.pools[0].unwrap() - 70.0).abs() < 1e-12);
+        // Cells outside the calibration range flag the unit.
+        let mut l2 = lidar(vec![LandClass::Forest]);
+        let mut x = Raster::filled(l2.grid, 0.0);
+        x.data[[6, 2]] = 1.0;
+        l2.extrapolated = Some(x);
+        let z = zonal_of(&l2, 15.0, 35.0);
+        assert!(
+            (z.extrapolated_m2 - 100.0).abs() < 1e-9,
+            "{}",
+            z.extrapolated_m2
+        );
+        let src = YearSources {
+            year_ix: 0,
+            year: 2020,
+            lidar: Some(&l2),
+            plots: None,
+            plots_other: None,
+            other_year: 2025,
+            soil: None,
+        };
+        let d = year_density(
+            &mut Registry::default(),
+            &Params::defaults(),
+            &src,
+            "u",
+            LandClass::Forest,
+            "",
+            Some(&z),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert!(d.flags.has(Flags::EXTRAPOLATED));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::soil::SoilTable;
 use super::{LandClass, Method};
 use crate::raster::{read_geotiff, Raster};
 use crate::{Error, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The loaded density sources of one year.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +30,7 @@ pub struct Sources {
     pub total_check_max_diff: Option<f64>,
 }
 
-fn read(path: &PathBuf) -> Result<Raster<f64>> {
+fn read(path: &Path) -> Result<Raster<f64>> {
     if !path.exists() {
         return Err(Error::data(path.display(), "raster file does not exist"));
     }

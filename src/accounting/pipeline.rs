@@ -61,6 +61,17 @@ pub struct AccountInputs {
     pub options: AccountOptions,
 }
 
+/// What the report shows of a LiDAR source.
+#[derive(Debug, Clone)]
+pub struct LidarInfo {
+    /// Folder or file it came from.
+    pub name: String,
+    pub model_id: String,
+    pub model_u_pct: Option<f64>,
+    /// The model file's content.
+    pub model: Option<serde_json::Value>,
+}
+
 /// Everything the computation produced.
 #[derive(Debug, Clone)]
 pub struct Accounting {
@@ -89,12 +100,15 @@ pub struct Accounting {
     /// Largest contributors to the regional sink uncertainty (key, variance share).
     pub contributors: Vec<(String, f64)>,
     pub n_esm_corrected: usize,
+    /// Unchanged units whose LiDAR rasters were usable in one year only, so that both years
+    /// used the next source.
+    pub n_lidar_one_year_only: usize,
     /// Patch counts and files.
     pub patch_counts: [usize; 2],
     pub patch_files: [String; 2],
     pub crs_wkt: Option<String>,
-    /// Model metadata and names of the LiDAR sources per year.
-    pub lidar_info: [Option<(String, String, Option<f64>, Option<serde_json::Value>)>; 2],
+    /// The LiDAR sources per year (for the report).
+    pub lidar_info: [Option<LidarInfo>; 2],
     pub params: Params,
     pub options: AccountOptions,
     /// Wall-clock seconds per stage.
@@ -127,6 +141,15 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
     let t0 = Instant::now();
     let ov = overlay::overlay(&t1.patches, &t2.patches, ops, &options.overlay)?;
     timings.push(("overlay".to_string(), t0.elapsed().as_secs_f64()));
+    if ov.units.is_empty() {
+        return Err(Error::data(
+            "overlay",
+            format!(
+                "no accounting units: the {} and {} patches do not overlap (different areas, or coordinates in different CRS?)",
+                years[0], years[1]
+            ),
+        ));
+    }
     log::info!(
         "overlay: {} + {} patches -> {} units, {} slivers, {} gaps",
         t1.patches.len(),
@@ -178,9 +201,27 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
     let src = [ys(0), ys(1)];
     let mut units = Vec::with_capacity(ov.units.len());
     let mut n_esm = 0;
+    let mut n_consistency = 0usize;
     let area_rel = options.area_u_pct / 100.0;
     for (ug, z) in ov.units.iter().zip(&zonals) {
         let p = [&t1.patches[ug.i1], &t2.patches[ug.i2]];
+        // Same class in both years: same method in both (§4.2). LiDAR usable in one year only
+        // → both years use the next source; the uncovered year is reported.
+        let mut zz = [z[0].as_ref(), z[1].as_ref()];
+        if p[0].class == p[1].class {
+            let c = p[0].class.expect("classified");
+            let ok = [0, 1].map(|y| density::lidar_usable(src[y].lidar, zz[y], c));
+            if ok[0] != ok[1] {
+                let y_ok = if ok[0] { 0 } else { 1 };
+                log::debug!(
+                    "unit {}: LiDAR usable in {} only; both years use the next source",
+                    ug.id,
+                    years[y_ok]
+                );
+                zz[y_ok] = None;
+                n_consistency += 1;
+            }
+        }
         let mut dd = [
             year_density(
                 &mut reg,
@@ -188,7 +229,7 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
                 &src[0],
                 &ug.id,
                 p[0],
-                z[0].as_ref(),
+                zz[0],
                 &mut coverage,
             )?,
             year_density(
@@ -197,7 +238,7 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
                 &src[1],
                 &ug.id,
                 p[1],
-                z[1].as_ref(),
+                zz[1],
                 &mut coverage,
             )?,
         ];
@@ -253,19 +294,21 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
             let h = uncertainty::half_width(&reg, u.density[y].terms.iter().map(|t| (1.0, &t.1)));
             u.u_density_pct[y] = uncertainty::u_pct(h, u.density_total(y));
         }
-        let stock_terms: Vec<(usize, Term)> = (0..2)
-            .flat_map(|y| u.density[y].terms.iter().map(move |(_, t)| (y, t.clone())))
-            .map(|(y, t)| {
+        // Stock terms per year, pools with the same error sources merged (so that a unit's own
+        // LiDAR residual is one term: private to it in the Monte Carlo).
+        let mut merged: BTreeMap<(usize, Vec<u32>), f64> = BTreeMap::new();
+        for y in 0..2 {
+            for (_, t) in &u.density[y].terms {
                 let mut s = t.sources.clone();
                 s.push(area_src);
-                (
-                    y,
-                    Term {
-                        value: t.value * u.area_ha,
-                        sources: s,
-                    },
-                )
-            })
+                s.sort_unstable();
+                s.dedup();
+                *merged.entry((y, s)).or_insert(0.0) += t.value * u.area_ha;
+            }
+        }
+        let stock_terms: Vec<(usize, Term)> = merged
+            .into_iter()
+            .map(|((y, sources), value)| (y, Term { value, sources }))
             .collect();
         let hs = uncertainty::half_width(
             &reg,
@@ -337,13 +380,11 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
     let mut repairs = t1.repairs.clone();
     repairs.extend(t2.repairs.iter().cloned());
     let lidar_info = [0, 1].map(|y| {
-        sources[y].lidar.as_ref().map(|l| {
-            (
-                l.name.clone(),
-                l.model_id.clone(),
-                l.model_u_pct,
-                l.model_info.clone(),
-            )
+        sources[y].lidar.as_ref().map(|l| LidarInfo {
+            name: l.name.clone(),
+            model_id: l.model_id.clone(),
+            model_u_pct: l.model_u_pct,
+            model: l.model_info.clone(),
         })
     });
     Ok(Accounting {
@@ -367,6 +408,7 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
         ne_area,
         contributors,
         n_esm_corrected: n_esm,
+        n_lidar_one_year_only: n_consistency,
         patch_counts: [t1.patches.len(), t2.patches.len()],
         patch_files: [t1.path.display().to_string(), t2.path.display().to_string()],
         crs_wkt: t2.crs_wkt.clone().or(t1.crs_wkt.clone()),

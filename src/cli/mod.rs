@@ -1,5 +1,6 @@
 //! Command-line layer: one file per subcommand. The only place that knows clap and indicatif.
 
+mod account;
 mod calibrate;
 mod carbon;
 mod chm;
@@ -15,6 +16,7 @@ mod heights;
 mod info;
 mod metrics;
 mod normalize;
+mod synth_county;
 mod tile;
 mod trees;
 
@@ -57,6 +59,10 @@ pub enum Command {
     Calibrate(calibrate::Args),
     /// Predict AGB on grid metrics and carbon density per pool (AGC, BGC, DW, LT, total, SE).
     Carbon(carbon::Args),
+    /// Patch-level carbon accounting of two land-survey years: overlay, stocks, sink, county totals, uncertainty, tables F-1/F-2/F-3, GeoPackage, report.
+    Account(account::Args),
+    /// Write a seeded synthetic county (patches of two years, density rasters, plot and soil tables, account.toml).
+    SynthCounty(synth_county::Args),
 }
 
 /// Runs the command and returns the process exit code.
@@ -75,6 +81,8 @@ pub fn main(cli: Cli) -> i32 {
         Command::Metrics(a) => metrics::run(&cli.common, a),
         Command::Calibrate(a) => calibrate::run(&cli.common, a),
         Command::Carbon(a) => carbon::run(&cli.common, a),
+        Command::Account(a) => account::run(&cli.common, a),
+        Command::SynthCounty(a) => synth_county::run(&cli.common, a),
     };
     match result {
         Ok(Outcome::Complete) => 0,

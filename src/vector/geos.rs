@@ -39,14 +39,14 @@ impl PolygonOps for GeosOps {
     fn intersection(&self, a: &MultiPolygon, b: &MultiPolygon) -> Result<MultiPolygon> {
         let ga = to_gdal(a)?;
         let gb = to_gdal(b)?;
-        if !ga.intersects(&gb) {
-            return Ok(MultiPolygon::default());
-        }
+        // No `intersects` pre-test: a GEOS exception there reads as `false` and would lose
+        // area silently; OGR_G_Intersection returns an empty geometry when disjoint and NULL
+        // only on failure.
         match ga.intersection(&gb) {
             Some(g) => from_gdal(&g),
             None => Err(Error::data(
                 "GEOS intersection",
-                "failed (is GDAL built with GEOS?)",
+                "failed (invalid input geometry, or GDAL built without GEOS)",
             )),
         }
     }
