@@ -92,7 +92,13 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         };
         let mut r = read_geotiff(&a.metrics, i + 1)?;
         let nd = r.nodata;
-        r.data.mapv_inplace(|v| if v == nd || !v.is_finite() { f64::NAN } else { v });
+        r.data.mapv_inplace(|v| {
+            if v == nd || !v.is_finite() {
+                f64::NAN
+            } else {
+                v
+            }
+        });
         r.nodata = f64::NAN;
         bands.insert(p, r);
     }

@@ -95,7 +95,9 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     match (&a.plots, a.grid) {
         (Some(p), _) => run_plots(c, a, &cfg, p, &height),
         (None, Some(_)) => run_grid(c, a, &cfg, &height),
-        (None, None) => anyhow::bail!("give --plots TABLE (plot metrics) or --grid [RES] (grid metrics)"),
+        (None, None) => {
+            anyhow::bail!("give --plots TABLE (plot metrics) or --grid [RES] (grid metrics)")
+        }
     }
 }
 
@@ -210,7 +212,10 @@ fn run_grid(
     // Cells reach half a cell beyond the chunk core: the buffer must cover it.
     let buffer = a.catalog.buffer.unwrap_or(res / 2.0 + 0.5);
     if buffer < res / 2.0 {
-        anyhow::bail!("--buffer {buffer} is less than half a grid cell ({})", res / 2.0);
+        anyhow::bail!(
+            "--buffer {buffer} is less than half a grid cell ({})",
+            res / 2.0
+        );
     }
     let chunk_opts = ChunkOptions {
         buffer_m: buffer,
