@@ -12,8 +12,9 @@
 //! and the points of the core *and* buffer: a cell may reach half a cell beyond the core, and
 //! its points there are read from the buffer. Points outside the grid are ignored.
 //!
-//! Cells with no return in the metric population get `n = 0` and NaN elsewhere; the raster
-//! conversion maps NaN to nodata.
+//! A cell without any point is no data: every metric, `n` included, is NaN. A cell whose
+//! points are all filtered out of the population (noise, return filter, minimum height) gets
+//! `n = 0` and NaN elsewhere. The raster conversion maps NaN to nodata.
 //!
 //! See also: [`crate::algo::metrics`] (definitions), `landcarbon metrics --grid`.
 
@@ -109,6 +110,10 @@ pub fn grid_metrics(
                 for col in 0..grid.ncols {
                     let c = row * grid.ncols + col;
                     let idx = &order[starts[c] as usize..starts[c + 1] as usize];
+                    if idx.is_empty() {
+                        // No point at all: no data (every band nodata, `n` included).
+                        continue;
+                    }
                     mc.compute_into(
                         r,
                         idx.iter().map(|&i| i as usize),
@@ -136,7 +141,7 @@ mod tests {
             x_min: 0.0,
             y_max: 20.0,
             res_m: 10.0,
-            ncols: 2,
+            ncols: 3,
             nrows: 2,
         };
         let mut x = Vec::new();
@@ -151,6 +156,7 @@ mod tests {
         }
         // A point outside the grid is ignored.
         x.push(50.0);
+        // The third column holds no point.
         y.push(5.0);
         z.push(99.0);
         let r = Returns::heights(&z);
@@ -176,9 +182,11 @@ mod tests {
                 }
             }
         }
+        assert!(g.cell(0, 2)[0].is_nan(), "an empty cell is no data");
         let rasters = g.to_rasters(-9999.0);
         let zmax = &rasters[metric_index("zmax").unwrap()];
-        assert!(zmax.data.iter().all(|v| *v > 0.0));
+        assert_eq!(zmax.data.iter().filter(|v| **v > 0.0).count(), 4);
+        assert_eq!(zmax.data[[1, 2]], -9999.0);
         // No intensity: nodata, not NaN.
         let itot = &rasters[metric_index("itot").unwrap()];
         assert!(itot.data.iter().all(|v| *v == -9999.0));
