@@ -2,8 +2,9 @@
 //! lidR's `pixel_metrics(las, .stdmetrics, res)`.
 //!
 //! Points are binned into cells with one counting sort (cell of each point, per-cell counts,
-//! prefix sums, scatter), then each cell's metrics are computed from its slice of point indices
-//! — one pass over the points plus one sort per cell. Cells are processed in parallel (rayon),
+//! prefix sums, then the columns scattered into cell order), and each cell's metrics are
+//! computed from its contiguous run of returns — one pass over the points plus one sort per
+//! cell. Cells are processed in parallel (rayon),
 //! one [`MetricComputer`] per worker.
 //!
 //! A cell `(row, col)` covers `x ∈ [x₀, x₀ + res)`, `y ∈ (y₁ − res, y₁]` (see
@@ -76,14 +77,18 @@ pub fn grid_metrics(
     // Counting sort of point indices by cell.
     let mut cell_of: Vec<u32> = Vec::with_capacity(x.len());
     let mut counts = vec![0u32; ncells + 1];
+    // Same cells as `Grid::cell_of` (floor of non-negative offsets = truncation, without
+    // the libm call).
+    let (nc, nr) = (grid.ncols as f64, grid.nrows as f64);
     for i in 0..x.len() {
-        match grid.cell_of(x[i], y[i]) {
-            Some((row, col)) => {
-                let c = row * grid.ncols + col;
-                cell_of.push(c as u32);
-                counts[c + 1] += 1;
-            }
-            None => cell_of.push(u32::MAX),
+        let fc = (x[i] - grid.x_min) / grid.res_m;
+        let fr = (grid.y_max - y[i]) / grid.res_m;
+        if fc >= 0.0 && fr >= 0.0 && fc < nc && fr < nr {
+            let c = fr as usize * grid.ncols + fc as usize;
+            cell_of.push(c as u32);
+            counts[c + 1] += 1;
+        } else {
+            cell_of.push(u32::MAX);
         }
     }
     for c in 0..ncells {
@@ -91,16 +96,46 @@ pub fn grid_metrics(
     }
     let starts = counts;
     let n_points = starts[ncells] as usize;
-    let mut order = vec![0u32; n_points];
+    // Scatter the columns into cell order, so that each cell's returns are contiguous (the
+    // writes go to one open run per cell, which stays in cache; the per-cell work then reads
+    // memory sequentially instead of gathering scattered points).
     let mut fill = starts.clone();
+    let mut slot_of = vec![u32::MAX; x.len()];
     for (i, &c) in cell_of.iter().enumerate() {
         if c != u32::MAX {
             let slot = &mut fill[c as usize];
-            order[*slot as usize] = i as u32;
+            slot_of[i] = *slot;
             *slot += 1;
         }
     }
     drop(cell_of);
+    fn scatter<T: Copy + Default>(src: &[T], slot_of: &[u32], n: usize) -> Vec<T> {
+        if src.is_empty() {
+            return Vec::new();
+        }
+        let mut out = vec![T::default(); n];
+        for (v, &s) in src.iter().zip(slot_of) {
+            if s != u32::MAX {
+                out[s as usize] = *v;
+            }
+        }
+        out
+    }
+    let h = scatter(r.height_m, &slot_of, n_points);
+    let inten = scatter(r.intensity, &slot_of, n_points);
+    let rn = scatter(r.return_number, &slot_of, n_points);
+    let nr = scatter(r.number_of_returns, &slot_of, n_points);
+    let cls = scatter(r.classification, &slot_of, n_points);
+    let flags = scatter(r.flags, &slot_of, n_points);
+    drop(slot_of);
+    let sorted = Returns {
+        height_m: &h,
+        intensity: &inten,
+        return_number: &rn,
+        number_of_returns: &nr,
+        classification: &cls,
+        flags: &flags,
+    };
     values
         .par_chunks_mut(N_METRICS * grid.ncols.max(1))
         .enumerate()
@@ -109,14 +144,14 @@ pub fn grid_metrics(
             |mc, (row, row_vals)| {
                 for col in 0..grid.ncols {
                     let c = row * grid.ncols + col;
-                    let idx = &order[starts[c] as usize..starts[c + 1] as usize];
-                    if idx.is_empty() {
+                    let (a, b) = (starts[c] as usize, starts[c + 1] as usize);
+                    if a == b {
                         // No point at all: no data (every band nodata, `n` included).
                         continue;
                     }
                     mc.compute_into(
-                        r,
-                        idx.iter().map(|&i| i as usize),
+                        &sorted,
+                        a..b,
                         &mut row_vals[col * N_METRICS..(col + 1) * N_METRICS],
                     );
                 }
