@@ -319,7 +319,7 @@ fn chol_solve(a: &mut [f64], b: &[f64], k: usize) -> Option<Vec<f64>> {
         for p in 0..j {
             d -= a[j * k + p] * a[j * k + p];
         }
-        if !(d > 1e-10 * diag0[j]) {
+        if d.is_nan() || d <= 1e-10 * diag0[j] {
             return None;
         }
         let d = d.sqrt();
@@ -502,7 +502,7 @@ fn check(
     for (k, &j) in idx.iter().enumerate() {
         let name = &names[j];
         let p = fit.p[k + 1];
-        if !(p < opts.alpha) {
+        if p.is_nan() || p >= opts.alpha {
             return (Some(format!("{name} not significant (p = {p:.3})")), v);
         }
         let b = fit.beta[k + 1];
@@ -513,7 +513,7 @@ fn check(
             return (Some(format!("{name} enters with a positive sign")), v);
         }
     }
-    if let Some((k, x)) = v.iter().enumerate().find(|(_, x)| !(**x < opts.max_vif)) {
+    if let Some((k, x)) = v.iter().enumerate().find(|(_, x)| x.is_nan() || **x >= opts.max_vif) {
         return (
             Some(format!(
                 "VIF of {} = {x:.1} ≥ {}",
@@ -733,7 +733,7 @@ pub fn calibrate(
             if !pf.converged {
                 notes.push("Levenberg–Marquardt did not converge".into());
             }
-            if pf.p[1..].iter().any(|p| !(*p < opts.alpha)) {
+            if pf.p[1..].iter().any(|p| p.is_nan() || *p >= opts.alpha) {
                 notes.push(format!(
                     "an exponent of the power model is not significant at {} (selection was on the log scale)",
                     opts.alpha

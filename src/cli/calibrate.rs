@@ -182,9 +182,9 @@ fn add_tree_agb(
         );
     }
     table.columns.push(o.response.clone());
-    for r in 0..table.len() {
+    for (r, area_r) in areas.iter().enumerate() {
         let id = table.cell(r, idc).to_string();
-        let v = match (agb.get(&id), areas[r]) {
+        let v = match (agb.get(&id), *area_r) {
             (Some((kg, _)), Some(area)) if area > 0.0 => kg_to_t_ha(*kg, area),
             // A plot with no tree in the list holds no tree above the inventory threshold.
             (None, Some(area)) if area > 0.0 => 0.0,
