@@ -513,7 +513,11 @@ fn check(
             return (Some(format!("{name} enters with a positive sign")), v);
         }
     }
-    if let Some((k, x)) = v.iter().enumerate().find(|(_, x)| x.is_nan() || **x >= opts.max_vif) {
+    if let Some((k, x)) = v
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.is_nan() || **x >= opts.max_vif)
+    {
         return (
             Some(format!(
                 "VIF of {} = {x:.1} ≥ {}",
