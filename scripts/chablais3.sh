@@ -15,8 +15,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-cargo build --quiet --bin landcarbon
-BIN=$(realpath "$CARGO_TARGET_DIR/debug/landcarbon")
+# Build and keep a private copy of the binary (a shared CARGO_TARGET_DIR may be rewritten by
+# other checkouts' builds while this script runs).
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+for attempt in 1 2 3; do
+  cargo build --quiet --bin landcarbon
+  cp "$CARGO_TARGET_DIR/debug/landcarbon" "$TMP/landcarbon"
+  "$TMP/landcarbon" calibrate --help >/dev/null 2>&1 && break
+  [[ $attempt == 3 ]] && { echo "cannot build a landcarbon with 'calibrate'" >&2; exit 2; }
+done
+BIN=$TMP/landcarbon
 REAL=$(realpath "${LANDCARBON_SHARED:-../shared/testdata/real}")
 LAS=$REAL/lidaRtRee_las_chablais3.laz
 TREES=$REAL/lidaRtRee_tree_inventory_chablais3.csv
