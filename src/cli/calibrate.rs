@@ -130,7 +130,11 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let mut figures = Vec::new();
     if !a.no_figures {
         for m in &model.models {
-            figures.extend(write_figures(m, &a.output)?);
+            // A figure that cannot be drawn is no reason to lose the model.
+            match write_figures(m, &a.output) {
+                Ok(f) => figures.extend(f),
+                Err(e) => log::warn!("figures not written: {e}"),
+            }
         }
     }
     if !c.quiet {
