@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct DemoParams {
     pub seed: u64,
-    /// County lattice cells (100 m each) across and down.
+    /// County lattice cells (50 m each) across and down.
     pub cells: usize,
     pub pulses_per_m2: f64,
     pub tile_m: f64,
@@ -30,7 +30,7 @@ pub struct DemoParams {
 
 impl Default for DemoParams {
     fn default() -> Self {
-        DemoParams { seed: 20240601, cells: 6, pulses_per_m2: 4.0, tile_m: 200.0, plots_per_survey: 30, plot_radius_m: 15.0 }
+        DemoParams { seed: 20240601, cells: 12, pulses_per_m2: 4.0, tile_m: 200.0, plots_per_survey: 30, plot_radius_m: 15.0 }
     }
 }
 
@@ -52,7 +52,8 @@ fn contains(mp: &MultiPolygon, x: f64, y: f64) -> bool {
 /// Writes the demo into `dir`; returns the pipeline configuration's path.
 pub fn write(dir: &Path, p: &DemoParams) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let cp = SynthCountyParams { seed: p.seed, nx: p.cells, ny: p.cells, ..Default::default() };
+    // 50 m lattice cells grouped ~3 to a patch: a few dozen patches on 600 m × 600 m.
+    let cp = SynthCountyParams { seed: p.seed, nx: p.cells, ny: p.cells, cell_m: 50.0, mean_patch_cells: 3.0, ..Default::default() };
     let county = synth_county::generate(&cp);
     synth_county::write(&county, dir)?;
     let params = Params::defaults();
@@ -116,6 +117,8 @@ pub fn write(dir: &Path, p: &DemoParams) -> Result<PathBuf> {
         "# landcarbon demo: a synthetic county flown twice ({y1} and {y2}).\n\
          # Run: landcarbon run pipeline.toml\n\
          [chunk]\nbuffer_m = 20.0\n\n[metrics]\nres_m = 20.0\n\n[carbon]\nclass = \"forest\"\n\n\
+         # An a-priori candidate set of structural metrics keeps the best-subset search small.\n\
+         [calibrate]\npredictors = [\"zmean\", \"zmax\", \"zsd\", \"zq50\", \"zq75\", \"zq90\", \"zq95\", \"cover\", \"mch\", \"pzabove2\", \"zpcum3\", \"zpcum5\", \"zpcum7\", \"zentropy\"]\n\n\
          [run]\noutput = \"results\"\n\n{surveys}{account}",
         y1 = cp.years[0],
         y2 = cp.years[1]

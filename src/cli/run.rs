@@ -93,6 +93,9 @@ fn load(c: &Common, path: &Path, output: Option<&PathBuf>) -> anyhow::Result<(Co
         anyhow::bail!("{}: [run] has no [[run.surveys]]", path.display());
     }
     std::fs::create_dir_all(&out).map_err(|e| landcarbon::Error::io(&out, e))?;
+    // Absolute, so that chunk files and the manifest name the same paths from any folder.
+    let out = std::path::absolute(&out).map_err(|e| landcarbon::Error::io(&out, e))?;
+    cfg.run.output = Some(out.clone());
     Ok((cfg, out))
 }
 

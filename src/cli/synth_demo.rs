@@ -13,8 +13,8 @@ pub struct Args {
     /// Random seed.
     #[arg(long, default_value_t = 20240601)]
     pub seed: u64,
-    /// County size in 100 m lattice cells across (and down).
-    #[arg(long, default_value_t = 6)]
+    /// County size in 50 m lattice cells across (and down).
+    #[arg(long, default_value_t = 12)]
     pub cells: usize,
     /// LiDAR pulses per square metre.
     #[arg(long, default_value_t = 4.0)]
