@@ -30,7 +30,14 @@ pub struct DemoParams {
 
 impl Default for DemoParams {
     fn default() -> Self {
-        DemoParams { seed: 20240601, cells: 12, pulses_per_m2: 4.0, tile_m: 200.0, plots_per_survey: 30, plot_radius_m: 15.0 }
+        DemoParams {
+            seed: 20240601,
+            cells: 12,
+            pulses_per_m2: 4.0,
+            tile_m: 200.0,
+            plots_per_survey: 30,
+            plot_radius_m: 15.0,
+        }
     }
 }
 
@@ -53,7 +60,14 @@ fn contains(mp: &MultiPolygon, x: f64, y: f64) -> bool {
 pub fn write(dir: &Path, p: &DemoParams) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     // 50 m lattice cells grouped ~3 to a patch: a few dozen patches on 600 m × 600 m.
-    let cp = SynthCountyParams { seed: p.seed, nx: p.cells, ny: p.cells, cell_m: 50.0, mean_patch_cells: 3.0, ..Default::default() };
+    let cp = SynthCountyParams {
+        seed: p.seed,
+        nx: p.cells,
+        ny: p.cells,
+        cell_m: 50.0,
+        mean_patch_cells: 3.0,
+        ..Default::default()
+    };
     let county = synth_county::generate(&cp);
     synth_county::write(&county, dir)?;
     let params = Params::defaults();
@@ -128,7 +142,13 @@ pub fn write(dir: &Path, p: &DemoParams) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn write_tiles(cloud: &PointCloud, dir: &Path, origin: [f64; 2], size: [f64; 2], tile: f64) -> Result<()> {
+fn write_tiles(
+    cloud: &PointCloud,
+    dir: &Path,
+    origin: [f64; 2],
+    size: [f64; 2],
+    tile: f64,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let nx = (size[0] / tile).ceil() as usize;
     let ny = (size[1] / tile).ceil() as usize;
@@ -143,7 +163,11 @@ fn write_tiles(cloud: &PointCloud, dir: &Path, origin: [f64; 2], size: [f64; 2],
             continue;
         }
         let (cx, cy) = (k % nx, k / nx);
-        let name = format!("{:.0}_{:.0}.laz", origin[0] + cx as f64 * tile, origin[1] + cy as f64 * tile);
+        let name = format!(
+            "{:.0}_{:.0}.laz",
+            origin[0] + cx as f64 * tile,
+            origin[1] + cy as f64 * tile
+        );
         points::write(&cloud.select(idx), &dir.join(name))?;
     }
     Ok(())
@@ -151,7 +175,14 @@ fn write_tiles(cloud: &PointCloud, dir: &Path, origin: [f64; 2], size: [f64; 2],
 
 /// Field plots: circles inside the flown area whose centre lies where trees grow; the field AGB
 /// is the sum of the simulated trees' AGB (apex inside the circle) by the default allometry.
-fn write_plots(path: &Path, trees: &[SynthTree], sp: &SynthParams, p: &DemoParams, density: &dyn Fn(f64, f64) -> f64, params: &Params) -> Result<()> {
+fn write_plots(
+    path: &Path,
+    trees: &[SynthTree],
+    sp: &SynthParams,
+    p: &DemoParams,
+    density: &dyn Fn(f64, f64) -> f64,
+    params: &Params,
+) -> Result<()> {
     let eq = &params.allometry.group(None)?.agb;
     let mut rng = rand_pcg::Pcg64::seed_from_u64(p.seed ^ 0x706c_6f74);
     let r = p.plot_radius_m;
@@ -165,11 +196,19 @@ fn write_plots(path: &Path, trees: &[SynthTree], sp: &SynthParams, p: &DemoParam
         if density(x, y) < 0.4 {
             continue;
         }
-        let inside: Vec<&SynthTree> = trees.iter().filter(|t| (t.x - x).powi(2) + (t.y - y).powi(2) <= r * r).collect();
+        let inside: Vec<&SynthTree> = trees
+            .iter()
+            .filter(|t| (t.x - x).powi(2) + (t.y - y).powi(2) <= r * r)
+            .collect();
         let kg: f64 = inside.iter().map(|t| eq.agb_kg(t.dbh_cm, t.height_m)).sum();
         let area_ha = std::f64::consts::PI * r * r / 10_000.0;
         made += 1;
-        let _ = writeln!(out, "P{made:03},{x:.2},{y:.2},{r},{:.3},{}", kg / 1000.0 / area_ha, inside.len());
+        let _ = writeln!(
+            out,
+            "P{made:03},{x:.2},{y:.2},{r},{:.3},{}",
+            kg / 1000.0 / area_ha,
+            inside.len()
+        );
     }
     std::fs::write(path, out).map_err(|e| Error::io(path, e))
 }

@@ -84,11 +84,9 @@ fn load(c: &Common, path: &Path, output: Option<&PathBuf>) -> anyhow::Result<(Co
     if let Some(o) = output {
         cfg.run.output = Some(o.clone());
     }
-    let out = cfg
-        .run
-        .output
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("{}: [run] output is not set (or give -o)", path.display()))?;
+    let out = cfg.run.output.clone().ok_or_else(|| {
+        anyhow::anyhow!("{}: [run] output is not set (or give -o)", path.display())
+    })?;
     if cfg.run.surveys.is_empty() {
         anyhow::bail!("{}: [run] has no [[run.surveys]]", path.display());
     }
@@ -153,7 +151,11 @@ pub fn plan(c: &Common, a: &PlanArgs) -> anyhow::Result<Outcome> {
     let n = a.shards.max(1).min(chunks.len().max(1));
     let shards = pipeline::shards(&chunks, n)?;
     let cpus = if cfg.threads > 0 { cfg.threads } else { 4 };
-    let largest = shards.iter().map(|s| s.largest_chunk_points).max().unwrap_or(0);
+    let largest = shards
+        .iter()
+        .map(|s| s.largest_chunk_points)
+        .max()
+        .unwrap_or(0);
     // The buffer adds points around the core: scale by the buffered/core area of the first chunk.
     let grow = surveys
         .iter()
@@ -168,7 +170,10 @@ pub fn plan(c: &Common, a: &PlanArgs) -> anyhow::Result<Outcome> {
         config: a.config.canonicalize().unwrap_or(a.config.clone()),
         output: out.clone(),
         n_shards: shards.len(),
-        shards: shards.iter().map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect()).collect(),
+        shards: shards
+            .iter()
+            .map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect())
+            .collect(),
         est_points: shards.iter().map(|s| s.est_points).collect(),
         cpus_per_task: cpus,
         mem_mb_per_task: mem_mb((largest as f64 * grow) as u64, cpus),
@@ -189,7 +194,11 @@ pub fn plan(c: &Common, a: &PlanArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Complete)
 }
 
-fn map_all(c: &Common, surveys: &[SurveyRun], pick: &dyn Fn(usize) -> Vec<usize>) -> anyhow::Result<Vec<MapReport>> {
+fn map_all(
+    c: &Common,
+    surveys: &[SurveyRun],
+    pick: &dyn Fn(usize) -> Vec<usize>,
+) -> anyhow::Result<Vec<MapReport>> {
     let total: usize = (0..surveys.len()).map(|i| pick(i).len()).sum();
     let pb = progress(c, total as u64, "chunks");
     let mut reports = Vec::new();
@@ -219,12 +228,20 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         Some((i, n)) => {
             let (chunks, keys) = global_chunks(&surveys, false);
             let sh = pipeline::shards(&chunks, n.min(chunks.len().max(1)))?;
-            let mine: Vec<(usize, usize)> = sh.get(i).map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect()).unwrap_or_default();
-            map_all(c, &surveys, &|si| mine.iter().filter(|k| k.0 == si).map(|k| k.1).collect())?
+            let mine: Vec<(usize, usize)> = sh
+                .get(i)
+                .map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect())
+                .unwrap_or_default();
+            map_all(c, &surveys, &|si| {
+                mine.iter().filter(|k| k.0 == si).map(|k| k.1).collect()
+            })?
         }
         None => map_all(c, &surveys, &|si| surveys[si].all_chunks())?,
     };
-    let failed: Vec<String> = reports.iter().flat_map(|r| r.failures.iter().map(|(_, e)| e.clone())).collect();
+    let failed: Vec<String> = reports
+        .iter()
+        .flat_map(|r| r.failures.iter().map(|(_, e)| e.clone()))
+        .collect();
     for e in &failed {
         eprintln!("landcarbon: chunk failed: {e}");
     }
@@ -232,11 +249,18 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     if shard.is_some() {
         let (i, n) = shard.expect("checked");
         record.write(&out.join(format!("run-shard-{i}-of-{n}.json")))?;
-        return Ok(if failed.is_empty() { Outcome::Complete } else { Outcome::Partial });
+        return Ok(if failed.is_empty() {
+            Outcome::Complete
+        } else {
+            Outcome::Partial
+        });
     }
     if !failed.is_empty() {
         record.write(&out.join("run.json"))?;
-        eprintln!("landcarbon: {} chunk(s) failed; fix them and run the same command again to resume", failed.len());
+        eprintln!(
+            "landcarbon: {} chunk(s) failed; fix them and run the same command again to resume",
+            failed.len()
+        );
         return Ok(Outcome::Partial);
     }
     let outcome = reduce_all(c, &cfg, &surveys, &out, &mut record)?;
@@ -258,7 +282,12 @@ pub fn merge(c: &Common, a: &MergeArgs) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-fn record_for(cfg: &Config, surveys: &[SurveyRun], reports: &[MapReport], started: Instant) -> anyhow::Result<RunRecord> {
+fn record_for(
+    cfg: &Config,
+    surveys: &[SurveyRun],
+    reports: &[MapReport],
+    started: Instant,
+) -> anyhow::Result<RunRecord> {
     let mut inputs = Vec::new();
     for s in surveys {
         let paths: Vec<PathBuf> = s.catalog.tiles.iter().map(|t| t.path.clone()).collect();
@@ -283,23 +312,42 @@ fn record_for(cfg: &Config, surveys: &[SurveyRun], reports: &[MapReport], starte
         chunks_resumed: reports.iter().map(|r| r.resumed.len()).sum(),
         points: reports.iter().map(|r| r.points).sum(),
         stage_seconds: stage,
-        chunk_seconds: reports.iter().flat_map(|r| r.chunk_seconds.clone()).collect(),
+        chunk_seconds: reports
+            .iter()
+            .flat_map(|r| r.chunk_seconds.clone())
+            .collect(),
         wall_seconds: started.elapsed().as_secs_f64(),
         threads: rayon::current_num_threads(),
         peak_rss_mb: pipeline::peak_rss_mb(),
         failures: reports
             .iter()
-            .flat_map(|r| r.failures.iter().map(|(id, e)| pipeline::record::FailureRecord { chunk_id: *id, error: e.clone() }))
+            .flat_map(|r| {
+                r.failures
+                    .iter()
+                    .map(|(id, e)| pipeline::record::FailureRecord {
+                        chunk_id: *id,
+                        error: e.clone(),
+                    })
+            })
             .collect(),
     })
 }
 
-fn reduce_all(c: &Common, cfg: &Config, surveys: &[SurveyRun], out: &Path, record: &mut RunRecord) -> anyhow::Result<Outcome> {
+fn reduce_all(
+    c: &Common,
+    cfg: &Config,
+    surveys: &[SurveyRun],
+    out: &Path,
+    record: &mut RunRecord,
+) -> anyhow::Result<Outcome> {
     let mut carbon_dirs: Vec<(i32, PathBuf)> = Vec::new();
     for s in surveys {
         let t0 = Instant::now();
         let rep = s.reduce()?;
-        record.stage_seconds.push((format!("reduce {}", s.survey.year), t0.elapsed().as_secs_f64()));
+        record.stage_seconds.push((
+            format!("reduce {}", s.survey.year),
+            t0.elapsed().as_secs_f64(),
+        ));
         if !c.quiet {
             eprintln!(
                 "survey {}: {} chunks, {} trees, {} plots with metrics{}",
@@ -307,7 +355,10 @@ fn reduce_all(c: &Common, cfg: &Config, surveys: &[SurveyRun], out: &Path, recor
                 s.plan.len(),
                 rep.trees,
                 rep.plots_with_metrics,
-                rep.carbon.as_ref().map(|p| format!(", carbon density in {}", p.display())).unwrap_or_default()
+                rep.carbon
+                    .as_ref()
+                    .map(|p| format!(", carbon density in {}", p.display()))
+                    .unwrap_or_default()
             );
         }
         if let Some(d) = rep.carbon {
@@ -347,6 +398,8 @@ fn reduce_all(c: &Common, cfg: &Config, surveys: &[SurveyRun], out: &Path, recor
     }
     let t0 = Instant::now();
     let o = account::run_config(c, acc, t0)?;
-    record.stage_seconds.push(("account".into(), t0.elapsed().as_secs_f64()));
+    record
+        .stage_seconds
+        .push(("account".into(), t0.elapsed().as_secs_f64()));
     Ok(o)
 }

@@ -22,10 +22,19 @@ pub struct Args {
 }
 
 pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
-    let p = DemoParams { seed: a.seed, cells: a.cells, pulses_per_m2: a.pulses, ..Default::default() };
+    let p = DemoParams {
+        seed: a.seed,
+        cells: a.cells,
+        pulses_per_m2: a.pulses,
+        ..Default::default()
+    };
     let cfg = synth_demo::write(&a.output, &p)?;
     if !c.quiet {
-        eprintln!("demo data in {}; run it with: landcarbon run {}", a.output.display(), cfg.display());
+        eprintln!(
+            "demo data in {}; run it with: landcarbon run {}",
+            a.output.display(),
+            cfg.display()
+        );
     }
     Ok(Outcome::Complete)
 }

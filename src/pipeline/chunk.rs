@@ -60,7 +60,8 @@ struct Timer(Instant, Vec<(String, f64)>);
 impl Timer {
     fn lap(&mut self, name: &str) {
         let now = Instant::now();
-        self.1.push((name.to_string(), (now - self.0).as_secs_f64()));
+        self.1
+            .push((name.to_string(), (now - self.0).as_secs_f64()));
         self.0 = now;
     }
 }
@@ -72,19 +73,32 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
     let dir = chunk_dir(ctx.out, chunk.id);
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let mut t = Timer(Instant::now(), Vec::new());
-    let mut sum = ChunkSummary { core_points: cloud.core_len() as u64, ..Default::default() };
+    let mut sum = ChunkSummary {
+        core_points: cloud.core_len() as u64,
+        ..Default::default()
+    };
 
     if st.ground {
         ground::classify_ground(&mut cloud, &cfg.ground)?;
         t.lap("ground");
     }
     let mask = terrain::ground_mask(&cloud, &cfg.dtm.ground_classes);
-    sum.ground_points = mask.iter().zip(&cloud.is_buffer).filter(|(g, b)| **g && !**b).count() as u64;
-    let method = cfg.dtm.method.with(cfg.dtm.tin.clone(), cfg.dtm.idw.clone());
+    sum.ground_points = mask
+        .iter()
+        .zip(&cloud.is_buffer)
+        .filter(|(g, b)| **g && !**b)
+        .count() as u64;
+    let method = cfg
+        .dtm
+        .method
+        .with(cfg.dtm.tin.clone(), cfg.dtm.idw.clone());
     let surface = match GroundSurface::from_cloud(&cloud, &mask, &method) {
         Ok(s) => Some(s),
         Err(e) => {
-            log::warn!("chunk {}: no ground surface ({e}); no DTM, heights or canopy products", chunk.id);
+            log::warn!(
+                "chunk {}: no ground surface ({e}); no DTM, heights or canopy products",
+                chunk.id
+            );
             None
         }
     };
@@ -125,7 +139,11 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
     }
     if st.trees {
         let seg = trees::segment_trees(&cols.view(), &cfg.trees)?;
-        let mut kept: Vec<Tree> = seg.trees.into_iter().filter(|tr| chunk.core_contains(tr.x, tr.y)).collect();
+        let mut kept: Vec<Tree> = seg
+            .trees
+            .into_iter()
+            .filter(|tr| chunk.core_contains(tr.x, tr.y))
+            .collect();
         kept.sort_by_key(|tr| tr.id);
         sum.trees = kept.len();
         let p = dir.join("trees.json");
@@ -140,7 +158,11 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
         let gm = crate::algo::grid_metrics::grid_metrics(&cloud.x, &cloud.y, &r, &grid, &opts);
         let nodata = cfg.metrics.nodata as f32;
         let rasters = gm.to_rasters(nodata);
-        let bands: Vec<(String, &Raster<f32>)> = METRIC_NAMES.iter().map(|n| n.to_string()).zip(rasters.iter()).collect();
+        let bands: Vec<(String, &Raster<f32>)> = METRIC_NAMES
+            .iter()
+            .map(|n| n.to_string())
+            .zip(rasters.iter())
+            .collect();
         let p = dir.join("metrics.tif");
         write_geotiff_bands(&bands, ctx.crs, &p)?;
         sum.files.push(p);
@@ -161,7 +183,11 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
             let idx: Vec<usize> = (0..cloud.len())
                 .filter(|&i| hag[i].is_finite() && plot.shape.contains(cloud.x[i], cloud.y[i]))
                 .collect();
-            rows.push(PlotRow { plot_index: k, n_returns: idx.len(), metrics: mc.compute(&r, idx) });
+            rows.push(PlotRow {
+                plot_index: k,
+                n_returns: idx.len(),
+                metrics: mc.compute(&r, idx),
+            });
         }
         let p = dir.join("plots.json");
         write_json(&rows, &p)?;
@@ -170,9 +196,15 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
     }
     if st.laz {
         let keep: Vec<bool> = cloud.is_buffer.iter().map(|b| !b).collect();
-        let h: Vec<f64> = hag.iter().zip(&keep).filter_map(|(v, &k)| k.then_some(*v)).collect();
+        let h: Vec<f64> = hag
+            .iter()
+            .zip(&keep)
+            .filter_map(|(v, &k)| k.then_some(*v))
+            .collect();
         cloud.retain_mask(&keep);
-        cloud.extra.set_f64("HeightAboveGround", &h, "height above ground (m)");
+        cloud
+            .extra
+            .set_f64("HeightAboveGround", &h, "height above ground (m)");
         let p = dir.join("points.laz");
         points::write(&cloud, &p)?;
         sum.files.push(p);

@@ -48,7 +48,15 @@ pub struct Stages {
 
 impl Default for Stages {
     fn default() -> Self {
-        Stages { ground: true, dtm: true, vegetation: true, chm: true, trees: true, metrics: true, laz: false }
+        Stages {
+            ground: true,
+            dtm: true,
+            vegetation: true,
+            chm: true,
+            trees: true,
+            metrics: true,
+            laz: false,
+        }
     }
 }
 

@@ -26,7 +26,9 @@ pub fn mosaic(out: &Path, chunk_ids: &[usize], name: &str, crs: &Crs) -> Result<
         .map(|&id| chunk_dir(out, id).join(format!("{name}.tif")))
         .filter(|p| p.exists())
         .collect();
-    let Some(first) = parts.first() else { return Ok(None) };
+    let Some(first) = parts.first() else {
+        return Ok(None);
+    };
     let names = band_names(first)?;
     let mut grid: Option<Grid> = None;
     for p in &parts {
@@ -43,7 +45,11 @@ pub fn mosaic(out: &Path, chunk_ids: &[usize], name: &str, crs: &Crs) -> Result<
     for p in &parts {
         let bands: Vec<Raster<f32>> = (1..=names.len())
             .map(|b| {
-                read_geotiff(p, b).map(|r| Raster { grid: r.grid, data: r.data.mapv(|v| v as f32), nodata: r.nodata as f32 })
+                read_geotiff(p, b).map(|r| Raster {
+                    grid: r.grid,
+                    data: r.data.mapv(|v| v as f32),
+                    nodata: r.nodata as f32,
+                })
             })
             .collect::<Result<_>>()?;
         let refs: Vec<&Raster<f32>> = bands.iter().collect();
@@ -64,7 +70,8 @@ pub fn trees(out: &Path, chunk_ids: &[usize]) -> Result<Option<(PathBuf, Vec<Tre
         }
         any = true;
         let text = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-        let part: Vec<Tree> = serde_json::from_slice(&text).map_err(|e| Error::data(p.display(), e))?;
+        let part: Vec<Tree> =
+            serde_json::from_slice(&text).map_err(|e| Error::data(p.display(), e))?;
         all.extend(part);
     }
     if !any {
@@ -78,7 +85,11 @@ pub fn trees(out: &Path, chunk_ids: &[usize]) -> Result<Option<(PathBuf, Vec<Tre
 
 /// Joins the plots' field attributes with the metrics computed by the chunks into
 /// `out/plot_metrics.csv`.
-pub fn plot_table(out: &Path, chunk_ids: &[usize], set: &PlotSet) -> Result<Option<(PathBuf, Table)>> {
+pub fn plot_table(
+    out: &Path,
+    chunk_ids: &[usize],
+    set: &PlotSet,
+) -> Result<Option<(PathBuf, Table)>> {
     let mut rows: BTreeMap<usize, PlotRow> = BTreeMap::new();
     for &id in chunk_ids {
         let p = chunk_dir(out, id).join("plots.json");
@@ -86,7 +97,8 @@ pub fn plot_table(out: &Path, chunk_ids: &[usize], set: &PlotSet) -> Result<Opti
             continue;
         }
         let text = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-        let part: Vec<PlotRow> = serde_json::from_slice(&text).map_err(|e| Error::data(p.display(), e))?;
+        let part: Vec<PlotRow> =
+            serde_json::from_slice(&text).map_err(|e| Error::data(p.display(), e))?;
         for r in part {
             rows.insert(r.plot_index, r);
         }
@@ -96,7 +108,9 @@ pub fn plot_table(out: &Path, chunk_ids: &[usize], set: &PlotSet) -> Result<Opti
     }
     let attrs = &set.attributes;
     let keep: Vec<usize> = (0..attrs.columns.len())
-        .filter(|&j| !METRIC_NAMES.contains(&attrs.columns[j].as_str()) && attrs.columns[j] != "n_returns")
+        .filter(|&j| {
+            !METRIC_NAMES.contains(&attrs.columns[j].as_str()) && attrs.columns[j] != "n_returns"
+        })
         .collect();
     let mut columns: Vec<String> = Vec::new();
     if set.id_column.is_none() {
@@ -109,7 +123,10 @@ pub fn plot_table(out: &Path, chunk_ids: &[usize], set: &PlotSet) -> Result<Opti
     let mut table_rows = Vec::new();
     for (i, plot) in set.plots.iter().enumerate() {
         let Some(r) = rows.get(&i) else {
-            log::warn!("plot '{}' lies outside every chunk core: no metrics", plot.id);
+            log::warn!(
+                "plot '{}' lies outside every chunk core: no metrics",
+                plot.id
+            );
             continue;
         };
         let mut row = Vec::with_capacity(columns.len());
@@ -122,7 +139,10 @@ pub fn plot_table(out: &Path, chunk_ids: &[usize], set: &PlotSet) -> Result<Opti
         row.extend(r.metrics.iter().map(|v| fmt_num(*v)));
         table_rows.push(row);
     }
-    let table = Table { columns, rows: table_rows };
+    let table = Table {
+        columns,
+        rows: table_rows,
+    };
     let dest = out.join("plot_metrics.csv");
     table.write_csv(&dest)?;
     Ok(Some((dest, table)))
@@ -130,7 +150,12 @@ pub fn plot_table(out: &Path, chunk_ids: &[usize], set: &PlotSet) -> Result<Opti
 
 /// Calibrates the model of `response` on the plot table; writes `out/model/model.json` and a
 /// text summary beside it.
-pub fn calibrate(out: &Path, table: &Table, opts: &CalibrateOptions, source: &str) -> Result<(PathBuf, ModelFile)> {
+pub fn calibrate(
+    out: &Path,
+    table: &Table,
+    opts: &CalibrateOptions,
+    source: &str,
+) -> Result<(PathBuf, ModelFile)> {
     let dir = out.join("model");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let model = calibrate_table(table, opts, source)?;
@@ -147,16 +172,32 @@ pub fn calibrate(out: &Path, table: &Table, opts: &CalibrateOptions, source: &st
 /// Carbon density per pool from the metrics mosaic and a model: `out/carbon/{agb_t_ha, agc,
 /// bgc, dw, lt, total, se, flag}.tif` (the pool names `landcarbon account` reads) and
 /// `parameters.json` (each value used and where it came from).
-pub fn carbon(out: &Path, metrics: &Path, model: &ModelFile, params: &Params, opts: &CarbonOptions, crs: &Crs) -> Result<PathBuf> {
+pub fn carbon(
+    out: &Path,
+    metrics: &Path,
+    model: &ModelFile,
+    params: &Params,
+    opts: &CarbonOptions,
+    crs: &Crs,
+) -> Result<PathBuf> {
     let names = band_names(metrics)?;
     let mut bands: BTreeMap<String, Raster<f64>> = BTreeMap::new();
     for p in model.all_predictors() {
         let i = names.iter().position(|n| *n == p).ok_or_else(|| {
-            Error::data(metrics.display(), format!("no band '{p}' for the model (bands: {})", names.join(", ")))
+            Error::data(
+                metrics.display(),
+                format!("no band '{p}' for the model (bands: {})", names.join(", ")),
+            )
         })?;
         let mut r = read_geotiff(metrics, i + 1)?;
         let nd = r.nodata;
-        r.data.mapv_inplace(|v| if v == nd || !v.is_finite() { f64::NAN } else { v });
+        r.data.mapv_inplace(|v| {
+            if v == nd || !v.is_finite() {
+                f64::NAN
+            } else {
+                v
+            }
+        });
         r.nodata = f64::NAN;
         bands.insert(p, r);
     }
@@ -165,7 +206,9 @@ pub fn carbon(out: &Path, metrics: &Path, model: &ModelFile, params: &Params, op
     let dir = out.join("carbon");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let nd = -9999.0f32;
-    let put = |name: &str, v: &[f64]| write_geotiff(&agb.raster(v, nd), crs, &dir.join(format!("{name}.tif")));
+    let put = |name: &str, v: &[f64]| {
+        write_geotiff(&agb.raster(v, nd), crs, &dir.join(format!("{name}.tif")))
+    };
     put("agb_t_ha", &agb.agb_t_ha)?;
     put("agc", &c.agc)?;
     put("bgc", &c.bgc)?;

@@ -52,7 +52,12 @@ pub struct ReduceReport {
 
 impl<'a> SurveyRun<'a> {
     /// Opens the survey's catalog, plans its chunks and reads its plots.
-    pub fn open(cfg: &'a Config, survey: &'a Survey, stages: &'a Stages, root: &std::path::Path) -> Result<Self> {
+    pub fn open(
+        cfg: &'a Config,
+        survey: &'a Survey,
+        stages: &'a Stages,
+        root: &std::path::Path,
+    ) -> Result<Self> {
         if survey.inputs.is_empty() {
             return Err(Error::Config(format!("survey {}: no inputs", survey.year)));
         }
@@ -65,7 +70,16 @@ impl<'a> SurveyRun<'a> {
             None => None,
         };
         let manifest = Manifest::new(&out)?;
-        Ok(SurveyRun { cfg, survey, stages, out, catalog, plan, plots, manifest })
+        Ok(SurveyRun {
+            cfg,
+            survey,
+            stages,
+            out,
+            catalog,
+            plan,
+            plots,
+            manifest,
+        })
     }
 
     /// Ids of every chunk of the plan.
@@ -78,7 +92,10 @@ impl<'a> SurveyRun<'a> {
         let mut rep = MapReport::default();
         let mut todo: Vec<Chunk> = Vec::new();
         for &id in ids {
-            let c = self.plan.get(id).ok_or_else(|| Error::Config(format!("chunk {id} is not in the plan")))?;
+            let c = self
+                .plan
+                .get(id)
+                .ok_or_else(|| Error::Config(format!("chunk {id} is not in the plan")))?;
             if self.manifest.completed(id).is_some() {
                 rep.resumed.push(id);
                 on_done(id, true);
@@ -89,20 +106,37 @@ impl<'a> SurveyRun<'a> {
         if todo.is_empty() {
             return Ok(rep);
         }
-        let plots = self.plots.as_ref().map(|s| s.plots.as_slice()).unwrap_or(&[]);
-        let ctx = ChunkContext { cfg: self.cfg, stages: self.stages, crs: &self.catalog.crs, out: &self.out, plots };
+        let plots = self
+            .plots
+            .as_ref()
+            .map(|s| s.plots.as_slice())
+            .unwrap_or(&[]);
+        let ctx = ChunkContext {
+            cfg: self.cfg,
+            stages: self.stages,
+            crs: &self.catalog.crs,
+            out: &self.out,
+            plots,
+        };
         // The engine numbers chunks by position in the slice it gets; map back to plan ids.
         let mut sub = todo.clone();
         for (i, c) in sub.iter_mut().enumerate() {
             c.id = i;
         }
-        let report = catalog::run(&self.catalog, &sub, &self.cfg.engine, &|i, ok| on_done(todo[i].id, ok), |c, cloud| {
-            let real = &todo[c.id];
-            let t0 = Instant::now();
-            let s = chunk::process(&ctx, real, cloud)?;
-            self.manifest.record(real.id, &s.files, s.core_points, s.stage_seconds.clone())?;
-            Ok((s, t0.elapsed().as_secs_f64()))
-        })?;
+        let report = catalog::run(
+            &self.catalog,
+            &sub,
+            &self.cfg.engine,
+            &|i, ok| on_done(todo[i].id, ok),
+            |c, cloud| {
+                let real = &todo[c.id];
+                let t0 = Instant::now();
+                let s = chunk::process(&ctx, real, cloud)?;
+                self.manifest
+                    .record(real.id, &s.files, s.core_points, s.stage_seconds.clone())?;
+                Ok((s, t0.elapsed().as_secs_f64()))
+            },
+        )?;
         let mut stage: std::collections::BTreeMap<String, f64> = Default::default();
         let mut order: Vec<String> = Vec::new();
         for (i, (s, secs)) in report.results {
@@ -120,7 +154,11 @@ impl<'a> SurveyRun<'a> {
         rep.stage_seconds = order.into_iter().map(|k| (k.clone(), stage[&k])).collect();
         for f in report.failures {
             let id = todo[f.chunk_id].id;
-            let msg = f.error.to_string().replacen(&format!("chunk {}", f.chunk_id), &format!("chunk {id}"), 1);
+            let msg = f.error.to_string().replacen(
+                &format!("chunk {}", f.chunk_id),
+                &format!("chunk {id}"),
+                1,
+            );
             rep.failures.push((id, msg));
         }
         Ok(rep)
@@ -128,7 +166,10 @@ impl<'a> SurveyRun<'a> {
 
     /// Chunks not yet complete.
     pub fn missing(&self) -> Vec<usize> {
-        self.all_chunks().into_iter().filter(|&id| self.manifest.completed(id).is_none()).collect()
+        self.all_chunks()
+            .into_iter()
+            .filter(|&id| self.manifest.completed(id).is_none())
+            .collect()
     }
 
     /// Runs the reducers; every chunk must be complete.
@@ -163,7 +204,12 @@ impl<'a> SurveyRun<'a> {
                 if model.is_none() && !self.survey.response.is_empty() {
                     let mut o = self.cfg.calibrate.clone();
                     o.response = self.survey.response.clone();
-                    model = Some(reduce::calibrate(&self.out, &table, &o, &p.display().to_string())?);
+                    model = Some(reduce::calibrate(
+                        &self.out,
+                        &table,
+                        &o,
+                        &p.display().to_string(),
+                    )?);
                 }
             }
         }
@@ -172,7 +218,10 @@ impl<'a> SurveyRun<'a> {
             rep.model = Some(mp.clone());
             rep.model_summary = Some(m.summary());
             let params = Params::load(self.cfg.carbon.params.as_deref())?;
-            let opts = CarbonOptions { class: self.cfg.carbon.class, zone: self.cfg.carbon.zone.clone() };
+            let opts = CarbonOptions {
+                class: self.cfg.carbon.class,
+                zone: self.cfg.carbon.zone.clone(),
+            };
             rep.carbon = Some(reduce::carbon(&self.out, &metrics, m, &params, &opts, crs)?);
         }
         Ok(rep)

@@ -216,14 +216,17 @@ impl GroundSurface {
         // tile took 80 s instead of 0.2 s).
         let order = morton_order(&x[..n], &y[..n]);
         let mut sorted = vec![None; n];
-        sorted.par_chunks_mut(BLOCK).enumerate().for_each(|(b, dst)| {
-            let mut hint = LocateHint::default();
-            let off = b * BLOCK;
-            for (j, d) in dst.iter_mut().enumerate() {
-                let i = order[off + j];
-                *d = self.z_at(x[i], y[i], &mut hint);
-            }
-        });
+        sorted
+            .par_chunks_mut(BLOCK)
+            .enumerate()
+            .for_each(|(b, dst)| {
+                let mut hint = LocateHint::default();
+                let off = b * BLOCK;
+                for (j, d) in dst.iter_mut().enumerate() {
+                    let i = order[off + j];
+                    *d = self.z_at(x[i], y[i], &mut hint);
+                }
+            });
         let mut out = vec![None; n];
         for (k, &i) in order.iter().enumerate() {
             out[i] = sorted[k];
@@ -274,7 +277,12 @@ fn morton_order(x: &[f64], y: &[f64]) -> Vec<usize> {
     if n == 0 {
         return Vec::new();
     }
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
     for i in 0..n {
         x0 = x0.min(x[i]);
         x1 = x1.max(x[i]);
@@ -296,7 +304,9 @@ fn morton_order(x: &[f64], y: &[f64]) -> Vec<usize> {
         v = (v | (v << 2)) & 0x3333_3333;
         (v | (v << 1)) & 0x5555_5555
     };
-    let mut keyed: Vec<(u32, u32)> = (0..n).map(|i| (spread(q(x[i], x0)) | spread(q(y[i], y0)) << 1, i as u32)).collect();
+    let mut keyed: Vec<(u32, u32)> = (0..n)
+        .map(|i| (spread(q(x[i], x0)) | spread(q(y[i], y0)) << 1, i as u32))
+        .collect();
     keyed.par_sort_unstable();
     keyed.into_iter().map(|(_, i)| i as usize).collect()
 }
