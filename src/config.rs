@@ -29,6 +29,26 @@ pub struct Config {
     pub dtm: crate::algo::terrain::DtmOptions,
     /// `landcarbon normalize`: surface method or DTM raster, output as Z or extra bytes.
     pub normalize: crate::algo::terrain::NormalizeOptions,
+    /// Ground classification (`landcarbon ground`).
+    pub ground: crate::algo::ground::GroundConfig,
+    /// Where heights above ground come from (tree commands; interim until the terrain module).
+    pub heights: crate::algo::trees::interim_hag::HeightsConfig,
+    /// `classify-veg`: vegetation height breaks.
+    pub vegetation: crate::algo::vegetation::VegetationParams,
+    /// `chm`: canopy height model.
+    pub chm: crate::algo::canopy::ChmParams,
+    /// `trees`: detection and segmentation (and their CHM in `[trees.chm]`).
+    pub trees: crate::algo::trees::TreesParams,
+    /// `eval trees`: matching rule and plot.
+    pub eval_trees: crate::algo::trees::matching::EvalParams,
+    /// `landcarbon metrics`: metric options, grid cell, heights, plots.
+    pub metrics: crate::biomass::config::MetricsConfig,
+    /// `landcarbon calibrate`: model form, selection and checks.
+    pub calibrate: crate::biomass::calibrate::CalibrateOptions,
+    /// `landcarbon carbon`: parameters, class, zone.
+    pub carbon: crate::biomass::config::CarbonConfig,
+    /// Patch-level carbon accounting (`landcarbon account`).
+    pub account: crate::accounting::config::AccountConfig,
 }
 
 impl Config {

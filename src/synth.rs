@@ -92,6 +92,12 @@ pub fn crown_height(t: &SynthTree, d: f64) -> Option<f64> {
     Some(t.height_m - depth + depth * (1.0 - q * q).sqrt())
 }
 
+/// Rounds to the 1 cm grid of the synthetic header exactly as a reader decodes it
+/// (`raw · 0.01 + offset`), so the points in memory equal those read back from a file.
+fn quantize(v: f64, offset: f64) -> f64 {
+    ((v - offset) / 0.01).round() * 0.01 + offset
+}
+
 /// Places trees at random, at least `0.8·(r1 + r2)` apart so crowns stay separable.
 pub fn trees(p: &SynthParams) -> Vec<SynthTree> {
     let mut rng = Pcg64::seed_from_u64(p.seed ^ 0x7472_6565);
@@ -151,8 +157,16 @@ pub fn generate(p: &SynthParams) -> (PointCloud, Vec<SynthTree>) {
         buckets[by.min(ny - 1) * nx + bx.min(nx - 1)].push(i);
     }
     for pulse in 0..n_pulses {
-        let x = p.origin[0] + rng.random_range(0.0..p.size_m[0]);
-        let y = p.origin[1] + rng.random_range(0.0..p.size_m[1]);
+        // Quantized to the 1 cm scale of the header, so that the points in memory are exactly
+        // the points a file of this cloud holds.
+        let x = quantize(
+            p.origin[0] + rng.random_range(0.0..p.size_m[0]),
+            p.origin[0],
+        );
+        let y = quantize(
+            p.origin[1] + rng.random_range(0.0..p.size_m[1]),
+            p.origin[1],
+        );
         let g = p.terrain_z(x, y);
         let bx = ((x - p.origin[0]) / cell) as i64;
         let by = ((y - p.origin[1]) / cell) as i64;
@@ -198,15 +212,15 @@ pub fn generate(p: &SynthParams) -> (PointCloud, Vec<SynthTree>) {
                 let both = rng.random_bool(p.p_ground_under_canopy);
                 let nr = if both { 2 } else { 1 };
                 let tz = tz + noise(&mut rng);
-                push(&mut c, tz, 1, nr, class::HIGH_VEGETATION);
+                push(&mut c, quantize(tz, 0.0), 1, nr, class::HIGH_VEGETATION);
                 if both {
                     let gz = g + noise(&mut rng);
-                    push(&mut c, gz, 2, 2, class::GROUND);
+                    push(&mut c, quantize(gz, 0.0), 2, 2, class::GROUND);
                 }
             }
             None => {
                 let gz = g + noise(&mut rng);
-                push(&mut c, gz, 1, 1, class::GROUND);
+                push(&mut c, quantize(gz, 0.0), 1, 1, class::GROUND);
             }
         }
     }

@@ -17,22 +17,13 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How to run the chunks.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineOptions {
     /// Worker threads; 0 = all cores.
     pub threads: usize,
     /// Stop starting new chunks after the first failure.
     pub stop_early: bool,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        EngineOptions {
-            threads: 0,
-            stop_early: false,
-        }
-    }
 }
 
 /// A chunk that failed, with the error that stopped it.

@@ -1,0 +1,177 @@
+//! Per-tree metrics from a crown segmentation: position, height, crown area and diameter,
+//! point count and crown polygon; DBH and above-ground biomass when an allometry is given.
+//!
+//! For each tree (one per tree top):
+//! * `x`, `y`: the tree top (apex) position; `id` derives from it ([`super::tree_id`]);
+//! * `height_m`: the highest point height in the crown, or the top's height when the crown
+//!   holds no point (a CHM smoothed before detection underestimates apex heights; points do
+//!   not);
+//! * `crown_area_m2`: segmented CHM cells × cell area; `crown_diameter_m`: diameter of the
+//!   circle of that area, `2·√(A/π)`;
+//! * `n_points`: points assigned to the crown;
+//! * `crown`: convex hull of the crown's points (lidR `crown_metrics(geom = "convex")`), or of
+//!   its cells' corners when it holds fewer than 3 non-collinear points;
+//! * `dbh_cm`, `agb_kg`: empty until [`apply_allometry`] fills them.
+//!
+//! See also: [`super::hull`], [`super::dalponte2016`], [`super::watershed`].
+
+use super::hull::convex_hull;
+use super::TreeTop;
+use crate::raster::Raster;
+
+/// One tree of the tree table.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Tree {
+    pub id: u64,
+    pub x: f64,
+    pub y: f64,
+    pub height_m: f64,
+    pub crown_area_m2: f64,
+    pub crown_diameter_m: f64,
+    pub n_points: usize,
+    /// Crown polygon (convex hull), counter-clockwise, first vertex not repeated.
+    pub crown: Vec<[f64; 2]>,
+    pub dbh_cm: Option<f64>,
+    pub agb_kg: Option<f64>,
+}
+
+/// Metrics of every top's crown. `labels` holds `k + 1` for `tops[k]`; `point_label[i]` the
+/// label of point `i` (0 = none).
+pub fn tree_metrics(
+    tops: &[TreeTop],
+    labels: &Raster<u32>,
+    x: &[f64],
+    y: &[f64],
+    h: &[f64],
+    point_label: &[u32],
+) -> Vec<Tree> {
+    let n = tops.len();
+    let mut cells = vec![0usize; n];
+    let mut cell_pts: Vec<Vec<[f64; 2]>> = vec![Vec::new(); n];
+    let g = labels.grid;
+    let half = 0.5 * g.res_m;
+    for row in 0..g.nrows {
+        for col in 0..g.ncols {
+            let l = labels.data[[row, col]];
+            if l == 0 {
+                continue;
+            }
+            let k = (l - 1) as usize;
+            cells[k] += 1;
+            let (cx, cy) = g.centre(row, col);
+            cell_pts[k].extend([
+                [cx - half, cy - half],
+                [cx + half, cy - half],
+                [cx + half, cy + half],
+                [cx - half, cy + half],
+            ]);
+        }
+    }
+    let mut pts: Vec<Vec<[f64; 2]>> = vec![Vec::new(); n];
+    let mut hmax = vec![f64::NEG_INFINITY; n];
+    for i in 0..point_label.len() {
+        let l = point_label[i];
+        if l == 0 {
+            continue;
+        }
+        let k = (l - 1) as usize;
+        pts[k].push([x[i], y[i]]);
+        hmax[k] = hmax[k].max(h[i]);
+    }
+    tops.iter()
+        .enumerate()
+        .map(|(k, t)| {
+            let area = cells[k] as f64 * g.res_m * g.res_m;
+            let mut crown = convex_hull(&pts[k]);
+            if crown.len() < 3 {
+                crown = convex_hull(&cell_pts[k]);
+            }
+            Tree {
+                id: t.id,
+                x: t.x,
+                y: t.y,
+                height_m: if hmax[k].is_finite() {
+                    hmax[k]
+                } else {
+                    t.height_m
+                },
+                crown_area_m2: area,
+                crown_diameter_m: 2.0 * (area / std::f64::consts::PI).sqrt(),
+                n_points: pts[k].len(),
+                crown,
+                dbh_cm: None,
+                agb_kg: None,
+            }
+        })
+        .collect()
+}
+
+/// DBH (cm) and AGB (kg) of a tree from its height and crown, or `None` where the equation
+/// does not apply. The allometry module supplies such functions.
+pub type Allometry<'a> = dyn Fn(&Tree) -> (Option<f64>, Option<f64>) + Sync + 'a;
+
+/// Fills `dbh_cm` and `agb_kg` of every tree with `f`; non-finite or negative results are
+/// left empty (logged), never written as NaN.
+pub fn apply_allometry(trees: &mut [Tree], f: &Allometry) {
+    for t in trees.iter_mut() {
+        let (d, b) = f(t);
+        let ok = |v: Option<f64>, what: &str| match v {
+            Some(v) if v.is_finite() && v >= 0.0 => Some(v),
+            Some(v) => {
+                log::warn!("tree {}: allometry gave {what} = {v}; left empty", t.id);
+                None
+            }
+            None => None,
+        };
+        t.dbh_cm = ok(d, "DBH");
+        t.agb_kg = ok(b, "AGB");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raster::Grid;
+
+    #[test]
+    fn metrics_of_a_small_crown() {
+        let g = Grid {
+            x_min: 0.0,
+            y_max: 4.0,
+            res_m: 1.0,
+            ncols: 4,
+            nrows: 4,
+        };
+        let mut labels = Raster::filled(g, 0u32);
+        for r in 1..3 {
+            for c in 1..3 {
+                labels.data[[r, c]] = 1;
+            }
+        }
+        labels.data[[0, 0]] = 2; // a one-cell crown without points
+        let tops = vec![TreeTop::new(2.0, 2.0, 9.0), TreeTop::new(0.5, 3.5, 3.0)];
+        let x = [1.2, 2.8, 2.8, 1.2, 2.0, 3.9];
+        let y = [1.2, 1.2, 2.8, 2.8, 2.0, 0.1];
+        let h = [7.0, 7.5, 8.0, 7.2, 10.0, 1.0];
+        let pl = [1, 1, 1, 1, 1, 0];
+        let mut t = tree_metrics(&tops, &labels, &x, &y, &h, &pl);
+        assert_eq!(t[0].height_m, 10.0);
+        assert_eq!(t[0].crown_area_m2, 4.0);
+        assert!((t[0].crown_diameter_m - 2.0 * (4.0 / std::f64::consts::PI).sqrt()).abs() < 1e-12);
+        assert_eq!(t[0].n_points, 5);
+        assert_eq!(t[0].crown.len(), 4);
+        assert_eq!(t[1].height_m, 3.0);
+        assert_eq!(t[1].n_points, 0);
+        // Cell corners: the unit square of cell (0, 0).
+        assert_eq!(super::super::hull::polygon_area(&t[1].crown), 1.0);
+        apply_allometry(&mut t, &|tr: &Tree| {
+            (
+                Some(tr.height_m * 2.0),
+                Some(if tr.height_m > 5.0 { 1.0 } else { f64::NAN }),
+            )
+        });
+        assert_eq!(t[0].dbh_cm, Some(20.0));
+        assert_eq!(t[0].agb_kg, Some(1.0));
+        assert_eq!(t[1].agb_kg, None);
+    }
+}
