@@ -242,3 +242,132 @@ fn real_forest_tile_tin_and_idw_agree() {
     assert!(nonzero * 1000 < hag.len(), "{nonzero} of {}", hag.len());
     assert!(hag.iter().all(|h| *h >= 0.0));
 }
+
+/// `landcarbon dtm`, `eval dtm` and `normalize` end to end on synthetic tiles.
+#[test]
+fn cli_dtm_eval_and_normalize() {
+    use std::process::Command;
+    let bin = env!("CARGO_BIN_EXE_landcarbon");
+    let dir = tempfile::tempdir().unwrap();
+    let tiles = dir.path().join("tiles");
+    std::fs::create_dir_all(&tiles).unwrap();
+    let merged = write_tiles(&tiles);
+    let tif = dir.path().join("dtm.tif");
+    let out = Command::new(bin)
+        .args(["-q", "dtm"])
+        .arg(&tiles)
+        .arg("-o")
+        .arg(&tif)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = landcarbon::raster::read_geotiff(&tif, 1).unwrap();
+    assert_eq!(r.nodata, NODATA);
+    // The cells touching the 120 m × 120 m extent (points on its far edge add a row/column).
+    assert!((120..=121).contains(&r.grid.ncols) && (120..=121).contains(&r.grid.nrows));
+    // Every cell whose centre lies in the scene has a value (cells on the far edge that hold no
+    // point may belong to no tile's core and stay nodata).
+    for row in 0..r.grid.nrows {
+        for col in 0..r.grid.ncols {
+            let (x, y) = r.grid.centre(row, col);
+            if x < 500_120.0 && y < 3_400_120.0 {
+                assert_ne!(r.data[[row, col]], NODATA, "cell {row},{col}");
+            }
+        }
+    }
+    let mask = terrain::ground_mask(&merged, &[2]);
+    let single = terrain::dtm(&merged, &mask, r.grid, &DtmMethod::default()).unwrap();
+    let worst = r
+        .data
+        .iter()
+        .zip(single.data.iter())
+        .filter(|(a, _)| **a != NODATA)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    // The file holds f32: ~1e-5 m at 100 m elevations.
+    assert!(worst < 1e-4, "file vs library DTM {worst}");
+    // eval dtm of the file against an IDW DTM of the same catalog.
+    let idw = dir.path().join("idw.tif");
+    let st = Command::new(bin)
+        .args(["-q", "dtm", "--method", "idw"])
+        .arg(&tiles)
+        .arg("-o")
+        .arg(&idw)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = Command::new(bin)
+        .args(["eval", "dtm", "--json"])
+        .arg(&tif)
+        .arg(&idw)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["n_common"].as_u64().unwrap() >= 14400);
+    let rmse = v["rmse_m"].as_f64().unwrap();
+    assert!(rmse > 0.0 && rmse < 0.05, "TIN vs IDW rmse {rmse}");
+    // normalize as extra bytes: one file per tile, ground exactly 0, Z unchanged.
+    let norm = dir.path().join("norm");
+    let out = Command::new(bin)
+        .args(["-q", "normalize", "--as-extra-bytes"])
+        .arg(&tiles)
+        .arg("-o")
+        .arg(&norm)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut n = 0;
+    for t in ["t00", "t01", "t10", "t11"] {
+        let src = points::read(&tiles.join(format!("{t}.laz"))).unwrap();
+        let c = points::read(&norm.join(format!("{t}.laz"))).unwrap();
+        assert_eq!(c.len(), src.len());
+        assert_eq!(c.z, src.z);
+        let hag = c.extra.get_f64(terrain::HAG_NAME).unwrap();
+        let mut above = 0;
+        for i in 0..c.len() {
+            assert!(hag[i].is_finite());
+            if c.classification[i] == 2 {
+                // 0 on the TIN, except ground points sharing their (x, y) with a lower one
+                // after 1 cm quantization (a handful): their height above it.
+                assert!(hag[i] >= 0.0 && hag[i] < 0.1, "{}", hag[i]);
+                above += (hag[i] != 0.0) as usize;
+            }
+        }
+        assert!(
+            above * 1000 < c.len(),
+            "{above} ground points above the TIN"
+        );
+        n += c.len();
+    }
+    assert_eq!(n, merged.len());
+    // Refuses to overwrite its inputs.
+    let out = Command::new(bin)
+        .args(["-q", "normalize"])
+        .arg(&tiles)
+        .arg("-o")
+        .arg(&tiles)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("overwrite"));
+    // No ground in the chosen classes: a clear failure, not a NaN raster.
+    let out = Command::new(bin)
+        .args(["-q", "dtm", "--ground-classes", "9"])
+        .arg(&tiles)
+        .arg("-o")
+        .arg(dir.path().join("none.tif"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no ground point"));
+    assert!(!dir.path().join("none.tif").exists());
+}
