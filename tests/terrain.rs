@@ -333,13 +333,13 @@ fn cli_dtm_eval_and_normalize() {
         assert_eq!(c.z, src.z);
         let hag = c.extra.get_f64(terrain::HAG_NAME).unwrap();
         let mut above = 0;
-        for i in 0..c.len() {
-            assert!(hag[i].is_finite());
-            if c.classification[i] == 2 {
+        for (&h, &class) in hag.iter().zip(&c.classification) {
+            assert!(h.is_finite());
+            if class == 2 {
                 // 0 on the TIN, except ground points sharing their (x, y) with a lower one
                 // after 1 cm quantization (a handful): their height above it.
-                assert!(hag[i] >= 0.0 && hag[i] < 0.1, "{}", hag[i]);
-                above += (hag[i] != 0.0) as usize;
+                assert!((0.0..0.1).contains(&h), "{h}");
+                above += (h != 0.0) as usize;
             }
         }
         assert!(
