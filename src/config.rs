@@ -9,6 +9,19 @@
 //! buffer_m = 30.0
 //! [engine]
 //! stop_early = false
+//! [dtm]             # landcarbon dtm (lidR rasterize_terrain(res = 1, tin()))
+//! res_m = 1.0
+//! method = "tin"    # tin | idw
+//! ground_classes = [2]
+//! [dtm.tin.extrapolation]   # outside the TIN's hull: lidR knnidw(3, 1, 50)
+//! k = 3
+//! [dtm.idw]         # lidR knnidw(10, 2, 50)
+//! k = 10
+//! power = 2.0
+//! rmax_m = 50.0
+//! [normalize]       # landcarbon normalize (same method keys as [dtm])
+//! as_extra_bytes = false
+//! drop_unnormalized = false
 //! ```
 
 use crate::catalog::{ChunkOptions, EngineOptions};

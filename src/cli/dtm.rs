@@ -104,6 +104,21 @@ fn options(cfg: &DtmOptions, a: &Args) -> DtmOptions {
     o
 }
 
+/// The cells common to two aligned grids of one resolution.
+fn intersect(a: &Grid, b: &Grid) -> Grid {
+    let x_min = a.x_min.max(b.x_min);
+    let y_max = a.y_max.min(b.y_max);
+    let x_max = a.x_max().min(b.x_max());
+    let y_min = a.y_min().max(b.y_min());
+    Grid {
+        x_min,
+        y_max,
+        res_m: a.res_m,
+        ncols: ((x_max - x_min) / a.res_m).round().max(0.0) as usize,
+        nrows: ((y_max - y_min) / a.res_m).round().max(0.0) as usize,
+    }
+}
+
 fn to_f32(r: &Raster<f64>) -> Raster<f32> {
     Raster {
         grid: r.grid,
@@ -131,11 +146,15 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     if cfg.chunk.buffer_m <= 0.0 && plan.len() > 1 {
         log::warn!("no chunk buffer: the DTM will not be seamless across chunk edges");
     }
-    let grid = plan
+    // The cells touching the catalog's extent (lidR's DTM covers the bounding box), within
+    // the cells some chunk owns; tile cores are snapped outward (align_m) and would otherwise
+    // add a margin of pure extrapolation.
+    let owned = plan
         .iter()
         .map(|ch| Grid::covering_centres(&ch.core, opts.res_m))
         .reduce(|g, h| g.union(&h))
         .expect("non-empty plan");
+    let grid = intersect(&Grid::covering(&cat.extent(), opts.res_m), &owned);
     let mosaic = MosaicWriter::create(
         &a.output,
         grid,
@@ -158,7 +177,16 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         &|_, _| pb.inc(1),
         |chunk, cloud| {
             let out = terrain::dtm_chunk(&cloud, &chunk.core, &opts)?;
-            let valid = out.raster.data.iter().filter(|v| **v != NODATA).count();
+            let g = &out.raster.grid;
+            let valid = out
+                .raster
+                .data
+                .indexed_iter()
+                .filter(|((r, c), v)| {
+                    let (x, y) = g.centre(*r, *c);
+                    **v != NODATA && grid.cell_of(x, y).is_some()
+                })
+                .count();
             if out.n_ground > 0 {
                 mosaic.paste(&[&to_f32(&out.raster)])?;
             }

@@ -15,7 +15,8 @@
 //!
 //! See also: [`super::normalize`], [`super::compare`], `landcarbon dtm`.
 
-use super::{ground_mask, DtmMethod, GroundSurface, Idw, LocateHint, SurfaceKind, Tin};
+use super::tin::CellCentres;
+use super::{ground_mask, DtmMethod, GroundSurface, Idw, SurfaceKind, Tin};
 use crate::catalog::Rect;
 use crate::points::PointCloud;
 use crate::raster::{Grid, Raster};
@@ -75,25 +76,29 @@ impl DtmOptions {
     }
 }
 
-/// Evaluates `surface` at every cell centre of `grid`, rows in parallel; undefined cells get
-/// [`NODATA`].
+/// Evaluates `surface` at every cell centre of `grid`, in parallel; undefined cells get
+/// [`NODATA`]. A TIN is scan-converted triangle by triangle ([`TinSurface::rasterize`]); IDW is
+/// queried cell by cell. Cell centres come from global cell indices ([`CellCentres`]), so a cell
+/// has the same value whichever aligned grid (chunk or catalog) it is computed in.
 pub fn rasterize(surface: &GroundSurface, grid: Grid) -> Raster<f64> {
-    let mut data = vec![NODATA; grid.len()];
-    if grid.ncols > 0 {
-        data.par_chunks_mut(grid.ncols)
-            .enumerate()
-            .for_each(|(row, cells)| {
-                let mut hint = LocateHint::default();
-                for (col, cell) in cells.iter_mut().enumerate() {
-                    let (x, y) = grid.centre(row, col);
-                    if let Some(z) = surface.z_at(x, y, &mut hint) {
-                        if z.is_finite() {
-                            *cell = z;
-                        }
-                    }
-                }
-            });
-    }
+    let values: Vec<Option<f64>> = match surface {
+        GroundSurface::Tin(t) => t.rasterize(&grid),
+        GroundSurface::Idw(i) => {
+            let centres = CellCentres::new(&grid);
+            let ncols = grid.ncols.max(1);
+            (0..grid.len())
+                .into_par_iter()
+                .map(|k| {
+                    let (x, y) = centres.centre(k / ncols, k % ncols);
+                    i.z_at(x, y)
+                })
+                .collect()
+        }
+    };
+    let data: Vec<f64> = values
+        .into_iter()
+        .map(|v| v.filter(|z| z.is_finite()).unwrap_or(NODATA))
+        .collect();
     let data = ndarray::Array2::from_shape_vec((grid.nrows, grid.ncols), data).expect("grid shape");
     Raster {
         grid,
@@ -210,6 +215,58 @@ mod tests {
             let (_, near) = grid.cell_of(p.origin[0] + 61.0, p.origin[1] + 5.0).unwrap();
             assert_ne!(r.data[[0, near]], NODATA);
         }
+    }
+
+    #[test]
+    fn config_sections_parse_and_reject_typos() {
+        let cfg: crate::config::Config = toml::from_str(
+            r#"
+            [dtm]
+            res_m = 0.5
+            method = "idw"
+            ground_classes = [2, 9]
+            [dtm.idw]
+            k = 8
+            [dtm.tin.extrapolation]
+            rmax_m = 20.0
+            [normalize]
+            as_extra_bytes = true
+            dtm = "dtm.tif"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.dtm.res_m, 0.5);
+        assert_eq!(cfg.dtm.ground_classes, vec![2, 9]);
+        assert_eq!(
+            cfg.dtm.method(),
+            DtmMethod::Idw(Idw {
+                k: 8,
+                ..Idw::default()
+            })
+        );
+        assert_eq!(cfg.dtm.tin.extrapolation.rmax_m, 20.0);
+        assert_eq!(cfg.dtm.tin.extrapolation.k, 3);
+        assert!(cfg.normalize.as_extra_bytes);
+        assert_eq!(
+            cfg.normalize.dtm.as_deref(),
+            Some(std::path::Path::new("dtm.tif"))
+        );
+        assert_eq!(cfg.normalize.method(), DtmMethod::default());
+        for bad in [
+            "[dtm]\nresolution = 1.0",
+            "[dtm]\nmethod = \"kriging\"",
+            "[normalize]\nas_z = true",
+        ] {
+            assert!(
+                toml::from_str::<crate::config::Config>(bad).is_err(),
+                "{bad}"
+            );
+        }
+        let bad_res = DtmOptions {
+            res_m: 0.0,
+            ..DtmOptions::default()
+        };
+        assert!(bad_res.validate().is_err());
     }
 
     #[test]

@@ -209,30 +209,75 @@ impl GroundSurface {
     }
 
     /// Ground elevation at each `(x[i], y[i])`, evaluated in parallel; `None` where undefined.
+    ///
+    /// Queries are visited in Morton (Z-curve) order of their position, so that each walk
+    /// through the TIN starts next to where the previous one ended whatever the order of the
+    /// points (scan order, sorted, shuffled): the cost stays O(1) per point instead of growing
+    /// with the distance between consecutive points.
     pub fn z_at_many(&self, x: &[f64], y: &[f64]) -> Vec<Option<f64>> {
         let n = x.len().min(y.len());
-        // Query in a spatially coherent (Morton) order so that each walk through the TIN starts
-        // next to its goal; points in file order can be spatially random (a 200 m synthetic
-        // tile took 80 s instead of 0.2 s).
         let order = morton_order(&x[..n], &y[..n]);
         let mut sorted = vec![None; n];
         sorted
             .par_chunks_mut(BLOCK)
-            .enumerate()
-            .for_each(|(b, dst)| {
+            .zip(order.par_chunks(BLOCK))
+            .for_each(|(dst, idx)| {
                 let mut hint = LocateHint::default();
-                let off = b * BLOCK;
-                for (j, d) in dst.iter_mut().enumerate() {
-                    let i = order[off + j];
+                for (d, &i) in dst.iter_mut().zip(idx) {
                     *d = self.z_at(x[i], y[i], &mut hint);
                 }
             });
         let mut out = vec![None; n];
-        for (k, &i) in order.iter().enumerate() {
-            out[i] = sorted[k];
+        for (&i, v) in order.iter().zip(sorted) {
+            out[i] = v;
         }
         out
     }
+}
+
+/// Indices of the points sorted along a Morton (Z-order) curve over their bounding box
+/// (2¹⁶ steps a side); non-finite coordinates sort first.
+fn morton_order(x: &[f64], y: &[f64]) -> Vec<usize> {
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for (&a, &b) in x.iter().zip(y) {
+        if a.is_finite() && b.is_finite() {
+            x0 = x0.min(a);
+            x1 = x1.max(a);
+            y0 = y0.min(b);
+            y1 = y1.max(b);
+        }
+    }
+    let span = (x1 - x0).max(y1 - y0);
+    let scale = if span > 0.0 { 65535.0 / span } else { 0.0 };
+    let spread = |v: u32| -> u64 {
+        let mut v = v as u64 & 0xffff;
+        v = (v | (v << 8)) & 0x00ff_00ff;
+        v = (v | (v << 4)) & 0x0f0f_0f0f;
+        v = (v | (v << 2)) & 0x3333_3333;
+        (v | (v << 1)) & 0x5555_5555
+    };
+    let mut keyed: Vec<(u64, usize)> = x
+        .par_iter()
+        .zip(y)
+        .enumerate()
+        .map(|(i, (&a, &b))| {
+            let key = if a.is_finite() && b.is_finite() {
+                let cx = ((a - x0) * scale) as u32;
+                let cy = ((b - y0) * scale) as u32;
+                spread(cx) | (spread(cy) << 1)
+            } else {
+                0
+            };
+            (key, i)
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 #[cfg(test)]
@@ -262,51 +307,40 @@ mod tests {
     }
 
     #[test]
+    fn many_queries_in_any_order_match_single_queries() {
+        let mut rng = rand_pcg::Pcg64::new(1, 2);
+        use rand::Rng;
+        let n = 3000;
+        let x: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..100.0)).collect();
+        let y: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..100.0)).collect();
+        let z: Vec<f64> = x
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| 10.0 + 0.1 * a - 0.05 * b)
+            .collect();
+        let s = GroundSurface::new(&x, &y, &z, &DtmMethod::default()).unwrap();
+        let qx: Vec<f64> = (0..20_000)
+            .map(|_| rng.random_range(-60.0..160.0))
+            .collect();
+        let qy: Vec<f64> = (0..20_000)
+            .map(|_| rng.random_range(-60.0..160.0))
+            .collect();
+        let many = s.z_at_many(&qx, &qy);
+        let mut h = LocateHint::default();
+        for i in 0..qx.len() {
+            assert_eq!(many[i], s.z_at(qx[i], qy[i], &mut h), "query {i}");
+        }
+        assert!(
+            many.iter().any(|v| v.is_none())
+                && many.iter().filter(|v| v.is_some()).count() > 10_000
+        );
+    }
+
+    #[test]
     fn no_ground_is_a_clear_error() {
         let e = GroundSurface::new(&[], &[], &[], &DtmMethod::default())
             .err()
             .expect("error");
         assert!(e.to_string().contains("no ground point"), "{e}");
     }
-}
-
-/// Indices of the points sorted along a Morton (Z-order) curve of their 16-bit quantized
-/// coordinates.
-fn morton_order(x: &[f64], y: &[f64]) -> Vec<usize> {
-    let n = x.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    let (mut x0, mut y0, mut x1, mut y1) = (
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    );
-    for i in 0..n {
-        x0 = x0.min(x[i]);
-        x1 = x1.max(x[i]);
-        y0 = y0.min(y[i]);
-        y1 = y1.max(y[i]);
-    }
-    let span = (x1 - x0).max(y1 - y0).max(1e-9);
-    let q = |v: f64, o: f64| -> u32 {
-        let f = ((v - o) / span * 65535.0).clamp(0.0, 65535.0);
-        if f.is_finite() {
-            f as u32
-        } else {
-            0
-        }
-    };
-    let spread = |mut v: u32| -> u32 {
-        v = (v | (v << 8)) & 0x00FF_00FF;
-        v = (v | (v << 4)) & 0x0F0F_0F0F;
-        v = (v | (v << 2)) & 0x3333_3333;
-        (v | (v << 1)) & 0x5555_5555
-    };
-    let mut keyed: Vec<(u32, u32)> = (0..n)
-        .map(|i| (spread(q(x[i], x0)) | spread(q(y[i], y0)) << 1, i as u32))
-        .collect();
-    keyed.par_sort_unstable();
-    keyed.into_iter().map(|(_, i)| i as usize).collect()
 }

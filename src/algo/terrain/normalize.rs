@@ -243,10 +243,17 @@ mod tests {
         .unwrap();
         assert_eq!(r.n_dropped, 0);
         assert_eq!(r.n_normalized, before.len());
-        // Ground points: exactly 0 (no duplicate xy in the synthetic cloud).
+        // Ground points: exactly 0, except the few that share their (x, y) (1 cm grid) with a
+        // lower ground point: their height above it (≤ 6 cm, twice the synthetic noise).
+        let mut above = 0;
         for i in (0..cloud.len()).filter(|&i| mask[i]) {
-            assert_eq!(cloud.z[i], 0.0);
+            assert!((0.0..=0.061).contains(&cloud.z[i]), "{}", cloud.z[i]);
+            above += (cloud.z[i] != 0.0) as usize;
         }
+        assert!(
+            above * 1000 < cloud.len(),
+            "{above} ground points above the TIN"
+        );
         // Crown points: HAG vs the true crown surface (noise ±3 cm + ground surface error).
         let mut worst_apex: f64 = 0.0;
         let mut checked = 0;
