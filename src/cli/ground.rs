@@ -226,11 +226,13 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
                 .filter(|&&k| k == points::class::NOISE)
                 .count();
             log::info!(
-                "{}: {} points, {} ground, {} noise; {}",
+                "{}: {} points, {} ground, {} noise; filter {:.3} s on {} candidates; {}",
                 path.display(),
                 cloud.len(),
                 ng,
                 nn,
+                rep.filter_s,
+                rep.n_candidates,
                 rep.method
             );
             Ok(Some((cloud.len(), ng, nn)))

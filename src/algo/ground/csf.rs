@@ -186,8 +186,10 @@ impl Csf {
         let ox = bb.x0 - 2.0 * res;
         let oy = bb.y0 - 2.0 * res;
         let zmin = z.iter().cloned().fold(f64::INFINITY, f64::min);
+        let t0 = std::time::Instant::now();
         let mut cloth = Cloth::new(w, h, -zmin + 0.05);
         cloth.rasterize(x, y, z, ox, oy, res);
+        let t_raster = t0.elapsed().as_secs_f64();
         let (double_move, single_move) = self.move_fractions();
         let steps = cloth.simulate(
             self.iterations,
@@ -195,10 +197,14 @@ impl Csf {
             double_move,
             single_move,
         );
-        log::debug!("csf: {w} × {h} particles, {steps} steps");
+        let t_sim = t0.elapsed().as_secs_f64() - t_raster;
         if self.slope_smooth {
             cloth.movable_filter(self.smooth_threshold_m);
         }
+        log::debug!(
+            "csf: {w} × {h} particles, {steps} steps; rasterize {t_raster:.3} s, simulate {t_sim:.3} s, post {:.3} s",
+            t0.elapsed().as_secs_f64() - t_sim - t_raster
+        );
         let thr = self.class_threshold_m;
         let test = |i: usize| {
             let dx = (x[i] - ox) / res;
@@ -472,13 +478,11 @@ impl Cloth {
                 regions.push((g0, r0, mine));
                 let _ = r1;
             }
+            let offs = NEIGHBOURS.map(|(dc, dr)| dr * w as isize + dc);
             let run = |(g0, r0, region): (usize, usize, &mut [f64])| {
                 let r1 = (r0 + BAND).min(h);
                 for r in r0..r1 {
-                    let (lo, hi) = active[r];
-                    for c in lo..hi {
-                        relax_particle(region, g0, movable, w, h, r, c, dm, sm);
-                    }
+                    relax_row(region, g0, movable, (w, h), r, active[r], &offs, (dm, sm));
                 }
             };
             if par && regions.len() > 1 {
@@ -589,47 +593,51 @@ impl Cloth {
     }
 }
 
-/// Applies the 16 constraints of particle `(r, c)`. `region` holds rows `g0..` of the cloth.
+/// Applies the 16 constraints of the particles `lo..hi` of row `r`, in order. `region` holds
+/// rows `g0..` of the cloth; `offs` are the neighbours' flat offsets.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-fn relax_particle(
+fn relax_row(
     region: &mut [f64],
     g0: usize,
     movable: &[bool],
-    w: usize,
-    h: usize,
+    (w, h): (usize, usize),
     r: usize,
-    c: usize,
-    dm: f64,
-    sm: f64,
+    (lo, hi): (usize, usize),
+    offs: &[isize; 16],
+    (dm, sm): (f64, f64),
 ) {
-    let k = r * w + c;
-    let lk = (r - g0) * w + c;
-    let interior = c >= 2 && c + 2 < w && r >= 2 && r + 2 < h;
-    for (dc, dr) in NEIGHBOURS {
-        if !interior {
-            let (cc, rr) = (c as isize + dc, r as isize + dr);
-            if cc < 0 || rr < 0 || cc >= w as isize || rr >= h as isize {
-                continue;
+    let row_interior = r >= 2 && r + 2 < h;
+    for c in lo..hi {
+        let k = r * w + c;
+        let lk = (r - g0) * w + c;
+        let mp = movable[k];
+        let mut hp = region[lk];
+        let interior = row_interior && c >= 2 && c + 2 < w;
+        for (n, &off) in offs.iter().enumerate() {
+            if !interior {
+                let (dc, dr) = NEIGHBOURS[n];
+                let (cc, rr) = (c as isize + dc, r as isize + dr);
+                if cc < 0 || rr < 0 || cc >= w as isize || rr >= h as isize {
+                    continue;
+                }
+            }
+            let q = (k as isize + off) as usize;
+            let lq = (lk as isize + off) as usize;
+            let mq = movable[q];
+            if mp {
+                let d = region[lq] - hp;
+                if mq {
+                    hp += d * dm;
+                    region[lq] -= d * dm;
+                } else {
+                    hp += d * sm;
+                }
+            } else if mq {
+                region[lq] -= (region[lq] - hp) * sm;
             }
         }
-        let off = dr * w as isize + dc;
-        let q = (k as isize + off) as usize;
-        let lq = (lk as isize + off) as usize;
-        let mp = movable[k];
-        let mq = movable[q];
-        if !mp && !mq {
-            continue;
-        }
-        let d = region[lq] - region[lk];
-        if mp && mq {
-            region[lk] += d * dm;
-            region[lq] -= d * dm;
-        } else if mp {
-            region[lk] += d * sm;
-        } else {
-            region[lq] -= d * sm;
-        }
+        region[lk] = hp;
     }
 }
 

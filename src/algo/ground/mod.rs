@@ -207,6 +207,8 @@ pub struct GroundReport {
     pub n_noise: usize,
     /// What ran, with the parameters it used (for `auto`: the ones it chose).
     pub method: String,
+    /// Seconds spent in the ground filter itself (candidates in memory → ground flags).
+    pub filter_s: f64,
     /// Conditions worth a user's attention (also logged as warnings).
     pub warnings: Vec<String>,
     /// The filter's bare-earth surface, if it made one.
@@ -323,7 +325,9 @@ pub fn classify_ground(cloud: &mut PointCloud, cfg: &GroundConfig) -> Result<Gro
                 is_ground[i] = true;
             }
         } else {
+            let t0 = std::time::Instant::now();
             let (out, what) = cfg.method.run(&x, &y, &z)?;
+            report.filter_s = t0.elapsed().as_secs_f64();
             report.method = what;
             for (k, &i) in cand.iter().enumerate() {
                 is_ground[i] = out.ground[k];

@@ -8,9 +8,12 @@
 //!   PDAL uses 8 and 2.
 //! * **IVF**, isolated voxel filter (LAStools `lasnoise`, lidR `ivf()`): space is cut into
 //!   cubes of `res_m`; a point is noise when the 3 × 3 × 3 cubes around its own hold fewer than
-//!   `min_neighbours` other points. Defaults `res_m` 5, `min_neighbours` 7, which is lidR's
-//!   `ivf(res = 5, n = 6)` ("at most 6 other points"); lasnoise's defaults (step 4,
-//!   isolated 5) are `res_m = 4, min_neighbours = 5` give or take its own point.
+//!   `min_neighbours` other points. Defaults `res_m` 5, `min_neighbours` 3, which is lidR's
+//!   `ivf(res = 5, n = 2)` of its documentation example ("at most 2 other points"; lidR's
+//!   function default `n = 6` flags real ground in sparse data: on ISPRS sample 41, at
+//!   0.6 points/m² with data gaps, it raises the total error from 4.3 % to 6.2 %); lasnoise's
+//!   defaults (step 4, isolated 5) are `res_m = 4, min_neighbours = 5` give or take its own
+//!   point.
 //!
 //! The default is IVF: it is cheap (a sort), flags the isolated low and high points that break
 //! ground filters, and at 5 m leaves sparse canopy alone, whereas SOR at low density also flags
@@ -62,7 +65,7 @@ impl Default for Sor {
 pub struct Ivf {
     /// Voxel side in metres (5.0).
     pub res_m: f64,
-    /// A point with fewer other points than this in its 27 voxels is noise (7).
+    /// A point with fewer other points than this in its 27 voxels is noise (3).
     pub min_neighbours: usize,
 }
 
@@ -70,7 +73,7 @@ impl Default for Ivf {
     fn default() -> Self {
         Ivf {
             res_m: 5.0,
-            min_neighbours: 7,
+            min_neighbours: 3,
         }
     }
 }

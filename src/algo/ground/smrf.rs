@@ -116,7 +116,7 @@ impl Smrf {
                 ),
             ));
         }
-        let surface = self.provisional_surface(&grid, x, y, z);
+        let surface = self.provisional_surface(&grid, x, y, z, None);
         let ground = classify_by_surface(&surface, x, y, z, self.threshold_m, self.scalar);
         Ok(FilterOutput {
             ground,
@@ -124,21 +124,61 @@ impl Smrf {
         })
     }
 
-    /// Steps 1–4: the provisional DEM `ZIpro` on `grid`.
-    pub fn provisional_surface(&self, grid: &CellGrid, x: &[f64], y: &[f64], z: &[f64]) -> Surface {
+    /// Steps 1–4: the provisional DEM `ZIpro` on `grid`. `slope_map`, if given, replaces the
+    /// single slope tolerance by one per cell (see [`super::auto`]).
+    pub fn provisional_surface(
+        &self,
+        grid: &CellGrid,
+        x: &[f64],
+        y: &[f64],
+        z: &[f64],
+        slope_map: Option<&[f64]>,
+    ) -> Surface {
+        self.masks(grid, x, y, z, slope_map, None).provisional()
+    }
+
+    /// Steps 1–3: the minimum surface and its low-outlier and object masks.
+    pub fn masks(
+        &self,
+        grid: &CellGrid,
+        x: &[f64],
+        y: &[f64],
+        z: &[f64],
+        slope_map: Option<&[f64]>,
+        radius_map: Option<&[u16]>,
+    ) -> SmrfMasks {
         let (cols, rows) = (grid.cols, grid.rows);
         let raw = surface::min_surface(grid, x, y, z);
         let mut zimin = raw.clone();
         surface::inpaint(&mut zimin, cols, rows);
 
         let neg: Vec<f64> = zimin.iter().map(|v| -v).collect();
-        let low = progressive_filter(&neg, cols, rows, grid.cell, 5.0, 1, self.shape);
-
-        let max_radius = (self.window_m / grid.cell).ceil().max(1.0) as usize;
+        let low = progressive_filter(
+            &neg,
+            cols,
+            rows,
+            grid.cell,
+            &vec![5.0; neg.len()],
+            1,
+            None,
+            self.shape,
+        );
+        let tol_owned;
+        let tol: &[f64] = match slope_map {
+            Some(m) => m,
+            None => {
+                tol_owned = vec![self.slope; zimin.len()];
+                &tol_owned
+            }
+        };
+        let mut max_radius = (self.window_m / grid.cell).ceil().max(1.0) as usize;
+        if let Some(m) = radius_map {
+            max_radius = m.iter().map(|&v| v as usize).max().unwrap_or(max_radius);
+        }
         let obj = if self.cut_m > 0.0 {
             let (net, is_net) = self.net_cut(&zimin, cols, rows, grid.cell);
             let mut obj = progressive_filter(
-                &net, cols, rows, grid.cell, self.slope, max_radius, self.shape,
+                &net, cols, rows, grid.cell, tol, max_radius, radius_map, self.shape,
             );
             for (o, n) in obj.iter_mut().zip(&is_net) {
                 *o |= *n;
@@ -146,26 +186,15 @@ impl Smrf {
             obj
         } else {
             progressive_filter(
-                &zimin, cols, rows, grid.cell, self.slope, max_radius, self.shape,
+                &zimin, cols, rows, grid.cell, tol, max_radius, radius_map, self.shape,
             )
         };
-
-        let mut zipro = zimin;
-        for i in 0..zipro.len() {
-            if obj[i] || low[i] || !raw[i].is_finite() {
-                zipro[i] = f64::NAN;
-            }
-        }
-        if !surface::inpaint(&mut zipro, cols, rows) {
-            // Every cell was flagged (a tiny or pathological input): fall back to the minimum
-            // surface rather than to nothing.
-            log::warn!("smrf: every cell was flagged as object; using the minimum surface");
-            zipro = raw;
-            surface::inpaint(&mut zipro, cols, rows);
-        }
-        Surface {
+        SmrfMasks {
             grid: *grid,
-            z: zipro,
+            raw,
+            zimin,
+            low,
+            obj,
         }
     }
 
@@ -188,25 +217,71 @@ impl Smrf {
     }
 }
 
+/// The grids of SMRF's steps 1–3.
+#[derive(Debug, Clone)]
+pub struct SmrfMasks {
+    pub grid: CellGrid,
+    /// Lowest z per cell, NaN where empty.
+    pub raw: Vec<f64>,
+    /// `raw` with the empty cells inpainted.
+    pub zimin: Vec<f64>,
+    /// Low-outlier cells.
+    pub low: Vec<bool>,
+    /// Object cells.
+    pub obj: Vec<bool>,
+}
+
+impl SmrfMasks {
+    /// `true` for a cell that holds points and is neither object nor low outlier.
+    pub fn is_ground(&self, i: usize) -> bool {
+        self.raw[i].is_finite() && !self.obj[i] && !self.low[i]
+    }
+
+    /// Step 4: the provisional DEM, `zimin` at the ground cells, inpainted elsewhere.
+    pub fn provisional(&self) -> Surface {
+        let (cols, rows) = (self.grid.cols, self.grid.rows);
+        let mut zipro: Vec<f64> = (0..self.raw.len())
+            .map(|i| {
+                if self.is_ground(i) {
+                    self.zimin[i]
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
+        if !surface::inpaint(&mut zipro, cols, rows) {
+            // Every cell was flagged (a tiny or pathological input): fall back to the minimum
+            // surface rather than to nothing.
+            log::warn!("smrf: every cell was flagged as object; using the minimum surface");
+            zipro = self.zimin.clone();
+        }
+        Surface {
+            grid: self.grid,
+            z: zipro,
+        }
+    }
+}
+
 /// The progressive morphological filter of SMRF: opens `z` with radii `1 ..= max_radius` and
-/// flags cells whose opened height drops by more than `slope · cell · r` between consecutive
-/// radii.
+/// flags cells whose opened height drops by more than `slope[i] · cell · r` between
+/// consecutive radii.
 pub fn progressive_filter(
     z: &[f64],
     cols: usize,
     rows: usize,
     cell: f64,
-    slope: f64,
+    slope: &[f64],
     max_radius: usize,
+    radius_map: Option<&[u16]>,
     shape: Shape,
 ) -> Vec<bool> {
     let mut obj = vec![false; z.len()];
     let mut prev = z.to_vec();
     for r in 1..=max_radius {
         let opened = surface::open(z, cols, rows, r, shape);
-        let t = slope * cell * r as f64;
+        let t = cell * r as f64;
         for i in 0..z.len() {
-            if prev[i] - opened[i] > t {
+            if prev[i] - opened[i] > slope[i] * t && radius_map.is_none_or(|m| r <= m[i] as usize) {
                 obj[i] = true;
             }
         }

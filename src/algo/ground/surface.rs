@@ -20,7 +20,7 @@
 use rayon::prelude::*;
 
 /// Cells per grid above which the helpers use rayon (below it threads cost more than they save).
-const PAR_CELLS: usize = 1 << 16;
+const PAR_CELLS: usize = 1 << 14;
 
 /// A regular grid of square cells; cell `(row, col)` covers
 /// `[x0 + col·cell, x0 + (col+1)·cell) × [y0 + row·cell, y0 + (row+1)·cell)`.
@@ -366,6 +366,46 @@ fn relax(z: &mut [f64], free: &[bool], cols: usize, rows: usize, sweeps: usize) 
     }
 }
 
+/// Mean over the `(2r+1) × (2r+1)` window around each cell (clipped at the edges); separable
+/// running sums, O(1) per cell.
+pub fn box_mean(z: &[f64], cols: usize, rows: usize, r: usize) -> Vec<f64> {
+    if r == 0 {
+        return z.to_vec();
+    }
+    let mut tmp = vec![0.0; z.len()];
+    for row in 0..rows {
+        let src = &z[row * cols..(row + 1) * cols];
+        let dst = &mut tmp[row * cols..(row + 1) * cols];
+        window_mean(src, dst, r, 1);
+    }
+    let mut out = vec![0.0; z.len()];
+    let mut col_in = vec![0.0; rows];
+    let mut col_out = vec![0.0; rows];
+    for c in 0..cols {
+        for row in 0..rows {
+            col_in[row] = tmp[row * cols + c];
+        }
+        window_mean(&col_in, &mut col_out, r, 1);
+        for row in 0..rows {
+            out[row * cols + c] = col_out[row];
+        }
+    }
+    out
+}
+
+fn window_mean(src: &[f64], dst: &mut [f64], r: usize, _stride: usize) {
+    let n = src.len();
+    let mut prefix = vec![0.0; n + 1];
+    for i in 0..n {
+        prefix[i + 1] = prefix[i] + src[i];
+    }
+    for i in 0..n {
+        let lo = i.saturating_sub(r);
+        let hi = (i + r + 1).min(n);
+        dst[i] = (prefix[hi] - prefix[lo]) / (hi - lo) as f64;
+    }
+}
+
 /// Shape of a structuring element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -402,6 +442,28 @@ pub fn open(z: &[f64], cols: usize, rows: usize, r: usize, shape: Shape) -> Vec<
     dilate(&e, cols, rows, r, shape)
 }
 
+/// Opening that ignores NaN cells (voids): they neither lower the erosion nor raise the
+/// dilation. The result is finite at every finite input cell; void cells stay NaN.
+pub fn open_masked(z: &[f64], cols: usize, rows: usize, r: usize, shape: Shape) -> Vec<f64> {
+    let src: Vec<f64> = z
+        .iter()
+        .map(|&v| if v.is_finite() { v } else { f64::INFINITY })
+        .collect();
+    let mut e = erode(&src, cols, rows, r, shape);
+    for v in e.iter_mut() {
+        if !v.is_finite() {
+            *v = f64::NEG_INFINITY;
+        }
+    }
+    let mut d = dilate(&e, cols, rows, r, shape);
+    for (o, &v) in d.iter_mut().zip(z) {
+        if !v.is_finite() {
+            *o = f64::NAN;
+        }
+    }
+    d
+}
+
 fn morph(z: &[f64], cols: usize, rows: usize, r: usize, shape: Shape, min: bool) -> Vec<f64> {
     if r == 0 || z.is_empty() {
         return z.to_vec();
@@ -421,13 +483,18 @@ fn morph(z: &[f64], cols: usize, rows: usize, r: usize, shape: Shape, min: bool)
         let w = shape.half_width(r, dy);
         if w != last_w {
             // Horizontal running extreme of half-width w, row by row.
-            let run = |(src, dst): (&[f64], &mut [f64])| running_extreme(src, dst, w, min);
+            let run = |buf: &mut Vec<f64>, (src, dst): (&[f64], &mut [f64])| {
+                running_extreme(src, dst, w, min, buf)
+            };
             if par {
                 z.par_chunks(cols)
                     .zip(line.par_chunks_mut(cols))
-                    .for_each(run);
+                    .for_each_init(Vec::new, run);
             } else {
-                z.chunks(cols).zip(line.chunks_mut(cols)).for_each(run);
+                let mut buf = Vec::new();
+                z.chunks(cols)
+                    .zip(line.chunks_mut(cols))
+                    .for_each(|item| run(&mut buf, item));
             }
             last_w = w;
         }
@@ -466,7 +533,7 @@ fn morph(z: &[f64], cols: usize, rows: usize, r: usize, shape: Shape, min: bool)
 
 /// `dst[i] = min/max(src[i-w ..= i+w])` (window clipped at the ends), van Herk / Gil–Werman:
 /// prefix and suffix extremes within blocks of `2w + 1`, O(1) per cell for any `w`.
-fn running_extreme(src: &[f64], dst: &mut [f64], w: usize, min: bool) {
+fn running_extreme(src: &[f64], dst: &mut [f64], w: usize, min: bool, buf: &mut Vec<f64>) {
     let n = src.len();
     if w == 0 {
         dst.copy_from_slice(src);
@@ -491,12 +558,14 @@ fn running_extreme(src: &[f64], dst: &mut [f64], w: usize, min: bool) {
         f64::NEG_INFINITY
     };
     let k = 2 * w + 1;
-    // Padded copy: w identities, the row, identities up to a whole number of blocks.
+    // Padded copy (p): w identities, the row, identities up to a whole number of blocks; g and
+    // h: prefix and suffix extremes within each block. All three live in `buf`.
     let len = (n + 2 * w).div_ceil(k) * k;
-    let mut p = vec![ident; len];
+    buf.clear();
+    buf.resize(3 * len, ident);
+    let (p, gh) = buf.split_at_mut(len);
+    let (g, h) = gh.split_at_mut(len);
     p[w..w + n].copy_from_slice(src);
-    let mut g = vec![ident; len];
-    let mut h = vec![ident; len];
     for b in (0..len).step_by(k) {
         g[b] = p[b];
         for i in b + 1..b + k {
