@@ -3,9 +3,12 @@
 //!
 //! For each tree (one per tree top):
 //! * `x`, `y`: the tree top (apex) position; `id` derives from it ([`super::tree_id`]);
-//! * `height_m`: the highest point height in the crown, or the top's height when the crown
-//!   holds no point (a CHM smoothed before detection underestimates apex heights; points do
-//!   not);
+//! * `height_m`: the highest crown point within `apex_radius_m` of the apex (the detection
+//!   window's radius), or the top's height when there is none. Points rather than the CHM,
+//!   because a CHM smoothed before detection underestimates apex heights; near the apex only,
+//!   because a crown's edge cells may hold returns of a taller neighbour's overhanging crown
+//!   (the CHM cell value, e.g. a TIN's at the cell centre, can be far below a return in the
+//!   cell);
 //! * `crown_area_m2`: segmented CHM cells × cell area; `crown_diameter_m`: diameter of the
 //!   circle of that area, `2·√(A/π)`;
 //! * `n_points`: points assigned to the crown;
@@ -36,7 +39,8 @@ pub struct Tree {
 }
 
 /// Metrics of every top's crown. `labels` holds `k + 1` for `tops[k]`; `point_label[i]` the
-/// label of point `i` (0 = none).
+/// label of point `i` (0 = none); `apex_radius_m[k]` the radius around `tops[k]` searched for
+/// its height.
 pub fn tree_metrics(
     tops: &[TreeTop],
     labels: &Raster<u32>,
@@ -44,6 +48,7 @@ pub fn tree_metrics(
     y: &[f64],
     h: &[f64],
     point_label: &[u32],
+    apex_radius_m: &[f64],
 ) -> Vec<Tree> {
     let n = tops.len();
     let mut cells = vec![0usize; n];
@@ -76,7 +81,10 @@ pub fn tree_metrics(
         }
         let k = (l - 1) as usize;
         pts[k].push([x[i], y[i]]);
-        hmax[k] = hmax[k].max(h[i]);
+        let d2 = (x[i] - tops[k].x).powi(2) + (y[i] - tops[k].y).powi(2);
+        if d2 <= apex_radius_m[k] * apex_radius_m[k] {
+            hmax[k] = hmax[k].max(h[i]);
+        }
     }
     tops.iter()
         .enumerate()
@@ -154,7 +162,18 @@ mod tests {
         let y = [1.2, 1.2, 2.8, 2.8, 2.0, 0.1];
         let h = [7.0, 7.5, 8.0, 7.2, 10.0, 1.0];
         let pl = [1, 1, 1, 1, 1, 0];
-        let mut t = tree_metrics(&tops, &labels, &x, &y, &h, &pl);
+        let mut t = tree_metrics(&tops, &labels, &x, &y, &h, &pl, &[1.0, 1.0]);
+        // Only points near the apex give the height.
+        let t2 = tree_metrics(
+            &tops,
+            &labels,
+            &x,
+            &y,
+            &[7.0, 7.5, 8.0, 20.0, 10.0, 1.0],
+            &pl,
+            &[1.0, 1.0],
+        );
+        assert_eq!(t2[0].height_m, 10.0);
         assert_eq!(t[0].height_m, 10.0);
         assert_eq!(t[0].crown_area_m2, 4.0);
         assert!((t[0].crown_diameter_m - 2.0 * (4.0 / std::f64::consts::PI).sqrt()).abs() < 1e-12);

@@ -315,7 +315,21 @@ pub fn segment_trees(points: &HeightPoints, p: &TreesParams) -> Result<Segmentat
                 .map_or(0, |(r, c)| labels.data[[r, c]])
         })
         .collect();
-    let trees = metrics::tree_metrics(&kept, &labels, points.x, points.y, points.h, &point_label);
+    // Tree heights from the returns within the detection window (at least one cell's
+    // diagonal) around each apex.
+    let apex_r: Vec<f64> = kept
+        .iter()
+        .map(|t| (0.5 * p.lmf.window_m(t.height_m)).max(grid.res_m * std::f64::consts::SQRT_2))
+        .collect();
+    let trees = metrics::tree_metrics(
+        &kept,
+        &labels,
+        points.x,
+        points.y,
+        points.h,
+        &point_label,
+        &apex_r,
+    );
     Ok(Segmentation {
         chm,
         tops: kept,
