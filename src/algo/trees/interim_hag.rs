@@ -3,8 +3,13 @@
 //! then be replaced by it and removed. Not part of the public API.
 //!
 //! Ground points (class 2) are triangulated (Delaunay, [`spade`]); a point's height is its z
-//! minus the TIN's linear interpolation under it, or minus the nearest ground point's z
-//! outside the TIN's convex hull (lidR's `tin()` extrapolates with kNN-IDW instead).
+//! minus the TIN's linear interpolation under it. Outside the TIN's convex hull, and inside
+//! triangles whose circumcircle is wider than [`MAX_CIRCUMRADIUS_M`] (the slivers along the
+//! hull and across large gaps), the ground is the inverse-distance mean of the 3 nearest
+//! ground points (lidR's `tin()` extrapolates with `knnidw(3, 1)` too). Dropping wide triangles
+//! keeps heights independent of the chunking: a Delaunay triangle whose circumcircle lies in
+//! the buffer is the same whether or not points beyond the buffer exist, while the hull's
+//! slivers depend on the whole point set.
 //!
 //! [`HeightSource`] / [`HeightsConfig`] (the `[heights]` configuration section) say where the
 //! tree commands take heights from; they move to the terrain module with it.
@@ -13,7 +18,13 @@
 
 use crate::points::{class, KdIndex2, PointCloud};
 use crate::{Error, Result};
-use spade::{DelaunayTriangulation, FloatTriangulation, HasPosition, Point2, Triangulation};
+use spade::{
+    DelaunayTriangulation, HasPosition, HierarchyHintGenerator, Point2, PositionInTriangulation,
+    Triangulation,
+};
+
+/// Triangles with a wider circumcircle are not interpolated (see the module doc).
+pub const MAX_CIRCUMRADIUS_M: f64 = 10.0;
 
 #[derive(Debug, Clone, Copy)]
 struct G {
@@ -52,19 +63,60 @@ pub fn heights_from_ground_tin(cloud: &PointCloud) -> Result<Vec<f64>> {
     let gx: Vec<f64> = ground.iter().map(|g| g.x).collect();
     let gy: Vec<f64> = ground.iter().map(|g| g.y).collect();
     let kd = KdIndex2::new(&gx, &gy);
-    let tin: DelaunayTriangulation<G> = DelaunayTriangulation::bulk_load(ground.clone())
-        .map_err(|e| Error::data("ground TIN", format!("{e:?}")))?;
-    let bary = tin.barycentric();
+    // A hierarchy of hints makes each lookup O(log n) whatever the order of the points.
+    let tin: DelaunayTriangulation<G, (), (), (), HierarchyHintGenerator<f64>> =
+        DelaunayTriangulation::bulk_load(ground.clone())
+            .map_err(|e| Error::data("ground TIN", format!("{e:?}")))?;
+    let idw = |x: f64, y: f64| -> f64 {
+        let nn = kd.nearest(x, y, 3);
+        let (mut sw, mut sz) = (0.0, 0.0);
+        for &(j, d) in &nn {
+            if d < 1e-9 {
+                return ground[j].z;
+            }
+            sw += 1.0 / d;
+            sz += ground[j].z / d;
+        }
+        if sw > 0.0 {
+            sz / sw
+        } else {
+            f64::NAN
+        }
+    };
+    let r2max = MAX_CIRCUMRADIUS_M * MAX_CIRCUMRADIUS_M;
     let mut out = Vec::with_capacity(cloud.len());
     for i in 0..cloud.len() {
         let (x, y) = (cloud.x[i], cloud.y[i]);
-        let gz = match bary.interpolate(|v| v.data().z, Point2::new(x, y)) {
-            Some(z) => z,
-            None => kd
-                .nearest(x, y, 1)
-                .first()
-                .map(|&(j, _)| ground[j].z)
-                .unwrap_or(f64::NAN),
+        let q = Point2::new(x, y);
+        let gz = match tin.locate(q) {
+            PositionInTriangulation::OnVertex(v) => tin.vertex(v).data().z,
+            PositionInTriangulation::OnFace(f) => {
+                let face = tin.face(f);
+                if face.circumcircle().1 > r2max {
+                    idw(x, y)
+                } else {
+                    let w = face.barycentric_interpolation(q);
+                    let v = face.vertices();
+                    w[0] * v[0].data().z + w[1] * v[1].data().z + w[2] * v[2].data().z
+                }
+            }
+            PositionInTriangulation::OnEdge(e) => {
+                let e = tin.directed_edge(e);
+                let [a, b] = e.vertices();
+                let (pa, pb) = (a.position(), b.position());
+                let l2 = (pb.x - pa.x).powi(2) + (pb.y - pa.y).powi(2);
+                if l2 > 4.0 * r2max {
+                    idw(x, y)
+                } else {
+                    let t = if l2 > 0.0 {
+                        ((x - pa.x) * (pb.x - pa.x) + (y - pa.y) * (pb.y - pa.y)) / l2
+                    } else {
+                        0.0
+                    };
+                    a.data().z + t * (b.data().z - a.data().z)
+                }
+            }
+            _ => idw(x, y),
         };
         out.push(cloud.z[i] - gz);
     }

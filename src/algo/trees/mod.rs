@@ -229,7 +229,7 @@ impl TreesParams {
 pub struct Segmentation {
     /// The CHM the crowns were grown on (over the points' extent).
     pub chm: Raster<f32>,
-    /// Tree tops, one per tree.
+    /// Tree tops, one per tree, at their apex returns (`tops[k]` matches `trees[k]`).
     pub tops: Vec<TreeTop>,
     /// Crown labels on the CHM grid: `k + 1` for `tops[k]`, 0 = no crown.
     pub labels: Raster<u32>,
@@ -275,7 +275,12 @@ pub fn segment_trees(points: &HeightPoints, p: &TreesParams) -> Result<Segmentat
             trees: Vec::new(),
         });
     };
-    let grid = Grid::covering(&rect, chm_params.res_m);
+    // Grown by the subcircle, whose points may land beyond the returns' extent.
+    let sc = chm_params.subcircle_m;
+    let grid = Grid::covering(
+        &[rect[0] - sc, rect[1] - sc, rect[2] + sc, rect[3] + sc],
+        chm_params.res_m,
+    );
     let chm = canopy::rasterize(points, &grid, chm_params)?;
     let mut tops = match p.detect_on {
         DetectOn::Chm => lmf::lmf_chm(&chm, &p.lmf)?,
@@ -330,6 +335,15 @@ pub fn segment_trees(points: &HeightPoints, p: &TreesParams) -> Result<Segmentat
         &point_label,
         &apex_r,
     );
+    // The tops move to their apex returns (see `metrics`).
+    for (t, tr) in kept.iter_mut().zip(&trees) {
+        *t = TreeTop {
+            id: tr.id,
+            x: tr.x,
+            y: tr.y,
+            height_m: tr.height_m,
+        };
+    }
     Ok(Segmentation {
         chm,
         tops: kept,
