@@ -83,7 +83,7 @@ fn default_pipeline_finds_the_synthetic_trees() {
 }
 
 #[test]
-fn watershed_points_detection_and_pitfree_also_work() {
+fn watershed_points_detection_and_p2r_also_work() {
     let variants: Vec<(&str, Box<dyn Fn(&mut TreesParams)>)> = vec![
         (
             "watershed",
@@ -99,10 +99,10 @@ fn watershed_points_detection_and_pitfree_also_work() {
             }),
         ),
         (
-            "pit-free CHM",
+            "p2r CHM with subcircle 0.15",
             Box::new(|t: &mut TreesParams| {
-                t.chm.method = ChmMethod::Pitfree;
-                t.chm.subcircle_m = 0.0;
+                t.chm.method = ChmMethod::P2r;
+                t.chm.subcircle_m = 0.15;
             }),
         ),
     ];
