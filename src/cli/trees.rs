@@ -15,6 +15,7 @@ use landcarbon::algo::trees::{self, interim_hag, DetectOn, SegmentMethod, Tree, 
 use landcarbon::points;
 use landcarbon::vector::{trees_csv, trees_gpkg};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
@@ -145,6 +146,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     }
     let (catalog, plan) = open_catalog(&a.catalog, &cfg.chunk)?;
     let t0 = Instant::now();
+    let warned_sparse = AtomicBool::new(false);
     let pb = progress(c, plan.len() as u64, "trees");
     let report = landcarbon::catalog::run(
         &catalog,
@@ -153,6 +155,18 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         &|_, _| pb.inc(1),
         |chunk, mut cloud| {
             let n_core = cloud.core_len();
+            // The default window is meant for >= ~5 first returns per m2 (see TreesParams).
+            let area = (chunk.core[2] - chunk.core[0]) * (chunk.core[3] - chunk.core[1]);
+            let n_first = (0..cloud.len())
+                .filter(|&i| !cloud.is_buffer[i] && cloud.is_first_return(i))
+                .count();
+            let density = n_first as f64 / area.max(1.0);
+            if density < 4.0 && !warned_sparse.swap(true, Ordering::Relaxed) {
+                log::warn!(
+                    "chunk {}: {density:.1} first returns per m2; with sparse points small windows find spurious tops — consider --ws-linear 0.07,3 --ws-min 3 --ws-max 5 (lidR)",
+                    chunk.id
+                );
+            }
             let h = interim_hag::heights(&cloud, &cfg.heights.source)?;
             let cols = CanopyColumns::from_cloud(&cloud, &h)?;
             let seg = trees::segment_trees(&cols.view(), &cfg.trees)?;
