@@ -28,19 +28,21 @@ fn landcarbon(args: &[&str]) {
 
 /// (x, y, z) in centimetres → treeIDs (sorted; synthetic returns may coincide), over every LAZ
 /// file of `dir`, and the number of points.
-fn point_ids(dir: &Path) -> (HashMap<(i64, i64, i64), Vec<u64>>, usize) {
-    let mut m: HashMap<(i64, i64, i64), Vec<u64>> = HashMap::new();
+type PointIds = HashMap<(i64, i64, i64), Vec<u64>>;
+
+fn point_ids(dir: &Path) -> (PointIds, usize) {
+    let mut m: PointIds = HashMap::new();
     let mut n = 0;
     for e in std::fs::read_dir(dir).unwrap() {
         let c = points::read(&e.unwrap().path()).unwrap();
         let ids = c.extra.get_f64("treeID").expect("treeID dimension");
-        for i in 0..c.len() {
+        for (i, id) in ids.iter().enumerate() {
             let k = (
                 (c.x[i] * 100.0).round() as i64,
                 (c.y[i] * 100.0).round() as i64,
                 (c.z[i] * 100.0).round() as i64,
             );
-            m.entry(k).or_default().push(ids[i] as u64);
+            m.entry(k).or_default().push(*id as u64);
             n += 1;
         }
     }

@@ -84,7 +84,8 @@ fn default_pipeline_finds_the_synthetic_trees() {
 
 #[test]
 fn watershed_points_detection_and_p2r_also_work() {
-    let variants: Vec<(&str, Box<dyn Fn(&mut TreesParams)>)> = vec![
+    type Variant = (&'static str, Box<dyn Fn(&mut TreesParams)>);
+    let variants: Vec<Variant> = vec![
         (
             "watershed",
             Box::new(|t: &mut TreesParams| t.segment = SegmentMethod::Watershed),

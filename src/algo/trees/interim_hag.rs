@@ -231,9 +231,9 @@ mod tests {
         let h = heights_from_ground_tin(&c).unwrap();
         // Ground points have ~0 height; the tallest crown point is close to the tallest tree.
         let mut worst = 0.0f64;
-        for i in 0..c.len() {
-            if c.classification[i] == class::GROUND {
-                worst = worst.max(h[i].abs());
+        for (hi, &cl) in h.iter().zip(&c.classification) {
+            if cl == class::GROUND {
+                worst = worst.max(hi.abs());
             }
         }
         assert!(worst < 1e-9, "ground height {worst}");

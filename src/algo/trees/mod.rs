@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn ids_depend_on_position_only_and_fit_f64() {
         let a = tree_id(974_353.34, 6_581_642.93);
-        assert_eq!(a, tree_id(974_353.3401, 6_581_642.9299));
+        assert_eq!(a, tree_id(974_353.340_1, 6_581_642.929_9));
         assert_ne!(a, tree_id(974_353.44, 6_581_642.93));
         assert_ne!(a, tree_id(974_353.34, 6_581_643.03));
         assert!(a < (1u64 << 53) + 1);
