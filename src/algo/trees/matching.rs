@@ -22,6 +22,14 @@
 //! * height RMSE and bias (detected − reference) and DBH RMSE over the TP pairs that carry the
 //!   values.
 //!
+//! [`evaluate_plot`] puts it together for a field plot: the plot is the convex hull (or the
+//! bounding box) of the reference trees, optionally buffered, and only detections inside it
+//! can be false positives (a tiled ALS scene extends beyond the plot); the suppressed layer is
+//! cut at `top_height_fraction` (default ½) of the top height, the mean height of the
+//! `top_trees_per_ha` (default 100) tallest reference trees per hectare of plot, or at an
+//! absolute `min_height_m`; scores are given over all reference trees and over those above
+//! the cut (detections below the cut then are not false positives).
+//!
 //! Reference: Eysn L. et al. (2015). A benchmark of lidar-based single tree detection methods
 //! using heterogeneous forest data from the Alpine Space. Forests 6(5), 1721–1747.
 //!

@@ -221,8 +221,8 @@ impl TreesParams {
     pub fn reach_m(&self) -> f64 {
         let crown = match self.segment {
             SegmentMethod::Dalponte => self.dalponte.max_cr_px as f64 * self.chm.res_m,
-            // Watershed crowns have no size limit; 15 m is a generous crown radius.
-            SegmentMethod::Watershed => 15.0,
+            // Watershed crowns have no size limit; 10 m is a generous crown radius.
+            SegmentMethod::Watershed => 10.0,
         };
         0.5 * self.lmf.max_window_m() + 2.0 * crown
     }
