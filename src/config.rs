@@ -25,6 +25,12 @@ pub struct Config {
     pub chunk: ChunkOptions,
     /// How chunks are run.
     pub engine: EngineOptions,
+    /// `landcarbon dtm`: resolution, method (`tin` | `idw`) and its parameters, ground classes.
+    pub dtm: crate::algo::terrain::DtmOptions,
+    /// `landcarbon normalize`: surface method or DTM raster, output as Z or extra bytes.
+    pub normalize: crate::algo::terrain::NormalizeOptions,
+    /// Ground classification (`landcarbon ground`).
+    pub ground: crate::algo::ground::GroundConfig,
     /// Where heights above ground come from (tree commands; interim until the terrain module).
     pub heights: crate::algo::trees::interim_hag::HeightsConfig,
     /// `classify-veg`: vegetation height breaks.
@@ -35,6 +41,14 @@ pub struct Config {
     pub trees: crate::algo::trees::TreesParams,
     /// `eval trees`: matching rule and plot.
     pub eval_trees: crate::algo::trees::matching::EvalParams,
+    /// `landcarbon metrics`: metric options, grid cell, heights, plots.
+    pub metrics: crate::biomass::config::MetricsConfig,
+    /// `landcarbon calibrate`: model form, selection and checks.
+    pub calibrate: crate::biomass::calibrate::CalibrateOptions,
+    /// `landcarbon carbon`: parameters, class, zone.
+    pub carbon: crate::biomass::config::CarbonConfig,
+    /// Patch-level carbon accounting (`landcarbon account`).
+    pub account: crate::accounting::config::AccountConfig,
 }
 
 impl Config {

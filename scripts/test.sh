@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (installs what is missing first). Tests that need the shared
+# real-data set (../shared/testdata/real) skip loudly when it is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if [ ! -d ../shared/testdata/real ] && [ -z "${LANDCARBON_SHARED:-}" ]; then
+  echo "NOTE: ../shared/testdata/real not found: real-data tests will print SKIP and pass." >&2
+fi
+cargo test --release --all-targets -- --test-threads=2

@@ -1,0 +1,295 @@
+//! Noise flagging before ground classification (flagged points get class 7 and are never ground
+//! candidates).
+//!
+//! * **SOR**, statistical outlier removal (Rusu et al. 2008, PCL; lidR `sor()`; PDAL
+//!   `filters.outlier method=statistical`): for every point the mean 3-D distance to its `k`
+//!   nearest neighbours (kiddo k-d tree); a point is noise when that mean exceeds the mean of all
+//!   those means plus `multiplier` standard deviations. Defaults `k` 10, `multiplier` 3 (lidR);
+//!   PDAL uses 8 and 2.
+//! * **IVF**, isolated voxel filter (LAStools `lasnoise`, lidR `ivf()`): space is cut into
+//!   cubes of `res_m`; a point is noise when the 3 × 3 × 3 cubes around its own hold fewer than
+//!   `min_neighbours` other points. Defaults `res_m` 5, `min_neighbours` 7, which is lidR's
+//!   `ivf(res = 5, n = 6)` ("at most 6 other points"); lasnoise's defaults (step 4,
+//!   isolated 5) are `res_m = 4, min_neighbours = 5` give or take its own point.
+//!
+//! The default is IVF: it is cheap (a sort), flags the isolated low and high points that break
+//! ground filters, and at 5 m leaves sparse canopy alone, whereas SOR at low density also flags
+//! legitimate tree tops. Points with non-finite coordinates are never flagged here.
+//!
+//! See also: [`super::smrf`] (its own low-outlier pass), lidR `classify_noise()`.
+
+use crate::{Error, Result};
+use kiddo::{ImmutableKdTree, SquaredEuclidean};
+use rayon::prelude::*;
+use std::num::NonZero;
+
+/// Which noise filters run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoiseMethod {
+    /// No noise flagging.
+    None,
+    /// Statistical outlier removal.
+    Sor,
+    /// Isolated voxel filter.
+    Ivf,
+    /// Both (a point flagged by either is noise).
+    Both,
+}
+
+/// SOR parameters (lidR `sor()` defaults).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sor {
+    /// Neighbours per point (10).
+    pub k: usize,
+    /// Standard deviations above the mean (3.0).
+    pub multiplier: f64,
+}
+
+impl Default for Sor {
+    fn default() -> Self {
+        Sor {
+            k: 10,
+            multiplier: 3.0,
+        }
+    }
+}
+
+/// IVF parameters (lidR `ivf()` defaults).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ivf {
+    /// Voxel side in metres (5.0).
+    pub res_m: f64,
+    /// A point with fewer other points than this in its 27 voxels is noise (7).
+    pub min_neighbours: usize,
+}
+
+impl Default for Ivf {
+    fn default() -> Self {
+        Ivf {
+            res_m: 5.0,
+            min_neighbours: 7,
+        }
+    }
+}
+
+/// The `[ground.noise]` section.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoiseConfig {
+    /// Which filters run (ivf).
+    pub method: NoiseMethod,
+    pub sor: Sor,
+    pub ivf: Ivf,
+}
+
+impl Default for NoiseConfig {
+    fn default() -> Self {
+        NoiseConfig {
+            method: NoiseMethod::Ivf,
+            sor: Sor::default(),
+            ivf: Ivf::default(),
+        }
+    }
+}
+
+impl NoiseConfig {
+    /// Checks the parameters of the filters that run.
+    pub fn validate(&self) -> Result<()> {
+        if matches!(self.method, NoiseMethod::Sor | NoiseMethod::Both) {
+            if self.sor.k == 0 {
+                return Err(Error::Config("noise sor k must be >= 1".into()));
+            }
+            if !(self.sor.multiplier.is_finite()) {
+                return Err(Error::Config(format!(
+                    "noise sor multiplier must be finite, got {}",
+                    self.sor.multiplier
+                )));
+            }
+        }
+        if matches!(self.method, NoiseMethod::Ivf | NoiseMethod::Both)
+            && !(self.ivf.res_m > 0.0 && self.ivf.res_m.is_finite())
+        {
+            return Err(Error::Config(format!(
+                "noise ivf res_m must be > 0, got {}",
+                self.ivf.res_m
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Flags noise among the points with `usable[i]`; returns one flag per point.
+pub fn detect(
+    cfg: &NoiseConfig,
+    x: &[f64],
+    y: &[f64],
+    z: &[f64],
+    usable: &[bool],
+) -> Result<Vec<bool>> {
+    cfg.validate()?;
+    let n = x.len();
+    let mut out = vec![false; n];
+    let idx: Vec<usize> = (0..n).filter(|&i| usable[i]).collect();
+    if idx.is_empty() {
+        return Ok(out);
+    }
+    let px: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
+    let py: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
+    let pz: Vec<f64> = idx.iter().map(|&i| z[i]).collect();
+    let mut flag = vec![false; idx.len()];
+    if matches!(cfg.method, NoiseMethod::Sor | NoiseMethod::Both) {
+        for (f, s) in flag.iter_mut().zip(sor(&px, &py, &pz, &cfg.sor)) {
+            *f |= s;
+        }
+    }
+    if matches!(cfg.method, NoiseMethod::Ivf | NoiseMethod::Both) {
+        for (f, s) in flag.iter_mut().zip(ivf(&px, &py, &pz, &cfg.ivf)) {
+            *f |= s;
+        }
+    }
+    for (k, &i) in idx.iter().enumerate() {
+        out[i] = flag[k];
+    }
+    let nf = out.iter().filter(|&&f| f).count();
+    log::debug!(
+        "noise: {nf} of {} points flagged ({:?})",
+        idx.len(),
+        cfg.method
+    );
+    Ok(out)
+}
+
+/// Statistical outlier removal; `true` = noise. Fewer than `k + 1` points: nothing is flagged.
+pub fn sor(x: &[f64], y: &[f64], z: &[f64], p: &Sor) -> Vec<bool> {
+    let n = x.len();
+    if n <= p.k || p.k == 0 {
+        return vec![false; n];
+    }
+    // Centre the coordinates: projected eastings/northings lose precision when squared.
+    let (cx, cy, cz) = (x[0], y[0], z[0]);
+    let pts: Vec<[f64; 3]> = (0..n).map(|i| [x[i] - cx, y[i] - cy, z[i] - cz]).collect();
+    let tree: ImmutableKdTree<f64, 3> = ImmutableKdTree::new_from_slice(&pts);
+    let k1 = NonZero::new(p.k + 1).expect("k + 1 > 0");
+    let mean_dist = |i: usize| {
+        let nn = tree.nearest_n::<SquaredEuclidean>(&pts[i], k1);
+        // The point itself is among the results at distance 0 (or a duplicate of it is).
+        let s: f64 = nn.iter().map(|m| m.distance.sqrt()).sum();
+        s / p.k as f64
+    };
+    let d: Vec<f64> = if n >= 1 << 14 {
+        (0..n).into_par_iter().map(mean_dist).collect()
+    } else {
+        (0..n).map(mean_dist).collect()
+    };
+    let mean = d.iter().sum::<f64>() / n as f64;
+    let var = d.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
+    let limit = mean + p.multiplier * var.sqrt();
+    d.iter().map(|&v| v > limit).collect()
+}
+
+/// Isolated voxel filter; `true` = noise.
+pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
+    let n = x.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let min = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    let (x0, y0, z0) = (min(x), min(y), min(z));
+    // Voxel coordinates offset by 1 so that the neighbour at -1 is still >= 0; 21 bits each.
+    const MASK: u64 = (1 << 21) - 1;
+    let key_of = |i: usize| -> u64 {
+        let v = |c: f64, o: f64| (((c - o) / p.res_m).floor() as u64 + 1).min(MASK - 1);
+        (v(x[i], x0) << 42) | (v(y[i], y0) << 21) | v(z[i], z0)
+    };
+    let keys: Vec<u64> = (0..n).map(key_of).collect();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    // Unique keys and their counts.
+    let mut uk: Vec<u64> = Vec::new();
+    let mut uc: Vec<u32> = Vec::new();
+    for &k in &sorted {
+        if uk.last() == Some(&k) {
+            *uc.last_mut().expect("non-empty") += 1;
+        } else {
+            uk.push(k);
+            uc.push(1);
+        }
+    }
+    // Points around each occupied voxel (own voxel included).
+    let around: Vec<u32> = uk
+        .iter()
+        .map(|&k| {
+            let (a, b, c) = ((k >> 42) & MASK, (k >> 21) & MASK, k & MASK);
+            let mut s = 0u32;
+            for da in [a - 1, a, a + 1] {
+                for db in [b - 1, b, b + 1] {
+                    for dc in [c - 1, c, c + 1] {
+                        let q = (da << 42) | (db << 21) | dc;
+                        if let Ok(j) = uk.binary_search(&q) {
+                            s += uc[j];
+                        }
+                    }
+                }
+            }
+            s
+        })
+        .collect();
+    keys.iter()
+        .map(|k| {
+            let j = uk.binary_search(k).expect("key present");
+            ((around[j] - 1) as usize) < p.min_neighbours
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cloud_with_outliers() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (mut x, mut y, mut z) = (vec![], vec![], vec![]);
+        for i in 0..60 {
+            for j in 0..60 {
+                x.push(i as f64 * 0.5);
+                y.push(j as f64 * 0.5);
+                z.push(100.0 + 0.01 * i as f64);
+            }
+        }
+        // Three isolated points: 40 m above, 25 m below, and one far off to the side.
+        x.extend([10.0, 20.0, 60.0]);
+        y.extend([10.0, 5.0, 60.0]);
+        z.extend([140.0, 75.0, 100.0]);
+        (x, y, z)
+    }
+
+    #[test]
+    fn sor_and_ivf_flag_exactly_the_isolated_points() {
+        let (x, y, z) = cloud_with_outliers();
+        let n = x.len();
+        let s = sor(&x, &y, &z, &Sor::default());
+        let v = ivf(&x, &y, &z, &Ivf::default());
+        for flags in [&s, &v] {
+            assert_eq!(flags[n - 3..], [true, true, true]);
+            assert_eq!(flags[..n - 3].iter().filter(|&&f| f).count(), 0);
+        }
+        let cfg = NoiseConfig {
+            method: NoiseMethod::Both,
+            ..NoiseConfig::default()
+        };
+        let mut usable = vec![true; n];
+        usable[n - 1] = false;
+        let d = detect(&cfg, &x, &y, &z, &usable).unwrap();
+        assert_eq!(d[n - 3..], [true, true, false]);
+    }
+
+    #[test]
+    fn tiny_inputs_flag_nothing_or_everything_sensibly() {
+        assert!(sor(&[1.0], &[1.0], &[1.0], &Sor::default()) == vec![false]);
+        // A lone point has no neighbour: isolated.
+        assert!(ivf(&[1.0], &[1.0], &[1.0], &Ivf::default()) == vec![true]);
+        assert!(ivf(&[], &[], &[], &Ivf::default()).is_empty());
+    }
+}
