@@ -146,7 +146,7 @@ fn classify_veg_by_height_keeps_ground() {
         "classify-veg",
         &s("tiles"),
         "--heights",
-        "ground-tin",
+        "ground",
         "-o",
         &s("veg"),
     ]);

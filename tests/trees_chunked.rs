@@ -79,15 +79,17 @@ fn chunked_runs_equal_the_single_file_run() {
         seed: 11,
         ..Default::default()
     };
-    let (mut cloud, truth) = generate(&p);
-    // Height-normalized, so the test is about the trees and not about the ground TIN, whose
-    // interpolation is ambiguous where ground points are co-circular (see canopy_cli.rs).
+    let (raw, truth) = generate(&p);
+    // Height-normalized copy: the main checks are about the trees, not the ground surface.
+    let mut cloud = raw.clone();
     for i in 0..cloud.len() {
         cloud.z[i] -= p.terrain_z(cloud.x[i], cloud.y[i]);
     }
-    std::fs::create_dir_all(d.join("single")).unwrap();
-    std::fs::create_dir_all(d.join("tiles")).unwrap();
+    for f in ["single", "tiles", "raw_single", "raw_tiles"] {
+        std::fs::create_dir_all(d.join(f)).unwrap();
+    }
     points::write(&cloud, &d.join("single/all.laz")).unwrap();
+    points::write(&raw, &d.join("raw_single/all.laz")).unwrap();
     // Four tiles split at irregular positions (not multiples of the CHM cell).
     let (sx, sy) = (p.origin[0] + 47.37, p.origin[1] + 61.13);
     for (k, (fx, fy)) in [(false, false), (true, false), (false, true), (true, true)]
@@ -98,6 +100,7 @@ fn chunked_runs_equal_the_single_file_run() {
             .filter(|&i| (cloud.x[i] >= sx) == fx && (cloud.y[i] >= sy) == fy)
             .collect();
         points::write(&cloud.select(&idx), &d.join(format!("tiles/t{k}.laz"))).unwrap();
+        points::write(&raw.select(&idx), &d.join(format!("raw_tiles/t{k}.laz"))).unwrap();
     }
     let s = |p: &str| d.join(p).to_string_lossy().to_string();
     for seg in ["dalponte", "watershed"] {
@@ -167,4 +170,37 @@ fn chunked_runs_equal_the_single_file_run() {
             "{seg}: only {labelled} points in trees"
         );
     }
+    // End to end with heights from the terrain module's ground surface of each chunk.
+    landcarbon(&[
+        "-q",
+        "trees",
+        &s("raw_single"),
+        "--heights",
+        "ground",
+        "-o",
+        &s("raw_single.csv"),
+        "--laz-out",
+        &s("laz_raw_single"),
+    ]);
+    landcarbon(&[
+        "-q",
+        "trees",
+        &s("raw_tiles"),
+        "--heights",
+        "ground",
+        "--buffer",
+        "20",
+        "-o",
+        &s("raw_tiles.csv"),
+        "--laz-out",
+        &s("laz_raw_tiles"),
+    ]);
+    let a = std::fs::read_to_string(d.join("raw_single.csv")).unwrap();
+    let b = std::fs::read_to_string(d.join("raw_tiles.csv")).unwrap();
+    same_table(&a, &b, "ground heights, tile mode");
+    let (pa, pb) = (
+        point_ids(&d.join("laz_raw_single")),
+        point_ids(&d.join("laz_raw_tiles")),
+    );
+    assert!(pa.0 == pb.0, "ground heights: per-point tree IDs differ");
 }

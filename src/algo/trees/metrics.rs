@@ -141,6 +141,16 @@ fn mean_position(p: &mut [(f64, f64)]) -> Option<(f64, f64)> {
 /// does not apply. The allometry module supplies such functions.
 pub type Allometry<'a> = dyn Fn(&Tree) -> (Option<f64>, Option<f64>) + Sync + 'a;
 
+/// Fills `dbh_cm` and `agb_kg` of every tree from a species group of the allometry table
+/// ([`crate::biomass::allometry`]): DBH from height and crown diameter (`D = a·(H·CD)^b`), then
+/// AGB from DBH and height with the group's equation.
+pub fn apply_group_allometry(trees: &mut [Tree], g: &crate::biomass::allometry::GroupAllometry) {
+    apply_allometry(trees, &|t: &Tree| {
+        let d = g.dbh.dbh_cm(t.height_m, t.crown_diameter_m);
+        (Some(d), Some(g.agb.agb_kg(d, t.height_m)))
+    });
+}
+
 /// Fills `dbh_cm` and `agb_kg` of every tree with `f`; non-finite or negative results are
 /// left empty (logged), never written as NaN.
 pub fn apply_allometry(trees: &mut [Tree], f: &Allometry) {
@@ -223,5 +233,13 @@ mod tests {
         assert_eq!(t[0].dbh_cm, Some(20.0));
         assert_eq!(t[0].agb_kg, Some(1.0));
         assert_eq!(t[1].agb_kg, None);
+        // A group of the embedded parameter table.
+        let params = crate::params::Params::defaults();
+        let g = params.allometry.group(None).unwrap();
+        apply_group_allometry(&mut t, g);
+        let d = g.dbh.dbh_cm(10.0, t[0].crown_diameter_m);
+        assert_eq!(t[0].dbh_cm, Some(d));
+        assert_eq!(t[0].agb_kg, Some(g.agb.agb_kg(d, 10.0)));
+        assert!(d > 5.0 && t[0].agb_kg.unwrap() > 1.0);
     }
 }

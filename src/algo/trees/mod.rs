@@ -15,8 +15,6 @@
 
 pub mod dalponte2016;
 pub mod hull;
-#[doc(hidden)]
-pub mod interim_hag;
 pub mod lmf;
 pub mod matching;
 pub mod metrics;
@@ -24,7 +22,7 @@ pub mod watershed;
 
 pub use dalponte2016::Dalponte2016Params;
 pub use lmf::{LmfParams, WindowForm};
-pub use metrics::{apply_allometry, Allometry, Tree};
+pub use metrics::{apply_allometry, apply_group_allometry, Allometry, Tree};
 
 use crate::algo::canopy::{self, ChmParams, HeightPoints};
 use crate::raster::{Grid, Raster};
@@ -174,6 +172,11 @@ pub struct TreesParams {
     pub th_tree_m: f64,
     /// Region-growing parameters (used with `segment = "dalponte"`).
     pub dalponte: Dalponte2016Params,
+    /// Species group of the parameter file's `[allometry]` table giving each tree a DBH and
+    /// an AGB (`"default"` = the table's default group); absent = DBH and AGB left empty.
+    pub allometry_group: Option<String>,
+    /// Parameter file overriding the embedded defaults (as `[carbon] params`).
+    pub params: Option<std::path::PathBuf>,
 }
 
 impl Default for TreesParams {
@@ -197,6 +200,8 @@ impl Default for TreesParams {
             segment: SegmentMethod::Dalponte,
             th_tree_m: 2.0,
             dalponte: Dalponte2016Params::default(),
+            allometry_group: None,
+            params: None,
         }
     }
 }
