@@ -144,16 +144,17 @@ impl std::str::FromStr for SegmentMethod {
 ///
 /// Defaults, and where they come from:
 /// * CHM: 0.5 m cells, pit-free (lidR's `pitfree()` defaults), then a 3×3 median (as lidR's
-///   `lmf` documentation smooths its CHM). On Chablais 3 it scores as well as the
-///   documentation's `p2r(0.15)` (F 0.841 above the suppressed layer) and degrades less when
-///   the points are thinned (6 / 3 / 1.5 pts/m²: F 0.81 / 0.76 / 0.69 against 0.83 / 0.76 /
-///   0.60), because the TIN fills the empty cells that a sparse p2r CHM turns into spurious
-///   maxima;
+///   `lmf` documentation smooths its CHM). On Chablais 3 (13.5 pts/m²) it scores a little
+///   below the documentation's `p2r(0.15)` (F 0.823 against 0.841 above the suppressed layer)
+///   but degrades much less when the points are thinned (6 / 3 / 1.5 pts/m²: F 0.81 / 0.78 /
+///   0.68 against 0.83 / 0.75 / 0.61, precision 0.93 / 0.82 / 0.80 against 0.81 / 0.63 /
+///   0.44), because the TIN fills the empty cells that a sparse p2r CHM turns into spurious
+///   maxima (`scripts/trees_thinning.py`);
 /// * tops on the CHM, linear window `ws = 0.1·h` clamped to [1, 10] m: lidaRtRee's default
 ///   maxima window (radius `dmin + dprop·h` with `dmin = 0`, `dprop = 0.05`), developed for
 ///   the Alpine mixed forests of Chablais and Vercors (Monnet 2011; Eysn et al. 2015); lidR's
 ///   documentation example `0.07·h + 3` (3–5 m) merges neighbouring crowns in such dense
-///   stands (recall 0.54 instead of 0.79 above the suppressed layer on Chablais 3);
+///   stands (recall 0.59 instead of 0.75 above the suppressed layer on Chablais 3);
 /// * `hmin_m = 2`, `th_tree_m = 2` (lidR);
 /// * Dalponte & Coomes region growing with lidR's defaults.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
