@@ -47,6 +47,8 @@ pub struct Config {
     pub calibrate: crate::biomass::calibrate::CalibrateOptions,
     /// `landcarbon carbon`: parameters, class, zone.
     pub carbon: crate::biomass::config::CarbonConfig,
+    /// `landcarbon run`: surveys, output folder, stages.
+    pub run: crate::pipeline::config::RunConfig,
     /// Patch-level carbon accounting (`landcarbon account`).
     pub account: crate::accounting::config::AccountConfig,
 }

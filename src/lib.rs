@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod points;
 pub mod raster;
 pub mod synth;
+pub mod synth_demo;
 pub mod testdata;
 pub mod vector;
 

@@ -319,7 +319,7 @@ fn chol_solve(a: &mut [f64], b: &[f64], k: usize) -> Option<Vec<f64>> {
         for p in 0..j {
             d -= a[j * k + p] * a[j * k + p];
         }
-        if !(d > 1e-10 * diag0[j]) {
+        if d.is_nan() || d <= 1e-10 * diag0[j] {
             return None;
         }
         let d = d.sqrt();
@@ -502,7 +502,7 @@ fn check(
     for (k, &j) in idx.iter().enumerate() {
         let name = &names[j];
         let p = fit.p[k + 1];
-        if !(p < opts.alpha) {
+        if p.is_nan() || p >= opts.alpha {
             return (Some(format!("{name} not significant (p = {p:.3})")), v);
         }
         let b = fit.beta[k + 1];
@@ -513,7 +513,11 @@ fn check(
             return (Some(format!("{name} enters with a positive sign")), v);
         }
     }
-    if let Some((k, x)) = v.iter().enumerate().find(|(_, x)| !(**x < opts.max_vif)) {
+    if let Some((k, x)) = v
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.is_nan() || **x >= opts.max_vif)
+    {
         return (
             Some(format!(
                 "VIF of {} = {x:.1} ≥ {}",
@@ -733,7 +737,7 @@ pub fn calibrate(
             if !pf.converged {
                 notes.push("Levenberg–Marquardt did not converge".into());
             }
-            if pf.p[1..].iter().any(|p| !(*p < opts.alpha)) {
+            if pf.p[1..].iter().any(|p| p.is_nan() || *p >= opts.alpha) {
                 notes.push(format!(
                     "an exponent of the power model is not significant at {} (selection was on the log scale)",
                     opts.alpha
@@ -958,6 +962,99 @@ mod tests {
         assert!((m.loocv.rmse - (press / 4.0).sqrt()).abs() < 1e-12);
         // Fitted: full fit slope 0.8, intercept 0.5.
         assert!((m.coefficients[1].estimate - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn power_form_recovers_its_exponents() {
+        let n = 30;
+        let h: Vec<f64> = (0..n).map(|i| 6.0 + i as f64 * 0.8).collect();
+        let c: Vec<f64> = (0..n).map(|i| 30.0 + ((i * 17) % 60) as f64).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| 2.0 * h[i].powf(1.3) * c[i].powf(0.5) * (1.0 + 0.02 * ((i % 5) as f64 - 2.0)))
+            .collect();
+        let data = PlotData {
+            ids: (0..n).map(|i| i.to_string()).collect(),
+            y,
+            names: vec!["zmean".into(), "cover".into()],
+            cols: vec![h, c],
+            notes: vec![],
+        };
+        let opts = CalibrateOptions {
+            form: ModelForm::Power,
+            fixed: true,
+            ..Default::default()
+        };
+        let m = calibrate(&data, &opts, None).unwrap();
+        assert_eq!(m.coefficients[1].term, "b[zmean]");
+        assert!(
+            (m.coefficients[1].estimate - 1.3).abs() < 0.02,
+            "{:?}",
+            m.coefficients
+        );
+        assert!((m.coefficients[2].estimate - 0.5).abs() < 0.02);
+        assert!(m.correction.is_none() && m.correction_factor == 1.0);
+        assert!(
+            m.loocv.rrmse_pct < 5.0 && m.loocv.rrmse_pct > m.fit.rrmse_pct,
+            "{} {}",
+            m.loocv.rrmse_pct,
+            m.fit.rrmse_pct
+        );
+        // Prediction at a calibration point reproduces its fitted value.
+        let p = m.predict(&[data.cols[0][3], data.cols[1][3]]).unwrap();
+        assert!((p.value - m.observations[3].fitted).abs() < 1e-9);
+        assert!(p.se > p.se_model && p.se_model > 0.0);
+    }
+
+    #[test]
+    fn selection_rejects_wrong_signs_and_collinear_pairs() {
+        // zq95 is a near copy of zmean, and y is built so that the pair fits best — with a
+        // negative zmean exponent (ln y = ln 3 − 3.5 ln h + 5 ln dup): ranked first, rejected.
+        let n = 25;
+        let h: Vec<f64> = (0..n).map(|i| 5.0 + i as f64).collect();
+        let dup: Vec<f64> = h
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * (1.0 + 0.02 * ((i * 7) % 5) as f64))
+            .collect();
+        let other: Vec<f64> = (0..n).map(|i| 10.0 + ((i * 7) % 11) as f64).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| {
+                3.0 * h[i].powf(-3.5) * dup[i].powf(5.0) * (0.01 * ((i * 3 % 5) as f64 - 2.0)).exp()
+            })
+            .collect();
+        let data = PlotData {
+            ids: (0..n).map(|i| i.to_string()).collect(),
+            y,
+            names: vec!["zmean".into(), "zq95".into(), "other".into()],
+            cols: vec![h, dup, other],
+            notes: vec![],
+        };
+        let opts = CalibrateOptions {
+            max_predictors: 2,
+            ..Default::default()
+        };
+        let m = calibrate(&data, &opts, None).unwrap();
+        let first = &m.selection.considered[0];
+        assert_eq!(first.predictors, ["zmean", "zq95"]);
+        assert!(
+            first.verdict.contains("zmean enters with a negative sign"),
+            "{first:?}"
+        );
+        assert!(first.score > 0.99);
+        assert_ne!(m.predictors, ["zmean", "zq95"]);
+        // Forbidding positive zmean/zq95 coefficients leaves no acceptable single predictor.
+        let strict = CalibrateOptions {
+            negative: vec!["zmean".into(), "zq95".into()],
+            positive: vec![],
+            max_predictors: 1,
+            ..Default::default()
+        };
+        let only_hz = PlotData {
+            names: data.names[..2].to_vec(),
+            cols: data.cols[..2].to_vec(),
+            ..data.clone()
+        };
+        assert!(calibrate(&only_hz, &strict, None).is_err());
     }
 
     #[test]

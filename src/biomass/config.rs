@@ -111,3 +111,46 @@ impl CarbonConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn sections_parse_and_unknown_keys_are_refused() {
+        let cfg: Config = toml::from_str(
+            r#"
+[metrics]
+res_m = 25.0
+returns = "first"
+min_height_m = 2.0
+[metrics.plots]
+radius_m = 11.28
+[calibrate]
+response = "G_m2_ha"
+form = "power"
+criterion = "bic"
+correction = "duan"
+max_predictors = 2
+[carbon]
+class = "forest"
+zone = "temperate_asia_natural_conifer"
+"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.metrics.res_m, 25.0);
+        assert_eq!(cfg.metrics.options().min_height_m, Some(2.0));
+        assert_eq!(cfg.metrics.plots.radius_m, Some(11.28));
+        assert_eq!(cfg.calibrate.max_predictors, 2);
+        assert_eq!(cfg.calibrate.form, crate::biomass::model::ModelForm::Power);
+        assert_eq!(
+            cfg.carbon.options().zone.as_deref(),
+            Some("temperate_asia_natural_conifer")
+        );
+        // Defaults where not given.
+        assert_eq!(cfg.metrics.height_break_m, 2.0);
+        assert_eq!(cfg.calibrate.max_vif, 5.0);
+        assert!(toml::from_str::<Config>("[metrics]\nres = 20\n").is_err());
+        assert!(toml::from_str::<Config>("[calibrate]\nform = \"cubic\"\n").is_err());
+    }
+}

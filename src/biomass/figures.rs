@@ -62,7 +62,10 @@ fn padded(lo: f64, hi: f64) -> (f64, f64) {
 /// Observed (x) against predicted (y): fitted values (filled) and LOOCV predictions (rings),
 /// with the 1:1 line.
 pub fn observed_vs_predicted(m: &FittedModel, path: &Path) -> Result<()> {
-    let text = font_available();
+    draw_observed_vs_predicted(m, path, font_available())
+}
+
+fn draw_observed_vs_predicted(m: &FittedModel, path: &Path, text: bool) -> Result<()> {
     let obs: Vec<f64> = m.observations.iter().map(|o| o.observed).collect();
     let all = obs
         .iter()
@@ -107,6 +110,8 @@ pub fn observed_vs_predicted(m: &FittedModel, path: &Path) -> Result<()> {
     } else {
         chart
             .configure_mesh()
+            .x_labels(0)
+            .y_labels(0)
             .disable_x_axis()
             .disable_y_axis()
             .draw()
@@ -155,7 +160,10 @@ pub fn observed_vs_predicted(m: &FittedModel, path: &Path) -> Result<()> {
 /// Residuals (observed − predicted) against predicted values, fitted and LOOCV, with the zero
 /// line.
 pub fn residuals(m: &FittedModel, path: &Path) -> Result<()> {
-    let text = font_available();
+    draw_residuals(m, path, font_available())
+}
+
+fn draw_residuals(m: &FittedModel, path: &Path, text: bool) -> Result<()> {
     let pts_fit: Vec<(f64, f64)> = m
         .observations
         .iter()
@@ -205,6 +213,8 @@ pub fn residuals(m: &FittedModel, path: &Path) -> Result<()> {
     } else {
         chart
             .configure_mesh()
+            .x_labels(0)
+            .y_labels(0)
             .disable_x_axis()
             .disable_y_axis()
             .draw()
@@ -254,4 +264,66 @@ pub fn write_figures(m: &FittedModel, stem: &Path) -> Result<Vec<PathBuf>> {
     observed_vs_predicted(m, &a)?;
     residuals(m, &b)?;
     Ok(vec![a, b])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::biomass::calibrate::{calibrate, CalibrateOptions, PlotData};
+
+    fn model() -> FittedModel {
+        let n = 15;
+        let h: Vec<f64> = (0..n).map(|i| 5.0 + i as f64).collect();
+        let y: Vec<f64> = h
+            .iter()
+            .enumerate()
+            .map(|(i, h)| 2.0 * h.powf(1.4) * (0.1 * ((i * 3 % 5) as f64 - 2.0)).exp())
+            .collect();
+        let data = PlotData {
+            ids: (0..n).map(|i| i.to_string()).collect(),
+            y,
+            names: vec!["zmean".into()],
+            cols: vec![h],
+            notes: vec![],
+        };
+        let opts = CalibrateOptions {
+            fixed: true,
+            ..Default::default()
+        };
+        calibrate(&data, &opts, None).unwrap()
+    }
+
+    fn is_png(p: &Path) -> bool {
+        std::fs::read(p)
+            .map(|b| b.len() > 1000 && b.starts_with(b"\x89PNG\r\n\x1a\n"))
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn figures_without_a_font_are_still_drawn() {
+        // This test never registers a font: the text-free path must not touch one.
+        let dir = tempfile::tempdir().unwrap();
+        let m = model();
+        let a = dir.path().join("a.png");
+        let b = dir.path().join("b.png");
+        draw_observed_vs_predicted(&m, &a, false).unwrap();
+        draw_residuals(&m, &b, false).unwrap();
+        assert!(is_png(&a) && is_png(&b));
+    }
+
+    #[test]
+    fn figures_are_written_beside_the_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = model();
+        m.stratum = Some("mixed forest".into());
+        let files = write_figures(&m, &dir.path().join("model.json")).unwrap();
+        assert_eq!(
+            files,
+            [
+                dir.path().join("model_mixed_forest_obs_pred.png"),
+                dir.path().join("model_mixed_forest_residuals.png")
+            ]
+        );
+        assert!(files.iter().all(|f| is_png(f)));
+    }
 }

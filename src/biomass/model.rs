@@ -491,7 +491,7 @@ impl ModelFile {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn loglog_model(b0: f64, b1: f64, see: f64) -> FittedModel {

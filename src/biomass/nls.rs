@@ -92,7 +92,7 @@ pub fn fit_power(cols: &[&[f64]], y: &[f64], start: &[f64]) -> Result<PowerFit> 
     }
     if cols
         .iter()
-        .any(|c| c.iter().any(|v| !(*v > 0.0) || !v.is_finite()))
+        .any(|c| c.iter().any(|v| !v.is_finite() || *v <= 0.0))
     {
         return Err(Error::data(
             "power model",

@@ -388,6 +388,67 @@ mod tests {
     }
 
     #[test]
+    fn per_stratum_models_and_flags() {
+        use crate::biomass::model::{ModelFile, MODEL_FORMAT};
+        let mut a = crate::biomass::model::tests::loglog_model(1.2, 1.5, 0.2);
+        a.stratum = Some("1".into());
+        let mut b = a.clone();
+        b.stratum = Some("2".into());
+        b.coefficients[0].estimate = 0.2;
+        let mf = ModelFile {
+            format: MODEL_FORMAT.into(),
+            software: String::new(),
+            response: "agb_t_ha".into(),
+            strata_column: Some("forest_type".into()),
+            metric_options: None,
+            source_table: String::new(),
+            models: vec![a, b],
+        };
+        let grid = Grid {
+            x_min: 0.0,
+            y_max: 20.0,
+            res_m: 10.0,
+            ncols: 5,
+            nrows: 1,
+        };
+        let mut zmean = Raster::filled(grid, f64::NAN);
+        let mut strata = Raster::filled(grid, f64::NAN);
+        // stratum 1 at 15 m; stratum 2 at 15 m; stratum 3 (no model); no data; 40 m (outside).
+        for (c, (z, s)) in [
+            (15.0, 1.0),
+            (15.0, 2.0),
+            (15.0, 3.0),
+            (f64::NAN, 1.0),
+            (40.0, 1.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            zmean.data[[0, c]] = z;
+            strata.data[[0, c]] = s;
+        }
+        let bands = BTreeMap::from([("zmean".to_string(), zmean)]);
+        let out = predict_agb(&mf, &bands, Some(&strata)).unwrap();
+        assert!((out.agb_t_ha[0] - 196.778).abs() < 5e-4);
+        assert!((out.agb_t_ha[1] / out.agb_t_ha[0] - (-1.0f64).exp()).abs() < 1e-12);
+        assert_eq!(
+            out.flag,
+            vec![0, 0, flag::NO_MODEL, flag::NO_DATA, flag::OUTSIDE_RANGE]
+        );
+        assert!(out.agb_t_ha[2].is_nan() && out.agb_t_ha[3].is_nan());
+        assert!(out.agb_t_ha[4] > 0.0);
+        let s = out.summary();
+        assert_eq!(
+            (s.predicted, s.no_model, s.no_data, s.outside_range),
+            (3, 1, 1, 1)
+        );
+        // A stratified model needs a stratum raster.
+        assert!(predict_agb(&mf, &bands, None).is_err());
+        let r = out.raster(&out.agb_t_ha, -9999.0);
+        assert_eq!(r.data[[0, 2]], -9999.0);
+    }
+
+    #[test]
     fn user_parameters_are_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("p.toml");

@@ -61,7 +61,7 @@ pub fn t_pvalue(t: f64, df: f64) -> f64 {
         return f64::NAN;
     }
     match StudentsT::new(0.0, 1.0, df) {
-        Ok(d) => 2.0 * (1.0 - d.cdf(t.abs())),
+        Ok(d) => 2.0 * d.sf(t.abs()),
         Err(_) => f64::NAN,
     }
 }

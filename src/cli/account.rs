@@ -188,6 +188,12 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         cfg.resolve_relative(p.parent().unwrap_or(std::path::Path::new(".")));
     }
     apply_flags(&mut cfg, a)?;
+    run_config(c, cfg, started)
+}
+
+/// Runs the accounting with a complete `[account]` configuration (also used by `landcarbon
+/// run` once the surveys' carbon-density rasters exist).
+pub fn run_config(c: &Common, mut cfg: AccountConfig, started: Instant) -> anyhow::Result<Outcome> {
     cfg.validate()?;
     let need = |v: &Option<PathBuf>, what: &str| {
         v.clone()

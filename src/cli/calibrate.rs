@@ -130,7 +130,11 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let mut figures = Vec::new();
     if !a.no_figures {
         for m in &model.models {
-            figures.extend(write_figures(m, &a.output)?);
+            // A figure that cannot be drawn is no reason to lose the model.
+            match write_figures(m, &a.output) {
+                Ok(f) => figures.extend(f),
+                Err(e) => log::warn!("figures not written: {e}"),
+            }
         }
     }
     if !c.quiet {
@@ -182,9 +186,9 @@ fn add_tree_agb(
         );
     }
     table.columns.push(o.response.clone());
-    for r in 0..table.len() {
+    for (r, area_r) in areas.iter().enumerate() {
         let id = table.cell(r, idc).to_string();
-        let v = match (agb.get(&id), areas[r]) {
+        let v = match (agb.get(&id), *area_r) {
             (Some((kg, _)), Some(area)) if area > 0.0 => kg_to_t_ha(*kg, area),
             // A plot with no tree in the list holds no tree above the inventory threshold.
             (None, Some(area)) if area > 0.0 => 0.0,

@@ -24,7 +24,8 @@ pub struct Args {
     /// Parameter file (TOML) overriding the embedded defaults.
     #[arg(long)]
     pub params: Option<PathBuf>,
-    /// Stratum raster on the metric grid (needed by per-stratum models).
+    /// Stratum raster on the metric grid (needed by per-stratum models); its cell values are
+    /// matched to the models' stratum names as integers (value 2 → stratum "2").
     #[arg(long)]
     pub strata_raster: Option<PathBuf>,
     /// Accounting class whose dead-wood and litter defaults apply.

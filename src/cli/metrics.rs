@@ -4,7 +4,7 @@
 //! `--height NAME`). A run record `<output stem>.run.json` is written beside the output.
 
 use super::common::{load_config, progress, report_failures, CatalogArgs, Common, Outcome};
-use landcarbon::algo::grid_metrics::grid_metrics;
+use landcarbon::algo::grid_metrics::{grid_metrics, owned_grid};
 use landcarbon::algo::metrics::{ReturnFilter, METRIC_NAMES, N_METRICS};
 use landcarbon::biomass::plot_metrics::{clip_plots, plot_metrics, HeightSource};
 use landcarbon::catalog::{self, Catalog, ChunkOptions};
@@ -209,8 +209,9 @@ fn run_grid(
     if !(res > 0.0 && res.is_finite()) {
         anyhow::bail!("grid cell size must be positive, got {res}");
     }
-    // Cells reach half a cell beyond the chunk core: the buffer must cover it.
-    let buffer = a.catalog.buffer.unwrap_or(res / 2.0 + 0.5);
+    // Cells reach half a cell beyond the chunk core, and at a tile-chunked catalog's outer
+    // edge one cell more (`owned_grid`): the buffer must cover it.
+    let buffer = a.catalog.buffer.unwrap_or(1.5 * res + 0.5);
     if buffer < res / 2.0 {
         anyhow::bail!(
             "--buffer {buffer} is less than half a grid cell ({})",
@@ -223,9 +224,21 @@ fn run_grid(
     };
     let catalog = Catalog::open(&a.catalog.inputs)?;
     let plan = catalog.plan(&chunk_opts)?;
-    let grids: Vec<Grid> = plan
+    // In tile mode, partial cells on the catalog's outer edge belong to no core: the chunks on
+    // the edge take them (needs a buffer of 1.5 cells).
+    let extend = chunk_opts.size_m == 0.0 && buffer >= 1.5 * res;
+    if chunk_opts.size_m == 0.0 && !extend {
+        log::warn!(
+            "buffer {buffer} < 1.5 cells: partial cells on the catalog's outer edge are left out"
+        );
+    }
+    let cores: Vec<landcarbon::catalog::Rect> = plan.iter().map(|ch| ch.core).collect();
+    let chunk_grids: Vec<Grid> = (0..plan.len())
+        .map(|i| owned_grid(&cores, i, res, extend))
+        .collect();
+    let grids: Vec<Grid> = chunk_grids
         .iter()
-        .map(|ch| Grid::covering_centres(&ch.core, res))
+        .copied()
         .filter(|g| !g.is_empty())
         .collect();
     let Some(first) = grids.first() else {
@@ -243,7 +256,7 @@ fn run_grid(
         &cfg.engine,
         &|_, _| pb.inc(1),
         |chunk, cloud| {
-            let grid = Grid::covering_centres(&chunk.core, res);
+            let grid = chunk_grids[chunk.id];
             if grid.is_empty() {
                 return Ok((0usize, 0usize, 0.0f64));
             }

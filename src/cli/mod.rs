@@ -16,7 +16,9 @@ mod heights;
 mod info;
 mod metrics;
 mod normalize;
+mod run;
 mod synth_county;
+mod synth_demo;
 mod tile;
 mod trees;
 
@@ -51,6 +53,14 @@ pub enum Command {
     Chm(chm::Args),
     /// Individual trees: tops, crowns, tree table (CSV/GeoPackage), per-point tree IDs.
     Trees(trees::Args),
+    /// Write the demo's synthetic county, two LiDAR surveys, field plots and pipeline.toml.
+    SynthDemo(synth_demo::Args),
+    /// The whole chain over one or two surveys: tiles to carbon density, tables and report.
+    Run(run::Args),
+    /// Shard a pipeline for a cluster: chunks balanced by points into N array tasks.
+    Plan(run::PlanArgs),
+    /// Run the reducers and the accounting once every shard of a pipeline is done.
+    Merge(run::MergeArgs),
     /// Accuracy of products against references (ground, dtm, trees).
     Eval(eval::Args),
     /// Standard ABA metrics per field plot (--plots) or on a grid (--grid) from normalized clouds.
@@ -78,6 +88,10 @@ pub fn main(cli: Cli) -> i32 {
         Command::Chm(a) => chm::run(&cli.common, a),
         Command::Trees(a) => trees::run(&cli.common, a),
         Command::Eval(a) => eval::run(&cli.common, a),
+        Command::Run(a) => run::run(&cli.common, a),
+        Command::SynthDemo(a) => synth_demo::run(&cli.common, a),
+        Command::Plan(a) => run::plan(&cli.common, a),
+        Command::Merge(a) => run::merge(&cli.common, a),
         Command::Metrics(a) => metrics::run(&cli.common, a),
         Command::Calibrate(a) => calibrate::run(&cli.common, a),
         Command::Carbon(a) => carbon::run(&cli.common, a),

@@ -30,6 +30,7 @@ pub struct Manifest {
 impl Manifest {
     /// The manifest of the run writing into `out`.
     pub fn new(out: &Path) -> Result<Manifest> {
+        let out = &std::path::absolute(out).map_err(|e| Error::io(out, e))?;
         let dir = out.join("manifest");
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(Manifest {
@@ -55,6 +56,7 @@ impl Manifest {
     }
 
     /// Records a completed chunk; `files` are absolute or relative to the output folder.
+    /// The output folder should be absolute (see [`Manifest::new`]).
     pub fn record(
         &self,
         chunk_id: usize,

@@ -8,3 +8,7 @@ pub mod shard;
 pub use manifest::{ChunkRecord, Manifest};
 pub use record::{hash_inputs, peak_rss_mb, RunRecord};
 pub use shard::{parse_shard, shards, Shard};
+pub mod chunk;
+pub mod config;
+pub mod reduce;
+pub mod survey;

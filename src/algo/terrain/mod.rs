@@ -210,14 +210,24 @@ impl GroundSurface {
 
     /// Ground elevation at each `(x[i], y[i])`, evaluated in parallel; `None` where undefined.
     pub fn z_at_many(&self, x: &[f64], y: &[f64]) -> Vec<Option<f64>> {
-        let mut out = vec![None; x.len().min(y.len())];
-        out.par_chunks_mut(BLOCK).enumerate().for_each(|(b, dst)| {
+        let n = x.len().min(y.len());
+        // Query in a spatially coherent (Morton) order so that each walk through the TIN starts
+        // next to its goal; points in file order can be spatially random (a 200 m synthetic
+        // tile took 80 s instead of 0.2 s).
+        let order = morton_order(&x[..n], &y[..n]);
+        let mut sorted = vec![None; n];
+        sorted.par_chunks_mut(BLOCK).enumerate().for_each(|(b, dst)| {
             let mut hint = LocateHint::default();
             let off = b * BLOCK;
             for (j, d) in dst.iter_mut().enumerate() {
-                *d = self.z_at(x[off + j], y[off + j], &mut hint);
+                let i = order[off + j];
+                *d = self.z_at(x[i], y[i], &mut hint);
             }
         });
+        let mut out = vec![None; n];
+        for (k, &i) in order.iter().enumerate() {
+            out[i] = sorted[k];
+        }
         out
     }
 }
@@ -255,4 +265,38 @@ mod tests {
             .expect("error");
         assert!(e.to_string().contains("no ground point"), "{e}");
     }
+}
+
+/// Indices of the points sorted along a Morton (Z-order) curve of their 16-bit quantized
+/// coordinates.
+fn morton_order(x: &[f64], y: &[f64]) -> Vec<usize> {
+    let n = x.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+    for i in 0..n {
+        x0 = x0.min(x[i]);
+        x1 = x1.max(x[i]);
+        y0 = y0.min(y[i]);
+        y1 = y1.max(y[i]);
+    }
+    let span = (x1 - x0).max(y1 - y0).max(1e-9);
+    let q = |v: f64, o: f64| -> u32 {
+        let f = ((v - o) / span * 65535.0).clamp(0.0, 65535.0);
+        if f.is_finite() {
+            f as u32
+        } else {
+            0
+        }
+    };
+    let spread = |mut v: u32| -> u32 {
+        v = (v | (v << 8)) & 0x00FF_00FF;
+        v = (v | (v << 4)) & 0x0F0F_0F0F;
+        v = (v | (v << 2)) & 0x3333_3333;
+        (v | (v << 1)) & 0x5555_5555
+    };
+    let mut keyed: Vec<(u32, u32)> = (0..n).map(|i| (spread(q(x[i], x0)) | spread(q(y[i], y0)) << 1, i as u32)).collect();
+    keyed.par_sort_unstable();
+    keyed.into_iter().map(|(_, i)| i as usize).collect()
 }
