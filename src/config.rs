@@ -44,8 +44,8 @@ pub struct Config {
     pub normalize: crate::algo::terrain::NormalizeOptions,
     /// Ground classification (`landcarbon ground`).
     pub ground: crate::algo::ground::GroundConfig,
-    /// Where heights above ground come from (tree commands; interim until the terrain module).
-    pub heights: crate::algo::trees::interim_hag::HeightsConfig,
+    /// `classify-veg`, `chm`, `trees`: where heights above ground come from.
+    pub heights: crate::algo::canopy::heights::HeightsConfig,
     /// `classify-veg`: vegetation height breaks.
     pub vegetation: crate::algo::vegetation::VegetationParams,
     /// `chm`: canopy height model.

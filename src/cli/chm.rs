@@ -5,10 +5,10 @@ use super::common::{
     load_config, open_catalog, progress, report_failures, CatalogArgs, Common, Outcome,
 };
 use super::heights::HeightArgs;
+use landcarbon::algo::canopy::heights;
 use landcarbon::algo::canopy::{
     self, smooth::Smooth, CanopyColumns, ChmMethod, ChmParams, CHM_NODATA,
 };
-use landcarbon::algo::trees::interim_hag;
 use landcarbon::raster::{Grid, MosaicWriter};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -122,7 +122,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         &cfg.engine,
         &|_, _| pb.inc(1),
         |chunk, cloud| {
-            let h = interim_hag::heights(&cloud, &cfg.heights.source)?;
+            let h = heights::heights(&cloud, &cfg.heights.source, &cfg.normalize)?;
             let cols = CanopyColumns::from_cloud(&cloud, &h)?;
             let g = Grid::covering_centres(&chunk.core, p.res_m);
             let r = canopy::rasterize(&cols.view(), &g, &p)?;

@@ -6,7 +6,7 @@ use super::common::{
     load_config, open_catalog, progress, report_failures, CatalogArgs, Common, Outcome,
 };
 use super::heights::HeightArgs;
-use landcarbon::algo::trees::interim_hag;
+use landcarbon::algo::canopy::heights;
 use landcarbon::algo::vegetation::{classify_vegetation, VegetationStats};
 use landcarbon::points;
 use std::path::PathBuf;
@@ -59,7 +59,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         &cfg.engine,
         &|_, _| pb.inc(1),
         |chunk, mut cloud| {
-            let h = interim_hag::heights(&cloud, &cfg.heights.source)?;
+            let h = heights::heights(&cloud, &cfg.heights.source, &cfg.normalize)?;
             let keep: Vec<bool> = cloud.is_buffer.iter().map(|b| !b).collect();
             let h: Vec<f64> = h
                 .into_iter()

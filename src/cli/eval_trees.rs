@@ -2,7 +2,7 @@
 //! (CSV). Matching rule and scores: see `landcarbon::algo::trees::matching`.
 
 use super::common::{extension, load_config, Common, Outcome};
-use landcarbon::algo::trees::matching::{evaluate_plot, MatchTree, PlotRule, Scores};
+use landcarbon::algo::trees::matching::{evaluate_plot, Assignment, MatchTree, PlotRule, Scores};
 use landcarbon::vector::trees_csv::{read_match_trees_csv, TreeColumns};
 use landcarbon::vector::trees_gpkg::read_tree_tops_gpkg;
 use std::path::{Path, PathBuf};
@@ -33,6 +33,10 @@ pub struct Args {
     /// Maximum height difference of a match, fraction of the reference height [default 0.3].
     #[arg(long)]
     pub max_height_diff: Option<f64>,
+    /// One-to-one assignment: greedy (nearest pair first) or optimal (most matches, then least
+    /// total distance; Hungarian) [default greedy].
+    #[arg(long)]
+    pub assignment: Option<Assignment>,
     /// Plot boundary from the reference trees: hull, bbox or none [default hull].
     #[arg(long)]
     pub plot: Option<PlotRule>,
@@ -89,6 +93,9 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     if let Some(v) = a.max_height_diff {
         p.max_height_diff = v;
     }
+    if let Some(v) = a.assignment {
+        p.assignment = v;
+    }
     if let Some(v) = a.plot {
         p.plot = v;
     }
@@ -125,7 +132,11 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Complete);
     }
     println!(
-        "matching: one-to-one, greedy by distance; distance <= {} m and |h_det - h_ref| <= {:.0} % of h_ref",
+        "matching: one-to-one, {}; distance <= {} m and |h_det - h_ref| <= {:.0} % of h_ref",
+        match e.assignment {
+            Assignment::Greedy => "greedy by distance (nearest pair first)",
+            Assignment::Optimal => "optimal (most pairs, then least total distance; Hungarian)",
+        },
         e.rule.max_distance_m,
         100.0 * e.rule.max_height_diff
     );

@@ -1,15 +1,16 @@
 //! The `--heights` flag shared by `classify-veg`, `chm` and `trees` (the `[heights]` section):
-//! where heights above ground come from. Interim: the terrain module will provide the
-//! project's normalization and this flag will gain its options.
+//! where heights above ground come from (see `landcarbon::algo::canopy::heights`); the ground
+//! surface follows the `[normalize]` section.
 
-use landcarbon::algo::trees::interim_hag::HeightSource;
+use landcarbon::algo::canopy::heights::HeightSource;
 use landcarbon::config::Config;
 
 /// Height-source flag.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HeightArgs {
-    /// Heights above ground: auto (HeightAboveGround dimension, else a TIN of the class-2
-    /// ground points, else Z), z (already normalized), ground-tin, or dim:NAME.
+    /// Heights above ground: auto (HeightAboveGround dimension, else the ground surface of the
+    /// class-2 points as `landcarbon normalize` builds it, else Z), z (already normalized),
+    /// ground, or dim:NAME.
     #[arg(long)]
     pub heights: Option<HeightSource>,
 }

@@ -10,11 +10,13 @@ use super::common::{
     extension, load_config, open_catalog, progress, report_failures, CatalogArgs, Common, Outcome,
 };
 use super::heights::HeightArgs;
+use landcarbon::algo::canopy::heights;
 use landcarbon::algo::canopy::CanopyColumns;
-use landcarbon::algo::trees::{self, interim_hag, DetectOn, SegmentMethod, Tree, WindowForm};
+use landcarbon::algo::trees::{self, DetectOn, SegmentMethod, Tree, WindowForm};
 use landcarbon::points;
 use landcarbon::vector::{trees_csv, trees_gpkg};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +70,13 @@ pub struct Args {
     /// Dalponte: crown half-width in cells (lidR's max_cr).
     #[arg(long)]
     pub max_cr: Option<usize>,
+    /// Fill DBH and AGB from this species group of the allometry table ("default" = the
+    /// table's default group).
+    #[arg(long)]
+    pub allometry: Option<String>,
+    /// Parameter file overriding the embedded defaults (allometry table).
+    #[arg(long)]
+    pub params: Option<PathBuf>,
     /// Also write the core points of every chunk, with a treeID dimension, to this folder.
     #[arg(long)]
     pub laz_out: Option<PathBuf>,
@@ -132,6 +141,23 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     if let Some(v) = a.max_cr {
         t.dalponte.max_cr_px = v;
     }
+    if let Some(v) = &a.allometry {
+        t.allometry_group = Some(v.clone());
+    }
+    if let Some(v) = &a.params {
+        t.params = Some(v.clone());
+    }
+    // Resolve the allometry before reading any point, so a bad group fails fast.
+    let params = match &cfg.trees.allometry_group {
+        Some(_) => Some(landcarbon::params::Params::load(
+            cfg.trees.params.as_deref(),
+        )?),
+        None => None,
+    };
+    let group = match (&params, &cfg.trees.allometry_group) {
+        (Some(p), Some(g)) => Some(p.allometry.group((g != "default").then_some(g.as_str()))?),
+        _ => None,
+    };
     cfg.trees.validate()?;
     let reach = cfg.trees.reach_m();
     if cfg.chunk.buffer_m < reach {
@@ -145,6 +171,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     }
     let (catalog, plan) = open_catalog(&a.catalog, &cfg.chunk)?;
     let t0 = Instant::now();
+    let warned_sparse = AtomicBool::new(false);
     let pb = progress(c, plan.len() as u64, "trees");
     let report = landcarbon::catalog::run(
         &catalog,
@@ -153,7 +180,19 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         &|_, _| pb.inc(1),
         |chunk, mut cloud| {
             let n_core = cloud.core_len();
-            let h = interim_hag::heights(&cloud, &cfg.heights.source)?;
+            // The default window is meant for >= ~5 first returns per m2 (see TreesParams).
+            let area = (chunk.core[2] - chunk.core[0]) * (chunk.core[3] - chunk.core[1]);
+            let n_first = (0..cloud.len())
+                .filter(|&i| !cloud.is_buffer[i] && cloud.is_first_return(i))
+                .count();
+            let density = n_first as f64 / area.max(1.0);
+            if density < 4.0 && !warned_sparse.swap(true, Ordering::Relaxed) {
+                log::warn!(
+                    "chunk {}: {density:.1} first returns per m2; with sparse points small windows find spurious tops — consider --ws-linear 0.07,3 --ws-min 3 --ws-max 5 (lidR)",
+                    chunk.id
+                );
+            }
+            let h = heights::heights(&cloud, &cfg.heights.source, &cfg.normalize)?;
             let cols = CanopyColumns::from_cloud(&cloud, &h)?;
             let seg = trees::segment_trees(&cols.view(), &cfg.trees)?;
             if let Some(dir) = &a.laz_out {
@@ -202,6 +241,9 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     }
     all.sort_by_key(|t| t.id);
     all.dedup_by_key(|t| t.id);
+    if let Some(g) = group {
+        trees::apply_group_allometry(&mut all, g);
+    }
     let csv = if ext == "gpkg" {
         trees_gpkg::write_trees_gpkg(&all, &catalog.crs, &a.output)?;
         a.output.with_extension("csv")
@@ -211,6 +253,14 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     trees_csv::write_trees_csv(&all, &csv)?;
     let secs = t0.elapsed().as_secs_f64();
     if !c.quiet {
+        if group.is_some() {
+            let agb: f64 = all.iter().filter_map(|t| t.agb_kg).sum();
+            eprintln!(
+                "allometry group '{}': total AGB {:.1} t",
+                cfg.trees.allometry_group.as_deref().unwrap_or(""),
+                agb / 1000.0
+            );
+        }
         eprintln!(
             "{} trees from {} points in {:.2} s ({:.0} trees/s, {:.0} points/s) -> {}{}",
             all.len(),

@@ -21,6 +21,7 @@
 //!
 //! See also: [`crate::algo::trees`] (tree tops and crowns on the CHM).
 
+pub mod heights;
 pub mod p2r;
 pub mod pitfree;
 pub mod smooth;
@@ -120,11 +121,11 @@ impl CanopyColumns {
             ));
         }
         let mut c = CanopyColumns::default();
-        for i in 0..cloud.len() {
-            if usable(cloud, i) && height_m[i].is_finite() {
+        for (i, &h) in height_m.iter().enumerate() {
+            if usable(cloud, i) && h.is_finite() {
                 c.x.push(cloud.x[i]);
                 c.y.push(cloud.y[i]);
-                c.h.push(height_m[i]);
+                c.h.push(h);
                 c.first_return.push(cloud.is_first_return(i));
                 c.index.push(i);
             }
@@ -245,7 +246,8 @@ impl ChmParams {
                 )));
             }
         }
-        if self.smooth == smooth::Smooth::Gaussian && !(self.sigma_m > 0.0) {
+        if self.smooth == smooth::Smooth::Gaussian && (self.sigma_m.is_nan() || self.sigma_m <= 0.0)
+        {
             return Err(Error::Config(format!(
                 "chm.sigma_m must be positive for Gaussian smoothing, got {}",
                 self.sigma_m

@@ -150,9 +150,9 @@ mod tests {
             nrows: 4,
         };
         let mut r = Raster::filled(g, CHM_NODATA);
-        for i in 0..4 {
-            for j in 0..4 {
-                r.data[[i, j]] = vals[i][j];
+        for (i, row) in vals.iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                r.data[[i, j]] = v;
             }
         }
         r

@@ -239,7 +239,7 @@ pub fn lmf_points(x: &[f64], y: &[f64], h: &[f64], p: &LmfParams) -> Result<Vec<
     let mut tops = Vec::new();
     for i in 0..x.len() {
         let hi = h[i];
-        if !(hi >= p.hmin_m) {
+        if hi.is_nan() || hi < p.hmin_m {
             continue;
         }
         let r = 0.5 * p.window_m(hi);

@@ -1,12 +1,16 @@
 //! Matching detected trees to field (reference) trees, and the detection scores.
 //!
-//! Rule (one-to-one, greedy by distance): every pair (reference r, detected d) with horizontal
-//! distance ≤ `max_distance_m` (default 3 m) and, when r has a height, `|h_d − h_r| ≤
-//! max_height_diff · h_r` (default 0.3, i.e. 30 %) is a candidate. Candidates are taken in
-//! order of increasing distance (ties by reference, then detected index); a candidate is
-//! accepted when neither tree is matched yet. Greedy matching is what most ITD benchmarks use
-//! (e.g. Eysn et al. 2015 take the nearest pair first); it can differ from an optimal
-//! (Hungarian) assignment in rare chains of near-equal distances.
+//! Candidates: every pair (reference r, detected d) with horizontal distance ≤
+//! `max_distance_m` (default 3 m) and, when both have a height, `|h_d − h_r| ≤
+//! max_height_diff · h_r` (default 0.3, i.e. 30 %). Each tree is matched at most once
+//! (one-to-one), by one of two assignments ([`Assignment`]):
+//! * `greedy` (default): candidates in order of increasing distance (ties by reference, then
+//!   detected index), accepted when neither tree is matched yet — the nearest pair first, as
+//!   in most ITD benchmarks (e.g. Eysn et al. 2015);
+//! * `optimal`: the assignment with the most matches and, among those, the smallest total
+//!   distance (Hungarian algorithm, Kuhn 1955, on each connected group of candidates). It
+//!   finds a partner for a tree whose nearest detection the greedy rule gave to a neighbour,
+//!   so it never matches fewer pairs than greedy.
 //!
 //! Scores ([`evaluate`]), for a subset of reference trees that "count" (e.g. above the
 //! suppressed layer) and a subset of detected trees that can be false positives (inside the
@@ -17,6 +21,14 @@
 //! * recall = TP/(TP+FN), precision = TP/(TP+FP), F = 2·P·R/(P+R);
 //! * height RMSE and bias (detected − reference) and DBH RMSE over the TP pairs that carry the
 //!   values.
+//!
+//! [`evaluate_plot`] puts it together for a field plot: the plot is the convex hull (or the
+//! bounding box) of the reference trees, optionally buffered, and only detections inside it
+//! can be false positives (a tiled ALS scene extends beyond the plot); the suppressed layer is
+//! cut at `top_height_fraction` (default ½) of the top height, the mean height of the
+//! `top_trees_per_ha` (default 100) tallest reference trees per hectare of plot, or at an
+//! absolute `min_height_m`; scores are given over all reference trees and over those above
+//! the cut (detections below the cut then are not false positives).
 //!
 //! Reference: Eysn L. et al. (2015). A benchmark of lidar-based single tree detection methods
 //! using heterogeneous forest data from the Alpine Space. Forests 6(5), 1721–1747.
@@ -53,6 +65,27 @@ impl Default for MatchRule {
     }
 }
 
+/// How candidate pairs are turned into one-to-one matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Assignment {
+    /// Nearest pair first.
+    Greedy,
+    /// Most matches, then least total distance (Hungarian).
+    Optimal,
+}
+
+impl std::str::FromStr for Assignment {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "greedy" => Ok(Assignment::Greedy),
+            "optimal" | "hungarian" => Ok(Assignment::Optimal),
+            _ => Err(format!("unknown assignment '{s}' (greedy or optimal)")),
+        }
+    }
+}
+
 /// A matched pair: indices into the reference and detected lists, and their distance.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Match {
@@ -61,12 +94,20 @@ pub struct Match {
     pub distance_m: f64,
 }
 
-/// One-to-one greedy matching (see the module doc).
-pub fn match_trees(
+/// One-to-one matching with `assignment` (see the module doc); matches sorted by reference.
+pub fn match_trees_with(
     reference: &[MatchTree],
     detected: &[MatchTree],
     rule: &MatchRule,
+    assignment: Assignment,
 ) -> Vec<Match> {
+    match assignment {
+        Assignment::Greedy => match_trees(reference, detected, rule),
+        Assignment::Optimal => optimal(&candidates(reference, detected, rule), reference.len()),
+    }
+}
+
+fn candidates(reference: &[MatchTree], detected: &[MatchTree], rule: &MatchRule) -> Vec<Match> {
     let mut cand: Vec<Match> = Vec::new();
     let r2 = rule.max_distance_m * rule.max_distance_m;
     for (i, r) in reference.iter().enumerate() {
@@ -87,6 +128,16 @@ pub fn match_trees(
             });
         }
     }
+    cand
+}
+
+/// One-to-one greedy matching, nearest pair first (see the module doc); sorted by reference.
+pub fn match_trees(
+    reference: &[MatchTree],
+    detected: &[MatchTree],
+    rule: &MatchRule,
+) -> Vec<Match> {
+    let mut cand = candidates(reference, detected, rule);
     cand.sort_by(|a, b| {
         a.distance_m
             .total_cmp(&b.distance_m)
@@ -103,7 +154,142 @@ pub fn match_trees(
             out.push(m);
         }
     }
+    out.sort_by_key(|m| m.reference);
     out
+}
+
+/// Maximum-cardinality, minimum-distance matching of the candidates, solved per connected
+/// group of candidates with the Hungarian algorithm.
+fn optimal(cand: &[Match], n_ref: usize) -> Vec<Match> {
+    // Connected groups over references (union–find through shared detections).
+    let mut parent: Vec<usize> = (0..n_ref).collect();
+    fn find(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    let mut first_ref_of_det: std::collections::HashMap<usize, usize> = Default::default();
+    for m in cand {
+        if let Some(&r) = first_ref_of_det.get(&m.detected) {
+            let (a, b) = (find(&mut parent, r), find(&mut parent, m.reference));
+            parent[a] = b;
+        } else {
+            first_ref_of_det.insert(m.detected, m.reference);
+        }
+    }
+    let mut groups: std::collections::BTreeMap<usize, Vec<&Match>> = Default::default();
+    for m in cand {
+        let g = find(&mut parent, m.reference);
+        groups.entry(g).or_default().push(m);
+    }
+    let mut out = Vec::new();
+    for (_, ms) in groups {
+        let mut refs: Vec<usize> = ms.iter().map(|m| m.reference).collect();
+        let mut dets: Vec<usize> = ms.iter().map(|m| m.detected).collect();
+        refs.sort_unstable();
+        refs.dedup();
+        dets.sort_unstable();
+        dets.dedup();
+        // Rows = the smaller side.
+        let swap = refs.len() > dets.len();
+        let (rows, cols) = if swap { (&dets, &refs) } else { (&refs, &dets) };
+        // Infeasible pairs cost more than all feasible ones together, so the solution first
+        // maximizes the number of feasible pairs, then minimizes their total distance.
+        let big = 1.0 + ms.iter().map(|m| m.distance_m).sum::<f64>();
+        let mut cost = vec![vec![big; cols.len()]; rows.len()];
+        for m in &ms {
+            let (r, c) = if swap {
+                (m.detected, m.reference)
+            } else {
+                (m.reference, m.detected)
+            };
+            let i = rows.binary_search(&r).expect("row");
+            let j = cols.binary_search(&c).expect("col");
+            cost[i][j] = m.distance_m;
+        }
+        for (i, j) in hungarian(&cost) {
+            if cost[i][j] < big {
+                let (r, d) = if swap {
+                    (cols[j], rows[i])
+                } else {
+                    (rows[i], cols[j])
+                };
+                out.push(Match {
+                    reference: r,
+                    detected: d,
+                    distance_m: cost[i][j],
+                });
+            }
+        }
+    }
+    out.sort_by_key(|m| m.reference);
+    out
+}
+
+/// Minimum-cost assignment of every row of `cost` (rows ≤ columns) to a distinct column
+/// (Hungarian algorithm with potentials, O(rows²·columns)); returns `(row, column)` pairs.
+fn hungarian(cost: &[Vec<f64>]) -> Vec<(usize, usize)> {
+    let n = cost.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let m = cost[0].len();
+    // 1-based arrays, column 0 is a virtual start.
+    let mut u = vec![0.0f64; n + 1];
+    let mut v = vec![0.0f64; m + 1];
+    let mut p = vec![0usize; m + 1];
+    let mut way = vec![0usize; m + 1];
+    for i in 1..=n {
+        p[0] = i;
+        let mut j0 = 0usize;
+        let mut minv = vec![f64::INFINITY; m + 1];
+        let mut used = vec![false; m + 1];
+        loop {
+            used[j0] = true;
+            let i0 = p[j0];
+            let mut delta = f64::INFINITY;
+            let mut j1 = 0usize;
+            for j in 1..=m {
+                if !used[j] {
+                    let cur = cost[i0 - 1][j - 1] - u[i0] - v[j];
+                    if cur < minv[j] {
+                        minv[j] = cur;
+                        way[j] = j0;
+                    }
+                    if minv[j] < delta {
+                        delta = minv[j];
+                        j1 = j;
+                    }
+                }
+            }
+            for j in 0..=m {
+                if used[j] {
+                    u[p[j]] += delta;
+                    v[j] -= delta;
+                } else {
+                    minv[j] -= delta;
+                }
+            }
+            j0 = j1;
+            if p[j0] == 0 {
+                break;
+            }
+        }
+        loop {
+            let j1 = way[j0];
+            p[j0] = p[j1];
+            j0 = j1;
+            if j0 == 0 {
+                break;
+            }
+        }
+    }
+    (1..=m)
+        .filter(|&j| p[j] != 0)
+        .map(|j| (p[j] - 1, j - 1))
+        .collect()
 }
 
 /// Detection scores.
@@ -256,6 +442,8 @@ impl std::str::FromStr for PlotRule {
 pub struct EvalParams {
     pub max_distance_m: f64,
     pub max_height_diff: f64,
+    /// `greedy` or `optimal`.
+    pub assignment: Assignment,
     pub plot: PlotRule,
     pub plot_buffer_m: f64,
     /// Height cut of the suppressed layer as a fraction of the top height.
@@ -271,6 +459,7 @@ impl Default for EvalParams {
         EvalParams {
             max_distance_m: 3.0,
             max_height_diff: 0.3,
+            assignment: Assignment::Greedy,
             plot: PlotRule::Hull,
             plot_buffer_m: 0.0,
             top_height_fraction: 0.5,
@@ -294,6 +483,7 @@ impl EvalParams {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PlotEvaluation {
     pub rule: MatchRule,
+    pub assignment: Assignment,
     /// Plot polygon (counter-clockwise), empty with [`PlotRule::None`].
     pub plot: Vec<[f64; 2]>,
     pub plot_area_m2: f64,
@@ -344,7 +534,7 @@ pub fn evaluate_plot(
     } else {
         top.map_or(0.0, |t| p.top_height_fraction * t)
     };
-    let matches = match_trees(reference, detected, &p.rule());
+    let matches = match_trees_with(reference, detected, &p.rule(), p.assignment);
     let all = evaluate(
         reference,
         detected,
@@ -364,6 +554,7 @@ pub fn evaluate_plot(
     let above_cut = evaluate(reference, detected, &matches, &ref_above, &det_above);
     PlotEvaluation {
         rule: p.rule(),
+        assignment: p.assignment,
         plot,
         plot_area_m2: area,
         top_height_m: top,
@@ -400,6 +591,8 @@ mod tests {
         assert_eq!(m.len(), 2);
         assert_eq!((m[0].reference, m[0].detected), (0, 1));
         assert_eq!((m[1].reference, m[1].detected), (1, 0));
+        let o = match_trees_with(&r, &d, &MatchRule::default(), Assignment::Optimal);
+        assert_eq!(o, m);
         let s = evaluate(&r, &d, &m, &[true; 3], &[true; 3]);
         assert_eq!(
             (s.true_positives, s.false_positives, s.false_negatives),
@@ -415,6 +608,30 @@ mod tests {
             (s.true_positives, s.false_positives, s.false_negatives),
             (1, 1, 1)
         );
+    }
+
+    #[test]
+    fn optimal_matches_more_than_greedy_in_a_chain() {
+        // r0—d0 is the closest pair, but d0 is r1's only partner; r0 can take d1.
+        let r = vec![t(0.0, 0.0, 20.0), t(2.0, 0.0, 20.0)];
+        let d = vec![t(0.9, 0.0, 20.0), t(-1.5, 0.0, 20.0)];
+        let rule = MatchRule::default();
+        let g = match_trees(&r, &d, &rule);
+        assert_eq!(g.len(), 1);
+        let o = match_trees_with(&r, &d, &rule, Assignment::Optimal);
+        assert_eq!(o.len(), 2);
+        assert_eq!((o[0].reference, o[0].detected), (0, 1));
+        assert_eq!((o[1].reference, o[1].detected), (1, 0));
+        // Hungarian on a small square matrix: the optimum costs 1 + 2 + 2 = 5.
+        let c = vec![
+            vec![4.0, 1.0, 3.0],
+            vec![2.0, 0.0, 5.0],
+            vec![3.0, 2.0, 2.0],
+        ];
+        let a = hungarian(&c);
+        assert_eq!(a.len(), 3);
+        let total: f64 = a.iter().map(|&(i, j)| c[i][j]).sum();
+        assert_eq!(total, 5.0);
     }
 
     #[test]
