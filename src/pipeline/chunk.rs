@@ -30,6 +30,8 @@ pub struct ChunkContext<'a> {
     pub out: &'a Path,
     /// Field plots of the survey (metrics are computed for those centred in the core).
     pub plots: &'a [Plot],
+    /// Allometry giving each detected tree its DBH and AGB.
+    pub allometry: Option<&'a crate::biomass::allometry::GroupAllometry>,
 }
 
 /// Plot metrics of one plot.
@@ -145,6 +147,9 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
             .filter(|tr| chunk.core_contains(tr.x, tr.y))
             .collect();
         kept.sort_by_key(|tr| tr.id);
+        if let Some(g) = ctx.allometry {
+            trees::apply_group_allometry(&mut kept, g);
+        }
         sum.trees = kept.len();
         let p = dir.join("trees.json");
         write_json(&kept, &p)?;

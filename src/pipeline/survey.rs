@@ -111,12 +111,14 @@ impl<'a> SurveyRun<'a> {
             .as_ref()
             .map(|s| s.plots.as_slice())
             .unwrap_or(&[]);
+        let params = Params::load(self.cfg.carbon.params.as_deref())?;
         let ctx = ChunkContext {
             cfg: self.cfg,
             stages: self.stages,
             crs: &self.catalog.crs,
             out: &self.out,
             plots,
+            allometry: Some(params.allometry.group(None)?),
         };
         // The engine numbers chunks by position in the slice it gets; map back to plan ids.
         let mut sub = todo.clone();
