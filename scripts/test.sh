@@ -7,4 +7,6 @@ bash scripts/setup.sh
 if [ ! -d ../shared/testdata/real ] && [ -z "${LANDCARBON_SHARED:-}" ]; then
   echo "NOTE: ../shared/testdata/real not found: real-data tests will print SKIP and pass." >&2
 fi
-cargo test --release --all-targets -- --test-threads=2
+# Benchmarks must keep compiling; they run with scripts/bench-*.sh and `cargo bench`.
+cargo build --release --benches --examples -q
+cargo test --release -- --test-threads=2
