@@ -296,13 +296,14 @@ fn owns(t: &[GroundVertex; 3], x: f64, y: f64) -> bool {
 }
 
 impl TinSurface {
-    /// The surface at the centre of every cell of `grid` (row-major), `None` where undefined.
+    /// The surface at the centre of every cell of `grid` (row-major), `nodata` where undefined
+    /// (no ground within the extrapolation's `rmax_m`).
     ///
     /// Inside the hull each triangle fills the cell centres it owns ([`owns`]), triangles in
     /// parallel; that visits the triangulation in memory order instead of walking it once per
     /// cell, an order of magnitude faster at 1 m than point location. The remaining cells
     /// (outside the hull, or on its boundary) are located one by one and extrapolated.
-    pub fn rasterize(&self, grid: &Grid) -> Vec<Option<f64>> {
+    pub fn rasterize(&self, grid: &Grid, nodata: f64) -> Vec<f64> {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicU64, Ordering};
         const UNSET: u64 = u64::MAX; // a NaN pattern no evaluation produces
@@ -370,10 +371,12 @@ impl TinSurface {
             .map_init(LocateHint::default, |hint, (i, v)| {
                 let bits = v.into_inner();
                 if bits != UNSET {
-                    return Some(f64::from_bits(bits));
+                    return f64::from_bits(bits);
                 }
                 let (x, y) = centres.centre(i / ncols, i % ncols);
                 self.z_at(x, y, hint)
+                    .filter(|z| z.is_finite())
+                    .unwrap_or(nodata)
             })
             .collect()
     }
@@ -511,19 +514,19 @@ mod tests {
         let t = TinSurface::new(&x, &y, &z, &Tin::default()).unwrap();
         // Extends 60 m beyond the points on the east: hull, extrapolation and nodata cells.
         let grid = Grid::covering(&[500_000.0, 3_400_000.0, 500_160.0, 3_400_100.0], 0.7);
-        let scan = t.rasterize(&grid);
+        let scan = t.rasterize(&grid, -9999.0);
         let centres = CellCentres::new(&grid);
         let mut h = LocateHint::default();
         let (mut inside, mut none) = (0, 0);
         for (k, v) in scan.iter().enumerate() {
             let (cx, cy) = centres.centre(k / grid.ncols, k % grid.ncols);
             let w = t.z_at(cx, cy, &mut h);
-            assert_eq!(v.is_some(), w.is_some(), "cell {k}");
-            if let (Some(a), Some(b)) = (v, w) {
-                assert!((a - b).abs() < 1e-9, "cell {k}: {a} vs {b}");
+            match w {
+                Some(b) => assert!((v - b).abs() < 1e-9, "cell {k}: {v} vs {b}"),
+                None => assert_eq!(*v, -9999.0, "cell {k}"),
             }
             inside += t.z_in_hull(cx, cy, &mut h).is_some() as usize;
-            none += v.is_none() as usize;
+            none += w.is_none() as usize;
         }
         assert!(
             inside > 15_000 && none > 1000,
@@ -553,7 +556,7 @@ mod tests {
         for res in [1.0, 0.5] {
             let grid = Grid::covering_centres(&[1000.5, 2000.5, 1019.5, 2019.5], res);
             let centres = CellCentres::new(&grid);
-            let scan = t.rasterize(&grid);
+            let scan = t.rasterize(&grid, f64::NAN);
             for (k, v) in scan.iter().enumerate() {
                 let (cx, cy) = centres.centre(k / grid.ncols, k % grid.ncols);
                 let owners = faces.iter().filter(|f| owns(f, cx, cy)).count();
@@ -565,8 +568,8 @@ mod tests {
                     );
                 }
                 assert!(owners <= 1);
-                let v = v.expect("inside the hull or on its edge");
-                assert!((v - plane(cx, cy)).abs() < 1e-9);
+                // Inside the hull or on its edge: a value.
+                assert!((v - plane(cx, cy)).abs() < 1e-9, "{v}");
             }
         }
     }
