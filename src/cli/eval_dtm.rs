@@ -28,6 +28,16 @@ pub fn run(_c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         raster::read_geotiff(&a.a, a.band).with_context(|| format!("reading {}", a.a.display()))?;
     let rb =
         raster::read_geotiff(&a.b, a.band).with_context(|| format!("reading {}", a.b.display()))?;
+    let (ca, cb) = (raster::raster_crs(&a.a)?, raster::raster_crs(&a.b)?);
+    if !ca.is_unknown() && !cb.is_unknown() && !ca.same_as(&cb) {
+        anyhow::bail!(
+            "{} is in {} but {} is in {}: compare rasters in one CRS",
+            a.a.display(),
+            ca.describe(),
+            a.b.display(),
+            cb.describe()
+        );
+    }
     let d = terrain::compare(&ra, &rb)
         .with_context(|| format!("comparing {} with {}", a.a.display(), a.b.display()))?;
     if a.json {
