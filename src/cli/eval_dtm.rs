@@ -28,6 +28,16 @@ pub fn run(_c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         raster::read_geotiff(&a.a, a.band).with_context(|| format!("reading {}", a.a.display()))?;
     let rb =
         raster::read_geotiff(&a.b, a.band).with_context(|| format!("reading {}", a.b.display()))?;
+    let (ca, cb) = (raster::raster_crs(&a.a)?, raster::raster_crs(&a.b)?);
+    if !ca.is_unknown() && !cb.is_unknown() && !ca.same_as(&cb) {
+        anyhow::bail!(
+            "{} is in {} but {} is in {}: compare rasters in one CRS",
+            a.a.display(),
+            ca.describe(),
+            a.b.display(),
+            cb.describe()
+        );
+    }
     let d = terrain::compare(&ra, &rb)
         .with_context(|| format!("comparing {} with {}", a.a.display(), a.b.display()))?;
     if a.json {
@@ -36,6 +46,7 @@ pub fn run(_c: &Common, a: &Args) -> anyhow::Result<Outcome> {
             "b": a.b.display().to_string(),
             "res_m": ra.grid.res_m,
             "n_common": d.n_common,
+            "n_unequal": d.n_unequal,
             "n_only_a": d.n_only_a,
             "n_only_b": d.n_only_b,
             "rmse_m": d.rmse_m,
@@ -49,8 +60,8 @@ pub fn run(_c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         println!("A            {}", a.a.display());
         println!("B            {}", a.b.display());
         println!(
-            "common cells {} at {} m (valid in A only {}, in B only {})",
-            d.n_common, ra.grid.res_m, d.n_only_a, d.n_only_b
+            "common cells {} at {} m (valid in A only {}, in B only {}); {} differ",
+            d.n_common, ra.grid.res_m, d.n_only_a, d.n_only_b, d.n_unequal
         );
         println!("RMSE         {:.4} m", d.rmse_m);
         println!("bias (A-B)   {:+.4} m", d.bias_m);

@@ -107,6 +107,17 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         None => None,
     };
     let cat = Catalog::open(&a.catalog.inputs)?;
+    if let Some(p) = &opts.dtm {
+        let crs = raster::raster_crs(p)?;
+        if !crs.is_unknown() && !cat.crs.is_unknown() && !crs.same_as(&cat.crs) {
+            anyhow::bail!(
+                "DTM {} is in {} but the points are in {}: reproject one of them",
+                p.display(),
+                crs.describe(),
+                cat.crs.describe()
+            );
+        }
+    }
     let plan = cat.plan(&cfg.chunk)?;
     if plan.is_empty() {
         anyhow::bail!("no points in the inputs");

@@ -20,6 +20,8 @@ use crate::{Error, Result};
 pub struct RasterDiff {
     /// Cells valid in both.
     pub n_common: usize,
+    /// Common cells whose values are not exactly equal.
+    pub n_unequal: usize,
     /// Cells of the overlap valid in A only.
     pub n_only_a: usize,
     /// Cells of the overlap valid in B only.
@@ -69,7 +71,7 @@ pub fn compare(a: &Raster<f64>, b: &Raster<f64>) -> Result<RasterDiff> {
         return Err(Error::data("compare rasters", "the rasters do not overlap"));
     }
     let valid = |v: f64, nodata: f64| v.is_finite() && v != nodata;
-    let (mut n, mut only_a, mut only_b) = (0usize, 0usize, 0usize);
+    let (mut n, mut only_a, mut only_b, mut unequal) = (0usize, 0usize, 0usize, 0usize);
     let (mut s, mut s2, mut sa) = (0.0f64, 0.0f64, 0.0f64);
     let (mut max_abs, mut max_at) = (0.0f64, [f64::NAN; 2]);
     for r in r0..r1 {
@@ -80,6 +82,7 @@ pub fn compare(a: &Raster<f64>, b: &Raster<f64>) -> Result<RasterDiff> {
                 (true, true) => {
                     let d = va - vb;
                     n += 1;
+                    unequal += (va != vb) as usize;
                     s += d;
                     s2 += d * d;
                     sa += d.abs();
@@ -104,6 +107,7 @@ pub fn compare(a: &Raster<f64>, b: &Raster<f64>) -> Result<RasterDiff> {
     let nf = n as f64;
     Ok(RasterDiff {
         n_common: n,
+        n_unequal: unequal,
         n_only_a: only_a,
         n_only_b: only_b,
         rmse_m: (s2 / nf).sqrt(),
@@ -152,6 +156,7 @@ mod tests {
         });
         let d = compare(&a, &b).unwrap();
         assert_eq!(d.n_common, 100);
+        assert_eq!(d.n_unequal, 100);
         assert!((d.bias_m - (-0.1)).abs() < 1e-9, "{d:?}");
         assert!((d.mae_m - 0.2).abs() < 1e-9);
         assert!((d.rmse_m - 0.05f64.sqrt()).abs() < 1e-9);
@@ -167,6 +172,7 @@ mod tests {
         let b = raster(5.0, 10.0, 10, 10, |_, _| 6.0);
         let d = compare(&a, &b).unwrap();
         assert_eq!(d.n_common, 48);
+        assert_eq!(compare(&a, &a).unwrap().n_unequal, 0);
         assert_eq!(d.n_only_b, 2);
         assert!((d.bias_m + 1.0).abs() < 1e-12);
         let c = raster(5.5, 10.0, 10, 10, |_, _| 6.0);

@@ -26,6 +26,9 @@ use rayon::prelude::*;
 /// Value of DTM cells with no ground within reach.
 pub const NODATA: f64 = -9999.0;
 
+/// Largest chunk raster [`dtm_chunk`] makes (2²⁸ cells, 2 GiB of `f64`).
+pub const MAX_CHUNK_CELLS: usize = 1 << 28;
+
 /// DTM options (config section `[dtm]`). Defaults: lidR `rasterize_terrain(res = 1, tin())`,
 /// ground class 2.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -81,8 +84,8 @@ impl DtmOptions {
 /// queried cell by cell. Cell centres come from global cell indices ([`CellCentres`]), so a cell
 /// has the same value whichever aligned grid (chunk or catalog) it is computed in.
 pub fn rasterize(surface: &GroundSurface, grid: Grid) -> Raster<f64> {
-    let values: Vec<Option<f64>> = match surface {
-        GroundSurface::Tin(t) => t.rasterize(&grid),
+    let data: Vec<f64> = match surface {
+        GroundSurface::Tin(t) => t.rasterize(&grid, NODATA),
         GroundSurface::Idw(i) => {
             let centres = CellCentres::new(&grid);
             let ncols = grid.ncols.max(1);
@@ -90,15 +93,11 @@ pub fn rasterize(surface: &GroundSurface, grid: Grid) -> Raster<f64> {
                 .into_par_iter()
                 .map(|k| {
                     let (x, y) = centres.centre(k / ncols, k % ncols);
-                    i.z_at(x, y)
+                    i.z_at(x, y).filter(|z| z.is_finite()).unwrap_or(NODATA)
                 })
                 .collect()
         }
     };
-    let data: Vec<f64> = values
-        .into_iter()
-        .map(|v| v.filter(|z| z.is_finite()).unwrap_or(NODATA))
-        .collect();
     let data = ndarray::Array2::from_shape_vec((grid.nrows, grid.ncols), data).expect("grid shape");
     Raster {
         grid,
@@ -135,6 +134,15 @@ pub struct ChunkDtm {
 pub fn dtm_chunk(cloud: &PointCloud, core: &Rect, opts: &DtmOptions) -> Result<ChunkDtm> {
     opts.validate()?;
     let grid = Grid::covering_centres(core, opts.res_m);
+    if grid.len() > MAX_CHUNK_CELLS {
+        return Err(Error::Config(format!(
+            "dtm: a chunk of {:.0} m x {:.0} m at {} m is {} cells (more than {MAX_CHUNK_CELLS}): use a larger res_m or smaller chunks (--chunk-size)",
+            core[2] - core[0],
+            core[3] - core[1],
+            opts.res_m,
+            grid.len()
+        )));
+    }
     let mask = ground_mask(cloud, &opts.ground_classes);
     let n_ground = mask.iter().filter(|g| **g).count();
     if n_ground == 0 {
@@ -267,6 +275,14 @@ mod tests {
             ..DtmOptions::default()
         };
         assert!(bad_res.validate().is_err());
+        // A typo'd resolution is refused before allocating 10^10 cells.
+        let (cloud, _) = small_scene();
+        let tiny = DtmOptions {
+            res_m: 0.001,
+            ..DtmOptions::default()
+        };
+        let e = dtm_chunk(&cloud, &[0.0, 0.0, 100.0, 100.0], &tiny).unwrap_err();
+        assert!(e.to_string().contains("larger res_m"), "{e}");
     }
 
     #[test]

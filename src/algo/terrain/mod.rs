@@ -56,7 +56,7 @@ impl DtmMethod {
     /// Checks the parameters are usable.
     pub fn validate(&self) -> Result<()> {
         match self {
-            DtmMethod::Tin(t) => t.extrapolation.validate(),
+            DtmMethod::Tin(t) => t.validate(),
             DtmMethod::Idw(i) => i.validate(),
         }
     }
@@ -65,7 +65,11 @@ impl DtmMethod {
     pub fn describe(&self) -> String {
         let idw = |i: &Idw| format!("knnidw k={} p={} rmax={} m", i.k, i.power, i.rmax_m);
         match self {
-            DtmMethod::Tin(t) => format!("tin (extrapolation {})", idw(&t.extrapolation)),
+            DtmMethod::Tin(t) => format!(
+                "tin (boundary edges <= {} m, extrapolation {})",
+                t.max_boundary_edge_m,
+                idw(&t.extrapolation)
+            ),
             DtmMethod::Idw(i) => idw(i),
         }
     }
