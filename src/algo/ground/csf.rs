@@ -237,6 +237,7 @@ impl Csf {
             },
             z: cloth.pos.iter().map(|v| -v).collect(),
         };
+        log::debug!("csf: total {:.3} s", t0.elapsed().as_secs_f64());
         Ok(FilterOutput {
             ground,
             surface: Some(surface),
@@ -458,6 +459,11 @@ impl Cloth {
                 (lo.saturating_sub(2), (hi + 2).min(w))
             };
         }
+        if log::log_enabled!(log::Level::Trace) {
+            let work: usize = active.iter().map(|(a, b)| b.saturating_sub(*a)).sum();
+            let nm = self.movable.iter().filter(|&&m| m).count();
+            log::trace!("csf step: {work} particles visited, {nm} movable");
+        }
         let nb = h.div_ceil(BAND);
         let movable = &self.movable;
         let active = &active;
@@ -611,12 +617,19 @@ fn relax_row(
     (dm, sm): (f64, f64),
 ) {
     let row_interior = r >= 2 && r + 2 < h;
+    // The paper's moves are powers of two (1/2 and 1 − 2^−RI): the running height of the
+    // particle is then kept as `a · inv` with `inv` a power of two, and each constraint costs one
+    // addition on the dependency chain (`a += hq · scale`) instead of a multiply-add; the
+    // results are the same up to rounding. Other move fractions take the general path.
+    let keep = 1.0 - sm;
+    let pow2 = dm == 0.5 && keep > 0.0 && keep.log2().fract() == 0.0;
     for c in lo..hi {
         let k = r * w + c;
         let lk = (r - g0) * w + c;
         let mp = movable[k];
-        let mut hp = region[lk];
         let interior = row_interior && c >= 2 && c + 2 < w;
+        let mut hp = region[lk];
+        let (mut a, mut scale, mut inv) = (hp, 1.0f64, 1.0f64);
         for (n, &off) in offs.iter().enumerate() {
             if !interior {
                 let (dc, dr) = NEIGHBOURS[n];
@@ -628,19 +641,34 @@ fn relax_row(
             let q = (k as isize + off) as usize;
             let lq = (lk as isize + off) as usize;
             let mq = movable[q];
-            if mp {
-                let d = region[lq] - hp;
+            let hq = region[lq];
+            if pow2 {
+                if mp {
+                    if mq {
+                        a += hq * scale;
+                        scale *= 2.0;
+                        inv *= 0.5;
+                        region[lq] = a * inv;
+                    } else {
+                        a += hq * (1.0 / keep - 1.0) * scale;
+                        scale /= keep;
+                        inv *= keep;
+                    }
+                } else if mq {
+                    region[lq] = hq * keep + a * inv * sm;
+                }
+            } else if mp {
                 if mq {
-                    hp += d * dm;
-                    region[lq] -= d * dm;
+                    region[lq] = hq * (1.0 - dm) + hp * dm;
+                    hp = hp * (1.0 - dm) + hq * dm;
                 } else {
-                    hp += d * sm;
+                    hp = hp * keep + hq * sm;
                 }
             } else if mq {
-                region[lq] -= (region[lq] - hp) * sm;
+                region[lq] = hq * keep + hp * sm;
             }
         }
-        region[lk] = hp;
+        region[lk] = if pow2 { a * inv } else { hp };
     }
 }
 
