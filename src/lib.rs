@@ -12,13 +12,19 @@
 //! * [`raster`]: [`raster::Raster`] on an aligned [`raster::Grid`], GeoTIFF via GDAL;
 //! * [`synth`]: synthetic scenes with known truth.
 
+pub mod accounting;
 pub mod algo;
+pub mod biomass;
 pub mod catalog;
 pub mod config;
 pub mod error;
+pub mod params;
+pub mod pipeline;
 pub mod points;
 pub mod raster;
 pub mod synth;
+pub mod synth_demo;
 pub mod testdata;
+pub mod vector;
 
 pub use error::{Error, Result};

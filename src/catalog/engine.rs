@@ -10,6 +10,7 @@
 //! carries on, unless `stop_early` is set, in which case chunks not yet started are skipped.
 
 use super::plan::Chunk;
+use super::strips::StripCache;
 use super::Catalog;
 use crate::points::{self, PointCloud};
 use crate::{Error, Result};
@@ -17,22 +18,15 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How to run the chunks.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineOptions {
     /// Worker threads; 0 = all cores.
     pub threads: usize,
     /// Stop starting new chunks after the first failure.
     pub stop_early: bool,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        EngineOptions {
-            threads: 0,
-            stop_early: false,
-        }
-    }
+    /// Folder for scratch files (buffer strips); the system temporary folder when unset.
+    pub scratch_dir: Option<std::path::PathBuf>,
 }
 
 /// A chunk that failed, with the error that stopped it.
@@ -70,6 +64,15 @@ pub fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
 
 /// Reads the points of `chunk`: core points flagged `is_buffer = false`, buffer points `true`.
 pub fn read_chunk(catalog: &Catalog, chunk: &Chunk) -> Result<PointCloud> {
+    read_chunk_with(catalog, chunk, None)
+}
+
+/// [`read_chunk`], taking neighbours' points from their buffer strips when a cache is given.
+pub fn read_chunk_with(
+    catalog: &Catalog,
+    chunk: &Chunk,
+    strips: Option<&StripCache>,
+) -> Result<PointCloud> {
     let mut cloud: Option<PointCloud> = None;
     for &ti in &chunk.tiles {
         let tile = &catalog.tiles[ti];
@@ -78,7 +81,8 @@ pub fn read_chunk(catalog: &Catalog, chunk: &Chunk) -> Result<PointCloud> {
             if ti == own {
                 points::read(&tile.path)?
             } else {
-                points::read_filtered(&tile.path, &mut |x, y| {
+                let source = strips.and_then(|s| s.strip(ti)).unwrap_or(&tile.path);
+                points::read_filtered(source, &mut |x, y| {
                     (x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]).then_some(true)
                 })?
             }
@@ -122,13 +126,24 @@ where
 {
     let pool = thread_pool(opts.threads)?;
     let stop = AtomicBool::new(false);
+    // Tile mode with a buffer: decode each neighbour once into its buffer strip.
+    let strips = if plan
+        .iter()
+        .any(|c| c.own_tile.is_some() && c.tiles.len() > 1)
+    {
+        let ids: Vec<usize> = (0..plan.len()).collect();
+        Some(pool.install(|| StripCache::build(catalog, plan, &ids, opts.scratch_dir.as_deref()))?)
+    } else {
+        None
+    };
     let outcomes: Vec<Option<(usize, Result<T>)>> = pool.install(|| {
         plan.par_iter()
             .map(|chunk| {
                 if opts.stop_early && stop.load(Ordering::Relaxed) {
                     return None;
                 }
-                let r = read_chunk(catalog, chunk).and_then(|pts| f(chunk, pts));
+                let r =
+                    read_chunk_with(catalog, chunk, strips.as_ref()).and_then(|pts| f(chunk, pts));
                 let r = r.map_err(|e| Error::Chunk {
                     chunk_id: chunk.id,
                     tiles: chunk

@@ -4,8 +4,9 @@
 pub mod engine;
 pub mod index;
 pub mod plan;
+pub mod strips;
 
-pub use engine::{read_chunk, run, ChunkFailure, EngineOptions, RunReport};
+pub use engine::{read_chunk, read_chunk_with, run, ChunkFailure, EngineOptions, RunReport};
 pub use index::{expand_inputs, TileInfo};
 pub use plan::{plan, Chunk, ChunkOptions, Rect};
 

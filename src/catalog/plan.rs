@@ -8,7 +8,11 @@
 //! Two modes, as lidR's `chunk_size`:
 //! * by tile (`size_m = 0`): one chunk per file. Its core points are the file's own points; its
 //!   core rectangle (for raster cells) is the file's bounding box snapped outward to
-//!   `align_m`, so that adjacent tiles whose boxes stop a centimetre short still meet;
+//!   `align_m` (default 20 m), so that adjacent tiles whose boxes stop a centimetre short still
+//!   meet and every raster cell of a resolution dividing `align_m` that holds a point of the
+//!   tile has its centre in the core. Neighbouring cores may then overlap by less than
+//!   `align_m`; cells in the overlap are computed by both chunks from the same points (the
+//!   buffer) and agree;
 //! * by grid (`size_m > 0`): square chunks on a grid aligned to `origin`; a point belongs to
 //!   the chunk whose half-open core `[x0, x1) × [y0, y1)` contains it.
 
@@ -25,7 +29,8 @@ pub struct ChunkOptions {
     pub buffer_m: f64,
     /// Grid origin for `size_m > 0` (chunk edges at origin + k·size).
     pub origin: [f64; 2],
-    /// In tile mode, core rectangles are snapped outward to multiples of this step.
+    /// In tile mode, core rectangles are snapped outward to multiples of this step; raster
+    /// resolutions should divide it.
     pub align_m: f64,
 }
 
@@ -35,7 +40,7 @@ impl Default for ChunkOptions {
             size_m: 0.0,
             buffer_m: 30.0,
             origin: [0.0, 0.0],
-            align_m: 1.0,
+            align_m: 20.0,
         }
     }
 }
@@ -81,7 +86,12 @@ fn tile_rect(t: &TileInfo) -> Rect {
 
 /// Plans the chunks of a catalog.
 pub fn plan(tiles: &[TileInfo], opts: &ChunkOptions) -> Result<Vec<Chunk>> {
-    if !(opts.buffer_m >= 0.0) || !(opts.size_m >= 0.0) || !(opts.align_m > 0.0) {
+    let non_negative = |v: f64| v.is_finite() && v >= 0.0;
+    if !(non_negative(opts.buffer_m)
+        && non_negative(opts.size_m)
+        && opts.align_m.is_finite()
+        && opts.align_m > 0.0)
+    {
         return Err(Error::Config(format!(
             "chunk options must be non-negative (size_m {}, buffer_m {}, align_m {} > 0)",
             opts.size_m, opts.buffer_m, opts.align_m

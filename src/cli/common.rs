@@ -91,6 +91,7 @@ pub fn load_config(c: &Common, cat: Option<&CatalogArgs>) -> anyhow::Result<Conf
 }
 
 /// Opens the catalog named by the flags and plans its chunks.
+#[allow(dead_code)] // for the catalog subcommands
 pub fn open_catalog(
     args: &CatalogArgs,
     chunk: &ChunkOptions,
@@ -155,7 +156,8 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// The lower-case extension of an output path.
+/// The lower-case extension of an output path (the output format).
+#[allow(dead_code)] // for subcommands whose output format follows the extension
 pub fn extension(p: &std::path::Path) -> String {
     p.extension()
         .map(|e| e.to_string_lossy().to_lowercase())

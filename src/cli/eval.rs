@@ -1,108 +1,29 @@
-//! `landcarbon eval`: accuracy of products against references. One subcommand per product:
-//! `eval ground` (Type I / Type II / total error and kappa of a ground classification against a
-//! labelled copy of the same points).
+//! `landcarbon eval`: accuracy of products against references, one subcommand per product.
 
 use super::common::{Common, Outcome};
-use landcarbon::algo::ground::eval::{Confusion, GroundScores};
-use landcarbon::points;
-use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
-    pub what: EvalCommand,
+    pub command: EvalCommand,
 }
 
-/// What to evaluate.
 #[derive(Debug, clap::Subcommand)]
 pub enum EvalCommand {
     /// Ground classification against reference labels (class 2 = ground, anything else =
     /// object): Type I, Type II, total error and Cohen's kappa (Sithole & Vosselman 2004).
     /// Points are matched by index; both files must hold the same points in the same order.
-    Ground(GroundArgs),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct GroundArgs {
-    /// LAS/LAZ file with the reference classes.
-    #[arg(long)]
-    pub reference: PathBuf,
-    /// LAS/LAZ file with the classification to evaluate (same points, same order).
-    #[arg(long)]
-    pub classified: PathBuf,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// Largest x/y difference (CRS units) at which two points still count as the same point.
-    #[arg(long, default_value_t = 0.01)]
-    pub xy_tolerance: f64,
+    Ground(super::eval_ground::Args),
+    /// Compare two DTM rasters (A − B): RMSE, bias, MAE, max abs error over the common cells.
+    Dtm(super::eval_dtm::Args),
+    /// Detected trees against a field inventory: recall, precision, F-score, height and DBH errors.
+    Trees(super::eval_trees::Args),
 }
 
 pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
-    match &a.what {
-        EvalCommand::Ground(g) => ground(c, g),
+    match &a.command {
+        EvalCommand::Ground(g) => super::eval_ground::run(c, g),
+        EvalCommand::Dtm(d) => super::eval_dtm::run(c, d),
+        EvalCommand::Trees(t) => super::eval_trees::run(c, t),
     }
-}
-
-fn ground(_c: &Common, a: &GroundArgs) -> anyhow::Result<Outcome> {
-    let (r, k) = rayon::join(
-        || points::read(&a.reference),
-        || points::read(&a.classified),
-    );
-    let (r, k) = (r?, k?);
-    if r.len() != k.len() {
-        anyhow::bail!(
-            "{} holds {} points but {} holds {}: evaluation needs the same points in the same order",
-            a.reference.display(),
-            r.len(),
-            a.classified.display(),
-            k.len()
-        );
-    }
-    if let Some(i) = (0..r.len()).find(|&i| {
-        !((r.x[i] - k.x[i]).abs() <= a.xy_tolerance && (r.y[i] - k.y[i]).abs() <= a.xy_tolerance)
-    }) {
-        anyhow::bail!(
-            "point {i} lies at ({}, {}) in {} but at ({}, {}) in {}: the files do not hold the same points in the same order",
-            r.x[i],
-            r.y[i],
-            a.reference.display(),
-            k.x[i],
-            k.y[i],
-            a.classified.display()
-        );
-    }
-    let s = GroundScores::from(Confusion::from_classes(
-        &r.classification,
-        &k.classification,
-    )?);
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
-    } else {
-        let c = s.confusion;
-        println!("points        {}", s.n_points);
-        println!(
-            "reference     ground {:>9}   object {:>9}",
-            c.ground_ground + c.ground_object,
-            c.object_ground + c.object_object
-        );
-        println!(
-            "classified    ground {:>9}   object {:>9}",
-            c.ground_ground + c.object_ground,
-            c.ground_object + c.object_object
-        );
-        println!(
-            "type I        {:.2} %  ({} ground points rejected)",
-            100.0 * s.type1,
-            c.ground_object
-        );
-        println!(
-            "type II       {:.2} %  ({} object points accepted)",
-            100.0 * s.type2,
-            c.object_ground
-        );
-        println!("total error   {:.2} %", 100.0 * s.total);
-        println!("kappa         {:.2} %", 100.0 * s.kappa);
-    }
-    Ok(Outcome::Complete)
 }

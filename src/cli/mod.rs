@@ -1,10 +1,26 @@
 //! Command-line layer: one file per subcommand. The only place that knows clap and indicatif.
 
+mod account;
+mod calibrate;
+mod carbon;
+mod chm;
+mod classify_veg;
 mod common;
+mod dtm;
 mod eval;
+mod eval_dtm;
+mod eval_ground;
+mod eval_trees;
 mod ground;
+mod heights;
 mod info;
+mod metrics;
+mod normalize;
+mod run;
+mod synth_county;
+mod synth_demo;
 mod tile;
+mod trees;
 
 use clap::{Parser, Subcommand};
 pub use common::{Common, Outcome};
@@ -27,8 +43,36 @@ pub enum Command {
     Tile(tile::Args),
     /// Classify ground (2), noise (7) and the rest (1) with CSF, SMRF or the automatic mode.
     Ground(ground::Args),
-    /// Evaluate products against references (eval ground: Type I/II, total error, kappa).
+    /// Digital terrain model from ground points (TIN or IDW) over a catalog, as one GeoTIFF.
+    Dtm(dtm::Args),
+    /// Height above ground for every point, as Z or as extra bytes `HeightAboveGround`.
+    Normalize(normalize::Args),
+    /// Classify vegetation by height above ground into low (3), medium (4) and high (5).
+    ClassifyVeg(classify_veg::Args),
+    /// Canopy height model GeoTIFF (p2r or pit-free), seamless over a catalog.
+    Chm(chm::Args),
+    /// Individual trees: tops, crowns, tree table (CSV/GeoPackage), per-point tree IDs.
+    Trees(trees::Args),
+    /// Write the demo's synthetic county, two LiDAR surveys, field plots and pipeline.toml.
+    SynthDemo(synth_demo::Args),
+    /// The whole chain over one or two surveys: tiles to carbon density, tables and report.
+    Run(run::Args),
+    /// Shard a pipeline for a cluster: chunks balanced by points into N array tasks.
+    Plan(run::PlanArgs),
+    /// Run the reducers and the accounting once every shard of a pipeline is done.
+    Merge(run::MergeArgs),
+    /// Accuracy of products against references (ground, dtm, trees).
     Eval(eval::Args),
+    /// Standard ABA metrics per field plot (--plots) or on a grid (--grid) from normalized clouds.
+    Metrics(metrics::Args),
+    /// Fit a plot-level biomass model (log-log best subset, power NLS) with LOOCV statistics.
+    Calibrate(calibrate::Args),
+    /// Predict AGB on grid metrics and carbon density per pool (AGC, BGC, DW, LT, total, SE).
+    Carbon(carbon::Args),
+    /// Patch-level carbon accounting of two land-survey years: overlay, stocks, sink, county totals, uncertainty, tables F-1/F-2/F-3, GeoPackage, report.
+    Account(account::Args),
+    /// Write a seeded synthetic county (patches of two years, density rasters, plot and soil tables, account.toml).
+    SynthCounty(synth_county::Args),
 }
 
 /// Runs the command and returns the process exit code.
@@ -38,7 +82,21 @@ pub fn main(cli: Cli) -> i32 {
         Command::Info(a) => info::run(&cli.common, a),
         Command::Tile(a) => tile::run(&cli.common, a),
         Command::Ground(a) => ground::run(&cli.common, a),
+        Command::Dtm(a) => dtm::run(&cli.common, a),
+        Command::Normalize(a) => normalize::run(&cli.common, a),
+        Command::ClassifyVeg(a) => classify_veg::run(&cli.common, a),
+        Command::Chm(a) => chm::run(&cli.common, a),
+        Command::Trees(a) => trees::run(&cli.common, a),
         Command::Eval(a) => eval::run(&cli.common, a),
+        Command::Run(a) => run::run(&cli.common, a),
+        Command::SynthDemo(a) => synth_demo::run(&cli.common, a),
+        Command::Plan(a) => run::plan(&cli.common, a),
+        Command::Merge(a) => run::merge(&cli.common, a),
+        Command::Metrics(a) => metrics::run(&cli.common, a),
+        Command::Calibrate(a) => calibrate::run(&cli.common, a),
+        Command::Carbon(a) => carbon::run(&cli.common, a),
+        Command::Account(a) => account::run(&cli.common, a),
+        Command::SynthCounty(a) => synth_county::run(&cli.common, a),
     };
     match result {
         Ok(Outcome::Complete) => 0,

@@ -23,7 +23,7 @@ pub struct Args {
 
 pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let cfg = load_config(c, Some(&a.catalog))?;
-    if !(a.size > 0.0) {
+    if !(a.size.is_finite() && a.size > 0.0) {
         anyhow::bail!("--size must be positive, got {}", a.size);
     }
     if a.format != "laz" && a.format != "las" {

@@ -32,8 +32,39 @@ pub fn open(path: &Path) -> Result<(las::Reader, LasMeta)> {
 }
 
 /// Reads every point of `path`.
+///
+/// Decompression of the next batch overlaps with decoding of the current one (two rayon
+/// tasks), so on two or more threads the column decoding costs almost nothing beyond the LAZ
+/// decompression itself.
 pub fn read(path: &Path) -> Result<PointCloud> {
-    read_filtered(path, &mut |_, _| Some(false))
+    let (mut reader, meta) = open(path)?;
+    let expected = meta.header.number_of_points();
+    let mut cloud = PointCloud::empty(meta);
+    cloud.reserve(expected.min(usize::MAX as u64) as usize);
+    let builder = las::PointDataBuilder::new().for_header(reader.header());
+    let (mut cur, mut next) = (builder.clone().build(), builder.build());
+    let mut seen = fill(&mut reader, &mut cur, path, &cloud.meta, expected, 0)?;
+    // Overlap only when the pool has a second thread to give (`--threads 1` stays serial).
+    let overlap = rayon::current_num_threads() > 1;
+    while !cur.is_empty() {
+        let meta = cloud.meta.clone();
+        let filled = if overlap {
+            // The LAZ reader is not `Send`: it stays here, the decoding moves to a helper thread.
+            std::thread::scope(|s| {
+                let decoding = s.spawn(|| decode_all(&mut cloud, cur.raw_bytes()));
+                let filled = fill(&mut reader, &mut next, path, &meta, expected, seen);
+                decoding.join().expect("decoding thread panicked");
+                filled
+            })
+        } else {
+            decode_all(&mut cloud, cur.raw_bytes());
+            fill(&mut reader, &mut next, path, &meta, expected, seen)
+        };
+        seen += filled?;
+        std::mem::swap(&mut cur, &mut next);
+    }
+    check_count(path, expected, seen)?;
+    Ok(cloud)
 }
 
 /// Reads the points of `path` for which `keep(x, y)` is `Some(is_buffer)`; others are skipped
@@ -50,16 +81,45 @@ pub fn read_filtered(
         .build();
     let mut seen = 0u64;
     while seen < expected {
-        let want = (expected - seen).min(READ_BATCH_POINTS);
-        let got = reader
-            .fill_points(want, &mut slab)
-            .map_err(|e| truncated_or(path, expected, seen, e))?;
+        let got = fill(&mut reader, &mut slab, path, &cloud.meta, expected, seen)?;
         if got == 0 {
             break;
         }
         decode_into(&mut cloud, slab.raw_bytes(), keep);
         seen += got;
     }
+    check_count(path, expected, seen)?;
+    Ok(cloud)
+}
+
+/// Decompresses the next batch (up to [`READ_BATCH_POINTS`]) into `slab`.
+fn fill(
+    reader: &mut las::Reader,
+    slab: &mut las::PointData,
+    path: &Path,
+    meta: &LasMeta,
+    expected: u64,
+    seen: u64,
+) -> Result<u64> {
+    let want = expected.saturating_sub(seen).min(READ_BATCH_POINTS);
+    if want == 0 {
+        slab.resize_for(0);
+        return Ok(0);
+    }
+    reader.fill_points(want, slab).map_err(|e| {
+        // An uncompressed file tells how many whole records it holds.
+        match records_on_disk(path, meta) {
+            Some(found) if found < expected => Error::PointCount {
+                path: path.to_path_buf(),
+                expected,
+                found,
+            },
+            _ => truncated_or(path, expected, seen, e),
+        }
+    })
+}
+
+fn check_count(path: &Path, expected: u64, seen: u64) -> Result<()> {
     if seen < expected {
         return Err(Error::PointCount {
             path: path.to_path_buf(),
@@ -67,7 +127,18 @@ pub fn read_filtered(
             found: seen,
         });
     }
-    Ok(cloud)
+    Ok(())
+}
+
+/// Whole point records present in an uncompressed LAS file; `None` for LAZ.
+fn records_on_disk(path: &Path, meta: &LasMeta) -> Option<u64> {
+    if meta.format.is_compressed {
+        return None;
+    }
+    let raw = meta.header.clone().into_raw().ok()?;
+    let len = std::fs::metadata(path).ok()?.len();
+    let rec = raw.point_data_record_length as u64;
+    (rec > 0).then(|| len.saturating_sub(raw.offset_to_point_data as u64) / rec)
 }
 
 fn truncated_or(path: &Path, expected: u64, seen: u64, e: las::Error) -> Error {
@@ -95,11 +166,115 @@ pub(crate) fn las_error(path: &Path, e: las::Error) -> Error {
         ),
         other => {
             let msg = other.to_string();
-            if msg.to_lowercase().contains("signature") {
+            if msg.contains("fill whole buffer") {
+                Error::las(path, format!("truncated or corrupt: the file ends before its header and LAZ chunk table say it should ({msg})"))
+            } else if msg.to_lowercase().contains("signature") {
                 Error::las(path, format!("not a LAS/LAZ file ({msg})"))
             } else {
                 Error::las(path, msg)
             }
+        }
+    }
+}
+
+/// Decodes every record of `bytes` and appends it as a core point.
+///
+/// The columns are grown once to their final length and filled in one pass over the records,
+/// with the format's branches hoisted out of the loop and fixed-size reads (one bounds check per
+/// record).
+pub fn decode_all(cloud: &mut PointCloud, bytes: &[u8]) {
+    let lay = RecordLayout::of(&cloud.meta.format);
+    let t = *cloud.meta.header.transforms();
+    let n = bytes.len() / lay.len;
+    let base = cloud.len();
+    fn g<T: Default + Clone>(v: &mut Vec<T>, len: usize) {
+        v.resize(len, T::default());
+    }
+    g(&mut cloud.x, base + n);
+    g(&mut cloud.y, base + n);
+    g(&mut cloud.z, base + n);
+    g(&mut cloud.intensity, base + n);
+    g(&mut cloud.return_number, base + n);
+    g(&mut cloud.number_of_returns, base + n);
+    g(&mut cloud.flags, base + n);
+    g(&mut cloud.scanner_channel, base + n);
+    g(&mut cloud.classification, base + n);
+    g(&mut cloud.user_data, base + n);
+    g(&mut cloud.scan_angle_deg, base + n);
+    g(&mut cloud.point_source_id, base + n);
+    g(&mut cloud.is_buffer, base + n);
+    let x = &mut cloud.x[base..];
+    let y = &mut cloud.y[base..];
+    let z = &mut cloud.z[base..];
+    let inten = &mut cloud.intensity[base..];
+    let rn = &mut cloud.return_number[base..];
+    let nr = &mut cloud.number_of_returns[base..];
+    let fl = &mut cloud.flags[base..];
+    let ch = &mut cloud.scanner_channel[base..];
+    let cl = &mut cloud.classification[base..];
+    let ud = &mut cloud.user_data[base..];
+    let sa = &mut cloud.scan_angle_deg[base..];
+    let ps = &mut cloud.point_source_id[base..];
+    let recs = bytes.chunks_exact(lay.len);
+    if lay.extended {
+        for (i, r) in recs.clone().enumerate() {
+            let h: &[u8; 22] = r[..22].try_into().expect("record of at least 22 bytes");
+            x[i] = i32::from_le_bytes([h[0], h[1], h[2], h[3]]) as f64 * t.x.scale + t.x.offset;
+            y[i] = i32::from_le_bytes([h[4], h[5], h[6], h[7]]) as f64 * t.y.scale + t.y.offset;
+            z[i] = i32::from_le_bytes([h[8], h[9], h[10], h[11]]) as f64 * t.z.scale + t.z.offset;
+            inten[i] = u16::from_le_bytes([h[12], h[13]]);
+            rn[i] = h[14] & 0x0F;
+            nr[i] = h[14] >> 4;
+            fl[i] = (h[15] & 0x0F) | ((h[15] >> 6) & 1) << 4 | ((h[15] >> 7) & 1) << 5;
+            ch[i] = (h[15] >> 4) & 0x03;
+            cl[i] = h[16];
+            ud[i] = h[17];
+            sa[i] = i16::from_le_bytes([h[18], h[19]]) as f32 * 0.006;
+            ps[i] = u16::from_le_bytes([h[20], h[21]]);
+        }
+    } else {
+        for (i, r) in recs.clone().enumerate() {
+            let h: &[u8; 20] = r[..20].try_into().expect("record of at least 20 bytes");
+            x[i] = i32::from_le_bytes([h[0], h[1], h[2], h[3]]) as f64 * t.x.scale + t.x.offset;
+            y[i] = i32::from_le_bytes([h[4], h[5], h[6], h[7]]) as f64 * t.y.scale + t.y.offset;
+            z[i] = i32::from_le_bytes([h[8], h[9], h[10], h[11]]) as f64 * t.z.scale + t.z.offset;
+            inten[i] = u16::from_le_bytes([h[12], h[13]]);
+            rn[i] = h[14] & 0x07;
+            nr[i] = (h[14] >> 3) & 0x07;
+            fl[i] = (h[15] >> 5) | ((h[14] >> 6) & 1) << 4 | ((h[14] >> 7) & 1) << 5;
+            ch[i] = 0;
+            cl[i] = h[15] & 0x1F;
+            sa[i] = h[16] as i8 as f32;
+            ud[i] = h[17];
+            ps[i] = u16::from_le_bytes([h[18], h[19]]);
+        }
+    }
+    if let (Some(v), Some(o)) = (&mut cloud.gps_time, lay.gps) {
+        v.extend(recs.clone().map(|r| rd_f64(r, o)));
+    }
+    if let (Some(v), Some(o)) = (&mut cloud.rgb, lay.rgb) {
+        v.extend(
+            recs.clone()
+                .map(|r| [rd_u16(r, o), rd_u16(r, o + 2), rd_u16(r, o + 4)]),
+        );
+    }
+    if let (Some(v), Some(o)) = (&mut cloud.nir, lay.nir) {
+        v.extend(recs.clone().map(|r| rd_u16(r, o)));
+    }
+    if let (Some(v), Some(o)) = (&mut cloud.waveform, lay.waveform) {
+        v.extend(
+            recs.clone()
+                .map(|r| -> super::WaveformPacket { r[o..o + 29].try_into().expect("29 bytes") }),
+        );
+    }
+    let xl = cloud.extra.record_len;
+    if xl > 0 {
+        cloud.extra.data.reserve(n * xl);
+        for r in recs {
+            cloud
+                .extra
+                .data
+                .extend_from_slice(&r[lay.extra..lay.extra + xl]);
         }
     }
 }

@@ -129,6 +129,19 @@ pub fn read_geotiff(path: &Path, band: usize) -> Result<Raster<f64>> {
     Ok(Raster { grid, data, nodata })
 }
 
+/// The CRS of a raster file (unknown when it declares none).
+pub fn raster_crs(path: &Path) -> Result<Crs> {
+    let ds = Dataset::open(path).map_err(|e| Error::gdal(path, e))?;
+    let wkt = ds.projection();
+    if wkt.trim().is_empty() {
+        return Ok(Crs::default());
+    }
+    Ok(Crs {
+        epsg: crate::points::crs::epsg_from_wkt(&wkt),
+        wkt: Some(wkt),
+    })
+}
+
 /// Band names (descriptions) of a raster file.
 pub fn band_names(path: &Path) -> Result<Vec<String>> {
     let ds = Dataset::open(path).map_err(|e| Error::gdal(path, e))?;

@@ -3,8 +3,10 @@
 
 use crate::catalog::Rect;
 
-/// A north-up grid: cell `(row, col)` covers
-/// `x ∈ [x_min + col·res, x_min + (col+1)·res)`, `y ∈ (y_max − (row+1)·res, y_max − row·res]`.
+/// A north-up grid: cell `(row, col)` covers the half-open square
+/// `x ∈ [x_min + col·res, x_min + (col+1)·res)`, `y ∈ [y_max − (row+1)·res, y_max − row·res)`,
+/// the same convention as chunk cores, so a point on a cell edge belongs to the cell (and the
+/// chunk) on its upper/right side.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Grid {
     pub x_min: f64,
@@ -84,11 +86,12 @@ impl Grid {
     /// Cell `(row, col)` containing `(x, y)`, or `None` outside the grid.
     pub fn cell_of(&self, x: f64, y: f64) -> Option<(usize, usize)> {
         let c = ((x - self.x_min) / self.res_m).floor();
-        let r = ((self.y_max - y) / self.res_m).floor();
-        if c < 0.0 || r < 0.0 || c >= self.ncols as f64 || r >= self.nrows as f64 {
+        // Rows counted upward from the bottom edge, so that y is half-open like x.
+        let k = ((y - self.y_min()) / self.res_m).floor();
+        if c < 0.0 || k < 0.0 || c >= self.ncols as f64 || k >= self.nrows as f64 {
             None
         } else {
-            Some((r as usize, c as usize))
+            Some((self.nrows - 1 - k as usize, c as usize))
         }
     }
 
@@ -155,5 +158,9 @@ mod tests {
         }
         assert_eq!(g.cell_of(9.9, 99.0), None);
         assert_eq!(g.cell_of(20.0, 99.0), None);
+        // Edges are half-open on the upper side, like chunk cores.
+        assert_eq!(g.cell_of(10.0, 92.0), Some((3, 0)));
+        assert_eq!(g.cell_of(10.0, 94.0), Some((2, 0)));
+        assert_eq!(g.cell_of(10.0, 100.0), None);
     }
 }

@@ -4,7 +4,9 @@
 mod gdal_io;
 mod grid;
 
-pub use gdal_io::{band_names, read_geotiff, write_geotiff, write_geotiff_bands, MosaicWriter};
+pub use gdal_io::{
+    band_names, raster_crs, read_geotiff, write_geotiff, write_geotiff_bands, MosaicWriter,
+};
 pub use grid::Grid;
 
 use ndarray::Array2;

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Chablais 3 (lidaRtRee; French Alps, 50 m × 50 m inventory plot, 110 trees ≥ 7.5 cm DBH):
+# field AGB from the tree list through the allometry of the parameter file against
+# LiDAR-predicted AGB, on 3 × 3 square subplots (≈ 17 × 18 m, 312 m²) covering the plot.
+#
+# Steps: normalize the tile with `landcarbon normalize` (provider ground class 2, TIN — the
+# terrain engineer's command; this script needs a build that has it), write the subplots as a
+# GeoPackage polygon layer (ogr2ogr), plot metrics on the polygons, field AGB per subplot with
+# `calibrate --trees` (conifers PIAB/ABAL/TABA → group conifer, other species → broadleaf;
+# standing dead trees, appearance 3, left out of live AGB), and a one-predictor log–log model
+# with LOOCV (few plots: the single-predictor structural fallback of carbon-accounting.md §2).
+# This is a within-site demonstration on 9 small subplots, not a transferable model.
+#
+# usage: scripts/chablais3.sh [OUTDIR]   (needs python3 with pandas, and ogr2ogr)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+# Build and keep a private copy of the binary (a shared CARGO_TARGET_DIR may be rewritten by
+# other checkouts' builds while this script runs).
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+for attempt in 1 2 3; do
+  cargo build --quiet --bin landcarbon
+  cp "$CARGO_TARGET_DIR/debug/landcarbon" "$TMP/landcarbon"
+  "$TMP/landcarbon" calibrate --help >/dev/null 2>&1 && break
+  [[ $attempt == 3 ]] && { echo "cannot build a landcarbon with 'calibrate'" >&2; exit 2; }
+done
+BIN=$TMP/landcarbon
+REAL=$(realpath "${LANDCARBON_SHARED:-../shared/testdata/real}")
+LAS=$REAL/lidaRtRee_las_chablais3.laz
+TREES=$REAL/lidaRtRee_tree_inventory_chablais3.csv
+[[ -f $LAS && -f $TREES ]] || { echo "SKIP: Chablais 3 files not found in $REAL"; exit 0; }
+OUT=${1:-$(mktemp -d)}
+mkdir -p "$OUT" && cd "$OUT"
+if ! "$BIN" normalize --help >/dev/null 2>&1; then
+  echo "SKIP: this build has no 'landcarbon normalize' (terrain branch not merged): no DTM, no heights"
+  exit 0
+fi
+"$BIN" -q normalize "$LAS" -o chablais3_norm.laz
+python3 - "$TREES" <<'PY'
+import sys, pandas as pd, numpy as np
+t = pd.read_csv(sys.argv[1])
+x0, x1, y0, y1 = 974341.0, 974393.0, 6581634.0, 6581688.0   # tree bbox, rounded outward
+dx, dy = (x1 - x0) / 3, (y1 - y0) / 3
+rows, trees = [], []
+for j in range(3):
+    for i in range(3):
+        a, b, c, d = x0 + i * dx, y0 + j * dy, x0 + (i + 1) * dx, y0 + (j + 1) * dy
+        pid = f"S{j}{i}"
+        rows.append((pid, f"POLYGON(({a} {b},{c} {b},{c} {d},{a} {d},{a} {b}))"))
+        sel = (t.x_epsg2154 >= a) & (t.x_epsg2154 < c) & (t.y_epsg2154 >= b) & (t.y_epsg2154 < d)
+        sel &= t.appearance != 3   # standing dead: dead wood, not live AGB
+        for _, r in t[sel].iterrows():
+            g = "conifer" if r.species_gesp in ("PIAB", "ABAL", "TABA") else "broadleaf"
+            trees.append((pid, r.dbh_cm, r.height_m, g))
+pd.DataFrame(rows, columns=["plot_id", "wkt"]).to_csv("subplots.csv", index=False)
+pd.DataFrame(trees, columns=["plot_id", "dbh_cm", "height_m", "group"]).to_csv("trees.csv", index=False)
+print(f"{len(trees)} live trees in 9 subplots")
+PY
+rm -f subplots.gpkg
+ogr2ogr -f GPKG subplots.gpkg subplots.csv -oo GEOM_POSSIBLE_NAMES=wkt -oo KEEP_GEOM_COLUMNS=NO -a_srs EPSG:2154 -nln subplots
+"$BIN" -q metrics chablais3_norm.laz --plots subplots.gpkg -o subplot_metrics.csv
+for p in zq95 mch zmean cover; do
+  echo "== agb_t_ha ~ $p (log-log, LOOCV)"
+  "$BIN" -q calibrate --plots subplot_metrics.csv --trees trees.csv --response agb_t_ha \
+    --predictors $p --fixed --no-figures -o model_$p.json
+  grep -E '^ +R2|^fitted|^LOOCV|^note' model_$p.txt
+done
+python3 - <<'PY'
+import json
+m = json.load(open("model_zmean.json"))["models"][0]
+obs = sum(o["observed"] for o in m["observations"]) / 9
+cv = sum(o["loocv"] for o in m["observations"]) / 9
+print(f"whole plot (9 subplots): field AGB {obs:.1f} t/ha, LiDAR (zmean, LOOCV) {cv:.1f} t/ha ({(cv-obs)/obs*100:+.1f} %)")
+for o in m["observations"]:
+    print(f"  {o['id']}: field {o['observed']:.1f}  LOOCV {o['loocv']:.1f}")
+PY
+echo "outputs in $OUT"

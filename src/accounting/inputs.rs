@@ -1,0 +1,183 @@
+//! Loading the density inputs named by the configuration: LiDAR rasters per pool (GeoTIFF via
+//! `crate::raster`), the model file (JSON), plot and soil tables (CSV).
+//!
+//! Raster file names in a density folder: `agc.tif`, `bgc.tif`, `dw.tif`, `lt.tif`, `soc.tif`
+//! (t C/ha per pool; any subset, at least one), `total.tif` (optional; only used to check that
+//! the pools add up), `se.tif` (per-cell prediction SE of the pools' sum), `extrapolated.tif`
+//! (non-zero = outside the calibration range) and `model.json` (model metadata; the keys `id`
+//! and `u_pct` are used, every scalar key is shown in the report).
+//!
+//! See also: `config.rs` (`LidarConfig`), `density.rs` (`LidarSource`).
+
+use super::config::{LidarConfig, YearConfig};
+use super::density::LidarSource;
+use super::plots::PlotTable;
+use super::soil::SoilTable;
+use super::{LandClass, Method};
+use crate::raster::{read_geotiff, Raster};
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The loaded density sources of one year.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub lidar: Option<LidarSource>,
+    pub plots: Option<PlotTable>,
+    pub soil: Option<SoilTable>,
+    /// Every raster file read (for the CRS check).
+    pub raster_paths: Vec<PathBuf>,
+    /// Largest |Σ pools − total| over valid cells, when a total raster was given (t C/ha).
+    pub total_check_max_diff: Option<f64>,
+}
+
+fn read(path: &Path) -> Result<Raster<f64>> {
+    if !path.exists() {
+        return Err(Error::data(path.display(), "raster file does not exist"));
+    }
+    read_geotiff(path, 1)
+}
+
+/// Loads the LiDAR source of a year (`None` when no raster is configured).
+pub fn load_lidar(
+    cfg: &LidarConfig,
+    year_label: &str,
+    paths: &mut Vec<PathBuf>,
+) -> Result<Option<(LidarSource, Option<f64>)>> {
+    if !cfg.is_set() {
+        return Ok(None);
+    }
+    let names = ["agc", "bgc", "dw", "lt", "soc"];
+    let mut pools: [Option<Raster<f64>>; 5] = Default::default();
+    for (k, n) in names.iter().enumerate() {
+        if let Some(p) = cfg.path_of(n) {
+            pools[k] = Some(read(&p)?);
+            paths.push(p);
+        }
+    }
+    let where_ = cfg
+        .dir
+        .as_ref()
+        .map(|d| d.display().to_string())
+        .or_else(|| cfg.path_of("agc").map(|p| p.display().to_string()))
+        .unwrap_or_else(|| format!("LiDAR {year_label}"));
+    let Some(first) = pools.iter().flatten().next() else {
+        return Err(Error::data(
+            &where_,
+            "no pool raster found (expected agc.tif, bgc.tif, dw.tif, lt.tif or soc.tif)",
+        ));
+    };
+    let grid = first.grid;
+    let mut opt = |n: &str| -> Result<Option<Raster<f64>>> {
+        match cfg.path_of(n) {
+            Some(p) => {
+                let r = read(&p)?;
+                paths.push(p);
+                Ok(Some(r))
+            }
+            None => Ok(None),
+        }
+    };
+    let se = opt("se")?;
+    let extrapolated = opt("extrapolated")?;
+    let total = opt("total")?;
+    let model_info: Option<serde_json::Value> =
+        match cfg.path_of("model") {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+                Some(serde_json::from_str(&text).map_err(|e| {
+                    Error::data(p.display(), format!("model file is not JSON: {e}"))
+                })?)
+            }
+            None => None,
+        };
+    let model_id = cfg
+        .model_id
+        .clone()
+        .or_else(|| {
+            model_info
+                .as_ref()
+                .and_then(|m| m.get("id").or_else(|| m.get("name")))
+                .and_then(|v| v.as_str().map(str::to_string))
+        })
+        .or_else(|| cfg.path_of("model").map(|p| p.display().to_string()))
+        .unwrap_or_else(|| format!("{year_label}:{where_}"));
+    let model_u_pct = cfg.model_u_pct.or_else(|| {
+        model_info
+            .as_ref()
+            .and_then(|m| m.get("u_pct"))
+            .and_then(|v| v.as_f64())
+    });
+    let method = Method::parse(&cfg.method).unwrap_or(Method::LidarAba);
+    let src = LidarSource {
+        name: where_,
+        grid,
+        pools,
+        se,
+        extrapolated,
+        classes: if cfg.classes.is_empty() {
+            vec![LandClass::Forest]
+        } else {
+            cfg.classes.clone()
+        },
+        method,
+        se_mode: cfg.se_mode,
+        model_id,
+        model_u_pct,
+        min_coverage: cfg.min_coverage,
+        model_info,
+    };
+    src.check()?;
+    // The pools must add up to the total raster where one is given.
+    let mut max_diff = None;
+    if let Some(t) = &total {
+        if t.grid != src.grid {
+            return Err(Error::data(
+                &src.name,
+                "total.tif has a different grid than the pool rasters",
+            ));
+        }
+        let mut m = 0.0f64;
+        for ((r, c), tv) in t.data.indexed_iter() {
+            if !tv.is_finite() || *tv == t.nodata {
+                continue;
+            }
+            let mut s = 0.0;
+            let mut ok = true;
+            for p in src.pools.iter().flatten() {
+                let v = p.data[[r, c]];
+                if !v.is_finite() || v == p.nodata {
+                    ok = false;
+                    break;
+                }
+                s += v;
+            }
+            if ok {
+                m = m.max((s - tv).abs());
+            }
+        }
+        if m > 1e-3 {
+            log::warn!(
+                "{}: the pool rasters differ from total.tif by up to {m:.4} t C/ha (pools are used; is a pool missing?)",
+                src.name
+            );
+        }
+        max_diff = Some(m);
+    }
+    Ok(Some((src, max_diff)))
+}
+
+/// Loads every source of a year.
+pub fn load_year(cfg: &YearConfig, year_label: &str, missing_bd_policy: &str) -> Result<Sources> {
+    let mut s = Sources::default();
+    if let Some((l, d)) = load_lidar(&cfg.lidar, year_label, &mut s.raster_paths)? {
+        s.lidar = Some(l);
+        s.total_check_max_diff = d;
+    }
+    if let Some(p) = &cfg.plots {
+        s.plots = Some(PlotTable::read(p)?);
+    }
+    if let Some(p) = &cfg.soil {
+        s.soil = Some(SoilTable::read(p, missing_bd_policy)?);
+    }
+    Ok(s)
+}

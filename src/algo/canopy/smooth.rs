@@ -1,0 +1,185 @@
+//! CHM smoothing: a 3×3 median (the lidR documentation's `focal(chm, matrix(1,3,3), median)`
+//! before tree detection) or a Gaussian filter of standard deviation `sigma_m` (truncated at
+//! 2σ, as lidaRtRee's CHM filter).
+//!
+//! Smoothing removes small spurious maxima (branches, noise) before local-maximum detection
+//! and gives watershed and region growing cleaner crown edges.
+//!
+//! Empty cells: both filters use only the valid cells of the window. An empty centre cell is
+//! filled when at least half of its window holds values (this closes isolated holes left by
+//! p2r, as `focal(..., na.rm = TRUE)` does), and stays empty otherwise, so gaps between crowns
+//! are not bridged.
+//!
+//! See also: [`super::p2r`], [`super::pitfree`].
+
+use super::{is_valid, CHM_NODATA};
+use crate::raster::Raster;
+
+/// Which smoothing to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Smooth {
+    /// No smoothing.
+    #[default]
+    None,
+    /// 3×3 median.
+    Median3,
+    /// Gaussian of standard deviation `sigma_m`, truncated at 2σ.
+    Gaussian,
+}
+
+impl std::str::FromStr for Smooth {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" => Ok(Smooth::None),
+            "median3" | "median" => Ok(Smooth::Median3),
+            "gaussian" => Ok(Smooth::Gaussian),
+            _ => Err(format!(
+                "unknown smoothing '{s}' (none, median3 or gaussian)"
+            )),
+        }
+    }
+}
+
+/// Half-width of the smoothing window in cells.
+pub fn radius_cells(s: Smooth, sigma_m: f64, res_m: f64) -> usize {
+    match s {
+        Smooth::None => 0,
+        Smooth::Median3 => 1,
+        Smooth::Gaussian => ((2.0 * sigma_m / res_m).ceil() as usize).max(1),
+    }
+}
+
+/// The smoothed raster (same grid).
+pub fn smooth(r: &Raster<f32>, s: Smooth, sigma_m: f64) -> Raster<f32> {
+    match s {
+        Smooth::None => r.clone(),
+        Smooth::Median3 => median3(r),
+        Smooth::Gaussian => gaussian(r, sigma_m),
+    }
+}
+
+fn median3(r: &Raster<f32>) -> Raster<f32> {
+    let (nr, nc) = (r.grid.nrows, r.grid.ncols);
+    let mut out = Raster::filled(r.grid, CHM_NODATA);
+    let mut w: Vec<f32> = Vec::with_capacity(9);
+    for row in 0..nr {
+        for col in 0..nc {
+            w.clear();
+            for dr in -1i64..=1 {
+                for dc in -1i64..=1 {
+                    let (rr, cc) = (row as i64 + dr, col as i64 + dc);
+                    if rr < 0 || cc < 0 || rr >= nr as i64 || cc >= nc as i64 {
+                        continue;
+                    }
+                    let v = r.data[[rr as usize, cc as usize]];
+                    if is_valid(v) {
+                        w.push(v);
+                    }
+                }
+            }
+            let centre_valid = is_valid(r.data[[row, col]]);
+            if w.is_empty() || (!centre_valid && w.len() < 5) {
+                continue;
+            }
+            w.sort_by(|a, b| a.total_cmp(b));
+            let m = w.len();
+            out.data[[row, col]] = if m % 2 == 1 {
+                w[m / 2]
+            } else {
+                0.5 * (w[m / 2 - 1] + w[m / 2])
+            };
+        }
+    }
+    out
+}
+
+fn gaussian(r: &Raster<f32>, sigma_m: f64) -> Raster<f32> {
+    let (nr, nc) = (r.grid.nrows, r.grid.ncols);
+    let k = radius_cells(Smooth::Gaussian, sigma_m, r.grid.res_m) as i64;
+    let s = sigma_m / r.grid.res_m;
+    let wts: Vec<f64> = (-k..=k)
+        .map(|d| (-(d * d) as f64 / (2.0 * s * s)).exp())
+        .collect();
+    let full = ((2 * k + 1) * (2 * k + 1)) as usize;
+    let mut out = Raster::filled(r.grid, CHM_NODATA);
+    for row in 0..nr {
+        for col in 0..nc {
+            let (mut sw, mut sv, mut n) = (0.0f64, 0.0f64, 0usize);
+            for dr in -k..=k {
+                let rr = row as i64 + dr;
+                if rr < 0 || rr >= nr as i64 {
+                    continue;
+                }
+                for dc in -k..=k {
+                    let cc = col as i64 + dc;
+                    if cc < 0 || cc >= nc as i64 {
+                        continue;
+                    }
+                    let v = r.data[[rr as usize, cc as usize]];
+                    if is_valid(v) {
+                        let w = wts[(dr + k) as usize] * wts[(dc + k) as usize];
+                        sw += w;
+                        sv += w * v as f64;
+                        n += 1;
+                    }
+                }
+            }
+            let centre_valid = is_valid(r.data[[row, col]]);
+            if n == 0 || (!centre_valid && 2 * n < full) {
+                continue;
+            }
+            out.data[[row, col]] = (sv / sw) as f32;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raster::Grid;
+
+    fn raster(vals: &[[f32; 4]; 4]) -> Raster<f32> {
+        let g = Grid {
+            x_min: 0.0,
+            y_max: 4.0,
+            res_m: 1.0,
+            ncols: 4,
+            nrows: 4,
+        };
+        let mut r = Raster::filled(g, CHM_NODATA);
+        for (i, row) in vals.iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                r.data[[i, j]] = v;
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn median_removes_a_spike_and_fills_a_hole() {
+        let n = CHM_NODATA;
+        let r = raster(&[
+            [10.0, 10.0, 10.0, 10.0],
+            [10.0, 30.0, 10.0, 10.0],
+            [10.0, 10.0, n, 10.0],
+            [n, n, n, n],
+        ]);
+        let m = smooth(&r, Smooth::Median3, 0.0);
+        assert_eq!(m.data[[1, 1]], 10.0);
+        // 5 of 9 neighbours valid: filled.
+        assert_eq!(m.data[[2, 2]], 10.0);
+        // Bottom row: at most 4 of 9 (or of 6 at the edge) valid → stays empty.
+        assert_eq!(m.data[[3, 1]], CHM_NODATA);
+    }
+
+    #[test]
+    fn gaussian_preserves_a_constant_surface() {
+        let r = raster(&[[5.0; 4]; 4]);
+        let g = smooth(&r, Smooth::Gaussian, 1.0);
+        assert!(g.data.iter().all(|v| (v - 5.0).abs() < 1e-5));
+        assert_eq!(radius_cells(Smooth::Gaussian, 0.5, 0.5), 2);
+    }
+}

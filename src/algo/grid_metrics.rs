@@ -1,0 +1,292 @@
+//! The standard metric set ([`crate::algo::metrics`]) on every cell of an aligned grid, as
+//! lidR's `pixel_metrics(las, .stdmetrics, res)`.
+//!
+//! Points are binned into cells with one counting sort (cell of each point, per-cell counts,
+//! prefix sums, then the columns scattered into cell order), and each cell's metrics are
+//! computed from its contiguous run of returns — one pass over the points plus one sort per
+//! cell. Cells are processed in parallel (rayon),
+//! one [`MetricComputer`] per worker.
+//!
+//! A cell `(row, col)` covers `x ∈ [x₀, x₀ + res)`, `y ∈ (y₁ − res, y₁]` (see
+//! [`crate::raster::Grid::cell_of`]). For seamless chunked output the caller passes the grid
+//! of the cells whose centres lie in its chunk core ([`crate::raster::Grid::covering_centres`])
+//! and the points of the core *and* buffer: a cell may reach half a cell beyond the core, and
+//! its points there are read from the buffer. Points outside the grid are ignored.
+//!
+//! A cell without any point is no data: every metric, `n` included, is NaN. A cell whose
+//! points are all filtered out of the population (noise, return filter, minimum height) gets
+//! `n = 0` and NaN elsewhere. The raster conversion maps NaN to nodata.
+//!
+//! See also: [`crate::algo::metrics`] (definitions), `landcarbon metrics --grid`.
+
+use super::metrics::{MetricComputer, MetricOptions, Returns, N_METRICS};
+use crate::catalog::Rect;
+use crate::raster::{Grid, Raster};
+use rayon::prelude::*;
+
+/// Metrics of every cell of a grid: `values[cell · N_METRICS + k]`, cells in row-major order.
+#[derive(Debug, Clone)]
+pub struct GridMetrics {
+    pub grid: Grid,
+    pub values: Vec<f64>,
+    /// Points binned into the grid (before the metric filters).
+    pub n_points: usize,
+}
+
+impl GridMetrics {
+    /// The metrics of cell `(row, col)`.
+    pub fn cell(&self, row: usize, col: usize) -> &[f64] {
+        let c = row * self.grid.ncols + col;
+        &self.values[c * N_METRICS..(c + 1) * N_METRICS]
+    }
+
+    /// One `f32` raster per metric (order of [`super::metrics::METRIC_NAMES`]), NaN → `nodata`.
+    pub fn to_rasters(&self, nodata: f32) -> Vec<Raster<f32>> {
+        (0..N_METRICS)
+            .map(|k| {
+                let mut r = Raster::filled(self.grid, nodata);
+                for (c, v) in r.data.iter_mut().enumerate() {
+                    let x = self.values[c * N_METRICS + k];
+                    if x.is_finite() {
+                        *v = x as f32;
+                    }
+                }
+                r
+            })
+            .collect()
+    }
+}
+
+/// The cells chunk `i` (of chunks with cores `cores`) computes: those whose centres lie in its
+/// core ([`Grid::covering_centres`]); with `extend_free_sides`, one more row or column on each
+/// side where a cell of the strip beyond has its centre in no core — the outer edge of a
+/// catalog chunked by tiles, whose partial cells would otherwise belong to no chunk. A cell so
+/// taken by two chunks is computed twice from the same returns in the same order (tiles are
+/// read in catalog order), so both write identical values. Extended cells reach up to 1.5
+/// cells beyond the core: the chunk buffer must cover that.
+pub fn owned_grid(cores: &[Rect], i: usize, res_m: f64, extend_free_sides: bool) -> Grid {
+    let mut g = Grid::covering_centres(&cores[i], res_m);
+    if !extend_free_sides || g.is_empty() {
+        return g;
+    }
+    // A side is free when some cell of the strip beyond it has its centre in no core.
+    let owned = |x: f64, y: f64| {
+        cores
+            .iter()
+            .any(|c| x >= c[0] && x < c[2] && y >= c[1] && y < c[3])
+    };
+    let h = res_m / 2.0;
+    let r = g.rect();
+    let cols = |y: f64| (0..g.ncols).any(|k| !owned(r[0] + h + k as f64 * res_m, y));
+    let rows = |x: f64| (0..g.nrows).any(|k| !owned(x, r[1] + h + k as f64 * res_m));
+    let (left, right, bottom, top) = (
+        rows(r[0] - h),
+        rows(r[2] + h),
+        cols(r[1] - h),
+        cols(r[3] + h),
+    );
+    if left {
+        g.x_min -= res_m;
+        g.ncols += 1;
+    }
+    if right {
+        g.ncols += 1;
+    }
+    if top {
+        g.y_max += res_m;
+        g.nrows += 1;
+    }
+    if bottom {
+        g.nrows += 1;
+    }
+    g
+}
+
+/// Computes the metric set on each cell of `grid` from points `(x[i], y[i])` with attributes
+/// `r` (same length).
+pub fn grid_metrics(
+    x: &[f64],
+    y: &[f64],
+    r: &Returns,
+    grid: &Grid,
+    opts: &MetricOptions,
+) -> GridMetrics {
+    let ncells = grid.len();
+    let mut values = vec![f64::NAN; ncells * N_METRICS];
+    if ncells == 0 {
+        return GridMetrics {
+            grid: *grid,
+            values,
+            n_points: 0,
+        };
+    }
+    // Counting sort of point indices by cell.
+    let mut cell_of: Vec<u32> = Vec::with_capacity(x.len());
+    let mut counts = vec![0u32; ncells + 1];
+    // Same cells as `Grid::cell_of` (floor of non-negative offsets = truncation, without
+    // the libm call).
+    let (nc, nr) = (grid.ncols as f64, grid.nrows as f64);
+    for i in 0..x.len() {
+        let fc = (x[i] - grid.x_min) / grid.res_m;
+        let fr = (grid.y_max - y[i]) / grid.res_m;
+        if fc >= 0.0 && fr >= 0.0 && fc < nc && fr < nr {
+            let c = fr as usize * grid.ncols + fc as usize;
+            cell_of.push(c as u32);
+            counts[c + 1] += 1;
+        } else {
+            cell_of.push(u32::MAX);
+        }
+    }
+    for c in 0..ncells {
+        counts[c + 1] += counts[c];
+    }
+    let starts = counts;
+    let n_points = starts[ncells] as usize;
+    // Scatter the columns into cell order, so that each cell's returns are contiguous (the
+    // writes go to one open run per cell, which stays in cache; the per-cell work then reads
+    // memory sequentially instead of gathering scattered points).
+    let mut fill = starts.clone();
+    let mut slot_of = vec![u32::MAX; x.len()];
+    for (i, &c) in cell_of.iter().enumerate() {
+        if c != u32::MAX {
+            let slot = &mut fill[c as usize];
+            slot_of[i] = *slot;
+            *slot += 1;
+        }
+    }
+    drop(cell_of);
+    fn scatter<T: Copy + Default>(src: &[T], slot_of: &[u32], n: usize) -> Vec<T> {
+        if src.is_empty() {
+            return Vec::new();
+        }
+        let mut out = vec![T::default(); n];
+        for (v, &s) in src.iter().zip(slot_of) {
+            if s != u32::MAX {
+                out[s as usize] = *v;
+            }
+        }
+        out
+    }
+    let h = scatter(r.height_m, &slot_of, n_points);
+    let inten = scatter(r.intensity, &slot_of, n_points);
+    let rn = scatter(r.return_number, &slot_of, n_points);
+    let nr = scatter(r.number_of_returns, &slot_of, n_points);
+    let cls = scatter(r.classification, &slot_of, n_points);
+    let flags = scatter(r.flags, &slot_of, n_points);
+    drop(slot_of);
+    let sorted = Returns {
+        height_m: &h,
+        intensity: &inten,
+        return_number: &rn,
+        number_of_returns: &nr,
+        classification: &cls,
+        flags: &flags,
+    };
+    values
+        .par_chunks_mut(N_METRICS * grid.ncols.max(1))
+        .enumerate()
+        .for_each_init(
+            || MetricComputer::new(opts),
+            |mc, (row, row_vals)| {
+                for col in 0..grid.ncols {
+                    let c = row * grid.ncols + col;
+                    let (a, b) = (starts[c] as usize, starts[c + 1] as usize);
+                    if a == b {
+                        // No point at all: no data (every band nodata, `n` included).
+                        continue;
+                    }
+                    mc.compute_into(
+                        &sorted,
+                        a..b,
+                        &mut row_vals[col * N_METRICS..(col + 1) * N_METRICS],
+                    );
+                }
+            },
+        );
+    GridMetrics {
+        grid: *grid,
+        values,
+        n_points,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algo::metrics::{metric_index, metrics};
+
+    #[test]
+    fn owned_grids_extend_only_on_free_sides() {
+        // Two tiles side by side, cores [0, 101) and [100, 201) (1 m snapping overlap).
+        let cores = [[0.0, 0.0, 101.0, 50.0], [100.0, 0.0, 201.0, 50.0]];
+        let a = owned_grid(&cores, 0, 20.0, true);
+        let b = owned_grid(&cores, 1, 20.0, true);
+        // a: centres 10..90 → 5 columns, plus one on the left; rows: centres 10..30 → 2 rows
+        // plus top (40..60) and bottom (−20..0).
+        assert_eq!((a.x_min, a.ncols), (-20.0, 6));
+        assert_eq!((a.y_max, a.nrows), (60.0, 4));
+        // b: centres 110..190 → [100, 200), plus one on the right; not on the left.
+        assert_eq!((b.x_min, b.ncols), (100.0, 6));
+        assert_eq!(a.x_max(), b.x_min);
+        let plain = owned_grid(&cores, 0, 20.0, false);
+        assert_eq!((plain.x_min, plain.ncols, plain.nrows), (0.0, 5, 2));
+    }
+
+    #[test]
+    fn cells_equal_metrics_of_their_points() {
+        // 2 × 2 grid of 10 m cells at (0, 20); heights vary by cell.
+        let grid = Grid {
+            x_min: 0.0,
+            y_max: 20.0,
+            res_m: 10.0,
+            ncols: 3,
+            nrows: 2,
+        };
+        let mut x = Vec::new();
+        let mut y = Vec::new();
+        let mut z = Vec::new();
+        for i in 0..400 {
+            let px = (i % 20) as f64 + 0.5;
+            let py = (i / 20) as f64 + 0.5;
+            x.push(px);
+            y.push(py);
+            z.push(px * 0.5 + py * 0.1 + (i % 7) as f64);
+        }
+        // A point outside the grid is ignored.
+        x.push(50.0);
+        // The third column holds no point.
+        y.push(5.0);
+        z.push(99.0);
+        let r = Returns::heights(&z);
+        let opts = MetricOptions::default();
+        let g = grid_metrics(&x, &y, &r, &grid, &opts);
+        assert_eq!(g.n_points, 400);
+        for row in 0..2 {
+            for col in 0..2 {
+                let zs: Vec<f64> = (0..400)
+                    .filter(|&i| grid.cell_of(x[i], y[i]) == Some((row, col)))
+                    .map(|i| z[i])
+                    .collect();
+                assert_eq!(zs.len(), 100);
+                let want = metrics(&Returns::heights(&zs), &opts);
+                let got = g.cell(row, col);
+                for k in 0..N_METRICS {
+                    assert!(
+                        (want[k].is_nan() && got[k].is_nan()) || want[k] == got[k],
+                        "cell ({row},{col}) metric {k}: {} vs {}",
+                        want[k],
+                        got[k]
+                    );
+                }
+            }
+        }
+        assert!(g.cell(0, 2)[0].is_nan(), "an empty cell is no data");
+        let rasters = g.to_rasters(-9999.0);
+        let zmax = &rasters[metric_index("zmax").unwrap()];
+        assert_eq!(zmax.data.iter().filter(|v| **v > 0.0).count(), 4);
+        assert_eq!(zmax.data[[1, 2]], -9999.0);
+        // No intensity: nodata, not NaN.
+        let itot = &rasters[metric_index("itot").unwrap()];
+        assert!(itot.data.iter().all(|v| *v == -9999.0));
+    }
+}

@@ -1,0 +1,885 @@
+//! The standard area-based (ABA) metric set on normalized heights: what a plot or a grid cell's
+//! returns look like, as numbers a biomass model can use.
+//!
+//! The set follows lidR's `stdmetrics` (`stdmetrics_z`, `stdmetrics_i`, `stdmetrics_rn`,
+//! lidR 4.x, `dz = 1`, `th = 2`, `zmin = 0`) wherever lidR defines a metric. It adds canopy
+//! cover, mean canopy height and Næsset's density deciles. Every metric is computed from one
+//! *population* of returns, selected in this order:
+//! 1. noise (class 7 and 18) and withheld points are dropped when `drop_noise` is set
+//!    (default `true`; lidR keeps them — the one default that departs from lidR);
+//! 2. the return filter `returns` keeps all returns (default, as lidR), first returns
+//!    (`return_number == 1`), last returns, or single returns;
+//! 3. `min_height_m`, when set, drops returns lower than it (`z >= min_height_m` is kept, as
+//!    lidaRtRee's `aba_metrics` with `hmin = 2`); unset by default, as lidR.
+//!
+//! With `z` the population's heights (m), `n` its size, `m` = zmean, `hb` = `height_break_m`
+//! (default 2 m):
+//!
+//! | name | definition |
+//! |---|---|
+//! | `n` | number of returns in the population |
+//! | `zmax`, `zmean` | max and mean of z |
+//! | `zsd` | sample standard deviation, divisor n − 1 (R `sd`); NaN for n < 2 |
+//! | `zcv` | zsd / zmean × 100 (%) — not in lidR; FUSION's "Elev CV" as a percentage |
+//! | `zskew` | (Σ(z−m)³/n) / (Σ(z−m)²/n)^1.5 (lidR) |
+//! | `zkurt` | n·Σ(z−m)⁴ / (Σ(z−m)²)² — Pearson kurtosis, not excess (lidR) |
+//! | `zentropy` | lidR `entropy(z, by = entropy_bin_m)`: bins `[k·dz, (k+1)·dz)` from 0 to `ceiling(zmax/dz)·dz`; returns on the top break fall out of the histogram (lidR's `fast_table`); −Σp ln p / ln(number of bins). NaN when zmax < 2·dz or any z < 0 |
+//! | `pzabovezmean` | % of z > zmean |
+//! | `pzabove2` | % of z > 2 m (lidR's `th = 2`; fixed at 2 m whatever the height break, so the name stays true) |
+//! | `zq5` … `zq95` | quantiles at p = 0.05, 0.10, …, 0.95, R type 7: h = (n−1)p, z₍⌊h⌋₎ + (h−⌊h⌋)(z₍⌊h⌋+1₎ − z₍⌊h⌋₎) on the sorted z (0-based) |
+//! | `zpcum1` … `zpcum9` | lidR's zpcum with `zmin = zpcum_min_m` (0): of the returns with z > zmin, breaks b_k = min(zmin + k·(zmax−zmin)/10, zmax), k = 0..10; bins [b_{k−1}, b_k); zpcum_i = cumulative % of the counted returns in the lowest i bins. As in lidR, returns at z ≥ b₁₀ (i.e. at zmax) are not counted. All 0 when zmax ≤ zmin |
+//! | `cover` | canopy cover: % of *first* returns (return_number 1, after the noise filter but ignoring the return filter and `min_height_m`) with z > hb. NaN when there is no first return |
+//! | `mch` | mean canopy height: mean z of first returns with z > hb (Bouvier et al. 2015 μ_CH, lidaRtRee `mCH`, there with z ≥ hb); NaN when none |
+//! | `d0` … `d9` | Næsset (2002) density deciles: with q = type-7 95th percentile of the population z > hb, thresholds t_k = hb + k·(q − hb)/10; d_k = % of the population with z > t_k. All 0 when no return is above hb |
+//! | `itot`, `imax`, `imean` | sum, max and mean of intensity |
+//! | `isd`, `iskew`, `ikurt` | as zsd, zskew, zkurt on intensity |
+//! | `ipground` | Σ intensity of class-2 returns / itot × 100 |
+//! | `ipcumzq10` … `ipcumzq90` | Σ intensity of returns with z ≤ the type-7 z quantile at 0.1, 0.3, 0.5, 0.7, 0.9 / itot × 100 |
+//! | `p1th` … `p5th` | % of the population with return_number 1 … 5 |
+//! | `pground` | % of the population with class 2 |
+//!
+//! Every share is a percentage (0–100), as lidR's. Undefined values are NaN here; writers turn
+//! them into nodata (rasters) or `NA` (tables) — NaN never reaches an output.
+//!
+//! Comparisons follow lidR exactly: "above" is strict (`fast_countover` is `>`), quantile
+//! probabilities are formed as R's `seq` forms them (0.05 + k·0.05), and breaks as R's `seq`
+//! clamps them (`pmin(x, to)`), so the values equal lidR's to rounding on the same returns.
+//!
+//! Cost: one gathering pass, one sort of the heights and a second pass over the population
+//! per plot or cell; [`MetricComputer`] reuses its buffers between calls.
+//!
+//! References: Roussel et al. 2020 (lidR), lidR `R/metrics_stdmetrics.R`; Næsset 2002 (RSE
+//! 80:88–99); Bouvier et al. 2015 (RSE 156:322–334); Pretzsch 2008 (entropy).
+//!
+//! See also: [`crate::algo::grid_metrics`] (the same set on a grid), the biomass plot metrics.
+
+use crate::points::class;
+
+/// Names of the metrics, in the order of every metric vector, raster band and table column.
+pub const METRIC_NAMES: [&str; 68] = [
+    "n",
+    "zmax",
+    "zmean",
+    "zsd",
+    "zcv",
+    "zskew",
+    "zkurt",
+    "zentropy",
+    "pzabovezmean",
+    "pzabove2",
+    "zq5",
+    "zq10",
+    "zq15",
+    "zq20",
+    "zq25",
+    "zq30",
+    "zq35",
+    "zq40",
+    "zq45",
+    "zq50",
+    "zq55",
+    "zq60",
+    "zq65",
+    "zq70",
+    "zq75",
+    "zq80",
+    "zq85",
+    "zq90",
+    "zq95",
+    "zpcum1",
+    "zpcum2",
+    "zpcum3",
+    "zpcum4",
+    "zpcum5",
+    "zpcum6",
+    "zpcum7",
+    "zpcum8",
+    "zpcum9",
+    "cover",
+    "mch",
+    "d0",
+    "d1",
+    "d2",
+    "d3",
+    "d4",
+    "d5",
+    "d6",
+    "d7",
+    "d8",
+    "d9",
+    "itot",
+    "imax",
+    "imean",
+    "isd",
+    "iskew",
+    "ikurt",
+    "ipground",
+    "ipcumzq10",
+    "ipcumzq30",
+    "ipcumzq50",
+    "ipcumzq70",
+    "ipcumzq90",
+    "p1th",
+    "p2th",
+    "p3th",
+    "p4th",
+    "p5th",
+    "pground",
+];
+
+/// Number of metrics.
+pub const N_METRICS: usize = METRIC_NAMES.len();
+
+/// Index of a metric name in [`METRIC_NAMES`].
+pub fn metric_index(name: &str) -> Option<usize> {
+    METRIC_NAMES.iter().position(|m| *m == name)
+}
+
+// Offsets into the metric vector.
+const I_N: usize = 0;
+const I_ZMAX: usize = 1;
+const I_ZMEAN: usize = 2;
+const I_ZSD: usize = 3;
+const I_ZCV: usize = 4;
+const I_ZSKEW: usize = 5;
+const I_ZKURT: usize = 6;
+const I_ZENTROPY: usize = 7;
+const I_PZABOVEZMEAN: usize = 8;
+const I_PZABOVE2: usize = 9;
+const I_ZQ: usize = 10; // 19 values
+const I_ZPCUM: usize = 29; // 9 values
+const I_COVER: usize = 38;
+const I_MCH: usize = 39;
+const I_D: usize = 40; // 10 values
+const I_ITOT: usize = 50;
+const I_IMAX: usize = 51;
+const I_IMEAN: usize = 52;
+const I_ISD: usize = 53;
+const I_ISKEW: usize = 54;
+const I_IKURT: usize = 55;
+const I_IPGROUND: usize = 56;
+const I_IPCUM: usize = 57; // 5 values
+const I_P1TH: usize = 62; // 5 values
+const I_PGROUND: usize = 67;
+
+/// Which returns form the metric population.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnFilter {
+    /// Every return (lidR's default).
+    #[default]
+    All,
+    /// `return_number == 1` (first and single returns).
+    First,
+    /// `return_number == number_of_returns` (last and single returns).
+    Last,
+    /// `number_of_returns == 1`.
+    Single,
+}
+
+impl std::str::FromStr for ReturnFilter {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "all" => Ok(ReturnFilter::All),
+            "first" => Ok(ReturnFilter::First),
+            "last" => Ok(ReturnFilter::Last),
+            "single" => Ok(ReturnFilter::Single),
+            o => Err(format!(
+                "unknown return filter '{o}' (all, first, last, single)"
+            )),
+        }
+    }
+}
+
+/// Options of the metric set (defaults: lidR `stdmetrics` with `dz = 1`, `th = 2`, `zmin = 0`,
+/// plus noise removal).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricOptions {
+    /// Height break for `cover`, `mch` and the density deciles (m). Default 2.
+    pub height_break_m: f64,
+    /// Returns that form the population. Default all.
+    pub returns: ReturnFilter,
+    /// When set, returns lower than this are left out of the population (m). Default unset.
+    pub min_height_m: Option<f64>,
+    /// Bin thickness of `zentropy` (m). Default 1 (lidR `dz`).
+    pub entropy_bin_m: f64,
+    /// Lower bound of the `zpcum` range (m). Default 0 (lidR `zmin`).
+    pub zpcum_min_m: f64,
+    /// Drop noise (classes 7, 18) and withheld points. Default true.
+    pub drop_noise: bool,
+}
+
+impl Default for MetricOptions {
+    fn default() -> Self {
+        MetricOptions {
+            height_break_m: 2.0,
+            returns: ReturnFilter::All,
+            min_height_m: None,
+            entropy_bin_m: 1.0,
+            zpcum_min_m: 0.0,
+            drop_noise: true,
+        }
+    }
+}
+
+impl MetricOptions {
+    /// Checks the options are usable.
+    pub fn validate(&self) -> crate::Result<()> {
+        if !self.height_break_m.is_finite() {
+            return Err(crate::Error::Config(format!(
+                "metrics height_break_m must be finite, got {}",
+                self.height_break_m
+            )));
+        }
+        if !(self.entropy_bin_m > 0.0 && self.entropy_bin_m.is_finite()) {
+            return Err(crate::Error::Config(format!(
+                "metrics entropy_bin_m must be positive, got {}",
+                self.entropy_bin_m
+            )));
+        }
+        if !self.zpcum_min_m.is_finite() {
+            return Err(crate::Error::Config(
+                "metrics zpcum_min_m must be finite".into(),
+            ));
+        }
+        if let Some(h) = self.min_height_m {
+            if !h.is_finite() {
+                return Err(crate::Error::Config(
+                    "metrics min_height_m must be finite".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per-point columns the metrics read. `height_m` is required; an empty attribute slice means
+/// the attribute is absent (its metrics are NaN; an absent return number counts every return
+/// as a single first return).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Returns<'a> {
+    pub height_m: &'a [f64],
+    pub intensity: &'a [u16],
+    pub return_number: &'a [u8],
+    pub number_of_returns: &'a [u8],
+    pub classification: &'a [u8],
+    /// LAS flag bits (withheld = 4).
+    pub flags: &'a [u8],
+}
+
+impl<'a> Returns<'a> {
+    /// Heights only.
+    pub fn heights(height_m: &'a [f64]) -> Self {
+        Returns {
+            height_m,
+            ..Default::default()
+        }
+    }
+
+    /// The attribute columns of `cloud` with `height_m` as heights (`cloud.z` for a
+    /// height-normalized cloud, or heights computed elsewhere, one per point).
+    pub fn from_cloud(cloud: &'a crate::points::PointCloud, height_m: &'a [f64]) -> Self {
+        Returns {
+            height_m,
+            intensity: &cloud.intensity,
+            return_number: &cloud.return_number,
+            number_of_returns: &cloud.number_of_returns,
+            classification: &cloud.classification,
+            flags: &cloud.flags,
+        }
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.height_m.len()
+    }
+
+    /// `true` when there is no point.
+    pub fn is_empty(&self) -> bool {
+        self.height_m.is_empty()
+    }
+
+    fn rn(&self, i: usize) -> u8 {
+        if self.return_number.is_empty() {
+            1
+        } else {
+            self.return_number[i]
+        }
+    }
+
+    fn nr(&self, i: usize) -> u8 {
+        if self.number_of_returns.is_empty() {
+            1
+        } else {
+            self.number_of_returns[i]
+        }
+    }
+
+    fn is_noise(&self, i: usize) -> bool {
+        let c = if self.classification.is_empty() {
+            1
+        } else {
+            self.classification[i]
+        };
+        let withheld = !self.flags.is_empty() && self.flags[i] & crate::points::flag::WITHHELD != 0;
+        c == class::NOISE || c == class::HIGH_NOISE || withheld
+    }
+}
+
+/// R's `seq(from, by, length)` values: `from + k·by` (bit-identical to R).
+fn r_seq(from: f64, by: f64, len: usize) -> impl Iterator<Item = f64> {
+    (0..len).map(move |k| from + k as f64 * by)
+}
+
+/// R's `quantile(x, p, type = 7)` on a sorted, non-empty slice.
+pub fn quantile_type7(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let index = (n - 1) as f64 * p; // 0-based; R's is 1 + this
+    let lo = index.floor();
+    let hi = index.ceil();
+    let (lo_i, hi_i) = (lo as usize, (hi as usize).min(n - 1));
+    let qs = sorted[lo_i];
+    let xh = sorted[hi_i];
+    if index > lo && xh != qs {
+        let h = index - lo;
+        (1.0 - h) * qs + h * xh
+    } else {
+        qs
+    }
+}
+
+/// Sample mean, sd (n−1), skewness and Pearson kurtosis in lidR's forms.
+fn moments(v: &[f64]) -> (f64, f64, f64, f64) {
+    let n = v.len() as f64;
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN, f64::NAN);
+    }
+    let mean = v.iter().sum::<f64>() / n;
+    let (mut s2, mut s3, mut s4) = (0.0, 0.0, 0.0);
+    for &x in v {
+        let d = x - mean;
+        let d2 = d * d;
+        s2 += d2;
+        s3 += d2 * d;
+        s4 += d2 * d2;
+    }
+    let sd = if v.len() > 1 {
+        (s2 / (n - 1.0)).sqrt()
+    } else {
+        f64::NAN
+    };
+    let skew = (s3 / n) / (s2 / n).powf(1.5);
+    let kurt = n * s4 / (s2 * s2);
+    (mean, sd, skew, kurt)
+}
+
+/// lidR's `entropy(z, by)` (see the module table).
+pub fn entropy(z: &[f64], zmax: f64, by: f64, bins: &mut Vec<u32>) -> f64 {
+    if z.is_empty() || zmax < 2.0 * by {
+        return f64::NAN;
+    }
+    if z.iter().any(|&v| v < 0.0) {
+        return f64::NAN;
+    }
+    let nb = (zmax / by).ceil() as usize;
+    bins.clear();
+    bins.resize(nb, 0);
+    for &v in z {
+        // v ≥ 0 here, so truncation is floor (and much cheaper than a libm call).
+        let mut k = (v / by) as usize;
+        // Match findInterval on the break values k·by exactly.
+        if k > 0 && v < k as f64 * by {
+            k -= 1;
+        } else if v >= (k + 1) as f64 * by {
+            k += 1;
+        }
+        if k < nb {
+            bins[k] += 1;
+        }
+    }
+    let total: u32 = bins.iter().sum();
+    if total == 0 || nb < 1 {
+        return f64::NAN;
+    }
+    let t = total as f64;
+    let h: f64 = bins
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / t;
+            -p * p.ln()
+        })
+        .sum();
+    h / (nb as f64).ln()
+}
+
+/// lidR's zpcum1..9 (see the module table) into `out[0..9]`.
+fn zpcum(z: &[f64], zmax: f64, zmin: f64, out: &mut [f64]) {
+    if zmax <= zmin {
+        out[..9].fill(0.0);
+        return;
+    }
+    let by = (zmax - zmin) / 10.0;
+    let mut breaks = [0.0; 11];
+    for (k, b) in r_seq(zmin, by, 11).enumerate() {
+        breaks[k] = b.min(zmax);
+    }
+    let mut counts = [0u64; 10];
+    for &v in z {
+        if v <= zmin {
+            continue;
+        }
+        // Largest k with breaks[k] <= v, bins 0..9 are counted (v > zmin: truncation is floor).
+        let mut k = (((v - zmin) / by) as usize).min(10);
+        while k > 0 && v < breaks[k] {
+            k -= 1;
+        }
+        while k < 10 && v >= breaks[k + 1] {
+            k += 1;
+        }
+        if k < 10 {
+            counts[k] += 1;
+        }
+    }
+    let total: u64 = counts.iter().sum();
+    let mut cum = 0u64;
+    for i in 0..9 {
+        cum += counts[i];
+        out[i] = if total == 0 {
+            f64::NAN
+        } else {
+            cum as f64 / total as f64 * 100.0
+        };
+    }
+}
+
+/// Sorts `z` into `out` through order-preserving integer keys (an integer sort is about twice
+/// as fast as a float comparator; the order is `f64::total_cmp`'s).
+fn sort_f64(z: &[f64], keys: &mut Vec<u64>, out: &mut Vec<f64>) {
+    const SIGN: u64 = 1 << 63;
+    keys.clear();
+    keys.extend(z.iter().map(|v| {
+        let b = v.to_bits();
+        if b & SIGN != 0 {
+            !b
+        } else {
+            b | SIGN
+        }
+    }));
+    keys.sort_unstable();
+    out.clear();
+    out.extend(
+        keys.iter()
+            .map(|&k| f64::from_bits(if k & SIGN != 0 { k & !SIGN } else { !k })),
+    );
+}
+
+/// Computes the metric set, reusing its buffers between calls (one per thread).
+#[derive(Debug, Clone, Default)]
+pub struct MetricComputer {
+    opts: MetricOptions,
+    z: Vec<f64>,
+    sorted: Vec<f64>,
+    inten: Vec<f64>,
+    rn: Vec<u8>,
+    cls: Vec<u8>,
+    bins: Vec<u32>,
+    keys: Vec<u64>,
+}
+
+impl MetricComputer {
+    /// A computer for `opts`.
+    pub fn new(opts: &MetricOptions) -> Self {
+        MetricComputer {
+            opts: opts.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &MetricOptions {
+        &self.opts
+    }
+
+    /// Metrics of the returns `idx` of `r`, written into `out` (length [`N_METRICS`]).
+    pub fn compute_into(
+        &mut self,
+        r: &Returns,
+        idx: impl IntoIterator<Item = usize>,
+        out: &mut [f64],
+    ) {
+        assert_eq!(out.len(), N_METRICS, "metric vector length");
+        out.fill(f64::NAN);
+        let o = &self.opts;
+        let hb = o.height_break_m;
+        let has_i = !r.intensity.is_empty();
+        let has_cls = !r.classification.is_empty();
+        let has_rn = !r.return_number.is_empty();
+        self.z.clear();
+        self.inten.clear();
+        self.rn.clear();
+        self.cls.clear();
+        // Pass 1: gather the population; cover and mch from all first returns.
+        let (mut n_first, mut n_first_above, mut sum_first_above) = (0u64, 0u64, 0.0);
+        for i in idx {
+            if o.drop_noise && r.is_noise(i) {
+                continue;
+            }
+            let z = r.height_m[i];
+            let rn = r.rn(i);
+            if rn == 1 {
+                n_first += 1;
+                if z > hb {
+                    n_first_above += 1;
+                    sum_first_above += z;
+                }
+            }
+            let keep = match o.returns {
+                ReturnFilter::All => true,
+                ReturnFilter::First => rn == 1,
+                ReturnFilter::Last => rn == r.nr(i),
+                ReturnFilter::Single => r.nr(i) == 1,
+            };
+            if !keep || o.min_height_m.is_some_and(|h| z < h) {
+                continue;
+            }
+            self.z.push(z);
+            if has_i {
+                self.inten.push(r.intensity[i] as f64);
+            }
+            if has_rn {
+                self.rn.push(rn);
+            }
+            if has_cls {
+                self.cls.push(r.classification[i]);
+            }
+        }
+        if n_first > 0 {
+            out[I_COVER] = n_first_above as f64 / n_first as f64 * 100.0;
+        }
+        if n_first_above > 0 {
+            out[I_MCH] = sum_first_above / n_first_above as f64;
+        }
+        let n = self.z.len();
+        out[I_N] = n as f64;
+        if n == 0 {
+            return;
+        }
+        let nf = n as f64;
+        let z = &self.z;
+        // Heights: moments, shares, entropy, zpcum.
+        let (zmean, zsd, zskew, zkurt) = moments(z);
+        let zmax = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        out[I_ZMAX] = zmax;
+        out[I_ZMEAN] = zmean;
+        out[I_ZSD] = zsd;
+        out[I_ZCV] = zsd / zmean * 100.0;
+        out[I_ZSKEW] = zskew;
+        out[I_ZKURT] = zkurt;
+        out[I_ZENTROPY] = entropy(z, zmax, o.entropy_bin_m, &mut self.bins);
+        let above_mean = z.iter().filter(|&&v| v > zmean).count();
+        let above2 = z.iter().filter(|&&v| v > 2.0).count();
+        out[I_PZABOVEZMEAN] = above_mean as f64 / nf * 100.0;
+        out[I_PZABOVE2] = above2 as f64 / nf * 100.0;
+        zpcum(z, zmax, o.zpcum_min_m, &mut out[I_ZPCUM..I_ZPCUM + 9]);
+        // Quantiles on the sorted copy.
+        sort_f64(z, &mut self.keys, &mut self.sorted);
+        let s = &self.sorted;
+        for (k, p) in r_seq(0.05, 0.05, 19).enumerate() {
+            out[I_ZQ + k] = quantile_type7(s, p);
+        }
+        // Density deciles above the height break.
+        let first_above = s.partition_point(|&v| v <= hb);
+        if first_above == n {
+            out[I_D..I_D + 10].fill(0.0);
+        } else {
+            let q95 = quantile_type7(&s[first_above..], 0.95);
+            let step = (q95 - hb) / 10.0;
+            for k in 0..10 {
+                let t = hb + k as f64 * step;
+                let above = n - s.partition_point(|&v| v <= t);
+                out[I_D + k] = above as f64 / nf * 100.0;
+            }
+        }
+        // Intensity.
+        if has_i {
+            let iv = &self.inten;
+            let (imean, isd, iskew, ikurt) = moments(iv);
+            let itot: f64 = iv.iter().sum();
+            out[I_ITOT] = itot;
+            out[I_IMAX] = iv.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            out[I_IMEAN] = imean;
+            out[I_ISD] = isd;
+            out[I_ISKEW] = iskew;
+            out[I_IKURT] = ikurt;
+            if itot > 0.0 {
+                if has_cls {
+                    let ig: f64 = iv
+                        .iter()
+                        .zip(&self.cls)
+                        .filter(|(_, &c)| c == class::GROUND)
+                        .map(|(i, _)| *i)
+                        .sum();
+                    out[I_IPGROUND] = ig / itot * 100.0;
+                }
+                let mut zq = [0.0; 5];
+                for (k, p) in r_seq(0.1, 0.2, 5).enumerate() {
+                    zq[k] = quantile_type7(s, p);
+                }
+                let mut acc = [0.0; 5];
+                for (&zv, &i) in z.iter().zip(iv) {
+                    for k in 0..5 {
+                        if zv <= zq[k] {
+                            acc[k] += i;
+                        }
+                    }
+                }
+                for k in 0..5 {
+                    out[I_IPCUM + k] = acc[k] / itot * 100.0;
+                }
+            }
+        }
+        // Return numbers and ground share.
+        let mut rn_counts = [0u64; 5];
+        if has_rn {
+            for &v in &self.rn {
+                if (1..=5).contains(&v) {
+                    rn_counts[v as usize - 1] += 1;
+                }
+            }
+        } else {
+            rn_counts[0] = n as u64;
+        }
+        for k in 0..5 {
+            out[I_P1TH + k] = rn_counts[k] as f64 / nf * 100.0;
+        }
+        if has_cls {
+            let g = self.cls.iter().filter(|&&c| c == class::GROUND).count();
+            out[I_PGROUND] = g as f64 / nf * 100.0;
+        }
+    }
+
+    /// Metrics of the returns `idx` of `r`.
+    pub fn compute(&mut self, r: &Returns, idx: impl IntoIterator<Item = usize>) -> Vec<f64> {
+        let mut out = vec![f64::NAN; N_METRICS];
+        self.compute_into(r, idx, &mut out);
+        out
+    }
+}
+
+/// Metrics of all of `r`'s returns with `opts` (convenience for one plot or one sample).
+pub fn metrics(r: &Returns, opts: &MetricOptions) -> Vec<f64> {
+    MetricComputer::new(opts).compute(r, 0..r.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(v: &[f64], name: &str) -> f64 {
+        v[metric_index(name).unwrap()]
+    }
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn names_and_offsets_agree() {
+        assert_eq!(METRIC_NAMES[I_ZQ], "zq5");
+        assert_eq!(METRIC_NAMES[I_ZQ + 18], "zq95");
+        assert_eq!(METRIC_NAMES[I_ZPCUM + 8], "zpcum9");
+        assert_eq!(METRIC_NAMES[I_D + 9], "d9");
+        assert_eq!(METRIC_NAMES[I_IPCUM + 4], "ipcumzq90");
+        assert_eq!(METRIC_NAMES[I_P1TH + 4], "p5th");
+        assert_eq!(METRIC_NAMES[I_PGROUND], "pground");
+        assert_eq!(METRIC_NAMES[I_COVER], "cover");
+        let mut sorted = METRIC_NAMES.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), N_METRICS, "names are unique");
+    }
+
+    #[test]
+    fn integer_key_sort_orders_floats() {
+        let z = [3.5, -0.25, 0.0, -0.0, 12.0, -7.0, 1e-300, 2.0];
+        let (mut k, mut out) = (Vec::new(), Vec::new());
+        sort_f64(&z, &mut k, &mut out);
+        let mut want = z.to_vec();
+        want.sort_by(f64::total_cmp);
+        assert_eq!(
+            out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn quantile_type7_matches_r() {
+        // R: quantile(c(1, 2, 4, 8, 16), c(0.05, 0.5, 0.9)) = 1.2, 4.0, 12.8
+        let s = [1.0, 2.0, 4.0, 8.0, 16.0];
+        assert!(close(quantile_type7(&s, 0.05), 1.2, 1e-12));
+        assert!(close(quantile_type7(&s, 0.5), 4.0, 1e-12));
+        assert!(close(quantile_type7(&s, 0.9), 12.8, 1e-12));
+        assert_eq!(quantile_type7(&[3.0], 0.3), 3.0);
+    }
+
+    /// Heights 0, 1, ..., 10 (11 returns), worked by hand.
+    #[test]
+    fn height_metrics_by_hand() {
+        let z: Vec<f64> = (0..=10).map(|v| v as f64).collect();
+        let m = metrics(&Returns::heights(&z), &MetricOptions::default());
+        assert_eq!(get(&m, "n"), 11.0);
+        assert_eq!(get(&m, "zmax"), 10.0);
+        assert!(close(get(&m, "zmean"), 5.0, 1e-12));
+        // Σ(z−5)² = 110, sd = sqrt(110/10) = 3.3166247903554
+        assert!(close(get(&m, "zsd"), 110f64.sqrt() / 10f64.sqrt(), 1e-12));
+        assert!(close(get(&m, "zcv"), 3.3166247903554 / 5.0 * 100.0, 1e-9));
+        assert!(close(get(&m, "zskew"), 0.0, 1e-12));
+        // Σ(z−5)⁴ = 2·(1+16+81+256+625) = 1958; kurt = 11·1958/110² = 1.78
+        assert!(close(get(&m, "zkurt"), 11.0 * 1958.0 / 12100.0, 1e-12));
+        // > 5: 6..10 = 5 of 11; > 2: 3..10 = 8 of 11.
+        assert!(close(get(&m, "pzabovezmean"), 500.0 / 11.0, 1e-12));
+        assert!(close(get(&m, "pzabove2"), 800.0 / 11.0, 1e-12));
+        // Type 7 on 0..10: q(p) = 10p.
+        assert!(close(get(&m, "zq5"), 0.5, 1e-12));
+        assert!(close(get(&m, "zq50"), 5.0, 1e-12));
+        assert!(close(get(&m, "zq95"), 9.5, 1e-12));
+        // Entropy: 10 bins [0,1),...,[9,10); z = 10 falls out (top break). Ten bins with one
+        // return each: entropy = ln 10 / ln 10 = 1.
+        assert!(close(get(&m, "zentropy"), 1.0, 1e-12));
+        // zpcum: z > 0 → 1..10; breaks 0,1,..,10; z = 10 not counted; 9 returns in bins
+        // [1,2),...,[9,10): bin 1 [0,1) empty. zpcum_i = (i−1)/9·100.
+        for i in 1..=9 {
+            let v = get(&m, &format!("zpcum{i}"));
+            assert!(close(v, (i - 1) as f64 / 9.0 * 100.0, 1e-9), "zpcum{i} {v}");
+        }
+        // Cover: every return is a first return (no return numbers); 8 of 11 above 2 m.
+        assert!(close(get(&m, "cover"), 800.0 / 11.0, 1e-12));
+        // mch = mean(3..10) = 6.5
+        assert!(close(get(&m, "mch"), 6.5, 1e-12));
+        // Deciles: above 2 m: 3..10, q95 (type 7, 8 values) = 9 + 0.65 = 9.65;
+        // t_k = 2 + k·0.765; d0: > 2 → 8/11; d9: t = 8.885 → 9,10 → 2/11.
+        assert!(close(get(&m, "d0"), 800.0 / 11.0, 1e-12));
+        assert!(close(get(&m, "d9"), 200.0 / 11.0, 1e-12));
+        // t_4 = 5.06 → 6..10 → 5/11
+        assert!(close(get(&m, "d4"), 500.0 / 11.0, 1e-12));
+        // No intensity or classification: NaN; all returns count as first.
+        assert!(get(&m, "itot").is_nan());
+        assert!(get(&m, "pground").is_nan());
+        assert_eq!(get(&m, "p1th"), 100.0);
+    }
+
+    #[test]
+    fn intensity_and_return_metrics_by_hand() {
+        let z = [0.0, 1.0, 5.0, 10.0];
+        let i = [100u16, 50, 30, 20];
+        let rn = [2u8, 1, 2, 1];
+        let nr = [2u8, 2, 2, 2];
+        let cls = [2u8, 1, 5, 5];
+        let r = Returns {
+            height_m: &z,
+            intensity: &i,
+            return_number: &rn,
+            number_of_returns: &nr,
+            classification: &cls,
+            flags: &[],
+        };
+        let m = metrics(&r, &MetricOptions::default());
+        assert_eq!(get(&m, "itot"), 200.0);
+        assert_eq!(get(&m, "imax"), 100.0);
+        assert_eq!(get(&m, "imean"), 50.0);
+        // deviations 50, 0, −20, −30: Σd² = 3800, sd = sqrt(3800/3)
+        assert!(close(get(&m, "isd"), (3800.0f64 / 3.0).sqrt(), 1e-12));
+        // Σd³ = 125000 − 8000 − 27000 = 90000; skew = (90000/4)/(950)^1.5
+        assert!(close(get(&m, "iskew"), 22500.0 / 950f64.powf(1.5), 1e-12));
+        // Σd⁴ = 6250000 + 160000 + 810000 = 7220000; kurt = 4·7220000/3800²
+        assert!(close(
+            get(&m, "ikurt"),
+            4.0 * 7_220_000.0 / 14_440_000.0,
+            1e-12
+        ));
+        assert!(close(get(&m, "ipground"), 50.0, 1e-12));
+        // zq10 = 0.3 → z ≤ 0.3: intensity 100 → 50 %; zq90 = 8.5 → 180/200 = 90 %.
+        assert!(close(get(&m, "ipcumzq10"), 50.0, 1e-12));
+        assert!(close(get(&m, "ipcumzq90"), 90.0, 1e-12));
+        // zq50 = 3 → 150/200
+        assert!(close(get(&m, "ipcumzq50"), 75.0, 1e-12));
+        assert_eq!(get(&m, "p1th"), 50.0);
+        assert_eq!(get(&m, "p2th"), 50.0);
+        assert_eq!(get(&m, "p3th"), 0.0);
+        assert_eq!(get(&m, "pground"), 25.0);
+        // Cover: first returns are z = 1 and z = 10 → 1 of 2 above 2 m.
+        assert_eq!(get(&m, "cover"), 50.0);
+        assert_eq!(get(&m, "mch"), 10.0);
+        // Entropy: zmax 10 → 10 bins; counts in bins 0, 1, 5 (z = 10 drops) → 3 equal → ln3/ln10
+        assert!(close(get(&m, "zentropy"), 3f64.ln() / 10f64.ln(), 1e-12));
+    }
+
+    #[test]
+    fn filters_and_undefined_values() {
+        let z = [-0.5, 3.0, 4.0, 20.0, 1.0];
+        let rn = [1u8, 1, 2, 1, 1];
+        let nr = [1u8, 2, 2, 1, 1];
+        let cls = [2u8, 5, 5, 7, 2];
+        let r = Returns {
+            height_m: &z,
+            return_number: &rn,
+            number_of_returns: &nr,
+            classification: &cls,
+            ..Default::default()
+        };
+        // Noise (the 20 m return) is dropped; a negative height makes entropy undefined.
+        let m = metrics(&r, &MetricOptions::default());
+        assert_eq!(get(&m, "n"), 4.0);
+        assert_eq!(get(&m, "zmax"), 4.0);
+        assert!(get(&m, "zentropy").is_nan());
+        // First-return filter: −0.5, 3.0, 1.0
+        let o = MetricOptions {
+            returns: ReturnFilter::First,
+            ..Default::default()
+        };
+        let m = metrics(&r, &o);
+        assert_eq!(get(&m, "n"), 3.0);
+        // Minimum height 2 m (lidaRtRee's hmin): 3.0, 4.0
+        let o = MetricOptions {
+            min_height_m: Some(2.0),
+            ..Default::default()
+        };
+        let m = metrics(&r, &o);
+        assert_eq!(get(&m, "n"), 2.0);
+        assert_eq!(get(&m, "zmean"), 3.5);
+        // Cover ignores the population filters: first returns −0.5, 3.0, 1.0 → 1 of 3.
+        assert!(close(get(&m, "cover"), 100.0 / 3.0, 1e-12));
+        // Keeping noise brings the 20 m return back.
+        let o = MetricOptions {
+            drop_noise: false,
+            ..Default::default()
+        };
+        assert_eq!(get(&metrics(&r, &o), "zmax"), 20.0);
+        // One return: sd undefined; no return: everything undefined but n = 0.
+        let one = metrics(&Returns::heights(&[5.0]), &MetricOptions::default());
+        assert!(get(&one, "zsd").is_nan());
+        assert_eq!(get(&one, "zq50"), 5.0);
+        let none = metrics(&Returns::heights(&[]), &MetricOptions::default());
+        assert_eq!(get(&none, "n"), 0.0);
+        assert!(get(&none, "zmean").is_nan());
+        assert!(get(&none, "cover").is_nan());
+    }
+
+    #[test]
+    fn ground_only_cell() {
+        // All returns at 0 m: zpcum all 0 (zmax <= zmin), deciles 0, cover 0, entropy NaN.
+        let z = [0.0; 6];
+        let m = metrics(&Returns::heights(&z), &MetricOptions::default());
+        assert_eq!(get(&m, "zpcum5"), 0.0);
+        assert_eq!(get(&m, "d0"), 0.0);
+        assert_eq!(get(&m, "cover"), 0.0);
+        assert!(get(&m, "mch").is_nan());
+        assert!(get(&m, "zentropy").is_nan());
+    }
+}

@@ -1,0 +1,346 @@
+//! Terrain: the ground surface under the points, as a DTM raster or as heights above ground.
+//!
+//! Ground points (classification 2 by default, optionally 9 water; see [`ground_mask`]) are
+//! turned into a [`GroundSurface`] by one of two methods, chosen with the typed
+//! [`DtmMethod`] (serde, `Default` = lidR's published defaults):
+//! * [`DtmMethod::Tin`] ([`tin`]): Delaunay TIN with linear interpolation, kNN-IDW outside the
+//!   convex hull — lidR `tin()` (`extrapolate = knnidw(3, 1, 50)`); the default;
+//! * [`DtmMethod::Idw`] ([`idw`]): kNN inverse-distance weighting — lidR `knnidw(10, 2, 50)`.
+//!
+//! The surface is then rasterized at cell centres ([`dtm`]) or subtracted from every point's
+//! `z` ([`normalize`]); two DTMs are compared with [`compare`].
+//!
+//! Ground points that share one `(x, y)` are merged first, keeping the lowest `z`
+//! ([`dedupe_lowest`]). Every evaluation is made independent of point order and of which chunk
+//! computed it, so a chunked, buffered run equals a single-file run cell for cell.
+//!
+//! See also: the ground filters under `algo::ground` (which produce the classes used here).
+
+pub mod compare;
+pub mod dtm;
+pub mod idw;
+pub mod normalize;
+pub mod tin;
+
+pub use compare::{compare, RasterDiff};
+pub use dtm::{dtm, dtm_chunk, rasterize, ChunkDtm, DtmOptions, NODATA};
+pub use idw::{Idw, IdwSurface};
+pub use normalize::{
+    height_above_ground, normalize, GroundReference, HagOutput, NormalizeOptions, NormalizeReport,
+    HAG_NAME,
+};
+pub use tin::{LocateHint, Tin, TinSurface};
+
+use crate::points::PointCloud;
+use crate::{Error, Result};
+use rayon::prelude::*;
+
+/// How a ground surface is interpolated from ground points.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum DtmMethod {
+    /// Delaunay TIN, linear within triangles; kNN-IDW outside the hull (lidR `tin()`).
+    Tin(Tin),
+    /// kNN inverse-distance weighting (lidR `knnidw()`).
+    Idw(Idw),
+}
+
+impl Default for DtmMethod {
+    /// lidR's default for `rasterize_terrain()`: `tin()`.
+    fn default() -> Self {
+        DtmMethod::Tin(Tin::default())
+    }
+}
+
+impl DtmMethod {
+    /// Checks the parameters are usable.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            DtmMethod::Tin(t) => t.extrapolation.validate(),
+            DtmMethod::Idw(i) => i.validate(),
+        }
+    }
+
+    /// A short human description, e.g. `tin (extrapolation knnidw k=3 p=1 rmax=50 m)`.
+    pub fn describe(&self) -> String {
+        let idw = |i: &Idw| format!("knnidw k={} p={} rmax={} m", i.k, i.power, i.rmax_m);
+        match self {
+            DtmMethod::Tin(t) => format!("tin (extrapolation {})", idw(&t.extrapolation)),
+            DtmMethod::Idw(i) => idw(i),
+        }
+    }
+}
+
+/// The name of a method in configuration files and on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SurfaceKind {
+    /// [`DtmMethod::Tin`].
+    #[default]
+    Tin,
+    /// [`DtmMethod::Idw`].
+    Idw,
+}
+
+impl SurfaceKind {
+    /// The method of this kind with its parameters.
+    pub fn with(self, tin: Tin, idw: Idw) -> DtmMethod {
+        match self {
+            SurfaceKind::Tin => DtmMethod::Tin(tin),
+            SurfaceKind::Idw => DtmMethod::Idw(idw),
+        }
+    }
+}
+
+/// Ground classes used by default: 2 (ground). Add 9 (water) for surfaces over lakes.
+pub const DEFAULT_GROUND_CLASSES: [u8; 1] = [crate::points::class::GROUND];
+
+/// `true` for points whose class is one of `ground_classes`.
+pub fn ground_mask(cloud: &PointCloud, ground_classes: &[u8]) -> Vec<bool> {
+    let mut is = [false; 256];
+    for &c in ground_classes {
+        is[c as usize] = true;
+    }
+    cloud
+        .classification
+        .iter()
+        .map(|&c| is[c as usize])
+        .collect()
+}
+
+/// Ground points `[x, y, z]` unique in `(x, y)`, sorted by `(x, y)`: where several points share
+/// one `(x, y)` the lowest `z` is kept. Non-finite coordinates are dropped.
+pub fn dedupe_lowest(x: &[f64], y: &[f64], z: &[f64]) -> Vec<[f64; 3]> {
+    let mut pts: Vec<[f64; 3]> = x
+        .iter()
+        .zip(y)
+        .zip(z)
+        .filter(|((a, b), c)| a.is_finite() && b.is_finite() && c.is_finite())
+        .map(|((&a, &b), &c)| [a, b, c])
+        .collect();
+    pts.par_sort_unstable_by(|p, q| {
+        p[0].total_cmp(&q[0])
+            .then(p[1].total_cmp(&q[1]))
+            .then(p[2].total_cmp(&q[2]))
+    });
+    pts.dedup_by(|later, first| later[0] == first[0] && later[1] == first[1]);
+    pts
+}
+
+/// A ground surface built by one of the [`DtmMethod`]s.
+pub enum GroundSurface {
+    Tin(TinSurface),
+    Idw(IdwSurface),
+}
+
+/// Queries evaluated in parallel blocks of this many points, each block walking the TIN from
+/// where its previous query landed.
+const BLOCK: usize = 4096;
+
+impl GroundSurface {
+    /// Builds the surface from ground coordinates. Errors when there is no ground point or the
+    /// parameters are invalid; with fewer than 3 (or collinear) points the TIN degrades to its
+    /// IDW extrapolation, with a warning.
+    pub fn new(x: &[f64], y: &[f64], z: &[f64], method: &DtmMethod) -> Result<GroundSurface> {
+        method.validate()?;
+        let pts = dedupe_lowest(x, y, z);
+        if pts.is_empty() {
+            return Err(Error::data(
+                "ground surface",
+                "no ground point (is the cloud ground-classified? see `landcarbon ground`)",
+            ));
+        }
+        Ok(match method {
+            DtmMethod::Tin(t) => GroundSurface::Tin(TinSurface::from_unique(pts, t)?),
+            DtmMethod::Idw(i) => GroundSurface::Idw(IdwSurface::from_unique(pts, *i)?),
+        })
+    }
+
+    /// Builds the surface from the points of `cloud` where `is_ground` is `true`.
+    pub fn from_cloud(
+        cloud: &PointCloud,
+        is_ground: &[bool],
+        method: &DtmMethod,
+    ) -> Result<GroundSurface> {
+        if is_ground.len() != cloud.len() {
+            return Err(Error::data(
+                "ground surface",
+                format!(
+                    "ground mask has {} entries for {} points",
+                    is_ground.len(),
+                    cloud.len()
+                ),
+            ));
+        }
+        let n = is_ground.iter().filter(|g| **g).count();
+        let (mut x, mut y, mut z) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for i in (0..cloud.len()).filter(|&i| is_ground[i]) {
+            x.push(cloud.x[i]);
+            y.push(cloud.y[i]);
+            z.push(cloud.z[i]);
+        }
+        Self::new(&x, &y, &z, method)
+    }
+
+    /// Number of unique ground points.
+    pub fn len(&self) -> usize {
+        match self {
+            GroundSurface::Tin(t) => t.len(),
+            GroundSurface::Idw(i) => i.len(),
+        }
+    }
+
+    /// `true` when the surface has no point (never, once built).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Ground elevation at `(x, y)`, `None` where undefined (no ground within reach).
+    /// `hint` speeds up spatially coherent queries on a TIN; it is ignored by IDW.
+    pub fn z_at(&self, x: f64, y: f64, hint: &mut LocateHint) -> Option<f64> {
+        match self {
+            GroundSurface::Tin(t) => t.z_at(x, y, hint),
+            GroundSurface::Idw(i) => i.z_at(x, y),
+        }
+    }
+
+    /// Ground elevation at each `(x[i], y[i])`, evaluated in parallel; `None` where undefined.
+    ///
+    /// Queries are visited in Morton (Z-curve) order of their position, so that each walk
+    /// through the TIN starts next to where the previous one ended whatever the order of the
+    /// points (scan order, sorted, shuffled): the cost stays O(1) per point instead of growing
+    /// with the distance between consecutive points.
+    pub fn z_at_many(&self, x: &[f64], y: &[f64]) -> Vec<Option<f64>> {
+        let n = x.len().min(y.len());
+        let order = morton_order(&x[..n], &y[..n]);
+        let mut sorted = vec![None; n];
+        sorted
+            .par_chunks_mut(BLOCK)
+            .zip(order.par_chunks(BLOCK))
+            .for_each(|(dst, idx)| {
+                let mut hint = LocateHint::default();
+                for (d, &i) in dst.iter_mut().zip(idx) {
+                    *d = self.z_at(x[i], y[i], &mut hint);
+                }
+            });
+        let mut out = vec![None; n];
+        for (&i, v) in order.iter().zip(sorted) {
+            out[i] = v;
+        }
+        out
+    }
+}
+
+/// Indices of the points sorted along a Morton (Z-order) curve over their bounding box
+/// (2¹⁶ steps a side); non-finite coordinates sort first.
+fn morton_order(x: &[f64], y: &[f64]) -> Vec<usize> {
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for (&a, &b) in x.iter().zip(y) {
+        if a.is_finite() && b.is_finite() {
+            x0 = x0.min(a);
+            x1 = x1.max(a);
+            y0 = y0.min(b);
+            y1 = y1.max(b);
+        }
+    }
+    let span = (x1 - x0).max(y1 - y0);
+    let scale = if span > 0.0 { 65535.0 / span } else { 0.0 };
+    let spread = |v: u32| -> u64 {
+        let mut v = v as u64 & 0xffff;
+        v = (v | (v << 8)) & 0x00ff_00ff;
+        v = (v | (v << 4)) & 0x0f0f_0f0f;
+        v = (v | (v << 2)) & 0x3333_3333;
+        (v | (v << 1)) & 0x5555_5555
+    };
+    let mut keyed: Vec<(u64, usize)> = x
+        .par_iter()
+        .zip(y)
+        .enumerate()
+        .map(|(i, (&a, &b))| {
+            let key = if a.is_finite() && b.is_finite() {
+                let cx = ((a - x0) * scale) as u32;
+                let cy = ((b - y0) * scale) as u32;
+                spread(cx) | (spread(cy) << 1)
+            } else {
+                0
+            };
+            (key, i)
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedupe_keeps_lowest_and_sorts() {
+        let p = dedupe_lowest(
+            &[2.0, 1.0, 1.0, 2.0, f64::NAN],
+            &[0.0, 5.0, 5.0, 0.0, 1.0],
+            &[3.0, 9.0, 8.0, 1.0, 1.0],
+        );
+        assert_eq!(p, vec![[1.0, 5.0, 8.0], [2.0, 0.0, 1.0]]);
+    }
+
+    #[test]
+    fn method_serde_round_trip_and_defaults() {
+        let m = DtmMethod::default();
+        assert_eq!(m, DtmMethod::Tin(Tin::default()));
+        let j = serde_json::to_string(&DtmMethod::Idw(Idw::default())).unwrap();
+        assert!(j.contains("\"method\":\"idw\""), "{j}");
+        let back: DtmMethod = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, DtmMethod::Idw(Idw::default()));
+        let t: DtmMethod = serde_json::from_str(r#"{"method":"tin"}"#).unwrap();
+        assert_eq!(t, DtmMethod::default());
+    }
+
+    #[test]
+    fn many_queries_in_any_order_match_single_queries() {
+        let mut rng = rand_pcg::Pcg64::new(1, 2);
+        use rand::Rng;
+        let n = 3000;
+        let x: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..100.0)).collect();
+        let y: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..100.0)).collect();
+        let z: Vec<f64> = x
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| 10.0 + 0.1 * a - 0.05 * b)
+            .collect();
+        let s = GroundSurface::new(&x, &y, &z, &DtmMethod::default()).unwrap();
+        let qx: Vec<f64> = (0..20_000)
+            .map(|_| rng.random_range(-60.0..160.0))
+            .collect();
+        let qy: Vec<f64> = (0..20_000)
+            .map(|_| rng.random_range(-60.0..160.0))
+            .collect();
+        let many = s.z_at_many(&qx, &qy);
+        let mut h = LocateHint::default();
+        for i in 0..qx.len() {
+            assert_eq!(many[i], s.z_at(qx[i], qy[i], &mut h), "query {i}");
+        }
+        assert!(
+            many.iter().any(|v| v.is_none())
+                && many.iter().filter(|v| v.is_some()).count() > 10_000
+        );
+    }
+
+    #[test]
+    fn no_ground_is_a_clear_error() {
+        let e = GroundSurface::new(&[], &[], &[], &DtmMethod::default())
+            .err()
+            .expect("error");
+        assert!(e.to_string().contains("no ground point"), "{e}");
+    }
+}

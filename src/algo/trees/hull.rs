@@ -1,0 +1,99 @@
+//! Convex hull of 2-D points (Andrew's monotone chain, O(n log n)) and polygon area: the crown
+//! polygons of the tree table (lidR `crown_metrics(geom = "convex")`).
+//!
+//! The hull is returned counter-clockwise, without repeating the first vertex, and without
+//! collinear vertices. Fewer than 3 non-collinear points give a degenerate hull (1 or 2
+//! vertices), which callers must not write as a polygon.
+//!
+//! Reference: Andrew A.M. (1979). Another efficient algorithm for convex hulls in two
+//! dimensions. Information Processing Letters 9(5), 216–219.
+//!
+//! See also: [`super::metrics`].
+
+fn cross(o: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
+    (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+}
+
+/// Convex hull of `pts`, counter-clockwise.
+pub fn convex_hull(pts: &[[f64; 2]]) -> Vec<[f64; 2]> {
+    let mut p: Vec<[f64; 2]> = pts
+        .iter()
+        .copied()
+        .filter(|q| q[0].is_finite() && q[1].is_finite())
+        .collect();
+    p.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+    p.dedup();
+    if p.len() < 3 {
+        return p;
+    }
+    let mut h: Vec<[f64; 2]> = Vec::with_capacity(2 * p.len());
+    for &q in &p {
+        while h.len() >= 2 && cross(h[h.len() - 2], h[h.len() - 1], q) <= 0.0 {
+            h.pop();
+        }
+        h.push(q);
+    }
+    let lower = h.len() + 1;
+    for &q in p.iter().rev().skip(1) {
+        while h.len() >= lower && cross(h[h.len() - 2], h[h.len() - 1], q) <= 0.0 {
+            h.pop();
+        }
+        h.push(q);
+    }
+    h.pop();
+    h
+}
+
+/// Area of a simple polygon (shoelace), positive whatever the orientation.
+pub fn polygon_area(poly: &[[f64; 2]]) -> f64 {
+    if poly.len() < 3 {
+        return 0.0;
+    }
+    // Relative to the first vertex, for precision with large projected coordinates.
+    let o = poly[0];
+    let mut s = 0.0;
+    for i in 1..poly.len() - 1 {
+        s += cross(o, poly[i], poly[i + 1]);
+    }
+    0.5 * s.abs()
+}
+
+/// `true` when `(x, y)` lies inside or on the convex polygon `poly` (counter-clockwise).
+pub fn convex_contains(poly: &[[f64; 2]], x: f64, y: f64) -> bool {
+    if poly.len() < 3 {
+        return false;
+    }
+    (0..poly.len()).all(|i| cross(poly[i], poly[(i + 1) % poly.len()], [x, y]) >= -1e-9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn square_with_inner_and_collinear_points() {
+        let pts = [
+            [0.0, 0.0],
+            [2.0, 0.0],
+            [1.0, 0.0],
+            [2.0, 2.0],
+            [0.0, 2.0],
+            [1.0, 1.0],
+            [0.0, 0.0],
+        ];
+        let h = convex_hull(&pts);
+        assert_eq!(h, vec![[0.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]]);
+        assert_eq!(polygon_area(&h), 4.0);
+        assert!(convex_contains(&h, 1.0, 1.0));
+        assert!(convex_contains(&h, 2.0, 1.0));
+        assert!(!convex_contains(&h, 2.1, 1.0));
+    }
+
+    #[test]
+    fn degenerate_inputs() {
+        assert!(convex_hull(&[]).is_empty());
+        assert_eq!(convex_hull(&[[1.0, 1.0], [1.0, 1.0]]).len(), 1);
+        assert_eq!(convex_hull(&[[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]).len(), 2);
+        assert_eq!(polygon_area(&[[0.0, 0.0], [1.0, 1.0]]), 0.0);
+    }
+}

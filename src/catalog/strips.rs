@@ -1,0 +1,104 @@
+//! Buffer strips: in tile mode, each chunk needs its neighbours' points only within the buffer
+//! around its core. Reading each neighbour whole for that would decompress every tile up to
+//! nine times. Instead, before the chunks run, every neighbouring tile is decoded once and the
+//! points that some *other* chunk's buffered rectangle needs (its strip) are written,
+//! uncompressed, to a scratch folder; chunks then read their neighbours' strips. Each tile is
+//! decompressed twice in all (strip pass and its own chunk), whatever its number of neighbours.
+//!
+//! The scratch folder is removed when the cache is dropped.
+
+use super::plan::{Chunk, Rect};
+use super::Catalog;
+use crate::points::{self, PointCloud};
+use crate::{Error, Result};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Strips of the tiles that other chunks need, on disk.
+#[derive(Debug)]
+pub struct StripCache {
+    dir: PathBuf,
+    /// `paths[tile]`: the tile's strip file, when some chunk needs it.
+    paths: Vec<Option<PathBuf>>,
+}
+
+fn inside(r: &Rect, x: f64, y: f64) -> bool {
+    x >= r[0] && x <= r[2] && y >= r[1] && y <= r[3]
+}
+
+impl StripCache {
+    /// Builds the strips needed by the chunks `run` (tile mode) in a fresh folder under
+    /// `scratch` (the system temporary folder when `None`). Tiles are processed in parallel on
+    /// the current rayon pool.
+    pub fn build(
+        catalog: &Catalog,
+        plan: &[Chunk],
+        run: &[usize],
+        scratch: Option<&Path>,
+    ) -> Result<StripCache> {
+        let base = scratch
+            .map(Path::to_path_buf)
+            .unwrap_or_else(std::env::temp_dir);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = base.join(format!("landcarbon-strips-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        // For each tile: the buffered rectangles of the chunks (among those run) that need it
+        // as a neighbour.
+        let mut needs: Vec<Vec<Rect>> = vec![Vec::new(); catalog.tiles.len()];
+        for &ci in run {
+            let c = &plan[ci];
+            for &t in &c.tiles {
+                if Some(t) != c.own_tile {
+                    needs[t].push(c.buffered);
+                }
+            }
+        }
+        let mut cache = StripCache {
+            dir,
+            paths: vec![None; catalog.tiles.len()],
+        };
+        let built: Vec<(usize, Result<PathBuf>)> = needs
+            .par_iter()
+            .enumerate()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(t, rects)| {
+                let path = cache.dir.join(format!("tile-{t:06}.las"));
+                let r = (|| {
+                    let strip = points::read_filtered(&catalog.tiles[t].path, &mut |x, y| {
+                        rects.iter().any(|r| inside(r, x, y)).then_some(true)
+                    })?;
+                    write_strip(&strip, &path)?;
+                    Ok(path)
+                })();
+                (t, r)
+            })
+            .collect();
+        for (t, r) in built {
+            // A tile that cannot be read fails the chunks that need it, later, with its name.
+            if let Ok(p) = r {
+                cache.paths[t] = Some(p);
+            }
+        }
+        Ok(cache)
+    }
+
+    /// The strip of `tile`, when built.
+    pub fn strip(&self, tile: usize) -> Option<&Path> {
+        self.paths.get(tile).and_then(|p| p.as_deref())
+    }
+}
+
+fn write_strip(strip: &PointCloud, path: &Path) -> Result<()> {
+    // Strips keep the tile's own format, scale and offset, so points are decoded bit for bit
+    // as from the tile itself.
+    points::write(strip, path)
+}
+
+impl Drop for StripCache {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

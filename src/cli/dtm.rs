@@ -1,0 +1,241 @@
+//! `landcarbon dtm`: a digital terrain model from ground-classified tiles, as one GeoTIFF.
+//!
+//! Each buffered chunk rasterizes the cells whose centres lie in its core from the ground points
+//! of its core and buffer (TIN by default, or kNN-IDW; see `algo::terrain`), and the chunk
+//! rasters are pasted into one mosaic on the grid of the whole catalog, aligned to `--res`, with
+//! the catalog's CRS and nodata −9999. Flags override the `[dtm]` section of the config file.
+
+use super::common::{
+    load_config, open_catalog, progress, report_failures, CatalogArgs, Common, Outcome,
+};
+use landcarbon::algo::terrain::{self, DtmOptions, SurfaceKind, NODATA};
+use landcarbon::catalog;
+use landcarbon::raster::{Grid, MosaicWriter, Raster};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Surface method on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum MethodArg {
+    /// Delaunay TIN, linear in triangles, kNN-IDW outside the hull (lidR tin()).
+    Tin,
+    /// kNN inverse-distance weighting (lidR knnidw(10, 2, 50)).
+    Idw,
+}
+
+/// Ground-surface flags shared by `dtm` and `normalize`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SurfaceArgs {
+    /// Surface method [config: method; default tin].
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+    /// IDW neighbours: for idw the k of knnidw (default 10), for tin the extrapolation's k
+    /// outside the hull (default 3) [config: idw.k / tin.extrapolation.k].
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// IDW power (idw default 2; tin extrapolation default 1) [config: idw.power / tin.extrapolation.power].
+    #[arg(long)]
+    pub power: Option<f64>,
+    /// IDW search radius in metres; beyond it cells are nodata (default 50)
+    /// [config: idw.rmax_m / tin.extrapolation.rmax_m].
+    #[arg(long)]
+    pub rmax: Option<f64>,
+    /// Classes taken as ground, comma separated, e.g. 2,9 to include water [config: ground_classes; default 2].
+    #[arg(long, value_delimiter = ',')]
+    pub ground_classes: Option<Vec<u8>>,
+}
+
+impl SurfaceArgs {
+    /// Applies the flags onto a config section's fields.
+    pub fn apply(
+        &self,
+        method: &mut SurfaceKind,
+        tin: &mut terrain::Tin,
+        idw: &mut terrain::Idw,
+        ground_classes: &mut Vec<u8>,
+    ) {
+        if let Some(m) = self.method {
+            *method = match m {
+                MethodArg::Tin => SurfaceKind::Tin,
+                MethodArg::Idw => SurfaceKind::Idw,
+            };
+        }
+        let target = match method {
+            SurfaceKind::Tin => &mut tin.extrapolation,
+            SurfaceKind::Idw => idw,
+        };
+        if let Some(k) = self.k {
+            target.k = k;
+        }
+        if let Some(p) = self.power {
+            target.power = p;
+        }
+        if let Some(r) = self.rmax {
+            target.rmax_m = r;
+        }
+        if let Some(g) = &self.ground_classes {
+            *ground_classes = g.clone();
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+    /// Output GeoTIFF.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Cell size in metres [config: dtm.res_m; default 1].
+    #[arg(long)]
+    pub res: Option<f64>,
+    #[command(flatten)]
+    pub surface: SurfaceArgs,
+}
+
+/// The `[dtm]` options with the flags applied.
+fn options(cfg: &DtmOptions, a: &Args) -> DtmOptions {
+    let mut o = cfg.clone();
+    if let Some(r) = a.res {
+        o.res_m = r;
+    }
+    a.surface
+        .apply(&mut o.method, &mut o.tin, &mut o.idw, &mut o.ground_classes);
+    o
+}
+
+/// The cells common to two aligned grids of one resolution.
+fn intersect(a: &Grid, b: &Grid) -> Grid {
+    let x_min = a.x_min.max(b.x_min);
+    let y_max = a.y_max.min(b.y_max);
+    let x_max = a.x_max().min(b.x_max());
+    let y_min = a.y_min().max(b.y_min());
+    Grid {
+        x_min,
+        y_max,
+        res_m: a.res_m,
+        ncols: ((x_max - x_min) / a.res_m).round().max(0.0) as usize,
+        nrows: ((y_max - y_min) / a.res_m).round().max(0.0) as usize,
+    }
+}
+
+fn to_f32(r: &Raster<f64>) -> Raster<f32> {
+    Raster {
+        grid: r.grid,
+        data: r.data.mapv(|v| v as f32),
+        nodata: r.nodata as f32,
+    }
+}
+
+pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
+    let start = Instant::now();
+    let cfg = load_config(c, Some(&a.catalog))?;
+    let opts = options(&cfg.dtm, a);
+    opts.validate()?;
+    let ext = super::common::extension(&a.output);
+    if ext != "tif" && ext != "tiff" {
+        anyhow::bail!(
+            "output must be a GeoTIFF (.tif), got {}",
+            a.output.display()
+        );
+    }
+    let (cat, plan) = open_catalog(&a.catalog, &cfg.chunk)?;
+    if plan.is_empty() {
+        anyhow::bail!("no points in the inputs");
+    }
+    if cfg.chunk.buffer_m <= 0.0 && plan.len() > 1 {
+        log::warn!("no chunk buffer: the DTM will not be seamless across chunk edges");
+    }
+    // The cells touching the catalog's extent (lidR's DTM covers the bounding box), within
+    // the cells some chunk owns; tile cores are snapped outward (align_m) and would otherwise
+    // add a margin of pure extrapolation.
+    let owned = plan
+        .iter()
+        .map(|ch| Grid::covering_centres(&ch.core, opts.res_m))
+        .reduce(|g, h| g.union(&h))
+        .expect("non-empty plan");
+    let grid = intersect(&Grid::covering(&cat.extent(), opts.res_m), &owned);
+    let mosaic = MosaicWriter::create(
+        &a.output,
+        grid,
+        &["DTM".to_string()],
+        NODATA as f32,
+        &cat.crs,
+    )?;
+    log::info!(
+        "DTM {} x {} cells at {} m, method {}",
+        grid.ncols,
+        grid.nrows,
+        opts.res_m,
+        opts.method().describe()
+    );
+    let pb = progress(c, plan.len() as u64, "dtm");
+    let report = catalog::run(
+        &cat,
+        &plan,
+        &cfg.engine,
+        &|_, _| pb.inc(1),
+        |chunk, cloud| {
+            let out = terrain::dtm_chunk(&cloud, &chunk.core, &opts)?;
+            let g = &out.raster.grid;
+            let valid = out
+                .raster
+                .data
+                .indexed_iter()
+                .filter(|((r, c), v)| {
+                    let (x, y) = g.centre(*r, *c);
+                    **v != NODATA && grid.cell_of(x, y).is_some()
+                })
+                .count();
+            if out.n_ground > 0 {
+                mosaic.paste(&[&to_f32(&out.raster)])?;
+            }
+            Ok((out.n_ground, valid, cloud.len()))
+        },
+    )?;
+    pb.finish_and_clear();
+    let no_ground: Vec<usize> = report
+        .results
+        .iter()
+        .filter(|(_, r)| r.0 == 0)
+        .map(|(id, _)| *id)
+        .collect();
+    if !report.results.is_empty() && no_ground.len() == report.results.len() {
+        drop(mosaic);
+        anyhow::bail!(
+            "no ground point of classes {:?} in any input: classify ground first (landcarbon ground) or set --ground-classes",
+            opts.ground_classes
+        );
+    }
+    for id in &no_ground {
+        let ch = &plan[*id];
+        log::warn!(
+            "chunk {id} ({}): no ground point of classes {:?}: its cells are nodata",
+            ch.tiles
+                .iter()
+                .map(|&t| cat.tiles[t].path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            opts.ground_classes
+        );
+    }
+    mosaic.finish()?;
+    if !c.quiet {
+        let cells: usize = report.results.iter().map(|(_, r)| r.1).sum();
+        let pts: usize = report.results.iter().map(|(_, r)| r.2).sum();
+        let ground: usize = report.results.iter().map(|(_, r)| r.0).sum();
+        eprintln!(
+            "wrote {} ({} x {} cells at {} m, {} with ground; {}) from {} points ({} ground, buffers included) in {:.2} s",
+            a.output.display(),
+            grid.ncols,
+            grid.nrows,
+            opts.res_m,
+            cells,
+            opts.method().describe(),
+            pts,
+            ground,
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(report_failures(c, &report, &cfg.engine))
+}

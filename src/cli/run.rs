@@ -1,0 +1,405 @@
+//! `landcarbon run`, `plan` and `merge`: the whole chain over one or two surveys, on one
+//! machine or as a sharded job on a cluster.
+//!
+//! * `run CONFIG` — every chunk of every survey (skipping chunks already complete), then the
+//!   reducers (mosaics, trees, plot metrics, calibration, carbon density) and, when `[account]`
+//!   names the patches, the accounting. Interrupted, the same command resumes.
+//! * `run CONFIG --shard i/N` — only shard i's chunks (no reducers): one Slurm array task.
+//! * `plan CONFIG --shards N` — the shard manifest (chunks balanced by points, the memory and
+//!   CPUs a task needs); `--missing` plans only chunks not yet complete.
+//! * `merge CONFIG` — the reducers and the accounting, once every shard is done.
+
+use super::account;
+use super::common::{progress, Common, Outcome};
+use landcarbon::catalog::Chunk;
+use landcarbon::config::Config;
+use landcarbon::pipeline::survey::{MapReport, SurveyRun};
+use landcarbon::pipeline::{self, RunRecord};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Pipeline configuration (TOML with a [run] section).
+    pub config: PathBuf,
+    /// Output folder (overrides [run] output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Run only shard i of N (0-based), e.g. 3/16; the reducers are left to `merge`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Chunk side in metres (0 = one chunk per tile).
+    #[arg(long)]
+    pub chunk_size: Option<f64>,
+    /// Buffer around each chunk in metres.
+    #[arg(long)]
+    pub buffer: Option<f64>,
+    /// Stop starting new chunks after the first failure.
+    #[arg(long)]
+    pub stop_early: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Pipeline configuration.
+    pub config: PathBuf,
+    /// Number of shards (array tasks).
+    #[arg(long, default_value_t = 1)]
+    pub shards: usize,
+    /// Plan only the chunks not yet complete (to resubmit failed tasks).
+    #[arg(long)]
+    pub missing: bool,
+    /// Output folder (overrides [run] output).
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
+    /// Shard manifest to write (JSON).
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Pipeline configuration.
+    pub config: PathBuf,
+    /// Output folder (overrides [run] output).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// The configuration file with relative paths made relative to it and the flags applied.
+fn load(c: &Common, path: &Path, output: Option<&PathBuf>) -> anyhow::Result<(Config, PathBuf)> {
+    let mut cfg = Config::from_file(path)?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    cfg.run.resolve_relative(&base);
+    cfg.account.resolve_relative(&base);
+    if let Some(p) = &mut cfg.carbon.params {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    }
+    if let Some(t) = c.threads {
+        cfg.threads = t;
+    }
+    cfg.engine.threads = cfg.threads;
+    if let Some(o) = output {
+        cfg.run.output = Some(o.clone());
+    }
+    let out = cfg.run.output.clone().ok_or_else(|| {
+        anyhow::anyhow!("{}: [run] output is not set (or give -o)", path.display())
+    })?;
+    if cfg.run.surveys.is_empty() {
+        anyhow::bail!("{}: [run] has no [[run.surveys]]", path.display());
+    }
+    std::fs::create_dir_all(&out).map_err(|e| landcarbon::Error::io(&out, e))?;
+    // Absolute, so that chunk files and the manifest name the same paths from any folder.
+    let out = std::path::absolute(&out).map_err(|e| landcarbon::Error::io(&out, e))?;
+    cfg.run.output = Some(out.clone());
+    Ok((cfg, out))
+}
+
+fn open_surveys<'a>(cfg: &'a Config, out: &Path) -> anyhow::Result<Vec<SurveyRun<'a>>> {
+    let mut v = Vec::new();
+    for s in &cfg.run.surveys {
+        v.push(SurveyRun::open(cfg, s, &cfg.run.stages, out)?);
+    }
+    Ok(v)
+}
+
+/// Every (survey, chunk) as one list of chunks for sharding; `id` = position in the list.
+fn global_chunks(surveys: &[SurveyRun], only_missing: bool) -> (Vec<Chunk>, Vec<(usize, usize)>) {
+    let mut chunks = Vec::new();
+    let mut keys = Vec::new();
+    for (si, s) in surveys.iter().enumerate() {
+        let missing = only_missing.then(|| s.missing());
+        for c in &s.plan {
+            if missing.as_ref().is_some_and(|m| !m.contains(&c.id)) {
+                continue;
+            }
+            let mut g = c.clone();
+            g.id = chunks.len();
+            chunks.push(g);
+            keys.push((si, c.id));
+        }
+    }
+    (chunks, keys)
+}
+
+/// The shard manifest written by `plan`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ShardPlan {
+    pub config: PathBuf,
+    pub output: PathBuf,
+    pub n_shards: usize,
+    /// Per shard: (survey index, chunk id) pairs.
+    pub shards: Vec<Vec<(usize, usize)>>,
+    pub est_points: Vec<u64>,
+    /// Suggested `--cpus-per-task` and `--mem` (MB) per array task.
+    pub cpus_per_task: usize,
+    pub mem_mb_per_task: u64,
+}
+
+/// Memory a task needs: its largest chunk with buffer (≈ 60 bytes per point in columns plus
+/// the algorithms' working sets, measured ≈ 150 bytes per point in all) per thread, plus 200 MB.
+fn mem_mb(largest_points: u64, threads: usize) -> u64 {
+    200 + largest_points * 150 * threads as u64 / 1_000_000
+}
+
+pub fn plan(c: &Common, a: &PlanArgs) -> anyhow::Result<Outcome> {
+    let (cfg, out) = load(c, &a.config, a.output_dir.as_ref())?;
+    let surveys = open_surveys(&cfg, &out)?;
+    let (chunks, keys) = global_chunks(&surveys, a.missing);
+    let n = a.shards.max(1).min(chunks.len().max(1));
+    let shards = pipeline::shards(&chunks, n)?;
+    let cpus = if cfg.threads > 0 { cfg.threads } else { 4 };
+    let largest = shards
+        .iter()
+        .map(|s| s.largest_chunk_points)
+        .max()
+        .unwrap_or(0);
+    // The buffer adds points around the core: scale by the buffered/core area of the first chunk.
+    let grow = surveys
+        .iter()
+        .flat_map(|s| s.plan.first())
+        .map(|ch| {
+            let a = |r: &[f64; 4]| (r[2] - r[0]) * (r[3] - r[1]);
+            (a(&ch.buffered) / a(&ch.core).max(1.0)).min(4.0)
+        })
+        .next()
+        .unwrap_or(1.0);
+    let plan = ShardPlan {
+        config: a.config.canonicalize().unwrap_or(a.config.clone()),
+        output: out.clone(),
+        n_shards: shards.len(),
+        shards: shards
+            .iter()
+            .map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect())
+            .collect(),
+        est_points: shards.iter().map(|s| s.est_points).collect(),
+        cpus_per_task: cpus,
+        mem_mb_per_task: mem_mb((largest as f64 * grow) as u64, cpus),
+    };
+    let text = serde_json::to_string_pretty(&plan)?;
+    std::fs::write(&a.output, text).map_err(|e| landcarbon::Error::io(&a.output, e))?;
+    if !c.quiet {
+        eprintln!(
+            "{} chunk(s){} in {} shard(s) → {} (suggested --cpus-per-task={} --mem={}M)",
+            chunks.len(),
+            if a.missing { " still missing" } else { "" },
+            plan.n_shards,
+            a.output.display(),
+            plan.cpus_per_task,
+            plan.mem_mb_per_task
+        );
+    }
+    Ok(Outcome::Complete)
+}
+
+fn map_all(
+    c: &Common,
+    surveys: &[SurveyRun],
+    pick: &dyn Fn(usize) -> Vec<usize>,
+) -> anyhow::Result<Vec<MapReport>> {
+    let total: usize = (0..surveys.len()).map(|i| pick(i).len()).sum();
+    let pb = progress(c, total as u64, "chunks");
+    let mut reports = Vec::new();
+    for (i, s) in surveys.iter().enumerate() {
+        let ids = pick(i);
+        reports.push(s.map(&ids, &|_, _| pb.inc(1))?);
+    }
+    pb.finish_and_clear();
+    Ok(reports)
+}
+
+pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let (mut cfg, out) = load(c, &a.config, a.output.as_ref())?;
+    if let Some(v) = a.chunk_size {
+        cfg.chunk.size_m = v;
+    }
+    if let Some(v) = a.buffer {
+        cfg.chunk.buffer_m = v;
+    }
+    if a.stop_early {
+        cfg.engine.stop_early = true;
+    }
+    let surveys = open_surveys(&cfg, &out)?;
+    let shard = a.shard.as_deref().map(pipeline::parse_shard).transpose()?;
+    let reports = match shard {
+        Some((i, n)) => {
+            let (chunks, keys) = global_chunks(&surveys, false);
+            let sh = pipeline::shards(&chunks, n.min(chunks.len().max(1)))?;
+            let mine: Vec<(usize, usize)> = sh
+                .get(i)
+                .map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect())
+                .unwrap_or_default();
+            map_all(c, &surveys, &|si| {
+                mine.iter().filter(|k| k.0 == si).map(|k| k.1).collect()
+            })?
+        }
+        None => map_all(c, &surveys, &|si| surveys[si].all_chunks())?,
+    };
+    let failed: Vec<String> = reports
+        .iter()
+        .flat_map(|r| r.failures.iter().map(|(_, e)| e.clone()))
+        .collect();
+    for e in &failed {
+        eprintln!("landcarbon: chunk failed: {e}");
+    }
+    let mut record = record_for(&cfg, &surveys, &reports, started)?;
+    if shard.is_some() {
+        let (i, n) = shard.expect("checked");
+        record.write(&out.join(format!("run-shard-{i}-of-{n}.json")))?;
+        return Ok(if failed.is_empty() {
+            Outcome::Complete
+        } else {
+            Outcome::Partial
+        });
+    }
+    if !failed.is_empty() {
+        record.write(&out.join("run.json"))?;
+        eprintln!(
+            "landcarbon: {} chunk(s) failed; fix them and run the same command again to resume",
+            failed.len()
+        );
+        return Ok(Outcome::Partial);
+    }
+    let outcome = reduce_all(c, &cfg, &surveys, &out, &mut record)?;
+    record.wall_seconds = started.elapsed().as_secs_f64();
+    record.peak_rss_mb = pipeline::peak_rss_mb();
+    record.write(&out.join("run.json"))?;
+    Ok(outcome)
+}
+
+pub fn merge(c: &Common, a: &MergeArgs) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let (cfg, out) = load(c, &a.config, a.output.as_ref())?;
+    let surveys = open_surveys(&cfg, &out)?;
+    let mut record = record_for(&cfg, &surveys, &[], started)?;
+    let outcome = reduce_all(c, &cfg, &surveys, &out, &mut record)?;
+    record.wall_seconds = started.elapsed().as_secs_f64();
+    record.peak_rss_mb = pipeline::peak_rss_mb();
+    record.write(&out.join("run.json"))?;
+    Ok(outcome)
+}
+
+fn record_for(
+    cfg: &Config,
+    surveys: &[SurveyRun],
+    reports: &[MapReport],
+    started: Instant,
+) -> anyhow::Result<RunRecord> {
+    let mut inputs = Vec::new();
+    for s in surveys {
+        let paths: Vec<PathBuf> = s.catalog.tiles.iter().map(|t| t.path.clone()).collect();
+        inputs.extend(pipeline::hash_inputs(&paths)?);
+    }
+    let mut stage: Vec<(String, f64)> = Vec::new();
+    for r in reports {
+        for (k, v) in &r.stage_seconds {
+            match stage.iter_mut().find(|(n, _)| n == k) {
+                Some(e) => e.1 += v,
+                None => stage.push((k.clone(), *v)),
+            }
+        }
+    }
+    Ok(RunRecord {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        command: std::env::args().collect(),
+        config: serde_json::to_value(cfg)?,
+        inputs,
+        chunks_total: surveys.iter().map(|s| s.plan.len()).sum(),
+        chunks_run: reports.iter().map(|r| r.ran.len()).sum(),
+        chunks_resumed: reports.iter().map(|r| r.resumed.len()).sum(),
+        points: reports.iter().map(|r| r.points).sum(),
+        stage_seconds: stage,
+        chunk_seconds: reports
+            .iter()
+            .flat_map(|r| r.chunk_seconds.clone())
+            .collect(),
+        wall_seconds: started.elapsed().as_secs_f64(),
+        threads: rayon::current_num_threads(),
+        peak_rss_mb: pipeline::peak_rss_mb(),
+        failures: reports
+            .iter()
+            .flat_map(|r| {
+                r.failures
+                    .iter()
+                    .map(|(id, e)| pipeline::record::FailureRecord {
+                        chunk_id: *id,
+                        error: e.clone(),
+                    })
+            })
+            .collect(),
+    })
+}
+
+fn reduce_all(
+    c: &Common,
+    cfg: &Config,
+    surveys: &[SurveyRun],
+    out: &Path,
+    record: &mut RunRecord,
+) -> anyhow::Result<Outcome> {
+    let mut carbon_dirs: Vec<(i32, PathBuf)> = Vec::new();
+    for s in surveys {
+        let t0 = Instant::now();
+        let rep = s.reduce()?;
+        record.stage_seconds.push((
+            format!("reduce {}", s.survey.year),
+            t0.elapsed().as_secs_f64(),
+        ));
+        if !c.quiet {
+            eprintln!(
+                "survey {}: {} chunks, {} trees, {} plots with metrics{}",
+                s.survey.year,
+                s.plan.len(),
+                rep.trees,
+                rep.plots_with_metrics,
+                rep.carbon
+                    .as_ref()
+                    .map(|p| format!(", carbon density in {}", p.display()))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(d) = rep.carbon {
+            carbon_dirs.push((s.survey.year, d));
+        }
+    }
+    let mut acc = cfg.account.clone();
+    if acc.patches_t1.is_none() || acc.patches_t2.is_none() {
+        return Ok(Outcome::Complete);
+    }
+    // Years and density folders from the surveys, unless the [account] section sets them.
+    let mut years: Vec<i32> = surveys.iter().map(|s| s.survey.year).collect();
+    years.sort();
+    if acc.year_t1.is_none() {
+        acc.year_t1 = years.first().copied();
+    }
+    if acc.year_t2.is_none() {
+        acc.year_t2 = years.last().copied();
+    }
+    for (year, dir) in &carbon_dirs {
+        let slot = if Some(*year) == acc.year_t1 {
+            &mut acc.t1
+        } else if Some(*year) == acc.year_t2 {
+            &mut acc.t2
+        } else {
+            continue;
+        };
+        if !slot.lidar.is_set() {
+            slot.lidar.dir = Some(dir.clone());
+        }
+    }
+    if acc.out.is_none() {
+        acc.out = Some(out.join("account"));
+    }
+    if acc.params.is_none() {
+        acc.params = cfg.carbon.params.clone();
+    }
+    let t0 = Instant::now();
+    let o = account::run_config(c, acc, t0)?;
+    record
+        .stage_seconds
+        .push(("account".into(), t0.elapsed().as_secs_f64()));
+    Ok(o)
+}

@@ -1,0 +1,228 @@
+//! The per-chunk stages, in one pass over the chunk's points in memory:
+//! ground (+ noise) → ground surface → DTM → height above ground → vegetation classes → CHM →
+//! trees → grid metrics → plot metrics. Every product is cropped to the chunk's core (raster
+//! cells whose centre lies in the core, trees whose apex does, plots whose centre does) and
+//! written under `chunks/c<id>/` with temporary names; the caller records the chunk in the
+//! manifest once all are in place.
+
+use super::config::Stages;
+use crate::algo::canopy::{self, CanopyColumns};
+use crate::algo::ground;
+use crate::algo::metrics::{MetricComputer, Returns, METRIC_NAMES};
+use crate::algo::terrain::{self, GroundSurface};
+use crate::algo::trees::{self, Tree};
+use crate::algo::vegetation;
+use crate::catalog::Chunk;
+use crate::config::Config;
+use crate::points::{self, Crs, PointCloud};
+use crate::raster::{write_geotiff, write_geotiff_bands, Grid, Raster};
+use crate::vector::Plot;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Everything a chunk needs besides its points.
+pub struct ChunkContext<'a> {
+    pub cfg: &'a Config,
+    pub stages: &'a Stages,
+    pub crs: &'a Crs,
+    /// The survey's output folder.
+    pub out: &'a Path,
+    /// Field plots of the survey (metrics are computed for those centred in the core).
+    pub plots: &'a [Plot],
+    /// Allometry giving each detected tree its DBH and AGB.
+    pub allometry: Option<&'a crate::biomass::allometry::GroupAllometry>,
+}
+
+/// Plot metrics of one plot.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PlotRow {
+    pub plot_index: usize,
+    pub n_returns: usize,
+    pub metrics: Vec<f64>,
+}
+
+/// What a chunk produced (besides its files).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ChunkSummary {
+    pub core_points: u64,
+    pub ground_points: u64,
+    pub trees: usize,
+    pub stage_seconds: Vec<(String, f64)>,
+    pub files: Vec<PathBuf>,
+}
+
+/// The folder of chunk `id` under a survey's output folder.
+pub fn chunk_dir(out: &Path, id: usize) -> PathBuf {
+    out.join("chunks").join(format!("c{id:06}"))
+}
+
+struct Timer(Instant, Vec<(String, f64)>);
+
+impl Timer {
+    fn lap(&mut self, name: &str) {
+        let now = Instant::now();
+        self.1
+            .push((name.to_string(), (now - self.0).as_secs_f64()));
+        self.0 = now;
+    }
+}
+
+/// Runs the stages on one chunk and writes its products.
+pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Result<ChunkSummary> {
+    let cfg = ctx.cfg;
+    let st = ctx.stages;
+    let dir = chunk_dir(ctx.out, chunk.id);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut t = Timer(Instant::now(), Vec::new());
+    let mut sum = ChunkSummary {
+        core_points: cloud.core_len() as u64,
+        ..Default::default()
+    };
+
+    if st.ground {
+        ground::classify_ground(&mut cloud, &cfg.ground)?;
+        t.lap("ground");
+    }
+    let mask = terrain::ground_mask(&cloud, &cfg.dtm.ground_classes);
+    sum.ground_points = mask
+        .iter()
+        .zip(&cloud.is_buffer)
+        .filter(|(g, b)| **g && !**b)
+        .count() as u64;
+    let method = cfg
+        .dtm
+        .method
+        .with(cfg.dtm.tin.clone(), cfg.dtm.idw.clone());
+    let surface = match GroundSurface::from_cloud(&cloud, &mask, &method) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            log::warn!(
+                "chunk {}: no ground surface ({e}); no DTM, heights or canopy products",
+                chunk.id
+            );
+            None
+        }
+    };
+    t.lap("surface");
+    if st.dtm {
+        let grid = Grid::covering_centres(&chunk.core, cfg.dtm.res_m);
+        let dtm = match &surface {
+            Some(s) => terrain::rasterize(s, grid),
+            None => Raster::filled(grid, terrain::NODATA),
+        };
+        let p = dir.join("dtm.tif");
+        write_geotiff(&dtm, ctx.crs, &p)?;
+        sum.files.push(p);
+        t.lap("dtm");
+    }
+    let Some(surface) = surface else {
+        return Ok(sum);
+    };
+    let hag: Vec<f64> = surface
+        .z_at_many(&cloud.x, &cloud.y)
+        .into_iter()
+        .zip(&cloud.z)
+        .map(|(g, z)| g.map(|g| z - g).unwrap_or(f64::NAN))
+        .collect();
+    t.lap("normalize");
+    if st.vegetation {
+        vegetation::classify_vegetation(&mut cloud.classification, &hag, &cfg.vegetation)?;
+        t.lap("vegetation");
+    }
+    let cols = CanopyColumns::from_cloud(&cloud, &hag)?;
+    if st.chm {
+        let grid = Grid::covering_centres(&chunk.core, cfg.chm.res_m);
+        let chm = canopy::rasterize(&cols.view(), &grid, &cfg.chm)?;
+        let p = dir.join("chm.tif");
+        write_geotiff(&chm, ctx.crs, &p)?;
+        sum.files.push(p);
+        t.lap("chm");
+    }
+    if st.trees {
+        let seg = trees::segment_trees(&cols.view(), &cfg.trees)?;
+        let mut kept: Vec<Tree> = seg
+            .trees
+            .into_iter()
+            .filter(|tr| chunk.core_contains(tr.x, tr.y))
+            .collect();
+        kept.sort_by_key(|tr| tr.id);
+        if let Some(g) = ctx.allometry {
+            trees::apply_group_allometry(&mut kept, g);
+        }
+        sum.trees = kept.len();
+        let p = dir.join("trees.json");
+        write_json(&kept, &p)?;
+        sum.files.push(p);
+        t.lap("trees");
+    }
+    let opts = cfg.metrics.options();
+    if st.metrics {
+        let grid = Grid::covering_centres(&chunk.core, cfg.metrics.res_m);
+        let r = Returns::from_cloud(&cloud, &hag);
+        let gm = crate::algo::grid_metrics::grid_metrics(&cloud.x, &cloud.y, &r, &grid, &opts);
+        let nodata = cfg.metrics.nodata as f32;
+        let rasters = gm.to_rasters(nodata);
+        let bands: Vec<(String, &Raster<f32>)> = METRIC_NAMES
+            .iter()
+            .map(|n| n.to_string())
+            .zip(rasters.iter())
+            .collect();
+        let p = dir.join("metrics.tif");
+        write_geotiff_bands(&bands, ctx.crs, &p)?;
+        sum.files.push(p);
+        t.lap("metrics");
+    }
+    if !ctx.plots.is_empty() {
+        let r = Returns::from_cloud(&cloud, &hag);
+        let mut mc = MetricComputer::new(&opts);
+        let mut rows = Vec::new();
+        for (k, plot) in ctx.plots.iter().enumerate() {
+            // A plot belongs to the chunk holding the centre of its bounding box; the buffer
+            // (wider than a plot) holds the rest of it.
+            let b = plot.shape.bbox();
+            let (cx, cy) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+            if !chunk.core_contains(cx, cy) {
+                continue;
+            }
+            let idx: Vec<usize> = (0..cloud.len())
+                .filter(|&i| hag[i].is_finite() && plot.shape.contains(cloud.x[i], cloud.y[i]))
+                .collect();
+            rows.push(PlotRow {
+                plot_index: k,
+                n_returns: idx.len(),
+                metrics: mc.compute(&r, idx),
+            });
+        }
+        let p = dir.join("plots.json");
+        write_json(&rows, &p)?;
+        sum.files.push(p);
+        t.lap("plots");
+    }
+    if st.laz {
+        let keep: Vec<bool> = cloud.is_buffer.iter().map(|b| !b).collect();
+        let h: Vec<f64> = hag
+            .iter()
+            .zip(&keep)
+            .filter_map(|(v, &k)| k.then_some(*v))
+            .collect();
+        cloud.retain_mask(&keep);
+        cloud
+            .extra
+            .set_f64("HeightAboveGround", &h, "height above ground (m)");
+        let p = dir.join("points.laz");
+        points::write(&cloud, &p)?;
+        sum.files.push(p);
+        t.lap("laz");
+    }
+    sum.stage_seconds = t.1;
+    Ok(sum)
+}
+
+/// Writes `v` as JSON under a temporary name, then renames it.
+pub fn write_json<T: serde::Serialize + ?Sized>(v: &T, path: &Path) -> Result<()> {
+    let tmp = crate::points::write::temp_path(path);
+    let text = serde_json::to_vec(v).map_err(|e| Error::data(path.display(), e))?;
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    crate::points::write::commit_temp(&tmp, path)
+}

@@ -1,0 +1,256 @@
+//! Reducers: what runs after every chunk of a survey is done. Each reads the chunks' own
+//! products (never the points again) in chunk order, so the result does not depend on how the
+//! chunks were scheduled, sharded or resumed: mosaics of the chunk rasters, the tree table, the
+//! plot-metrics table, the calibrated model and the carbon-density rasters.
+
+use super::chunk::{chunk_dir, PlotRow};
+use crate::algo::metrics::METRIC_NAMES;
+use crate::algo::trees::Tree;
+use crate::biomass::calibrate::{calibrate_table, CalibrateOptions};
+use crate::biomass::model::ModelFile;
+use crate::biomass::predict::{carbon_density, predict_agb, CarbonOptions};
+use crate::params::Params;
+use crate::points::Crs;
+use crate::raster::{band_names, read_geotiff, write_geotiff, Grid, MosaicWriter, Raster};
+use crate::vector::table::fmt_num;
+use crate::vector::{PlotSet, Table};
+use crate::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Pastes `chunks/c*/NAME.tif` of `chunk_ids` into `out/NAME.tif` (all bands, names kept).
+/// Returns `None` when no chunk wrote the product.
+pub fn mosaic(out: &Path, chunk_ids: &[usize], name: &str, crs: &Crs) -> Result<Option<PathBuf>> {
+    let parts: Vec<PathBuf> = chunk_ids
+        .iter()
+        .map(|&id| chunk_dir(out, id).join(format!("{name}.tif")))
+        .filter(|p| p.exists())
+        .collect();
+    let Some(first) = parts.first() else {
+        return Ok(None);
+    };
+    let names = band_names(first)?;
+    let mut grid: Option<Grid> = None;
+    for p in &parts {
+        let g = read_geotiff(p, 1)?.grid;
+        grid = Some(match grid {
+            None => g,
+            Some(u) => u.union(&g),
+        });
+    }
+    let grid = grid.expect("at least one part");
+    let nodata = read_geotiff(first, 1)?.nodata;
+    let dest = out.join(format!("{name}.tif"));
+    let w = MosaicWriter::create(&dest, grid, &names, nodata as f32, crs)?;
+    for p in &parts {
+        let bands: Vec<Raster<f32>> = (1..=names.len())
+            .map(|b| {
+                read_geotiff(p, b).map(|r| Raster {
+                    grid: r.grid,
+                    data: r.data.mapv(|v| v as f32),
+                    nodata: r.nodata as f32,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let refs: Vec<&Raster<f32>> = bands.iter().collect();
+        w.paste(&refs)?;
+    }
+    w.finish()?;
+    Ok(Some(dest))
+}
+
+/// Concatenates the chunks' trees (sorted by tree id) into `out/trees.csv`.
+pub fn trees(out: &Path, chunk_ids: &[usize]) -> Result<Option<(PathBuf, Vec<Tree>)>> {
+    let mut all: Vec<Tree> = Vec::new();
+    let mut any = false;
+    for &id in chunk_ids {
+        let p = chunk_dir(out, id).join("trees.json");
+        if !p.exists() {
+            continue;
+        }
+        any = true;
+        let text = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        let part: Vec<Tree> =
+            serde_json::from_slice(&text).map_err(|e| Error::data(p.display(), e))?;
+        all.extend(part);
+    }
+    if !any {
+        return Ok(None);
+    }
+    all.sort_by_key(|t| t.id);
+    let dest = out.join("trees.csv");
+    crate::vector::trees_csv::write_trees_csv(&all, &dest)?;
+    Ok(Some((dest, all)))
+}
+
+/// Joins the plots' field attributes with the metrics computed by the chunks into
+/// `out/plot_metrics.csv`.
+pub fn plot_table(
+    out: &Path,
+    chunk_ids: &[usize],
+    set: &PlotSet,
+) -> Result<Option<(PathBuf, Table)>> {
+    let mut rows: BTreeMap<usize, PlotRow> = BTreeMap::new();
+    for &id in chunk_ids {
+        let p = chunk_dir(out, id).join("plots.json");
+        if !p.exists() {
+            continue;
+        }
+        let text = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+        let part: Vec<PlotRow> =
+            serde_json::from_slice(&text).map_err(|e| Error::data(p.display(), e))?;
+        for r in part {
+            rows.insert(r.plot_index, r);
+        }
+    }
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let attrs = &set.attributes;
+    let keep: Vec<usize> = (0..attrs.columns.len())
+        .filter(|&j| {
+            !METRIC_NAMES.contains(&attrs.columns[j].as_str()) && attrs.columns[j] != "n_returns"
+        })
+        .collect();
+    let mut columns: Vec<String> = Vec::new();
+    if set.id_column.is_none() {
+        columns.push("plot_id".into());
+    }
+    columns.extend(keep.iter().map(|&j| attrs.columns[j].clone()));
+    columns.push("plot_area_m2".into());
+    columns.push("n_returns".into());
+    columns.extend(METRIC_NAMES.iter().map(|s| s.to_string()));
+    let mut table_rows = Vec::new();
+    for (i, plot) in set.plots.iter().enumerate() {
+        let Some(r) = rows.get(&i) else {
+            log::warn!(
+                "plot '{}' lies outside every chunk core: no metrics",
+                plot.id
+            );
+            continue;
+        };
+        let mut row = Vec::with_capacity(columns.len());
+        if set.id_column.is_none() {
+            row.push(plot.id.clone());
+        }
+        row.extend(keep.iter().map(|&j| attrs.cell(i, j).to_string()));
+        row.push(fmt_num(plot.shape.area_m2()));
+        row.push(r.n_returns.to_string());
+        row.extend(r.metrics.iter().map(|v| fmt_num(*v)));
+        table_rows.push(row);
+    }
+    let table = Table {
+        columns,
+        rows: table_rows,
+    };
+    let dest = out.join("plot_metrics.csv");
+    table.write_csv(&dest)?;
+    Ok(Some((dest, table)))
+}
+
+/// Calibrates the model of `response` on the plot table; writes `out/model/model.json` and a
+/// text summary beside it.
+pub fn calibrate(
+    out: &Path,
+    table: &Table,
+    opts: &CalibrateOptions,
+    source: &str,
+) -> Result<(PathBuf, ModelFile)> {
+    let dir = out.join("model");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let model = calibrate_table(table, opts, source)?;
+    let dest = dir.join("model.json");
+    model.write(&dest)?;
+    let txt = dir.join("model.txt");
+    std::fs::write(&txt, model.summary()).map_err(|e| Error::io(&txt, e))?;
+    for m in &model.models {
+        crate::biomass::figures::write_figures(m, &dest)?;
+    }
+    Ok((dest, model))
+}
+
+/// Carbon density per pool from the metrics mosaic and a model: `out/carbon/{agb_t_ha, agc,
+/// bgc, dw, lt, total, se, flag}.tif` (the pool names `landcarbon account` reads) and
+/// `parameters.json` (each value used and where it came from).
+pub fn carbon(
+    out: &Path,
+    metrics: &Path,
+    model: &ModelFile,
+    params: &Params,
+    opts: &CarbonOptions,
+    crs: &Crs,
+) -> Result<PathBuf> {
+    let names = band_names(metrics)?;
+    let mut bands: BTreeMap<String, Raster<f64>> = BTreeMap::new();
+    for p in model.all_predictors() {
+        let i = names.iter().position(|n| *n == p).ok_or_else(|| {
+            Error::data(
+                metrics.display(),
+                format!("no band '{p}' for the model (bands: {})", names.join(", ")),
+            )
+        })?;
+        let mut r = read_geotiff(metrics, i + 1)?;
+        let nd = r.nodata;
+        r.data.mapv_inplace(|v| {
+            if v == nd || !v.is_finite() {
+                f64::NAN
+            } else {
+                v
+            }
+        });
+        r.nodata = f64::NAN;
+        bands.insert(p, r);
+    }
+    let agb = predict_agb(model, &bands, None)?;
+    let c = carbon_density(&agb, params, opts)?;
+    let dir = out.join("carbon");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let nd = -9999.0f32;
+    let put = |name: &str, v: &[f64]| {
+        write_geotiff(&agb.raster(v, nd), crs, &dir.join(format!("{name}.tif")))
+    };
+    put("agb_t_ha", &agb.agb_t_ha)?;
+    put("agc", &c.agc)?;
+    put("bgc", &c.bgc)?;
+    if let Some(v) = &c.dw {
+        put("dw", v)?;
+    }
+    if let Some(v) = &c.lt {
+        put("lt", v)?;
+    }
+    put("total", &c.total)?;
+    put("se", &c.total_se)?;
+    write_geotiff(&agb.flag_raster(), crs, &dir.join("flag.tif"))?;
+    super::chunk::write_json(&c.parameters, &dir.join("parameters.json"))?;
+    super::chunk::write_json(&model_metadata(model), &dir.join("model.json"))?;
+    Ok(dir)
+}
+
+/// What `landcarbon account` reads of a density folder's model: an `id` (rasters made with the
+/// same id have fully correlated model errors) and `u_pct`, the model's systematic uncertainty of
+/// a mean over many cells: the design-based variance s_e²/n of the model-assisted estimator
+/// (carbon-accounting.md §5.3) with s_e the leave-one-out RMSE, as a 95 % half-width in percent
+/// of the mean observed response. Fit statistics ride along for the report.
+pub fn model_metadata(model: &ModelFile) -> serde_json::Value {
+    let Some(m) = model.models.first() else {
+        return serde_json::json!({ "id": "none" });
+    };
+    let cv = &m.loocv;
+    let u_pct = if cv.n > 0 && cv.mean_observed > 0.0 {
+        1.96 * cv.rmse / (cv.n as f64).sqrt() / cv.mean_observed * 100.0
+    } else {
+        f64::NAN
+    };
+    serde_json::json!({
+        "id": format!("{}_{:?}_{}", model.response, m.form, m.predictors.join("+")).to_lowercase(),
+        "u_pct": u_pct,
+        "form": format!("{:?}", m.form),
+        "predictors": m.predictors.join(", "),
+        "n_plots": m.n,
+        "r2": m.fit.r2,
+        "rmse": m.fit.rmse,
+        "rrmse_pct": m.fit.rrmse_pct,
+        "loocv_rrmse_pct": cv.rrmse_pct,
+        "loocv_bias": cv.bias,
+    })
+}
