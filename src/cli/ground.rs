@@ -206,8 +206,10 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
                 return Ok(None);
             }
             let rep = ground::classify_ground(&mut cloud, &gcfg)?;
-            let keep: Vec<bool> = cloud.is_buffer.iter().map(|b| !b).collect();
-            cloud.retain_mask(&keep);
+            if cloud.is_buffer.iter().any(|&b| b) {
+                let keep: Vec<bool> = cloud.is_buffer.iter().map(|b| !b).collect();
+                cloud.retain_mask(&keep);
+            }
             if let Some(own) = chunk.own_tile {
                 // Write with the tile's own header (the first tile read may be a neighbour).
                 let (_, meta) = points::open(&catalog.tiles[own].path)?;

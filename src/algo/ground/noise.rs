@@ -200,7 +200,9 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
         return Vec::new();
     }
     let min = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
-    let (x0, y0, z0) = (min(x), min(y), min(z));
+    // Voxel edges on multiples of res_m: chunks of a catalog share their voxels.
+    let snap = |v: f64| (v / p.res_m).floor() * p.res_m;
+    let (x0, y0, z0) = (snap(min(x)), snap(min(y)), snap(min(z)));
     // Voxel coordinates offset by 1 so that the neighbour at -1 is still >= 0; 21 bits each.
     const MASK: u64 = (1 << 21) - 1;
     let key_of = |i: usize| -> u64 {

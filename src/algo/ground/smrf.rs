@@ -265,6 +265,7 @@ impl SmrfMasks {
 /// The progressive morphological filter of SMRF: opens `z` with radii `1 ..= max_radius` and
 /// flags cells whose opened height drops by more than `slope[i] · cell · r` between
 /// consecutive radii.
+#[allow(clippy::too_many_arguments)]
 pub fn progressive_filter(
     z: &[f64],
     cols: usize,

@@ -34,10 +34,11 @@ pub struct CellGrid {
 }
 
 impl CellGrid {
-    /// The grid of `cell`-sized cells whose first cell starts at the minimum x and y of the
-    /// points; `None` for no points or non-finite coordinates.
+    /// The grid of `cell`-sized cells covering the points, with cell edges on multiples of
+    /// `cell` (so that chunks of one catalog share their cells and agree across seams); `None`
+    /// for no points or non-finite coordinates.
     pub fn around(x: &[f64], y: &[f64], cell: f64) -> Option<CellGrid> {
-        if x.is_empty() || !(cell > 0.0) {
+        if x.is_empty() || cell.is_nan() || cell <= 0.0 {
             return None;
         }
         let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
@@ -50,7 +51,8 @@ impl CellGrid {
         if !(x0.is_finite() && x1.is_finite() && y0.is_finite() && y1.is_finite()) {
             return None;
         }
-        Some(CellGrid::spanning(x0, y0, x1, y1, cell))
+        let (ax, ay) = ((x0 / cell).floor() * cell, (y0 / cell).floor() * cell);
+        Some(CellGrid::spanning(ax, ay, x1, y1, cell))
     }
 
     /// The grid starting at `(x0, y0)` that contains `(x1, y1)`.
@@ -251,7 +253,7 @@ pub fn min_surface(g: &CellGrid, x: &[f64], y: &[f64], z: &[f64]) -> Vec<f64> {
     for i in 0..x.len() {
         let k = g.index(x[i], y[i]);
         let v = out[k];
-        if !(v <= z[i]) {
+        if v.is_nan() || z[i] < v {
             out[k] = z[i];
         }
     }
@@ -376,7 +378,7 @@ pub fn box_mean(z: &[f64], cols: usize, rows: usize, r: usize) -> Vec<f64> {
     for row in 0..rows {
         let src = &z[row * cols..(row + 1) * cols];
         let dst = &mut tmp[row * cols..(row + 1) * cols];
-        window_mean(src, dst, r, 1);
+        window_mean(src, dst, r);
     }
     let mut out = vec![0.0; z.len()];
     let mut col_in = vec![0.0; rows];
@@ -385,7 +387,7 @@ pub fn box_mean(z: &[f64], cols: usize, rows: usize, r: usize) -> Vec<f64> {
         for row in 0..rows {
             col_in[row] = tmp[row * cols + c];
         }
-        window_mean(&col_in, &mut col_out, r, 1);
+        window_mean(&col_in, &mut col_out, r);
         for row in 0..rows {
             out[row * cols + c] = col_out[row];
         }
@@ -393,16 +395,16 @@ pub fn box_mean(z: &[f64], cols: usize, rows: usize, r: usize) -> Vec<f64> {
     out
 }
 
-fn window_mean(src: &[f64], dst: &mut [f64], r: usize, _stride: usize) {
+fn window_mean(src: &[f64], dst: &mut [f64], r: usize) {
     let n = src.len();
     let mut prefix = vec![0.0; n + 1];
-    for i in 0..n {
-        prefix[i + 1] = prefix[i] + src[i];
+    for (i, &v) in src.iter().enumerate() {
+        prefix[i + 1] = prefix[i] + v;
     }
-    for i in 0..n {
+    for (i, d) in dst.iter_mut().enumerate() {
         let lo = i.saturating_sub(r);
         let hi = (i + r + 1).min(n);
-        dst[i] = (prefix[hi] - prefix[lo]) / (hi - lo) as f64;
+        *d = (prefix[hi] - prefix[lo]) / (hi - lo) as f64;
     }
 }
 
@@ -541,14 +543,14 @@ fn running_extreme(src: &[f64], dst: &mut [f64], w: usize, min: bool, buf: &mut 
     }
     let pick = |a: f64, b: f64| if min == (a < b) { a } else { b };
     if w < 3 {
-        for i in 0..n {
+        for (i, d) in dst.iter_mut().enumerate() {
             let lo = i.saturating_sub(w);
             let hi = (i + w).min(n - 1);
             let mut v = src[lo];
             for &s in &src[lo + 1..=hi] {
                 v = pick(v, s);
             }
-            dst[i] = v;
+            *d = v;
         }
         return;
     }
