@@ -8,22 +8,22 @@ use landcarbon::algo::ground::{classify_ground, eval::Confusion, GroundConfig};
 use landcarbon::points;
 use landcarbon::testdata::bundled;
 
-/// (sample, total-error guard in %) — measured with the defaults: 11 8.78, 12 2.66, 21 1.23,
-/// 22 2.85, 23 5.52, 24 3.67, 31 3.02, 41 6.99, 42 3.12; mean 4.21. (The target is a
-/// mean of 4 %; shifting the data by a fraction of a cell moves the mean between 3.95 and
-/// 4.42 %, sample 41 between 4.8 and 8.0 %, so the guards leave that much room.)
+/// (sample, total-error guard in %) — measured with the defaults: 11 8.41, 12 2.52, 21 1.19,
+/// 22 2.91, 23 5.72, 24 3.39, 31 3.05, 41 5.46, 42 2.79; mean 3.94. (The target is a
+/// mean of 4 %; shifting the data by fractions of a cell moves the mean between 3.83 and
+/// 4.27 %, sample 41 between 4.1 and 7.7 %, so the guards leave room for that.)
 const GUARDS: [(&str, f64); 9] = [
-    ("samp11", 9.3),
-    ("samp12", 3.2),
-    ("samp21", 1.7),
+    ("samp11", 9.0),
+    ("samp12", 3.0),
+    ("samp21", 1.6),
     ("samp22", 3.4),
-    ("samp23", 6.0),
-    ("samp24", 4.2),
+    ("samp23", 6.2),
+    ("samp24", 3.9),
     ("samp31", 3.5),
-    ("samp41", 7.5),
-    ("samp42", 3.6),
+    ("samp41", 6.0),
+    ("samp42", 3.3),
 ];
-const MEAN_GUARD: f64 = 4.4;
+const MEAN_GUARD: f64 = 4.1;
 
 #[test]
 fn isprs_total_error_with_defaults() {
