@@ -15,7 +15,8 @@
 #    the final outputs must again equal the single-process run.
 # Exit status: 0 when equal (or skipped), 1 on any difference or job failure (naming the file
 # or the job and showing its log). Environment: LANDCARBON_BIN (default: cargo build --release),
-# SLURM_TEST_TIMEOUT (seconds to wait for a job, default 300), KEEP=1 keeps the work folder.
+# SLURM_TEST_TIMEOUT (seconds to wait for a job, default 300), KEEP=1 keeps the work folder,
+# LOCAL_CLUSTER (the cluster start script, default scripts/slurm/local-cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -25,10 +26,12 @@ t_start=$(date +%s)
 fail() { echo "FAIL slurm equality test: $*" >&2; exit 1; }
 
 # 1. The cluster.
+echo "slurm equality test: starting a single-node cluster (scripts/slurm/local-cluster.sh)" >&2
 set +e
-cluster_log=$(bash scripts/slurm/local-cluster.sh 2>&1)
+cluster_log=$(bash "${LOCAL_CLUSTER:-scripts/slurm/local-cluster.sh}" 2>&1)
 rc=$?
 set -e
+[ -z "$cluster_log" ] || printf '%s\n' "$cluster_log" >&2
 if [ $rc -eq 3 ]; then
   reason=$(printf '%s\n' "$cluster_log" | tail -n 1)
   cat >&2 <<MSG
@@ -127,7 +130,7 @@ wait_ended() {
 submit() {
   local out=$1 log
   shift
-  log=$(bash scripts/slurm/submit.sh "$cfg" --output "$out" --cpus 1 --time 10 "$@") \
+  log=$(bash scripts/slurm/submit.sh "$cfg" --output "$out" --cpus 1 --merge-mem 1000 --time 10 "$@") \
     || fail "submit.sh $* failed: $log"
   echo "$log" >&2
   array=$(sed -n 's/^array job: \([0-9]*\).*/\1/p' <<<"$log")
