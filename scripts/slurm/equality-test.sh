@@ -19,7 +19,6 @@
 # LOCAL_CLUSTER (the cluster start script, default scripts/slurm/local-cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-repo=$PWD
 timeout_s=${SLURM_TEST_TIMEOUT:-300}
 t_start=$(date +%s)
 
@@ -121,7 +120,7 @@ wait_ended() {
     if [ $(( $(date +%s) - t0 )) -gt "$timeout_s" ]; then
       show_logs "$out"
       squeue >&2 || true
-      fail "job $id did not end within ${timeout_s} s (states: $(echo $states))"
+      fail "job $id did not end within ${timeout_s} s (states: $(tr "\n" " " <<<"$states"))"
     fi
     sleep 1
   done
@@ -136,7 +135,8 @@ submit() {
   array=$(sed -n 's/^array job: \([0-9]*\).*/\1/p' <<<"$log")
   merge=$(sed -n 's/^merge job: \([0-9]*\).*/\1/p' <<<"$log")
   [ -n "$merge" ] || fail "submit.sh printed no merge job id: $log"
-  submitted+=($array $merge)
+  if [ -n "$array" ]; then submitted+=("$array"); fi
+  submitted+=("$merge")
   tasks=$(sed -n 's/^array job: [0-9]* (\([0-9]*\) task.*/\1/p' <<<"$log")
 }
 
