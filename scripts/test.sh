@@ -10,3 +10,6 @@ fi
 # Benchmarks must keep compiling; they run with scripts/bench-*.sh and `cargo bench`.
 cargo build --release --benches --examples -q
 cargo test --release -- --test-threads=2
+# A sharded run on a real (single-node) Slurm equals the single-process run; skips loudly when
+# Slurm cannot be installed or started.
+bash scripts/slurm/equality-test.sh

@@ -5,6 +5,9 @@
 //!   reducers (mosaics, trees, plot metrics, calibration, carbon density) and, when `[account]`
 //!   names the patches, the accounting. Interrupted, the same command resumes.
 //! * `run CONFIG --shard i/N` — only shard i's chunks (no reducers): one Slurm array task.
+//!   With `--plan shards.json` the task runs exactly the chunks that manifest gives shard i
+//!   (so a `plan --missing` manifest can be resubmitted); without it the shards are dealt again
+//!   over every chunk, as `plan` without `--missing` deals them.
 //! * `plan CONFIG --shards N` — the shard manifest (chunks balanced by points, the memory and
 //!   CPUs a task needs); `--missing` plans only chunks not yet complete.
 //! * `merge CONFIG` — the reducers and the accounting, once every shard is done.
@@ -28,6 +31,11 @@ pub struct Args {
     /// Run only shard i of N (0-based), e.g. 3/16; the reducers are left to `merge`.
     #[arg(long)]
     pub shard: Option<String>,
+    /// With --shard: take shard i's chunks from this shard manifest (written by `plan`) instead
+    /// of dealing every chunk again. Needed after `plan --missing`, whose shards hold only the
+    /// chunks still missing.
+    #[arg(long, requires = "shard")]
+    pub plan: Option<PathBuf>,
     /// Chunk side in metres (0 = one chunk per tile).
     #[arg(long)]
     pub chunk_size: Option<f64>,
@@ -130,6 +138,13 @@ pub struct ShardPlan {
     pub config: PathBuf,
     pub output: PathBuf,
     pub n_shards: usize,
+    /// Chunks planned (all of them, or only those still missing with `--missing`).
+    #[serde(default)]
+    pub n_chunks: usize,
+    /// Chunks per survey in the configuration's chunk plan, to refuse a shard manifest made for
+    /// another chunking.
+    #[serde(default)]
+    pub survey_chunks: Vec<usize>,
     /// Per shard: (survey index, chunk id) pairs.
     pub shards: Vec<Vec<(usize, usize)>>,
     pub est_points: Vec<u64>,
@@ -170,6 +185,8 @@ pub fn plan(c: &Common, a: &PlanArgs) -> anyhow::Result<Outcome> {
         config: a.config.canonicalize().unwrap_or(a.config.clone()),
         output: out.clone(),
         n_shards: shards.len(),
+        n_chunks: chunks.len(),
+        survey_chunks: surveys.iter().map(|s| s.plan.len()).collect(),
         shards: shards
             .iter()
             .map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect())
@@ -192,6 +209,55 @@ pub fn plan(c: &Common, a: &PlanArgs) -> anyhow::Result<Outcome> {
         );
     }
     Ok(Outcome::Complete)
+}
+
+/// Shard `i` of `n` as written by `plan` into `path`: its (survey, chunk) pairs, after checking
+/// that the manifest was made for this configuration's chunking and output folder.
+fn planned_shard(
+    path: &Path,
+    i: usize,
+    n: usize,
+    surveys: &[SurveyRun],
+    out: &Path,
+) -> anyhow::Result<Vec<(usize, usize)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| landcarbon::Error::io(path, e))?;
+    let plan: ShardPlan = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a shard manifest: {e}", path.display()))?;
+    if plan.n_shards != n || plan.shards.len() != n {
+        anyhow::bail!(
+            "{}: the plan has {} shard(s), --shard says {n}",
+            path.display(),
+            plan.n_shards
+        );
+    }
+    if plan.output != out {
+        anyhow::bail!(
+            "{}: the plan was made for output {}, this run writes to {} (give the same -o)",
+            path.display(),
+            plan.output.display(),
+            out.display()
+        );
+    }
+    let now: Vec<usize> = surveys.iter().map(|s| s.plan.len()).collect();
+    if !plan.survey_chunks.is_empty() && plan.survey_chunks != now {
+        anyhow::bail!(
+            "{}: the plan was made for {:?} chunk(s) per survey, the configuration now gives {:?}: run `landcarbon plan` again",
+            path.display(),
+            plan.survey_chunks,
+            now
+        );
+    }
+    let mine = plan.shards[i].clone();
+    if let Some(&(s, c)) = mine
+        .iter()
+        .find(|&&(s, c)| s >= surveys.len() || c >= surveys[s].plan.len())
+    {
+        anyhow::bail!(
+            "{}: shard {i} names chunk {c} of survey {s}, which the configuration does not have",
+            path.display()
+        );
+    }
+    Ok(mine)
 }
 
 fn map_all(
@@ -226,12 +292,16 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let shard = a.shard.as_deref().map(pipeline::parse_shard).transpose()?;
     let reports = match shard {
         Some((i, n)) => {
-            let (chunks, keys) = global_chunks(&surveys, false);
-            let sh = pipeline::shards(&chunks, n.min(chunks.len().max(1)))?;
-            let mine: Vec<(usize, usize)> = sh
-                .get(i)
-                .map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect())
-                .unwrap_or_default();
+            let mine = match &a.plan {
+                Some(p) => planned_shard(p, i, n, &surveys, &out)?,
+                None => {
+                    let (chunks, keys) = global_chunks(&surveys, false);
+                    let sh = pipeline::shards(&chunks, n.min(chunks.len().max(1)))?;
+                    sh.get(i)
+                        .map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect())
+                        .unwrap_or_default()
+                }
+            };
             map_all(c, &surveys, &|si| {
                 mine.iter().filter(|k| k.0 == si).map(|k| k.1).collect()
             })?
@@ -246,9 +316,13 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         eprintln!("landcarbon: chunk failed: {e}");
     }
     let mut record = record_for(&cfg, &surveys, &reports, started)?;
-    if shard.is_some() {
-        let (i, n) = shard.expect("checked");
-        record.write(&out.join(format!("run-shard-{i}-of-{n}.json")))?;
+    if let Some((i, n)) = shard {
+        // One record per task; with --plan, per manifest too (a resubmission keeps the first).
+        let name = match a.plan.as_ref().and_then(|p| p.file_stem()) {
+            Some(stem) => format!("run-{}-{i}-of-{n}.json", stem.to_string_lossy()),
+            None => format!("run-shard-{i}-of-{n}.json"),
+        };
+        record.write(&out.join(name))?;
         return Ok(if failed.is_empty() {
             Outcome::Complete
         } else {

@@ -14,9 +14,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 fn creation_options() -> RasterCreationOptions {
-    ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"]
-        .into_iter()
-        .collect()
+    [
+        "COMPRESS=DEFLATE",
+        "TILED=YES",
+        "INTERLEAVE=BAND",
+        "BIGTIFF=IF_SAFER",
+    ]
+    .into_iter()
+    .collect()
 }
 
 fn create<T: GdalType>(path: &Path, grid: &Grid, bands: usize, crs: &Crs) -> Result<Dataset> {
