@@ -90,10 +90,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
         .zip(&cloud.is_buffer)
         .filter(|(g, b)| **g && !**b)
         .count() as u64;
-    let method = cfg
-        .dtm
-        .method
-        .with(cfg.dtm.tin.clone(), cfg.dtm.idw.clone());
+    let method = cfg.dtm.method.with(cfg.dtm.tin, cfg.dtm.idw);
     let surface = match GroundSurface::from_cloud(&cloud, &mask, &method) {
         Ok(s) => Some(s),
         Err(e) => {

@@ -116,7 +116,7 @@ mod tests {
         let f = d.path().join("a.tif");
         std::fs::write(&f, b"12345").unwrap();
         assert!(m.completed(3).is_none());
-        m.record(3, &[f.clone()], 10, vec![("read".into(), 0.1)])
+        m.record(3, std::slice::from_ref(&f), 10, vec![("read".into(), 0.1)])
             .unwrap();
         let r = m.completed(3).unwrap();
         assert_eq!(r.files, vec![("a.tif".to_string(), 5)]);
