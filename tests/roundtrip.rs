@@ -226,3 +226,19 @@ fn no_partial_file_is_left_when_a_write_fails() {
         "temporary file left behind"
     );
 }
+
+/// LAS 1.2 counts returns 1–5 only; a 1.2 file with a sixth return (lidR's Topography sample
+/// has one) is written as LAS 1.4 instead of failing, and every point survives.
+#[test]
+fn a_sixth_return_in_las12_is_written_as_las14() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cloud = points::read(&landcarbon::testdata::bundled("isprs/samp24-utm.laz")).unwrap();
+    assert_eq!(cloud.meta.header.version(), las::Version::new(1, 2));
+    cloud.return_number[0] = 6;
+    cloud.number_of_returns[0] = 6;
+    let out = dir.path().join("six.laz");
+    points::write(&cloud, &out).unwrap();
+    let back = points::read(&out).unwrap();
+    assert_eq!(back.meta.header.version(), las::Version::new(1, 4));
+    assert_same_points(&cloud, &back, "sixth return");
+}

@@ -29,9 +29,13 @@ pub fn write(cloud: &PointCloud, path: &Path) -> Result<()> {
         let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let mut w = las::Writer::new(std::io::BufWriter::new(file), header)
             .map_err(|e| Error::las(path, e))?;
-        w.write_points(&slab).map_err(|e| Error::las(path, e))?;
-        w.close().map_err(|e| Error::las(path, e))?;
-        Ok(())
+        let written = w.write_points(&slab).and_then(|()| w.close());
+        if written.is_err() {
+            // The las writer closes itself on drop and panics if that fails too: the error is
+            // reported here instead, and the temporary file removed below.
+            std::mem::forget(w);
+        }
+        written.map_err(|e| Error::las(path, e))
     })();
     match result {
         Ok(()) => commit_temp(&tmp, path),
@@ -78,6 +82,18 @@ fn header_for(cloud: &PointCloud, path: &Path) -> Result<las::Header> {
     b.point_format = cloud.meta.format;
     b.point_format.is_compressed = compressed;
     b.point_format.extra_bytes = cloud.extra.record_len as u16;
+    // LAS 1.0–1.3 count returns 1–5 only; files with returns 6 and 7 exist (lidR's Topography
+    // sample) and the las writer refuses them, so those are written as LAS 1.4, which counts
+    // up to 15 and keeps the same point format.
+    let max_return = cloud.return_number.iter().copied().max().unwrap_or(0);
+    if max_return > 5 && b.version < las::Version::new(1, 4) {
+        log::warn!(
+            "{}: returns numbered up to {max_return} do not fit LAS {}; writing LAS 1.4",
+            path.display(),
+            b.version
+        );
+        b.version = las::Version::new(1, 4);
+    }
     b.vlrs.retain(|v| !las::laz::is_laszip_vlr(v));
     if let Some(desc) = cloud.extra.descriptors_if_changed() {
         b.vlrs.retain(|v| !is_extra_bytes_vlr(v));
