@@ -174,6 +174,8 @@ impl Auto {
             z: slope_cells,
         };
         // 4a. Seeds: ground that survives an opening with twice the window.
+        // (Seeds on 2 m cells would save a fifth of the time but raised the ISPRS mean total
+        // error from 3.94 to 4.03 %.)
         let seeder = Smrf {
             window_m: 2.0 * self.window_m,
             ..base.clone()
@@ -248,10 +250,9 @@ impl Auto {
         z: &[f64],
         shared: &Shared,
     ) -> (Surface, usize) {
-        let same = *grid == shared.terrain_slope.grid;
         let centres = || (0..grid.len()).map(|k| grid.centre(k / grid.cols, k % grid.cols));
         let sample = |s: &Surface| -> Vec<f64> {
-            if same {
+            if s.grid == *grid {
                 s.z.clone()
             } else {
                 centres().map(|(cx, cy)| s.bilinear(cx, cy)).collect()
