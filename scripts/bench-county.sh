@@ -26,11 +26,8 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ -x /usr/bin/time ]] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
-BIN=${LANDCARBON_BIN:-}
-if [[ -z "$BIN" ]]; then
-  cargo build --release --bin landcarbon --quiet
-  BIN="$(pwd)/${CARGO_TARGET_DIR:-target}/release/landcarbon"
-fi
+. scripts/lib.sh
+BIN=$(landcarbon_bin)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 [[ -n "$DATA" ]] || DATA="$WORK/data"

@@ -25,12 +25,10 @@ python3 -c "import CSF, laspy, lazrs, numpy" 2>/dev/null ||
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-BIN=${LANDCARBON_BIN:-}
-if [[ -z "$BIN" ]]; then
-  cargo build --release --bin landcarbon --quiet
-  cp "${CARGO_TARGET_DIR:-target}/release/landcarbon" "$WORK/landcarbon"
-  BIN="$WORK/landcarbon"
-fi
+# A copy, so that a rebuild during the benchmark does not change what is measured.
+. scripts/lib.sh
+cp "$(landcarbon_bin)" "$WORK/landcarbon"
+BIN="$WORK/landcarbon"
 
 median() { python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.argv[1:]]; print("%.3f" % s.median(v))' "$@"; }
 # time_v CMD...: runs CMD under /usr/bin/time -v; prints "WALL_S RSS_MB".

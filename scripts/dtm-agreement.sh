@@ -34,11 +34,8 @@ if [[ ${#TILES[@]} -eq 0 ]]; then
   done
 fi
 [[ ${#TILES[@]} -gt 0 ]] || { echo "no tile to evaluate" >&2; exit 2; }
-BIN=${LANDCARBON_BIN:-}
-if [[ -z "$BIN" ]]; then
-  cargo build --release --bin landcarbon --quiet
-  BIN="${CARGO_TARGET_DIR:-target}/release/landcarbon"
-fi
+. scripts/lib.sh
+BIN=$(landcarbon_bin)
 if [[ -n "$KEEP" ]]; then OUT=$KEEP; mkdir -p "$OUT"; else OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT; fi
 if [[ -z "$OURS" ]]; then
   if "$BIN" ground --help >/dev/null 2>&1; then

@@ -16,11 +16,8 @@ if [[ ${#TILES[@]} -eq 0 ]]; then
   done
 fi
 [[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time (apt-get install -y time)" >&2; exit 2; }
-BIN=${LANDCARBON_BIN:-}
-if [[ -z "$BIN" ]]; then
-  cargo build --release --bin landcarbon --quiet
-  BIN="${CARGO_TARGET_DIR:-target}/release/landcarbon"
-fi
+. scripts/lib.sh
+BIN=$(landcarbon_bin)
 OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT
 NCPU=$(nproc)
 # run LABEL NPOINTS CMD... : prints wall, Mpts/s, peak RSS

@@ -20,11 +20,8 @@ SHARED=${LANDCARBON_SHARED:-../shared/testdata/real}
 if [[ ${#TILES[@]} -eq 0 ]]; then
   for t in lasR_bcts_1 lasR_bcts_2 lasR_bcts_4; do TILES+=("$SHARED/$t.laz"); done
 fi
-BIN=${LANDCARBON_BIN:-}
-if [[ -z "$BIN" ]]; then
-  cargo build --release --bin landcarbon --quiet
-  BIN="${CARGO_TARGET_DIR:-target}/release/landcarbon"
-fi
+. scripts/lib.sh
+BIN=$(landcarbon_bin)
 OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT
 # One file with every point: a tile far larger than the data.
 "$BIN" -q tile "${TILES[@]}" -o "$OUT/merged" --size 1000000

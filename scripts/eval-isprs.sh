@@ -13,11 +13,8 @@ DATA=testdata/isprs
 if [[ $# -gt 0 && "$1" != "--" ]]; then DATA=$1; shift; fi
 [[ $# -gt 0 && "$1" == "--" ]] && shift
 EXTRA=("$@")
-BIN=${LANDCARBON_BIN:-}
-if [[ -z "$BIN" ]]; then
-  cargo build --release --bin landcarbon --quiet
-  BIN="${CARGO_TARGET_DIR:-target}/release/landcarbon"
-fi
+. scripts/lib.sh
+BIN=$(landcarbon_bin)
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 printf '%-8s %8s %8s %8s %8s %8s\n' sample points "type I%" "type II%" "total%" "kappa%"

@@ -1,0 +1,14 @@
+# Shared helpers of the scripts in scripts/ (source it: `. scripts/lib.sh`).
+
+# landcarbon_bin: prints the absolute path of the release binary: $LANDCARBON_BIN when set,
+# else builds it (cargo build --release) and prints where cargo put it.
+landcarbon_bin() {
+  if [[ -n "${LANDCARBON_BIN:-}" ]]; then
+    echo "$LANDCARBON_BIN"
+    return
+  fi
+  cargo build --release --bin landcarbon --quiet >&2
+  local dir=${CARGO_TARGET_DIR:-target}
+  [[ "$dir" = /* ]] || dir="$(pwd)/$dir"
+  echo "$dir/release/landcarbon"
+}
