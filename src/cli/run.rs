@@ -153,10 +153,13 @@ pub struct ShardPlan {
     pub mem_mb_per_task: u64,
 }
 
-/// Memory a task needs: its largest chunk with buffer (≈ 60 bytes per point in columns plus
-/// the algorithms' working sets, measured ≈ 150 bytes per point in all) per thread, plus 200 MB.
+/// Memory a task needs: its largest chunk with buffer per thread, plus a base. Measured with
+/// `scripts/bench-county.sh --cells 32 --pulses 10` (chunks of up to ~0.67 M buffered points):
+/// peak RSS 564 MB with 1 thread and 855 MB with 2, i.e. ≈ 430 bytes per buffered point per
+/// thread (the points in columns are 60; the rest is the stages' working sets and the
+/// allocator's per-thread arenas) on a base of ≈ 280 MB. Rounded up to 450 and 300.
 fn mem_mb(largest_points: u64, threads: usize) -> u64 {
-    200 + largest_points * 150 * threads as u64 / 1_000_000
+    300 + largest_points * 450 * threads as u64 / 1_000_000
 }
 
 pub fn plan(c: &Common, a: &PlanArgs) -> anyhow::Result<Outcome> {
@@ -171,16 +174,15 @@ pub fn plan(c: &Common, a: &PlanArgs) -> anyhow::Result<Outcome> {
         .map(|s| s.largest_chunk_points)
         .max()
         .unwrap_or(0);
-    // The buffer adds points around the core: scale by the buffered/core area of the first chunk.
+    // The buffer adds points around the core: scale by the largest buffered/core area ratio.
     let grow = surveys
         .iter()
-        .flat_map(|s| s.plan.first())
+        .flat_map(|s| s.plan.iter())
         .map(|ch| {
             let a = |r: &[f64; 4]| (r[2] - r[0]) * (r[3] - r[1]);
             (a(&ch.buffered) / a(&ch.core).max(1.0)).min(4.0)
         })
-        .next()
-        .unwrap_or(1.0);
+        .fold(1.0f64, f64::max);
     let plan = ShardPlan {
         config: a.config.canonicalize().unwrap_or(a.config.clone()),
         output: out.clone(),
