@@ -14,18 +14,10 @@
 # usage: scripts/chablais3.sh [OUTDIR]   (needs python3 with pandas, and ogr2ogr)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-# Build and keep a private copy of the binary (a shared CARGO_TARGET_DIR may be rewritten by
-# other checkouts' builds while this script runs).
+. scripts/lib.sh
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-for attempt in 1 2 3; do
-  cargo build --quiet --bin landcarbon
-  cp "$CARGO_TARGET_DIR/debug/landcarbon" "$TMP/landcarbon"
-  "$TMP/landcarbon" calibrate --help >/dev/null 2>&1 && break
-  [[ $attempt == 3 ]] && { echo "cannot build a landcarbon with 'calibrate'" >&2; exit 2; }
-done
-BIN=$TMP/landcarbon
+BIN=$(private_landcarbon_bin "$TMP")
 REAL=$(realpath "${LANDCARBON_SHARED:-../shared/testdata/real}")
 LAS=$REAL/lidaRtRee_las_chablais3.laz
 TREES=$REAL/lidaRtRee_tree_inventory_chablais3.csv

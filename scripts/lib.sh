@@ -12,3 +12,12 @@ landcarbon_bin() {
   [[ "$dir" = /* ]] || dir="$(pwd)/$dir"
   echo "$dir/release/landcarbon"
 }
+
+# private_landcarbon_bin DIR: copies the release binary into DIR and prints the copy's path, so
+# that a rebuild (another checkout sharing CARGO_TARGET_DIR) cannot change it mid-script.
+private_landcarbon_bin() {
+  local src
+  src=$(landcarbon_bin)
+  cp "$src" "$1/landcarbon"
+  echo "$1/landcarbon"
+}
