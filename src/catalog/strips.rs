@@ -43,6 +43,7 @@ impl StripCache {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
+        remove_orphans(&base);
         let dir = base.join(format!("landcarbon-strips-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         // For each tile: the buffered rectangles of the chunks (among those run) that need it
@@ -91,6 +92,31 @@ impl StripCache {
     }
 }
 
+/// Removes strip folders left in `base` by processes that no longer run (killed before their
+/// cache was dropped). Linux only (it asks /proc whether the process lives); elsewhere a no-op.
+fn remove_orphans(base: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(pid) = name
+            .strip_prefix("landcarbon-strips-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            log::debug!("removing the orphaned strip folder {}", e.path().display());
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 fn write_strip(strip: &PointCloud, path: &Path) -> Result<()> {
     // Strips keep the tile's own format, scale and offset, so points are decoded bit for bit
     // as from the tile itself.
@@ -100,5 +126,29 @@ fn write_strip(strip: &PointCloud, path: &Path) -> Result<()> {
 impl Drop for StripCache {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orphaned_strip_folders_of_dead_processes_are_removed() {
+        if !Path::new("/proc/self").exists() {
+            return; // the check needs /proc
+        }
+        let base = tempfile::tempdir().unwrap();
+        let dead = base.path().join("landcarbon-strips-999999999-1");
+        let alive = base
+            .path()
+            .join(format!("landcarbon-strips-{}-1", std::process::id()));
+        let other = base.path().join("something-else-1");
+        for d in [&dead, &alive, &other] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        remove_orphans(base.path());
+        assert!(!dead.exists());
+        assert!(alive.exists() && other.exists());
     }
 }
