@@ -141,53 +141,58 @@ fn retiled_catalog_with_buffers_matches_the_single_file() {
 fn clear_errors_for_misuse() {
     let dir = tempfile::tempdir().unwrap();
     let src = bundled("isprs/samp24-utm.laz");
-    let out = dir.path().join("x.laz");
-    // A CSF flag with the SMRF method.
-    let o = lc(&[
-        "ground",
-        src.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--method",
-        "smrf",
-        "--rigidness",
-        "2",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--rigidness"));
-    // An out-of-range parameter.
-    let o = lc(&[
-        "ground",
-        src.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--method",
-        "csf",
-        "--rigidness",
-        "5",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("rigidness"));
-    // A file output for two inputs.
     let src2 = bundled("isprs/samp21-utm.laz");
-    let o = lc(&[
-        "ground",
+    let out = dir.path().join("x.laz");
+    let (src, src2, out) = (
         src.to_str().unwrap(),
         src2.to_str().unwrap(),
-        "-o",
         out.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("folder"));
-    // Evaluating files that do not hold the same points.
-    let o = lc(&[
-        "eval",
-        "ground",
-        "--reference",
-        src.to_str().unwrap(),
-        "--classified",
-        src2.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("same points"));
+    );
+    // (what is wrong, arguments, what the error must name)
+    let cases: [(&str, Vec<&str>, &str); 4] = [
+        (
+            "a CSF flag with the SMRF method",
+            vec![
+                "ground",
+                src,
+                "-o",
+                out,
+                "--method",
+                "smrf",
+                "--rigidness",
+                "2",
+            ],
+            "--rigidness",
+        ),
+        (
+            "an out-of-range parameter",
+            vec![
+                "ground",
+                src,
+                "-o",
+                out,
+                "--method",
+                "csf",
+                "--rigidness",
+                "5",
+            ],
+            "rigidness",
+        ),
+        (
+            "a file output for two inputs",
+            vec!["ground", src, src2, "-o", out],
+            "folder",
+        ),
+        (
+            "evaluating files that do not hold the same points",
+            vec!["eval", "ground", "--reference", src, "--classified", src2],
+            "same points",
+        ),
+    ];
+    for (what, args, needle) in cases {
+        let o = lc(&args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{what}: {stderr}");
+        assert!(stderr.contains(needle), "{what}: {stderr}");
+    }
 }
