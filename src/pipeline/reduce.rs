@@ -13,6 +13,7 @@ use crate::params::Params;
 use crate::points::Crs;
 use crate::raster::{band_names, read_geotiff, write_geotiff, Grid, MosaicWriter, Raster};
 use crate::vector::table::fmt_num;
+use crate::vector::trees_csv::TreesCsvWriter;
 use crate::vector::{PlotSet, Table};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
@@ -59,28 +60,34 @@ pub fn mosaic(out: &Path, chunk_ids: &[usize], name: &str, crs: &Crs) -> Result<
     Ok(Some(dest))
 }
 
-/// Concatenates the chunks' trees (sorted by tree id) into `out/trees.csv`.
-pub fn trees(out: &Path, chunk_ids: &[usize]) -> Result<Option<(PathBuf, Vec<Tree>)>> {
-    let mut all: Vec<Tree> = Vec::new();
-    let mut any = false;
-    for &id in chunk_ids {
+/// Concatenates the chunks' trees into `out/trees.csv`, chunk by chunk in chunk order and by
+/// tree id within a chunk, one chunk in memory at a time (a county holds tens of millions of
+/// trees); returns the file and the number of trees.
+pub fn trees(out: &Path, chunk_ids: &[usize]) -> Result<Option<(PathBuf, usize)>> {
+    let dest = out.join("trees.csv");
+    let mut w: Option<TreesCsvWriter> = None;
+    let mut ids = chunk_ids.to_vec();
+    ids.sort_unstable();
+    for id in ids {
         let p = chunk_dir(out, id).join("trees.json");
         if !p.exists() {
             continue;
         }
-        any = true;
         let text = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
-        let part: Vec<Tree> =
+        let mut part: Vec<Tree> =
             serde_json::from_slice(&text).map_err(|e| Error::data(p.display(), e))?;
-        all.extend(part);
+        part.sort_by_key(|t| t.id);
+        if w.is_none() {
+            w = Some(TreesCsvWriter::create(&dest)?);
+        }
+        w.as_mut().expect("created").write(&part)?;
     }
-    if !any {
+    let Some(w) = w else {
         return Ok(None);
-    }
-    all.sort_by_key(|t| t.id);
-    let dest = out.join("trees.csv");
-    crate::vector::trees_csv::write_trees_csv(&all, &dest)?;
-    Ok(Some((dest, all)))
+    };
+    let n = w.n_trees;
+    w.finish()?;
+    Ok(Some((dest, n)))
 }
 
 /// Joins the plots' field attributes with the metrics computed by the chunks into

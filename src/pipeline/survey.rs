@@ -191,8 +191,8 @@ impl<'a> SurveyRun<'a> {
                 rep.files.push(p);
             }
         }
-        if let Some((p, trees)) = reduce::trees(&self.out, &ids)? {
-            rep.trees = trees.len();
+        if let Some((p, n_trees)) = reduce::trees(&self.out, &ids)? {
+            rep.trees = n_trees;
             rep.files.push(p);
         }
         let mut model = match &self.survey.model {

@@ -42,10 +42,40 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 
 /// Writes `trees` to `path`.
 pub fn write_trees_csv(trees: &[Tree], path: &Path) -> Result<()> {
-    let tmp = temp_path(path);
-    let result = (|| -> std::io::Result<()> {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        writeln!(w, "{HEADER}")?;
+    let mut w = TreesCsvWriter::create(path)?;
+    w.write(trees)?;
+    w.finish()
+}
+
+/// A tree table written part by part (a county's trees never need to be in memory at once),
+/// under a temporary name until [`TreesCsvWriter::finish`]; dropped unfinished, it leaves
+/// nothing behind.
+pub struct TreesCsvWriter {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    w: Option<std::io::BufWriter<std::fs::File>>,
+    /// Trees written so far.
+    pub n_trees: usize,
+}
+
+impl TreesCsvWriter {
+    /// Starts `path` (header written).
+    pub fn create(path: &Path) -> Result<TreesCsvWriter> {
+        let tmp = temp_path(path);
+        let mut w =
+            std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?);
+        writeln!(w, "{HEADER}").map_err(|e| Error::io(&tmp, e))?;
+        Ok(TreesCsvWriter {
+            path: path.to_path_buf(),
+            tmp,
+            w: Some(w),
+            n_trees: 0,
+        })
+    }
+
+    /// Appends `trees`, in the given order.
+    pub fn write(&mut self, trees: &[Tree]) -> Result<()> {
+        let w = self.w.as_mut().expect("not finished");
         for t in trees {
             writeln!(
                 w,
@@ -60,15 +90,29 @@ pub fn write_trees_csv(trees: &[Tree], path: &Path) -> Result<()> {
                 opt(t.dbh_cm, 1),
                 opt(t.agb_kg, 1),
                 crown_wkt(&t.crown)
-            )?;
+            )
+            .map_err(|e| Error::io(&self.tmp, e))?;
         }
-        w.flush()
-    })();
-    match result {
-        Ok(()) => commit_temp(&tmp, path),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(Error::io(path, e))
+        self.n_trees += trees.len();
+        Ok(())
+    }
+
+    /// Flushes and gives the file its final name.
+    pub fn finish(mut self) -> Result<()> {
+        let mut w = self.w.take().expect("not finished");
+        if let Err(e) = w.flush() {
+            let _ = std::fs::remove_file(&self.tmp);
+            return Err(Error::io(&self.path, e));
+        }
+        drop(w);
+        commit_temp(&self.tmp, &self.path)
+    }
+}
+
+impl Drop for TreesCsvWriter {
+    fn drop(&mut self) {
+        if self.w.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
         }
     }
 }
@@ -215,6 +259,38 @@ pub fn read_match_trees_csv(path: &Path, cols: &TreeColumns) -> Result<Vec<Match
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn part_by_part_equals_at_once_and_unfinished_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = |id: u64| Tree {
+            id,
+            x: id as f64,
+            y: 2.0 * id as f64,
+            height_m: 10.0 + id as f64,
+            crown_area_m2: 4.0,
+            crown_diameter_m: 2.26,
+            n_points: 9,
+            crown: vec![],
+            dbh_cm: Some(20.0),
+            agb_kg: None,
+        };
+        let all: Vec<Tree> = (1..=5).map(tree).collect();
+        let (one, parts) = (dir.path().join("one.csv"), dir.path().join("parts.csv"));
+        write_trees_csv(&all, &one).unwrap();
+        let mut w = TreesCsvWriter::create(&parts).unwrap();
+        w.write(&all[..2]).unwrap();
+        w.write(&all[2..]).unwrap();
+        assert_eq!(w.n_trees, 5);
+        w.finish().unwrap();
+        assert_eq!(std::fs::read(&one).unwrap(), std::fs::read(&parts).unwrap());
+        let unfinished = dir.path().join("unfinished.csv");
+        let mut w = TreesCsvWriter::create(&unfinished).unwrap();
+        w.write(&all).unwrap();
+        drop(w);
+        assert!(!unfinished.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
 
     #[test]
     fn write_then_read_back() {
