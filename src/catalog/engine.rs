@@ -43,6 +43,10 @@ pub struct RunReport<T> {
     pub results: Vec<(usize, T)>,
     pub failures: Vec<ChunkFailure>,
     pub skipped: usize,
+    /// Seconds spent reading chunks (decoding tiles and buffer strips), summed over chunks.
+    pub read_seconds: f64,
+    /// Wall seconds spent building the buffer strips before the chunks ran (tile mode).
+    pub strips_seconds: f64,
 }
 
 impl<T> RunReport<T> {
@@ -126,6 +130,7 @@ where
 {
     let pool = thread_pool(opts.threads)?;
     let stop = AtomicBool::new(false);
+    let t_strips = std::time::Instant::now();
     // Tile mode with a buffer: decode each neighbour once into its buffer strip.
     let strips = if plan
         .iter()
@@ -136,14 +141,19 @@ where
     } else {
         None
     };
+    let strips_seconds = t_strips.elapsed().as_secs_f64();
+    // Nanoseconds of reading, summed over chunks.
+    let read_ns = std::sync::atomic::AtomicU64::new(0);
     let outcomes: Vec<Option<(usize, Result<T>)>> = pool.install(|| {
         plan.par_iter()
             .map(|chunk| {
                 if opts.stop_early && stop.load(Ordering::Relaxed) {
                     return None;
                 }
-                let r =
-                    read_chunk_with(catalog, chunk, strips.as_ref()).and_then(|pts| f(chunk, pts));
+                let t0 = std::time::Instant::now();
+                let pts = read_chunk_with(catalog, chunk, strips.as_ref());
+                read_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                let r = pts.and_then(|pts| f(chunk, pts));
                 let r = r.map_err(|e| Error::Chunk {
                     chunk_id: chunk.id,
                     tiles: chunk
@@ -166,6 +176,8 @@ where
         results: Vec::new(),
         failures: Vec::new(),
         skipped: 0,
+        read_seconds: read_ns.load(Ordering::Relaxed) as f64 * 1e-9,
+        strips_seconds,
     };
     for o in outcomes {
         match o {

@@ -64,6 +64,17 @@ pub fn init_logging(c: &Common) {
         .format_timestamp(None)
         .format_target(false)
         .try_init();
+    // GDAL (and GEOS through it) print warnings on stderr by default, even under -q: route
+    // them to the log. Warnings become debug messages (the validity checks of patch polygons
+    // raise "Ring Self-intersection" for shapes that are then repaired and listed in the
+    // report); failures are warnings (the call that failed also returns an error).
+    gdal::config::set_error_handler(|class, _number, message| match class {
+        gdal::errors::CplErrType::Failure | gdal::errors::CplErrType::Fatal => {
+            log::warn!("gdal: {message}")
+        }
+        gdal::errors::CplErrType::Warning => log::debug!("gdal: {message}"),
+        _ => log::trace!("gdal: {message}"),
+    });
 }
 
 /// The configuration file (or defaults) with the common and catalog flags applied.

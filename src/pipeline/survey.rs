@@ -141,6 +141,16 @@ impl<'a> SurveyRun<'a> {
         )?;
         let mut stage: std::collections::BTreeMap<String, f64> = Default::default();
         let mut order: Vec<String> = Vec::new();
+        // Reading comes first: the buffer strips (wall, before the chunks) and the chunk reads.
+        for (k, v) in [
+            ("buffer strips", report.strips_seconds),
+            ("read", report.read_seconds),
+        ] {
+            if v > 0.0 {
+                order.push(k.to_string());
+                stage.insert(k.to_string(), v);
+            }
+        }
         for (i, (s, secs)) in report.results {
             let id = todo[i].id;
             rep.ran.push(id);
