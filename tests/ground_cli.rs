@@ -149,7 +149,7 @@ fn clear_errors_for_misuse() {
         out.to_str().unwrap(),
     );
     // (what is wrong, arguments, what the error must name)
-    let cases: [(&str, Vec<&str>, &str); 4] = [
+    let cases: [(&str, Vec<&str>, &str); 5] = [
         (
             "a CSF flag with the SMRF method",
             vec![
@@ -163,6 +163,13 @@ fn clear_errors_for_misuse() {
                 "2",
             ],
             "--rigidness",
+        ),
+        (
+            "an auto flag with the SMRF method",
+            vec![
+                "ground", src, "-o", out, "--method", "smrf", "--raised", "3",
+            ],
+            "--raised is a parameter of auto",
         ),
         (
             "an out-of-range parameter",

@@ -55,21 +55,34 @@ pub struct Args {
     #[arg(long, help_heading = "CSF")]
     pub slope_smooth: Option<bool>,
 
-    /// SMRF: cell size in metres [1.0].
-    #[arg(long, help_heading = "SMRF")]
+    /// SMRF and auto: cell size in metres [1.0].
+    #[arg(long, help_heading = "SMRF and auto")]
     pub cell: Option<f64>,
-    /// SMRF: slope tolerance, rise over run [0.15].
-    #[arg(long, help_heading = "SMRF")]
+    /// SMRF and auto: slope tolerance, rise over run [0.15] (auto: the smallest).
+    #[arg(long, help_heading = "SMRF and auto")]
     pub slope: Option<f64>,
-    /// SMRF: maximum window radius in metres [18].
-    #[arg(long, help_heading = "SMRF")]
+    /// SMRF and auto: maximum window radius in metres [18].
+    #[arg(long, help_heading = "SMRF and auto")]
     pub window: Option<f64>,
-    /// SMRF: elevation threshold in metres [0.5].
-    #[arg(long, help_heading = "SMRF")]
+    /// SMRF and auto: elevation threshold in metres [0.5] (auto: at 1 point/m²).
+    #[arg(long, help_heading = "SMRF and auto")]
     pub threshold: Option<f64>,
-    /// SMRF: elevation scalar [1.25].
-    #[arg(long, help_heading = "SMRF")]
+    /// SMRF and auto: elevation scalar [1.25] (auto: at 1 point/m²).
+    #[arg(long, help_heading = "SMRF and auto")]
     pub scalar: Option<f64>,
+
+    /// auto: slope tolerance per unit of local terrain slope [0.5].
+    #[arg(long, help_heading = "auto")]
+    pub slope_gain: Option<f64>,
+    /// auto: half-width of the terrain-slope window in metres [3].
+    #[arg(long, help_heading = "auto")]
+    pub smooth: Option<f64>,
+    /// auto: height above the wide-window surface from which a seedless patch is an object, metres [2].
+    #[arg(long, help_heading = "auto")]
+    pub raised: Option<f64>,
+    /// auto: exponent of the point spacing the final tolerance scales with [1.5].
+    #[arg(long, help_heading = "auto")]
+    pub spacing_exponent: Option<f64>,
     /// SMRF: net-cutting spacing in metres, 0 = off [0].
     #[arg(long, help_heading = "SMRF")]
     pub cut: Option<f64>,
@@ -105,26 +118,34 @@ pub fn resolve(base: &GroundConfig, a: &Args) -> anyhow::Result<GroundConfig> {
         ("--class-threshold", a.class_threshold.is_some()),
         ("--slope-smooth", a.slope_smooth.is_some()),
     ];
-    let smrf_flags = [
+    let shared_flags = [
         ("--cell", a.cell.is_some()),
         ("--slope", a.slope.is_some()),
         ("--window", a.window.is_some()),
         ("--threshold", a.threshold.is_some()),
         ("--scalar", a.scalar.is_some()),
-        ("--cut", a.cut.is_some()),
+    ];
+    let smrf_flags = [("--cut", a.cut.is_some())];
+    let auto_flags = [
+        ("--slope-gain", a.slope_gain.is_some()),
+        ("--smooth", a.smooth.is_some()),
+        ("--raised", a.raised.is_some()),
+        ("--spacing-exponent", a.spacing_exponent.is_some()),
     ];
     let method_name = cfg.method.name();
     let misplaced = |flags: &[(&str, bool)], needs: &str| -> anyhow::Result<()> {
         if let Some((f, _)) = flags.iter().find(|(_, set)| *set) {
             anyhow::bail!(
-                "{f} is a {needs} parameter but the method is {method_name}; add --method {needs}"
+                "{f} is a parameter of {needs}, but the method is {method_name}; add --method {needs}"
             );
         }
         Ok(())
     };
     match &mut cfg.method {
         GroundMethod::Csf(c) => {
+            misplaced(&shared_flags, "smrf")?;
             misplaced(&smrf_flags, "smrf")?;
+            misplaced(&auto_flags, "auto")?;
             c.cloth_resolution_m = a.cloth_resolution.unwrap_or(c.cloth_resolution_m);
             c.rigidness = a.rigidness.unwrap_or(c.rigidness);
             c.time_step = a.time_step.unwrap_or(c.time_step);
@@ -134,6 +155,7 @@ pub fn resolve(base: &GroundConfig, a: &Args) -> anyhow::Result<GroundConfig> {
         }
         GroundMethod::Smrf(s) => {
             misplaced(&csf_flags, "csf")?;
+            misplaced(&auto_flags, "auto")?;
             s.cell_m = a.cell.unwrap_or(s.cell_m);
             s.slope = a.slope.unwrap_or(s.slope);
             s.window_m = a.window.unwrap_or(s.window_m);
@@ -141,9 +163,18 @@ pub fn resolve(base: &GroundConfig, a: &Args) -> anyhow::Result<GroundConfig> {
             s.scalar = a.scalar.unwrap_or(s.scalar);
             s.cut_m = a.cut.unwrap_or(s.cut_m);
         }
-        GroundMethod::Auto(_) => {
+        GroundMethod::Auto(p) => {
             misplaced(&csf_flags, "csf")?;
             misplaced(&smrf_flags, "smrf")?;
+            p.cell_m = a.cell.unwrap_or(p.cell_m);
+            p.slope = a.slope.unwrap_or(p.slope);
+            p.window_m = a.window.unwrap_or(p.window_m);
+            p.threshold_m = a.threshold.unwrap_or(p.threshold_m);
+            p.scalar = a.scalar.unwrap_or(p.scalar);
+            p.slope_gain = a.slope_gain.unwrap_or(p.slope_gain);
+            p.smooth_m = a.smooth.unwrap_or(p.smooth_m);
+            p.raised_m = a.raised.unwrap_or(p.raised_m);
+            p.spacing_exponent = a.spacing_exponent.unwrap_or(p.spacing_exponent);
         }
     }
     cfg.validate()?;
