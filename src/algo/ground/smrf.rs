@@ -278,8 +278,13 @@ pub fn progressive_filter(
 ) -> Vec<bool> {
     let mut obj = vec![false; z.len()];
     let mut prev = z.to_vec();
+    // Every radius erodes the same surface: its row minima are computed once.
+    let minima = surface::RowMinima::new(z, cols, rows, max_radius);
     for r in 1..=max_radius {
-        let opened = surface::open(z, cols, rows, r, shape);
+        let opened = match &minima {
+            Some(m) => surface::dilate(&m.erode(r, shape), cols, rows, r, shape),
+            None => surface::open(z, cols, rows, r, shape),
+        };
         let t = cell * r as f64;
         for i in 0..z.len() {
             if prev[i] - opened[i] > slope[i] * t && radius_map.is_none_or(|m| r <= m[i] as usize) {

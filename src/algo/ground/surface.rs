@@ -466,6 +466,96 @@ pub fn open_masked(z: &[f64], cols: usize, rows: usize, r: usize, shape: Shape) 
     d
 }
 
+/// Row minima of one grid for every half-width `0..=max_w`, kept to erode it with many radii:
+/// SMRF's progressive filter erodes the same surface with radii 1, 2, …, and a disk of any
+/// radius is a stack of row segments whose minima are computed here once, where [`erode`]
+/// would recompute them for each radius. `erode(r)` gives exactly what [`erode`] gives.
+pub struct RowMinima {
+    cols: usize,
+    rows: usize,
+    max_w: usize,
+    /// `[row][w][col]`: the minimum of `z[row][col − w ..= col + w]` (clipped at the ends).
+    data: Vec<f64>,
+}
+
+impl RowMinima {
+    /// Most cells × widths kept (128 MB of f64); beyond it callers use [`erode`].
+    pub const MAX_VALUES: usize = 1 << 24;
+
+    /// The row minima of `z`, or `None` when they would exceed [`Self::MAX_VALUES`].
+    pub fn new(z: &[f64], cols: usize, rows: usize, max_w: usize) -> Option<RowMinima> {
+        let n = (max_w + 1).checked_mul(z.len())?;
+        if n > Self::MAX_VALUES || z.is_empty() {
+            return None;
+        }
+        let mut data = vec![0.0; n];
+        let fill = |(row, out): (usize, &mut [f64])| {
+            let src = &z[row * cols..(row + 1) * cols];
+            out[..cols].copy_from_slice(src);
+            for w in 1..=max_w {
+                let (prev, cur) = out[(w - 1) * cols..(w + 1) * cols].split_at_mut(cols);
+                for c in 0..cols {
+                    // min over [c−w, c+w] = min(min over [c−w+1, c+w−1], z[c−w], z[c+w]).
+                    let mut v = prev[c];
+                    if c >= w && src[c - w] < v {
+                        v = src[c - w];
+                    }
+                    if c + w < cols && src[c + w] < v {
+                        v = src[c + w];
+                    }
+                    cur[c] = v;
+                }
+            }
+        };
+        let chunk = (max_w + 1) * cols;
+        if z.len() >= PAR_CELLS {
+            data.par_chunks_mut(chunk).enumerate().for_each(fill);
+        } else {
+            data.chunks_mut(chunk).enumerate().for_each(fill);
+        }
+        Some(RowMinima {
+            cols,
+            rows,
+            max_w,
+            data,
+        })
+    }
+
+    /// Erosion by the element of radius `r` (`r` ≤ the largest half-width kept).
+    pub fn erode(&self, r: usize, shape: Shape) -> Vec<f64> {
+        let (cols, rows) = (self.cols, self.rows);
+        assert!(r <= self.max_w, "radius {r} beyond the {} kept", self.max_w);
+        let mut out = vec![f64::INFINITY; cols * rows];
+        let line = |row: usize, w: usize| {
+            let k = (row * (self.max_w + 1) + w) * cols;
+            &self.data[k..k + cols]
+        };
+        let combine = |(row, o): (usize, &mut [f64])| {
+            for dy in 0..=r.min(rows.saturating_sub(1)) {
+                let w = shape.half_width(r, dy);
+                for src_row in [row as isize - dy as isize, row as isize + dy as isize] {
+                    if src_row >= 0 && src_row < rows as isize {
+                        for (a, &b) in o.iter_mut().zip(line(src_row as usize, w)) {
+                            if b < *a {
+                                *a = b;
+                            }
+                        }
+                    }
+                    if dy == 0 {
+                        break;
+                    }
+                }
+            }
+        };
+        if out.len() >= PAR_CELLS {
+            out.par_chunks_mut(cols).enumerate().for_each(combine);
+        } else {
+            out.chunks_mut(cols).enumerate().for_each(combine);
+        }
+        out
+    }
+}
+
 fn morph(z: &[f64], cols: usize, rows: usize, r: usize, shape: Shape, min: bool) -> Vec<f64> {
     if r == 0 || z.is_empty() {
         return z.to_vec();
@@ -612,6 +702,25 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn row_minima_erode_exactly_as_erode() {
+        let (cols, rows) = (41, 29);
+        let z: Vec<f64> = (0..cols * rows)
+            .map(|i| ((i * 7919) % 101) as f64 * 0.37 - (i % 13) as f64)
+            .collect();
+        let m = RowMinima::new(&z, cols, rows, 45).unwrap();
+        for shape in [Shape::Disk, Shape::Diamond] {
+            for r in [1, 2, 3, 7, 18, 30, 45] {
+                assert_eq!(
+                    m.erode(r, shape),
+                    erode(&z, cols, rows, r, shape),
+                    "{shape:?} r={r}"
+                );
+            }
+        }
+        assert!(RowMinima::new(&z, cols, rows, RowMinima::MAX_VALUES).is_none());
     }
 
     #[test]
