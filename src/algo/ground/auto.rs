@@ -27,7 +27,7 @@
 //!    deck. Real terrain is reached from the seeds, or does not stand above the wide-window
 //!    surface.
 //! 5. **Classification**: the provisional DEM is rebuilt from the remaining ground cells and a
-//!    point is ground when `|z − DEM(x, y)| ≤ s · (threshold_m + scalar · slope)` (SMRF's
+//!    point is ground when `|z − DEM(x, y)| ≤ k · (threshold_m + scalar · slope)` (SMRF's
 //!    step 5, bicubic interpolation at the point).
 //! 6. **Grid offsets**: steps 3, 4 (the patch walk; the seeds are shared) and the DEM of step 5
 //!    run on three cell grids, offset by 0, 1/3 and 2/3 of a cell along the diagonal, and the

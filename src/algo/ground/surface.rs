@@ -533,17 +533,8 @@ impl RowMinima {
         let combine = |(row, o): (usize, &mut [f64])| {
             for dy in 0..=r.min(rows.saturating_sub(1)) {
                 let w = shape.half_width(r, dy);
-                for src_row in [row as isize - dy as isize, row as isize + dy as isize] {
-                    if src_row >= 0 && src_row < rows as isize {
-                        for (a, &b) in o.iter_mut().zip(line(src_row as usize, w)) {
-                            if b < *a {
-                                *a = b;
-                            }
-                        }
-                    }
-                    if dy == 0 {
-                        break;
-                    }
+                for src in rows_at(row, dy, rows) {
+                    fold_row(o, line(src, w), true);
                 }
             }
         };
@@ -553,6 +544,31 @@ impl RowMinima {
             out.chunks_mut(cols).enumerate().for_each(combine);
         }
         out
+    }
+}
+
+/// The rows `row − dy` and `row + dy` that exist among `0..rows` (one row when `dy` is 0).
+fn rows_at(row: usize, dy: usize, rows: usize) -> impl Iterator<Item = usize> {
+    let below = row.checked_sub(dy);
+    let above = (dy > 0 && row + dy < rows).then_some(row + dy);
+    below.into_iter().chain(above)
+}
+
+/// `o[i] = min(o[i], s[i])` (or max) for every column.
+#[inline]
+fn fold_row(o: &mut [f64], s: &[f64], min: bool) {
+    if min {
+        for (a, &b) in o.iter_mut().zip(s) {
+            if b < *a {
+                *a = b;
+            }
+        }
+    } else {
+        for (a, &b) in o.iter_mut().zip(s) {
+            if b > *a {
+                *a = b;
+            }
+        }
     }
 }
 
@@ -591,27 +607,8 @@ fn morph(z: &[f64], cols: usize, rows: usize, r: usize, shape: Shape, min: bool)
             last_w = w;
         }
         let combine = |(row, o): (usize, &mut [f64])| {
-            for src_row in [row as isize - dy as isize, row as isize + dy as isize] {
-                if src_row < 0 || src_row >= rows as isize {
-                    continue;
-                }
-                let s = &line[src_row as usize * cols..(src_row as usize + 1) * cols];
-                if min {
-                    for (a, &b) in o.iter_mut().zip(s) {
-                        if b < *a {
-                            *a = b;
-                        }
-                    }
-                } else {
-                    for (a, &b) in o.iter_mut().zip(s) {
-                        if b > *a {
-                            *a = b;
-                        }
-                    }
-                }
-                if dy == 0 {
-                    break;
-                }
+            for src in rows_at(row, dy, rows) {
+                fold_row(o, &line[src * cols..(src + 1) * cols], min);
             }
         };
         if par {
