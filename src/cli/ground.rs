@@ -141,40 +141,46 @@ pub fn resolve(base: &GroundConfig, a: &Args) -> anyhow::Result<GroundConfig> {
         }
         Ok(())
     };
+    // A flag given overrides the configured value.
+    fn set<T: Copy>(field: &mut T, flag: Option<T>) {
+        if let Some(v) = flag {
+            *field = v;
+        }
+    }
     match &mut cfg.method {
         GroundMethod::Csf(c) => {
             misplaced(&shared_flags, "smrf")?;
             misplaced(&smrf_flags, "smrf")?;
             misplaced(&auto_flags, "auto")?;
-            c.cloth_resolution_m = a.cloth_resolution.unwrap_or(c.cloth_resolution_m);
-            c.rigidness = a.rigidness.unwrap_or(c.rigidness);
-            c.time_step = a.time_step.unwrap_or(c.time_step);
-            c.iterations = a.iterations.unwrap_or(c.iterations);
-            c.class_threshold_m = a.class_threshold.unwrap_or(c.class_threshold_m);
-            c.slope_smooth = a.slope_smooth.unwrap_or(c.slope_smooth);
+            set(&mut c.cloth_resolution_m, a.cloth_resolution);
+            set(&mut c.rigidness, a.rigidness);
+            set(&mut c.time_step, a.time_step);
+            set(&mut c.iterations, a.iterations);
+            set(&mut c.class_threshold_m, a.class_threshold);
+            set(&mut c.slope_smooth, a.slope_smooth);
         }
         GroundMethod::Smrf(s) => {
             misplaced(&csf_flags, "csf")?;
             misplaced(&auto_flags, "auto")?;
-            s.cell_m = a.cell.unwrap_or(s.cell_m);
-            s.slope = a.slope.unwrap_or(s.slope);
-            s.window_m = a.window.unwrap_or(s.window_m);
-            s.threshold_m = a.threshold.unwrap_or(s.threshold_m);
-            s.scalar = a.scalar.unwrap_or(s.scalar);
-            s.cut_m = a.cut.unwrap_or(s.cut_m);
+            set(&mut s.cell_m, a.cell);
+            set(&mut s.slope, a.slope);
+            set(&mut s.window_m, a.window);
+            set(&mut s.threshold_m, a.threshold);
+            set(&mut s.scalar, a.scalar);
+            set(&mut s.cut_m, a.cut);
         }
         GroundMethod::Auto(p) => {
             misplaced(&csf_flags, "csf")?;
             misplaced(&smrf_flags, "smrf")?;
-            p.cell_m = a.cell.unwrap_or(p.cell_m);
-            p.slope = a.slope.unwrap_or(p.slope);
-            p.window_m = a.window.unwrap_or(p.window_m);
-            p.threshold_m = a.threshold.unwrap_or(p.threshold_m);
-            p.scalar = a.scalar.unwrap_or(p.scalar);
-            p.slope_gain = a.slope_gain.unwrap_or(p.slope_gain);
-            p.smooth_m = a.smooth.unwrap_or(p.smooth_m);
-            p.raised_m = a.raised.unwrap_or(p.raised_m);
-            p.spacing_exponent = a.spacing_exponent.unwrap_or(p.spacing_exponent);
+            set(&mut p.cell_m, a.cell);
+            set(&mut p.slope, a.slope);
+            set(&mut p.window_m, a.window);
+            set(&mut p.threshold_m, a.threshold);
+            set(&mut p.scalar, a.scalar);
+            set(&mut p.slope_gain, a.slope_gain);
+            set(&mut p.smooth_m, a.smooth);
+            set(&mut p.raised_m, a.raised);
+            set(&mut p.spacing_exponent, a.spacing_exponent);
         }
     }
     cfg.validate()?;
