@@ -132,6 +132,29 @@ fn global_chunks(surveys: &[SurveyRun], only_missing: bool) -> (Vec<Chunk>, Vec<
     (chunks, keys)
 }
 
+/// The chunks (all of them, or only those still missing) dealt to shards balanced by points.
+struct Dealt {
+    shards: Vec<pipeline::Shard>,
+    /// Per shard: its (survey, chunk) pairs.
+    keyed: Vec<Vec<(usize, usize)>>,
+    n_chunks: usize,
+}
+
+/// Deals the chunks to at most `n` shards.
+fn deal(surveys: &[SurveyRun], n: usize, only_missing: bool) -> anyhow::Result<Dealt> {
+    let (chunks, keys) = global_chunks(surveys, only_missing);
+    let shards = pipeline::shards(&chunks, n.max(1).min(chunks.len().max(1)))?;
+    let keyed = shards
+        .iter()
+        .map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect())
+        .collect();
+    Ok(Dealt {
+        shards,
+        keyed,
+        n_chunks: chunks.len(),
+    })
+}
+
 /// The shard manifest written by `plan`.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct ShardPlan {
@@ -165,9 +188,11 @@ fn mem_mb(largest_points: u64, threads: usize) -> u64 {
 pub fn plan(c: &Common, a: &PlanArgs) -> anyhow::Result<Outcome> {
     let (cfg, out) = load(c, &a.config, a.output_dir.as_ref())?;
     let surveys = open_surveys(&cfg, &out)?;
-    let (chunks, keys) = global_chunks(&surveys, a.missing);
-    let n = a.shards.max(1).min(chunks.len().max(1));
-    let shards = pipeline::shards(&chunks, n)?;
+    let Dealt {
+        shards,
+        keyed,
+        n_chunks,
+    } = deal(&surveys, a.shards, a.missing)?;
     let cpus = if cfg.threads > 0 { cfg.threads } else { 4 };
     let largest = shards
         .iter()
@@ -187,12 +212,9 @@ pub fn plan(c: &Common, a: &PlanArgs) -> anyhow::Result<Outcome> {
         config: a.config.canonicalize().unwrap_or(a.config.clone()),
         output: out.clone(),
         n_shards: shards.len(),
-        n_chunks: chunks.len(),
+        n_chunks,
         survey_chunks: surveys.iter().map(|s| s.plan.len()).collect(),
-        shards: shards
-            .iter()
-            .map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect())
-            .collect(),
+        shards: keyed,
         est_points: shards.iter().map(|s| s.est_points).collect(),
         cpus_per_task: cpus,
         mem_mb_per_task: mem_mb((largest as f64 * grow) as u64, cpus),
@@ -202,7 +224,7 @@ pub fn plan(c: &Common, a: &PlanArgs) -> anyhow::Result<Outcome> {
     if !c.quiet {
         eprintln!(
             "{} chunk(s){} in {} shard(s) → {} (suggested --cpus-per-task={} --mem={}M)",
-            chunks.len(),
+            n_chunks,
             if a.missing { " still missing" } else { "" },
             plan.n_shards,
             a.output.display(),
@@ -296,13 +318,11 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         Some((i, n)) => {
             let mine = match &a.plan {
                 Some(p) => planned_shard(p, i, n, &surveys, &out)?,
-                None => {
-                    let (chunks, keys) = global_chunks(&surveys, false);
-                    let sh = pipeline::shards(&chunks, n.min(chunks.len().max(1)))?;
-                    sh.get(i)
-                        .map(|s| s.chunk_ids.iter().map(|&g| keys[g]).collect())
-                        .unwrap_or_default()
-                }
+                None => deal(&surveys, n, false)?
+                    .keyed
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_default(),
             };
             map_all(c, &surveys, &|si| {
                 mine.iter().filter(|k| k.0 == si).map(|k| k.1).collect()
