@@ -64,27 +64,25 @@ pub fn mosaic(out: &Path, chunk_ids: &[usize], name: &str, crs: &Crs) -> Result<
 /// tree id within a chunk, one chunk in memory at a time (a county holds tens of millions of
 /// trees); returns the file and the number of trees.
 pub fn trees(out: &Path, chunk_ids: &[usize]) -> Result<Option<(PathBuf, usize)>> {
-    let dest = out.join("trees.csv");
-    let mut w: Option<TreesCsvWriter> = None;
     let mut ids = chunk_ids.to_vec();
     ids.sort_unstable();
-    for id in ids {
-        let p = chunk_dir(out, id).join("trees.json");
-        if !p.exists() {
-            continue;
-        }
-        let text = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+    let parts: Vec<PathBuf> = ids
+        .iter()
+        .map(|&id| chunk_dir(out, id).join("trees.json"))
+        .filter(|p| p.exists())
+        .collect();
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    let dest = out.join("trees.csv");
+    let mut w = TreesCsvWriter::create(&dest)?;
+    for p in &parts {
+        let text = std::fs::read(p).map_err(|e| Error::io(p, e))?;
         let mut part: Vec<Tree> =
             serde_json::from_slice(&text).map_err(|e| Error::data(p.display(), e))?;
         part.sort_by_key(|t| t.id);
-        if w.is_none() {
-            w = Some(TreesCsvWriter::create(&dest)?);
-        }
-        w.as_mut().expect("created").write(&part)?;
+        w.write(&part)?;
     }
-    let Some(w) = w else {
-        return Ok(None);
-    };
     let n = w.n_trees;
     w.finish()?;
     Ok(Some((dest, n)))
