@@ -11,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# setup.sh may have just installed Rust with rustup: put its cargo on PATH here too.
+if [ -f "${CARGO_HOME:-$HOME/.cargo}/env" ]; then . "${CARGO_HOME:-$HOME/.cargo}/env"; fi
 cargo build --release -q
 BIN=$PWD/target/release/landcarbon
 OUT=${OUT:-out/demo}

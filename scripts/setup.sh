@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # Debian packages: GDAL (rasters, GeoPackage), pkg-config (gdal-sys finds GDAL with it),
-# GNU time (peak-memory measurements in scripts/), fonts for PNG charts and maps.
-PKGS=(libgdal-dev gdal-bin pkg-config time fonts-dejavu-core)
+# GNU time (peak-memory measurements in scripts/), fonts for PNG charts and maps (Noto CJK so the
+# report's Chinese title does not render as boxes).
+PKGS=(libgdal-dev gdal-bin pkg-config time fonts-dejavu-core fonts-noto-cjk)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,7 +19,34 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! command -v cargo >/dev/null 2>&1; then
-  [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+# Rust toolchain: the crates in Cargo.lock need rustc >= rust-version of Cargo.toml (Debian 12's
+# rustc 1.63 is far too old). When cargo is missing or older, install the stable toolchain with
+# rustup into $CARGO_HOME (default ~/.cargo): rustup itself from Debian's package where the release
+# has one (Debian 13+), else from rustup's official installer script.
+need_rust=$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' "$(dirname "$0")/../Cargo.toml")
+[ -f "${CARGO_HOME:-$HOME/.cargo}/env" ] && . "${CARGO_HOME:-$HOME/.cargo}/env"
+rust_ok() {
+  command -v cargo >/dev/null 2>&1 && command -v rustc >/dev/null 2>&1 || return 1
+  have=$(rustc --version | awk '{print $2}')
+  [ "$(printf '%s\n%s\n' "$need_rust" "$have" | sort -V | head -n1)" = "$need_rust" ]
+}
+if ! rust_ok; then
+  echo "setup: Rust >= $need_rust not found (have: $(rustc --version 2>/dev/null || echo none));" \
+       "installing the stable toolchain with rustup into ${CARGO_HOME:-$HOME/.cargo}" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  if ! command -v rustup >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    if apt-cache policy rustup 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rustup >/dev/null
+    else
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl ca-certificates >/dev/null
+      curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --no-modify-path
+      . "${CARGO_HOME:-$HOME/.cargo}/env"
+    fi
+  fi
+  rustup toolchain install stable --profile minimal
+  rustup default stable
+  [ -f "${CARGO_HOME:-$HOME/.cargo}/env" ] && . "${CARGO_HOME:-$HOME/.cargo}/env"
+  rust_ok || { echo "setup: could not install Rust >= $need_rust (have: $(rustc --version 2>/dev/null || echo none))" >&2; exit 2; }
 fi
-command -v cargo >/dev/null 2>&1 || { echo "setup: cargo (Rust toolchain) not found; install Rust from your distribution or rustup" >&2; exit 2; }

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# setup.sh may have just installed Rust with rustup: put its cargo on PATH here too.
+if [ -f "${CARGO_HOME:-$HOME/.cargo}/env" ]; then . "${CARGO_HOME:-$HOME/.cargo}/env"; fi
 if [ ! -d ../shared/testdata/real ] && [ -z "${LANDCARBON_SHARED:-}" ]; then
   echo "NOTE: ../shared/testdata/real not found: real-data tests will print SKIP and pass." >&2
 fi
