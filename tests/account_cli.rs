@@ -64,7 +64,7 @@ fn synthetic_county_end_to_end() {
 
     // F-1: exact columns, hundreds of units, all classes, changes.
     let (h1, f1) = read_csv(&out.join("F1_units.csv"));
-    let expect: Vec<&str> = "patch_id,county_code,class_t1,class_t2,change_flag,area_ha,year_t1,year_t2,method_t1,method_t2,AGB_t1,BGB_t1,DW_t1,LT_t1,SOC_t1,total_t1,AGB_t2,BGB_t2,DW_t2,LT_t2,SOC_t2,total_t2,stock_t1_tC,stock_t2_tC,dC_tC,sink_tC_yr,sink_tCO2_yr,U_density_t1_pct,U_density_t2_pct,U_sink_pct,flags".split(',').collect();
+    let expect: Vec<&str> = "patch_id,county_code,class_t1,class_t2,change_flag,area_ha,year_t1,year_t2,method_t1,method_t2,AGB_t1,BGB_t1,DW_t1,LT_t1,SOC_t1,total_t1,AGB_t2,BGB_t2,DW_t2,LT_t2,SOC_t2,total_t2,stock_t1_tC,stock_t2_tC,dC_tC,sink_tC_yr,sink_tCO2_yr,U_density_t1_pct,U_density_t2_pct,U_sink_pct,AGB_method_t1,BGB_method_t1,DW_method_t1,LT_method_t1,SOC_method_t1,AGB_method_t2,BGB_method_t2,DW_method_t2,LT_method_t2,SOC_method_t2,extrap_pct_t1,extrap_pct_t2,flags".split(',').collect();
     assert_eq!(h1, expect);
     assert!(f1.len() > 300, "{} units", f1.len());
     assert!(f1.iter().filter(|r| r["change_flag"] == "1").count() > 20);
@@ -83,8 +83,16 @@ fn synthetic_county_end_to_end() {
     );
     for r in &f1 {
         // Totals are the pool sums; sink = dC/5 and CO2 = 44/12 C (to rounding).
+        // A pool is empty exactly where its method is NE (not estimated), never a silent 0.
+        for p in ["AGB", "BGB", "DW", "LT", "SOC"] {
+            for y in ["t1", "t2"] {
+                let (v, m) = (&r[&format!("{p}_{y}")], &r[&format!("{p}_method_{y}")]);
+                assert_eq!(v.is_empty(), m == "NE", "{p}_{y} = '{v}', method {m}");
+            }
+        }
         let tot: f64 = ["AGB_t2", "BGB_t2", "DW_t2", "LT_t2", "SOC_t2"]
             .iter()
+            .filter(|k| !r[**k].is_empty())
             .map(|k| f(r, k))
             .sum();
         assert!((tot - f(r, "total_t2")).abs() < 3e-3);

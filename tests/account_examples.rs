@@ -383,3 +383,172 @@ fn equivalent_soil_mass_through_the_pipeline() {
     assert_eq!(esm.n_esm_corrected, 1);
     assert!(esm.region.sink.tc_yr_total().abs() < 1e-9);
 }
+
+/// A calibrated model of one survey: log–log AGB on zmean, fitted on `plots` (zmean, AGB).
+fn fit_survey(plots: &[(f64, f64)], tag: &str) -> landcarbon::biomass::model::ModelFile {
+    use landcarbon::biomass::calibrate::{calibrate_table, CalibrateOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(format!("{tag}.csv"));
+    let mut t = String::from("plot_id,zmean,agb_t_ha\n");
+    for (i, (z, a)) in plots.iter().enumerate() {
+        t.push_str(&format!("{tag}{i:02},{z},{a}\n"));
+    }
+    std::fs::write(&p, t).unwrap();
+    let table = landcarbon::vector::table::read_csv(&p).unwrap();
+    let opts = CalibrateOptions {
+        predictors: vec!["zmean".into()],
+        fixed: true,
+        ..Default::default()
+    };
+    calibrate_table(&table, &opts, tag).unwrap()
+}
+
+/// LiDAR rasters of one year over the 1 km × 1 km square: AGC `agc_tc_ha` everywhere.
+fn lidar_year(
+    agc_tc_ha: f64,
+    meta: &serde_json::Value,
+) -> landcarbon::accounting::density::LidarSource {
+    use landcarbon::raster::{Grid, Raster};
+    let grid = Grid {
+        x_min: 0.0,
+        y_max: 1000.0,
+        res_m: 100.0,
+        ncols: 10,
+        nrows: 10,
+    };
+    let mut agc = Raster::filled(grid, -9999.0);
+    agc.data.fill(agc_tc_ha);
+    landcarbon::accounting::density::LidarSource {
+        name: "lidar".into(),
+        grid,
+        pools: [Some(agc), None, None, None, None],
+        se: None,
+        extrapolated: None,
+        classes: vec![landcarbon::params::LandClass::Forest],
+        method: landcarbon::accounting::Method::LidarAba,
+        se_mode: Default::default(),
+        model_id: meta["id"].as_str().unwrap().to_string(),
+        model_u_pct: meta["u_pct"].as_f64(),
+        min_coverage: 0.5,
+        extrapolation_flag_pct: 5.0,
+        model_info: Some(meta.clone()),
+        model_class: None,
+        root_shoot_zone: None,
+        default_pools: vec![],
+    }
+}
+
+fn lidar_account(
+    l1: landcarbon::accounting::density::LidarSource,
+    l2: landcarbon::accounting::density::LidarSource,
+) -> landcarbon::accounting::pipeline::Accounting {
+    let p = vec![patch("F", "0301", "420001", "", 0.0, 1000.0, 100.0)];
+    let params = example_params(None);
+    let (mut a, mut b) = (set(2020, p.clone()), set(2025, p));
+    classify(&mut [&mut a, &mut b], &params).unwrap();
+    let src = |l| Sources {
+        lidar: Some(l),
+        ..Default::default()
+    };
+    account(
+        AccountInputs {
+            t1: a,
+            t2: b,
+            sources: [src(l1), src(l2)],
+            params,
+            options: AccountOptions {
+                area_u_pct: 0.0,
+                mc: Some(McOptions {
+                    draws: 200_000,
+                    seed: 7,
+                    lognormal_above_cv: 0.3,
+                }),
+                ..Default::default()
+            },
+        },
+        &GeosOps,
+    )
+    .unwrap()
+}
+
+#[test]
+fn separately_fitted_lidar_models_are_independent_in_the_sink() {
+    use landcarbon::pipeline::reduce::model_metadata;
+    // Two surveys calibrated on different plots; both select the same single predictor, so a
+    // name-based identity would call them one model and cancel its error in the sink.
+    let m1 = fit_survey(
+        &[
+            (5.0, 60.0),
+            (8.0, 95.0),
+            (10.0, 118.0),
+            (12.0, 150.0),
+            (15.0, 175.0),
+            (18.0, 230.0),
+            (20.0, 240.0),
+            (7.0, 90.0),
+        ],
+        "a",
+    );
+    let m2 = fit_survey(
+        &[
+            (6.0, 80.0),
+            (9.0, 110.0),
+            (11.0, 150.0),
+            (14.0, 170.0),
+            (16.0, 215.0),
+            (19.0, 250.0),
+            (22.0, 300.0),
+            (13.0, 160.0),
+        ],
+        "b",
+    );
+    let (meta1, meta2) = (model_metadata(&m1), model_metadata(&m2));
+    assert_ne!(
+        meta1["id"], meta2["id"],
+        "separate fits must have separate identities"
+    );
+    assert_eq!(
+        model_metadata(&m1)["id"],
+        meta1["id"],
+        "the identity is stable"
+    );
+    let (u1, u2) = (
+        meta1["u_pct"].as_f64().unwrap() / 100.0,
+        meta2["u_pct"].as_f64().unwrap() / 100.0,
+    );
+    assert!(u1 > 0.0 && u2 > 0.0);
+    let (a1, a2, area_ha, dt) = (80.0, 100.0, 100.0, 5.0);
+    let acc = lidar_account(lidar_year(a1, &meta1), lidar_year(a2, &meta2));
+    let r = acc.a1.last().unwrap();
+    // From the inputs: independent model errors add in quadrature in the difference.
+    let sink = (a2 - a1) * area_ha / dt;
+    let h = ((a2 * area_ha * u2).powi(2) + (a1 * area_ha * u1).powi(2)).sqrt() / dt;
+    assert!((r.sink_tc_yr - sink).abs() < 1e-9, "{}", r.sink_tc_yr);
+    assert!(
+        (r.h_sink_tc_yr - h).abs() < 1e-6 * h,
+        "approach 1 half-width {} vs {h}",
+        r.h_sink_tc_yr
+    );
+    let u_a1 = r.u_sink_pct().unwrap();
+    let mc = acc.mc.as_ref().unwrap().region[2].u_pct().unwrap();
+    assert!((mc - u_a1).abs() < 0.02 * u_a1, "MC {mc} vs A1 {u_a1}");
+    // The report lists no model error as shared between the years.
+    let shared =
+        landcarbon::accounting::uncertainty::shared_between_years(&acc.registry, &acc.ledger);
+    assert!(
+        shared.iter().all(|k| !k.key.starts_with("lidar_model:")),
+        "{shared:?}"
+    );
+    // Control: one model file used for both years shares its error, which cancels in part.
+    let acc = lidar_account(lidar_year(a1, &meta1), lidar_year(a2, &meta1));
+    let r = acc.a1.last().unwrap();
+    let h_same = (a2 - a1) * area_ha * u1 / dt;
+    assert!(
+        (r.h_sink_tc_yr - h_same).abs() < 1e-6 * h_same,
+        "{} vs {h_same}",
+        r.h_sink_tc_yr
+    );
+    let shared =
+        landcarbon::accounting::uncertainty::shared_between_years(&acc.registry, &acc.ledger);
+    assert!(shared.iter().any(|k| k.key.starts_with("lidar_model:")));
+}

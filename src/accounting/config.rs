@@ -130,6 +130,9 @@ pub struct LidarConfig {
     pub model_u_pct: Option<f64>,
     /// Minimum covered share of a unit for the rasters to be used.
     pub min_coverage: f64,
+    /// A unit-year whose LiDAR cells lie outside the model's calibration range on more than
+    /// this share of the covered area (%) is flagged `extrapolated` (the share is always listed).
+    pub extrapolation_flag_pct: f64,
 }
 
 impl Default for LidarConfig {
@@ -151,6 +154,7 @@ impl Default for LidarConfig {
             model_id: None,
             model_u_pct: None,
             min_coverage: 0.5,
+            extrapolation_flag_pct: 5.0,
         }
     }
 }
@@ -256,12 +260,22 @@ impl LidarConfig {
             return explicit.clone();
         }
         let dir = self.dir.as_ref()?;
-        let f = if name == "model" {
-            dir.join("model.json")
-        } else {
-            dir.join(format!("{name}.tif"))
+        // The names `landcarbon run` writes first, then those of `landcarbon carbon`.
+        let candidates: &[&str] = match name {
+            "model" => &["model.json"],
+            "agc" => &["agc.tif", "agc_tc_ha.tif"],
+            "bgc" => &["bgc.tif", "bgc_tc_ha.tif"],
+            "dw" => &["dw.tif", "dw_tc_ha.tif"],
+            "lt" => &["lt.tif", "lt_tc_ha.tif"],
+            "soc" => &["soc.tif", "soc_tc_ha.tif"],
+            "total" => &["total.tif", "total_tc_ha.tif"],
+            "se" => &["se.tif", "total_se_tc_ha.tif"],
+            "extrapolated" => &["extrapolated.tif"],
+            // The flag raster of `run`/`carbon`: bit 1 = predictor outside the calibration range.
+            "flag" => &["flag.tif"],
+            _ => &[],
         };
-        f.exists().then_some(f)
+        candidates.iter().map(|c| dir.join(c)).find(|f| f.exists())
     }
 }
 
@@ -393,6 +407,12 @@ impl AccountConfig {
                 return Err(Error::Config(format!(
                     "lidar.min_coverage = {} must lie in [0, 1]",
                     y.lidar.min_coverage
+                )));
+            }
+            if !(0.0..=100.0).contains(&y.lidar.extrapolation_flag_pct) {
+                return Err(Error::Config(format!(
+                    "lidar.extrapolation_flag_pct = {} must lie in [0, 100]",
+                    y.lidar.extrapolation_flag_pct
                 )));
             }
             if !matches!(y.lidar.method.as_str(), "lidar_aba" | "lidar_itd") {

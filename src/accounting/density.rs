@@ -80,8 +80,18 @@ pub struct LidarSource {
     pub model_u_pct: Option<f64>,
     /// Minimum covered share of a unit for the rasters to be used.
     pub min_coverage: f64,
+    /// Extrapolated share of the covered area (%) above which a unit-year is flagged.
+    pub extrapolation_flag_pct: f64,
     /// The model file's content, shown in the report.
     pub model_info: Option<serde_json::Value>,
+    /// The class the model was calibrated for (model.json `class`), where known: units of
+    /// another class that take these rasters are flagged `model_other_class`.
+    pub model_class: Option<LandClass>,
+    /// Root-to-shoot zone the BGB raster was made with: its ratio's uncertainty is a source of
+    /// the LiDAR BGB, shared with every other use of that ratio.
+    pub root_shoot_zone: Option<String>,
+    /// Pool rasters of the folder that hold a class default (read, not used as LiDAR values).
+    pub default_pools: Vec<String>,
 }
 
 impl LidarSource {
@@ -210,6 +220,21 @@ impl PoolSource {
             PoolSource::RetainedSoc => "out of scope, SOC retained",
         }
     }
+
+    /// The method code F-1 and the GeoPackage write per pool (`NE` = not estimated: the value
+    /// field is empty, never 0).
+    pub fn code(self) -> &'static str {
+        match self {
+            PoolSource::Lidar => "lidar",
+            PoolSource::Plot => "plot",
+            PoolSource::Soil => "soil",
+            PoolSource::Default => "default",
+            PoolSource::NotEstimated => "NE",
+            PoolSource::Tier1Zero => "tier1_zero",
+            PoolSource::OutOfScope => "out_of_scope",
+            PoolSource::RetainedSoc => "retained_soc",
+        }
+    }
 }
 
 /// Density of one unit in one year.
@@ -223,6 +248,9 @@ pub struct YearDensity {
     pub flags: Flags,
     /// Density terms per pool for the uncertainty (values in t C/ha).
     pub terms: Vec<(Pool, Term)>,
+    /// Share of the LiDAR-covered area outside the model's calibration range, when the LiDAR
+    /// rasters were used and an extrapolation raster was given.
+    pub extrapolated_share: Option<f64>,
 }
 
 impl YearDensity {
@@ -235,6 +263,7 @@ impl YearDensity {
             pool_source: [PoolSource::Plot; 5],
             flags: Flags::default(),
             terms: Vec::new(),
+            extrapolated_share: None,
         }
     }
 }
@@ -301,6 +330,7 @@ pub fn year_density(
         pool_source: [PoolSource::NotEstimated; 5],
         flags: Flags::default(),
         terms: Vec::new(),
+        extrapolated_share: None,
     };
     let tlabel = format!("t{}", src.year_ix + 1);
     if !class.in_scope() {
@@ -359,16 +389,32 @@ pub fn year_density(
                         }
                     }
                 }
+                // The BGB raster is AGB × R: the ratio's error is shared with every other use
+                // of the same zone's ratio (default-path BGB included, both years).
+                let rs_source = l.root_shoot_zone.as_ref().and_then(|zone| {
+                    let u = params.root_shoot.zones.get(zone)?.u_pct?;
+                    (u > 0.0).then(|| {
+                        reg.simple(
+                            &format!("param:root_shoot:{zone}"),
+                            &format!("root-to-shoot ratio {zone} (±{u} %)"),
+                            u / 100.0,
+                        )
+                    })
+                });
                 for p in Pool::ALL {
                     if let Some(v) = z.pools[p.ix()] {
                         d.pools[p.ix()] = v;
                         d.pool_source[p.ix()] = PoolSource::Lidar;
                         done[p.ix()] = true;
+                        let mut s = sources.clone();
+                        if p == Pool::Bgb {
+                            s.extend(rs_source);
+                        }
                         d.terms.push((
                             p,
                             Term {
                                 value: v,
-                                sources: sources.clone(),
+                                sources: s,
                             },
                         ));
                     }
@@ -376,8 +422,15 @@ pub fn year_density(
                 if done[Pool::Agb.ix()] {
                     d.method = l.method;
                 }
-                if z.extrapolated_m2 > 0.0 {
-                    d.flags.set(Flags::EXTRAPOLATED);
+                if l.extrapolated.is_some() && z.valid_m2 > 0.0 {
+                    let share = (z.extrapolated_m2 / z.valid_m2).min(1.0);
+                    d.extrapolated_share = Some(share);
+                    if share * 100.0 > l.extrapolation_flag_pct {
+                        d.flags.set(Flags::EXTRAPOLATED);
+                    }
+                }
+                if l.model_class.is_some_and(|mc| mc != class) {
+                    d.flags.set(Flags::MODEL_OTHER_CLASS);
                 }
             }
         }
@@ -610,6 +663,9 @@ pub fn year_density(
     ) {
         d.method = Method::Default;
     }
+    if d.pool_source.contains(&PoolSource::NotEstimated) {
+        d.flags.set(Flags::NOT_ESTIMATED);
+    }
     Ok(d)
 }
 
@@ -678,6 +734,10 @@ mod tests {
             model_u_pct: Some(10.0),
             min_coverage: 0.5,
             model_info: None,
+            model_class: None,
+            root_shoot_zone: None,
+            default_pools: Vec::new(),
+            extrapolation_flag_pct: 5.0,
         }
     }
 

@@ -4,8 +4,10 @@
 //! Raster file names in a density folder: `agc.tif`, `bgc.tif`, `dw.tif`, `lt.tif`, `soc.tif`
 //! (t C/ha per pool; any subset, at least one), `total.tif` (optional; only used to check that
 //! the pools add up), `se.tif` (per-cell prediction SE of the pools' sum), `extrapolated.tif`
-//! (non-zero = outside the calibration range) and `model.json` (model metadata; the keys `id`
-//! and `u_pct` are used, every scalar key is shown in the report).
+//! (non-zero = outside the calibration range; else `flag.tif` of `run`/`carbon`, bit 1) and
+//! `model.json` (model metadata; the keys `id`, `u_pct`, `class`, `root_shoot_zone` and
+//! `pool_methods` are used, every scalar key is shown in the report). The names written by
+//! `landcarbon carbon` (`agc_tc_ha.tif`, …, `total_se_tc_ha.tif`) are read as well.
 //!
 //! See also: `config.rs` (`LidarConfig`), `density.rs` (`LidarSource`).
 
@@ -38,6 +40,11 @@ fn read(path: &Path) -> Result<Raster<f64>> {
 }
 
 /// Loads the LiDAR source of a year (`None` when no raster is configured).
+///
+/// A pool raster that the folder's `model.json` marks as a class default (`pool_methods`:
+/// dead wood and litter written by `run`/`carbon`) is not a LiDAR value: it is read only for the
+/// check against `total.tif`, and the pool comes from the account's own defaults per unit class,
+/// with their uncertainty and the `default_used` flag.
 pub fn load_lidar(
     cfg: &LidarConfig,
     year_label: &str,
@@ -46,12 +53,36 @@ pub fn load_lidar(
     if !cfg.is_set() {
         return Ok(None);
     }
+    let model_info: Option<serde_json::Value> =
+        match cfg.path_of("model") {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
+                Some(serde_json::from_str(&text).map_err(|e| {
+                    Error::data(p.display(), format!("model file is not JSON: {e}"))
+                })?)
+            }
+            None => None,
+        };
+    let pool_method = |n: &str| -> Option<String> {
+        model_info
+            .as_ref()?
+            .get("pool_methods")?
+            .get(n)?
+            .as_str()
+            .map(str::to_string)
+    };
     let names = ["agc", "bgc", "dw", "lt", "soc"];
     let mut pools: [Option<Raster<f64>>; 5] = Default::default();
+    let mut default_pools: Vec<(String, Raster<f64>)> = Vec::new();
     for (k, n) in names.iter().enumerate() {
         if let Some(p) = cfg.path_of(n) {
-            pools[k] = Some(read(&p)?);
+            let r = read(&p)?;
             paths.push(p);
+            if pool_method(n).as_deref() == Some("default") {
+                default_pools.push((n.to_string(), r));
+            } else {
+                pools[k] = Some(r);
+            }
         }
     }
     let where_ = cfg
@@ -63,7 +94,7 @@ pub fn load_lidar(
     let Some(first) = pools.iter().flatten().next() else {
         return Err(Error::data(
             &where_,
-            "no pool raster found (expected agc.tif, bgc.tif, dw.tif, lt.tif or soc.tif)",
+            "no LiDAR pool raster found (expected agc.tif, bgc.tif, dw.tif, lt.tif or soc.tif, not marked as a default in model.json)",
         ));
     };
     let grid = first.grid;
@@ -78,18 +109,11 @@ pub fn load_lidar(
         }
     };
     let se = opt("se")?;
-    let extrapolated = opt("extrapolated")?;
+    let extrapolated = match opt("extrapolated")? {
+        Some(r) => Some(r),
+        None => opt("flag")?.map(|f| outside_range_mask(&f)),
+    };
     let total = opt("total")?;
-    let model_info: Option<serde_json::Value> =
-        match cfg.path_of("model") {
-            Some(p) => {
-                let text = std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))?;
-                Some(serde_json::from_str(&text).map_err(|e| {
-                    Error::data(p.display(), format!("model file is not JSON: {e}"))
-                })?)
-            }
-            None => None,
-        };
     let model_id = cfg
         .model_id
         .clone()
@@ -107,6 +131,14 @@ pub fn load_lidar(
             .and_then(|m| m.get("u_pct"))
             .and_then(|v| v.as_f64())
     });
+    let model_class = model_info
+        .as_ref()
+        .and_then(|m| m.get("class"))
+        .and_then(|v| serde_json::from_value::<LandClass>(v.clone()).ok());
+    let root_shoot_zone = model_info
+        .as_ref()
+        .and_then(|m| m.get("root_shoot_zone"))
+        .and_then(|v| v.as_str().map(str::to_string));
     let method = Method::parse(&cfg.method).unwrap_or(Method::LidarAba);
     let src = LidarSource {
         name: where_,
@@ -124,10 +156,15 @@ pub fn load_lidar(
         model_id,
         model_u_pct,
         min_coverage: cfg.min_coverage,
+        extrapolation_flag_pct: cfg.extrapolation_flag_pct,
         model_info,
+        model_class,
+        root_shoot_zone,
+        default_pools: default_pools.iter().map(|(n, _)| n.clone()).collect(),
     };
     src.check()?;
-    // The pools must add up to the total raster where one is given.
+    // The pools (LiDAR and default rasters alike) must add up to the total raster where one is
+    // given.
     let mut max_diff = None;
     if let Some(t) = &total {
         if t.grid != src.grid {
@@ -136,6 +173,12 @@ pub fn load_lidar(
                 "total.tif has a different grid than the pool rasters",
             ));
         }
+        let all: Vec<&Raster<f64>> = src
+            .pools
+            .iter()
+            .flatten()
+            .chain(default_pools.iter().map(|(_, r)| r))
+            .collect();
         let mut m = 0.0f64;
         for ((r, c), tv) in t.data.indexed_iter() {
             if !tv.is_finite() || *tv == t.nodata {
@@ -143,7 +186,11 @@ pub fn load_lidar(
             }
             let mut s = 0.0;
             let mut ok = true;
-            for p in src.pools.iter().flatten() {
+            for p in &all {
+                if p.grid != t.grid {
+                    ok = false;
+                    break;
+                }
                 let v = p.data[[r, c]];
                 if !v.is_finite() || v == p.nodata {
                     ok = false;
@@ -164,6 +211,25 @@ pub fn load_lidar(
         max_diff = Some(m);
     }
     Ok(Some((src, max_diff)))
+}
+
+/// 1 where a flag raster of `run`/`carbon` has the outside-calibration-range bit, else 0;
+/// NaN where the flag raster has no value.
+fn outside_range_mask(flag: &Raster<f64>) -> Raster<f64> {
+    use crate::biomass::predict::{flag::OUTSIDE_RANGE, FLAG_NODATA};
+    let mut r = flag.clone();
+    let nd = flag.nodata;
+    r.data.mapv_inplace(|v| {
+        if !v.is_finite() || v == nd || v == FLAG_NODATA as f64 || v < 0.0 {
+            f64::NAN
+        } else if (v as u32) & OUTSIDE_RANGE as u32 != 0 {
+            1.0
+        } else {
+            0.0
+        }
+    });
+    r.nodata = f64::NAN;
+    r
 }
 
 /// Loads every source of a year.

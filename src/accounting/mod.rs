@@ -139,22 +139,29 @@ impl Method {
 
 /// F-1 record flags.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Flags(pub u8);
+pub struct Flags(pub u16);
 
 impl Flags {
-    pub const DEFAULT_USED: u8 = 1;
-    pub const EXTRAPOLATED: u8 = 2;
-    pub const OUT_OF_SCOPE_CLASS: u8 = 4;
-    pub const ESM_CORRECTED: u8 = 8;
-    pub const SLIVER: u8 = 16;
+    pub const DEFAULT_USED: u16 = 1;
+    pub const EXTRAPOLATED: u16 = 2;
+    pub const OUT_OF_SCOPE_CLASS: u16 = 4;
+    pub const ESM_CORRECTED: u16 = 8;
+    pub const SLIVER: u16 = 16;
+    /// LiDAR rasters from a model calibrated for another class (e.g. a forest model on garden).
+    pub const MODEL_OTHER_CLASS: u16 = 32;
+    /// Approach 1 is outside its validity for the unit's sink (CV > 0.3, U > 58.8 %): use the
+    /// Monte Carlo interval.
+    pub const A1_INVALID: u16 = 64;
+    /// At least one pool is not estimated (NE) in a year.
+    pub const NOT_ESTIMATED: u16 = 128;
 
     /// Sets a flag.
-    pub fn set(&mut self, f: u8) {
+    pub fn set(&mut self, f: u16) {
         self.0 |= f;
     }
 
     /// Tests a flag.
-    pub fn has(self, f: u8) -> bool {
+    pub fn has(self, f: u16) -> bool {
         self.0 & f != 0
     }
 
@@ -166,6 +173,9 @@ impl Flags {
             (Self::OUT_OF_SCOPE_CLASS, "out_of_scope_class"),
             (Self::ESM_CORRECTED, "esm_corrected"),
             (Self::SLIVER, "sliver"),
+            (Self::MODEL_OTHER_CLASS, "model_other_class"),
+            (Self::A1_INVALID, "approach1_invalid"),
+            (Self::NOT_ESTIMATED, "not_estimated"),
         ]
         .iter()
         .filter(|(f, _)| self.has(*f))

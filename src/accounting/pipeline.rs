@@ -317,6 +317,9 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
                 .map(|(y, t)| (if *y == 0 { -1.0 } else { 1.0 } / dt, t)),
         );
         u.u_sink_pct = uncertainty::u_pct(hs, u.sink.tc_yr_total());
+        if !uncertainty::a1_valid(u.u_sink_pct) {
+            u.flags.set(Flags::A1_INVALID);
+        }
         units.push((u, stock_terms));
     }
     timings.push(("density+stock+sink".to_string(), t0.elapsed().as_secs_f64()));

@@ -17,6 +17,7 @@ use super::config::AccountConfig;
 use super::density::PoolSource;
 use super::map;
 use super::pipeline::Accounting;
+use super::uncertainty;
 use super::{LandClass, Method, Pool, CO2_PER_C};
 use crate::points::write::{commit_temp, temp_path};
 use crate::{Error, Result};
@@ -306,7 +307,7 @@ h1{{font-size:1.6em}}h2{{border-bottom:2px solid #3a7;padding-bottom:.2em;margin
 table{{border-collapse:collapse;margin:.6em 0;font-size:.9em}}td,th{{border:1px solid #ccc;padding:.25em .5em;text-align:right}}\
 th{{background:#eef5ee}}td.l{{text-align:left}}.big{{font-size:1.4em;background:#eef5ee;padding:.8em;border-radius:6px}}\
 .legend span{{display:inline-block;margin:0 1em .3em 0;font-size:.85em}}.legend i{{display:inline-block;width:14px;height:14px;margin-right:4px;vertical-align:middle;border:1px solid #999}}\
-img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#555;font-size:.9em}}pre{{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.8em}}</style></head><body>"
+img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#555;font-size:.9em}}pre{{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.8em}}.warn{{background:#fff3e0;border-left:4px solid #e65100;padding:.5em .8em}}</style></head><body>"
     );
     let _ = write!(
         h,
@@ -542,7 +543,7 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
                 )
             })
             .collect();
-        let _ = write!(h, "<p><b>Not estimated (NE, reported as 0):</b> {}. Forest dead wood has no IPCC default and must be measured; wetland biomass and SOC have no default either.</p>", esc(&list.join("; ")));
+        let _ = write!(h, "<p><b>Not estimated (NE: empty fields in F-1 and the GeoPackage, method <code>NE</code>; omitted from the totals, listed in F-2's <code>ne_pools_t1/t2</code>):</b> {}. Forest dead wood has no IPCC default and must be measured; wetland biomass and SOC have no default either.</p>", esc(&list.join("; ")));
     }
     let n_def = acc
         .units
@@ -559,12 +560,48 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
         .iter()
         .filter(|u| u.flags.has(super::Flags::OUT_OF_SCOPE_CLASS))
         .count();
+    let n_other = acc
+        .units
+        .iter()
+        .filter(|u| u.flags.has(super::Flags::MODEL_OTHER_CLASS))
+        .count();
+    let n_a1 = acc
+        .units
+        .iter()
+        .filter(|u| u.flags.has(super::Flags::A1_INVALID))
+        .count();
+    let ext_any = acc
+        .units
+        .iter()
+        .flat_map(|u| u.density.iter())
+        .filter(|d| d.extrapolated_share.is_some_and(|s| s > 0.0))
+        .count();
     let _ = write!(
         h,
-        "<p>Flags: {n_def} units use a parameter default for at least one pool (<code>default_used</code>), {n_ext} use LiDAR cells outside the model's calibration range (<code>extrapolated</code>), {n_oos} are out of scope in a year (<code>out_of_scope_class</code>; SOC rule: <code>{}</code>), {} were corrected to equivalent soil mass.</p>",
+        "<p>Flags: {n_def} units use a parameter default for at least one pool (<code>default_used</code>); {n_ext} units have more than the threshold share of their LiDAR area outside the model's calibration range (<code>extrapolated</code>; {ext_any} unit-years have some extrapolated cells, each share in F-1's <code>extrap_pct_t1/t2</code>); {n_other} take LiDAR rasters from a model calibrated for another class (<code>model_other_class</code>); {n_a1} have a sink U beyond approach 1's validity (<code>approach1_invalid</code>); {n_oos} are out of scope in a year (<code>out_of_scope_class</code>; SOC rule: <code>{}</code>); {} were corrected to equivalent soil mass.</p>",
         esc(&acc.params.soc.out_of_scope),
         acc.n_esm_corrected
     );
+    let mut ext: Vec<(f64, String)> = acc
+        .units
+        .iter()
+        .flat_map(|u| {
+            (0..2).filter_map(move |y| {
+                let sh = u.density[y].extrapolated_share?;
+                (sh > 0.0).then(|| (sh, format!("{} ({})", u.id, acc.years[y])))
+            })
+        })
+        .collect();
+    if !ext.is_empty() {
+        ext.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let rows: Vec<Vec<String>> = ext
+            .iter()
+            .take(15)
+            .map(|(sh, n)| vec![esc(n), format!("{:.1} %", sh * 100.0)])
+            .collect();
+        h.push_str("<p>Unit-years with the largest share of LiDAR area outside the calibration range (predictions there extrapolate the model):</p>");
+        h.push_str(&table(&["unit (year)", "area extrapolated"], &rows));
+    }
     // Data quality.
     h.push_str("<h2>Data quality</h2>");
     let b = &acc.balance;
@@ -641,6 +678,55 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
     ));
     if let Some(m) = &acc.mc {
         let _ = write!(h, "<p class=\"note\">Monte Carlo: {} draws, seed {} (fixed and logged), {} sources sampled individually ({} lognormal because their CV exceeds the approach-1 limit).</p>", num(m.draws as f64, 0), m.seed, m.n_shared_sources, m.n_lognormal);
+    }
+    let invalid: Vec<String> = acc
+        .counties
+        .iter()
+        .chain(std::iter::once(reg))
+        .zip(&acc.a1)
+        .filter(|(_, a)| !a.sink_valid())
+        .map(|(c, _)| esc(&c.county_code))
+        .collect();
+    if !invalid.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=\"warn\"><b>Approach 1 is outside its validity</b> for the sink of {} (U above {:.1} %, i.e. a coefficient of variation above 0.3; IPCC 2006 vol. 1 ch. 3): its symmetric interval is not to be used. Report the Monte Carlo interval (approach 2){}.</p>",
+            invalid.join(", "),
+            uncertainty::A1_MAX_U_PCT,
+            if acc.mc.is_some() { " given above and in <code>uncertainty.csv</code>" } else { "; it was not run (<code>mc_draws = 0</code>)" }
+        );
+    }
+    let shared = uncertainty::shared_between_years(&acc.registry, &acc.ledger);
+    let _ = write!(
+        h,
+        "<h3>Error sources correlated between {y1} and {y2}</h3><p>An error source is shared between the years only where the same input is used in both: the same fitted model (identified by a hash of its coefficients and training plots, not by its name), the same default parameter, the same remeasured plot sample (paired), the same area estimate. Its error is then fully correlated and cancels in the stock difference as far as the two stocks it scales are equal; every other source is independent between the years. {} shared source(s):</p>",
+        shared.len()
+    );
+    if !shared.is_empty() {
+        let rows: Vec<Vec<String>> = shared
+            .iter()
+            .take(30)
+            .map(|k| {
+                vec![
+                    format!("<code>{}</code>", esc(&k.key)),
+                    esc(&k.label),
+                    num(k.stock_tc[0], 2),
+                    num(k.stock_tc[1], 2),
+                ]
+            })
+            .collect();
+        h.push_str(&table(
+            &[
+                "error key",
+                "source",
+                &format!("stock scaled {y1} (t C)"),
+                &format!("stock scaled {y2} (t C)"),
+            ],
+            &rows,
+        ));
+        if shared.len() > 30 {
+            let _ = write!(h, "<p class=\"note\">… and {} more.</p>", shared.len() - 30);
+        }
     }
     if !acc.contributors.is_empty() {
         let rows: Vec<Vec<String>> = acc

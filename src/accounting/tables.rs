@@ -20,6 +20,7 @@
 //! See also: `pipeline.rs`, `report.rs`, `crate::vector::gpkg_out`.
 
 use super::aggregate::{AggRow, Transition};
+use super::density::PoolSource;
 use super::pipeline::Accounting;
 use super::uncertainty::A1;
 use super::{LandClass, Pool, UnitResult, CO2_PER_C};
@@ -176,6 +177,15 @@ pub fn f1_columns() -> Vec<(String, ColType)> {
     ] {
         c.push((n.to_string(), Real));
     }
+    // Where each pool value came from (NE: the value is empty) and the share of the LiDAR area
+    // outside the model's calibration range.
+    for y in ["t1", "t2"] {
+        for p in Pool::ALL {
+            c.push((format!("{}_method_{y}", p.name()), Str));
+        }
+    }
+    c.push(("extrap_pct_t1".into(), Real));
+    c.push(("extrap_pct_t2".into(), Real));
     c.push(("flags".into(), Str));
     c
 }
@@ -196,7 +206,11 @@ pub fn f1_row(u: &UnitResult, years: [i32; 2]) -> Vec<Value> {
     ];
     for y in 0..2 {
         for p in Pool::ALL {
-            r.push(Value::real(u.density[y].pools[p.ix()], 3));
+            if u.density[y].pool_source[p.ix()] == PoolSource::NotEstimated {
+                r.push(Value::Null);
+            } else {
+                r.push(Value::real(u.density[y].pools[p.ix()], 3));
+            }
         }
         r.push(Value::real(u.density_total(y), 3));
     }
@@ -208,6 +222,17 @@ pub fn f1_row(u: &UnitResult, years: [i32; 2]) -> Vec<Value> {
     r.push(Value::opt(u.u_density_pct[0], 1));
     r.push(Value::opt(u.u_density_pct[1], 1));
     r.push(Value::opt(u.u_sink_pct, 1));
+    for y in 0..2 {
+        for p in Pool::ALL {
+            r.push(s(u.density[y].pool_source[p.ix()].code()));
+        }
+    }
+    for y in 0..2 {
+        r.push(Value::opt(
+            u.density[y].extrapolated_share.map(|f| f * 100.0),
+            1,
+        ));
+    }
     r.push(s(&u.flags.names()));
     r
 }
@@ -254,11 +279,59 @@ pub fn f2_columns() -> Vec<(String, ColType)> {
     ] {
         c.push((n.into(), Real));
     }
+    // What the totals omit: the area of units whose pool is not estimated, per year.
+    c.push(("ne_pools_t1".into(), Str));
+    c.push(("ne_pools_t2".into(), Str));
+    // `no` where approach 1 is outside its validity: use the Monte Carlo interval.
+    c.push(("a1_valid".into(), Str));
     c
 }
 
+/// Area (ha) of the units whose pool is not estimated, per year and pool.
+#[derive(Debug, Clone, Default)]
+pub struct NeAreas {
+    pub ha: [[f64; 5]; 2],
+    /// In-scope area per year (ha): a pool NE over all of it has no estimate at all.
+    pub in_scope_ha: [f64; 2],
+}
+
+impl NeAreas {
+    /// NE areas of a set of units.
+    pub fn of<'a>(units: impl Iterator<Item = &'a UnitResult>) -> NeAreas {
+        let mut n = NeAreas::default();
+        for u in units {
+            for y in 0..2 {
+                if u.class[y].in_scope() {
+                    n.in_scope_ha[y] += u.area_ha;
+                }
+                for p in Pool::ALL {
+                    if u.density[y].pool_source[p.ix()] == PoolSource::NotEstimated {
+                        n.ha[y][p.ix()] += u.area_ha;
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    /// `true` when no unit of the year has an estimate of the pool.
+    pub fn all_ne(&self, y: usize, p: usize) -> bool {
+        self.in_scope_ha[y] > 0.0 && self.ha[y][p] >= self.in_scope_ha[y] - 1e-9
+    }
+
+    /// "DW 9.0268 ha; BGB 1.2000 ha" (empty when every pool is estimated everywhere).
+    pub fn text(&self, y: usize) -> String {
+        Pool::ALL
+            .iter()
+            .filter(|p| self.ha[y][p.ix()] > 0.0)
+            .map(|p| format!("{} {:.4} ha", p.name(), self.ha[y][p.ix()]))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 /// One F-2 row.
-pub fn f2_row(r: &AggRow, a1: &A1) -> Vec<Value> {
+pub fn f2_row(r: &AggRow, a1: &A1, ne: &NeAreas) -> Vec<Value> {
     let mut v = vec![
         s(&r.county_code),
         s(&r.county_name),
@@ -272,7 +345,11 @@ pub fn f2_row(r: &AggRow, a1: &A1) -> Vec<Value> {
     v.push(Value::real(r.changed_area_ha, 4));
     for y in 0..2 {
         for k in 0..5 {
-            v.push(Value::real(r.stock[y][k], 2));
+            if ne.all_ne(y, k) {
+                v.push(Value::Null);
+            } else {
+                v.push(Value::real(r.stock[y][k], 2));
+            }
         }
         v.push(Value::real(r.stock_total(y), 2));
     }
@@ -287,6 +364,9 @@ pub fn f2_row(r: &AggRow, a1: &A1) -> Vec<Value> {
     v.push(Value::opt(a1.u_sink_pct(), 1));
     v.push(Value::real(co2 - h, 2));
     v.push(Value::real(co2 + h, 2));
+    v.push(s(&ne.text(0)));
+    v.push(s(&ne.text(1)));
+    v.push(s(if a1.sink_valid() { "yes" } else { "no" }));
     v
 }
 
@@ -296,10 +376,13 @@ pub fn f2(acc: &Accounting) -> Table {
         .counties
         .iter()
         .zip(&acc.a1)
-        .map(|(r, a)| f2_row(r, a))
+        .map(|(r, a)| {
+            let ne = NeAreas::of(acc.units.iter().filter(|u| u.county == r.county_code));
+            f2_row(r, a, &ne)
+        })
         .collect();
     if let Some(a) = acc.a1.last() {
-        rows.push(f2_row(&acc.region, a));
+        rows.push(f2_row(&acc.region, a, &NeAreas::of(acc.units.iter())));
     }
     Table {
         name: "F2_county".into(),
@@ -367,6 +450,8 @@ pub fn uncertainty_table(acc: &Accounting) -> Table {
         ("mc_U_stock_t2_pct", Real),
         ("mc_draws", Int),
         ("mc_seed", Int),
+        ("a1_valid", Str),
+        ("interval_to_use", Str),
     ];
     let mut rows = Vec::new();
     let names: Vec<&str> = acc
@@ -412,6 +497,13 @@ pub fn uncertainty_table(acc: &Accounting) -> Table {
             }
             None => r.extend(std::iter::repeat_n(Value::Null, 10)),
         }
+        let valid = a.sink_valid();
+        r.push(s(if valid { "yes" } else { "no" }));
+        r.push(s(match (valid, acc.mc.is_some()) {
+            (true, _) => "approach1",
+            (false, true) => "monte_carlo",
+            (false, false) => "none (approach 1 invalid; run the Monte Carlo)",
+        }));
         rows.push(r);
     }
     Table {
@@ -513,7 +605,7 @@ mod tests {
         assert_eq!(Value::real(f64::NAN, 2), Value::Null);
         assert_eq!(Value::opt(None, 1).text(), "");
         assert_eq!(Value::real(13.91163, 1).rounded(), Some(13.9));
-        assert_eq!(f1_columns().len(), 31);
+        assert_eq!(f1_columns().len(), 43);
         let names: Vec<String> = f1_columns().into_iter().map(|c| c.0).collect();
         assert_eq!(&names[..3], ["patch_id", "county_code", "class_t1"]);
         assert!(names.contains(&"total_t2".to_string()) && names.last().unwrap() == "flags");

@@ -267,6 +267,63 @@ impl A1 {
     pub fn u_sink_pct(&self) -> Option<f64> {
         u_pct(self.h_sink_tc_yr, self.sink_tc_yr)
     }
+
+    /// `false` where approach 1 is outside its validity for the sink (see [`a1_valid`]).
+    pub fn sink_valid(&self) -> bool {
+        a1_valid(self.u_sink_pct())
+    }
+}
+
+/// An error key that enters the stocks of both years: its error is fully correlated between
+/// them and cancels in the stock difference to the extent the two stocks it scales are equal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedKey {
+    pub key: String,
+    /// Label of a source that carries the key.
+    pub label: String,
+    /// Stock (t C) scaled by the key in t₁ and t₂ (Σ value·weight over the region).
+    pub stock_tc: [f64; 2],
+}
+
+/// The error keys shared between the two years, largest first: what approaches 1 and 2 treat
+/// as correlated between years. A key is shared only where the same input (the same fitted model
+/// identity, the same default parameter, the same plot sample) is used in both years.
+pub fn shared_between_years(reg: &Registry, ledger: &Ledger) -> Vec<SharedKey> {
+    let mut per: HashMap<u32, ([f64; 2], SourceId)> = HashMap::new();
+    for t in &ledger.terms {
+        for &s in &t.term.sources {
+            for &(k, _) in &reg.get(s).comps {
+                let e = per.entry(k).or_insert(([0.0; 2], s));
+                e.0[t.year as usize] += t.term.value.abs();
+            }
+        }
+    }
+    let mut v: Vec<SharedKey> = per
+        .into_iter()
+        .filter(|(_, (st, _))| st[0] > 0.0 && st[1] > 0.0)
+        .map(|(k, (st, s))| SharedKey {
+            key: reg.key_name(k).to_string(),
+            label: reg.get(s).label.clone(),
+            stock_tc: st,
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        (b.stock_tc[0] + b.stock_tc[1])
+            .total_cmp(&(a.stock_tc[0] + a.stock_tc[1]))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    v
+}
+
+/// Largest 95 % relative uncertainty (%) for which approach 1 holds: IPCC 2006 vol. 1 ch. 3
+/// requires modest relative errors, a coefficient of variation below about 0.3
+/// (carbon-accounting.md §5.1), i.e. U = 1.96 × 0.3 = 58.8 %. Above it the Monte Carlo interval
+/// (approach 2) is the one to report.
+pub const A1_MAX_U_PCT: f64 = 1.96 * 30.0;
+
+/// `true` when a 95 % relative uncertainty lets approach 1 stand (undefined U: not judged).
+pub fn a1_valid(u_pct: Option<f64>) -> bool {
+    u_pct.is_none_or(|u| u <= A1_MAX_U_PCT)
 }
 
 /// Approach 1 per group, then the region (all groups) last.

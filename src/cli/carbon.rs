@@ -174,6 +174,12 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         "outputs": written,
         "seconds": t0.elapsed().as_secs_f64(),
     });
+    let mp = a.output.join("model.json");
+    let meta =
+        landcarbon::pipeline::reduce::carbon_metadata(&model, &params, &cc.options(), &carbon);
+    std::fs::write(&mp, serde_json::to_string_pretty(&meta)?)
+        .map_err(|e| landcarbon::Error::io(&mp, e))?;
+    written.push(mp.display().to_string());
     let rp = a.output.join("run.json");
     std::fs::write(&rp, serde_json::to_string_pretty(&record)?)
         .map_err(|e| landcarbon::Error::io(&rp, e))?;

@@ -227,8 +227,78 @@ pub fn carbon(
     put("se", &c.total_se)?;
     write_geotiff(&agb.flag_raster(), crs, &dir.join("flag.tif"))?;
     super::chunk::write_json(&c.parameters, &dir.join("parameters.json"))?;
-    super::chunk::write_json(&model_metadata(model), &dir.join("model.json"))?;
+    super::chunk::write_json(
+        &carbon_metadata(model, params, opts, &c),
+        &dir.join("model.json"),
+    )?;
     Ok(dir)
+}
+
+/// [`model_metadata`] plus what `landcarbon account` needs to judge each raster of a carbon
+/// folder: the class the model was calibrated for, the root-to-shoot zone, and the method of each
+/// pool raster. Dead wood and litter rasters hold a class default, not a LiDAR measurement:
+/// `account` takes those pools from its own defaults per unit class, with their uncertainty and
+/// the `default_used` flag, instead of as LiDAR values.
+pub fn carbon_metadata(
+    model: &ModelFile,
+    params: &Params,
+    opts: &CarbonOptions,
+    c: &crate::biomass::predict::CarbonGrid,
+) -> serde_json::Value {
+    let mut v = model_metadata(model);
+    let zone = opts
+        .zone
+        .clone()
+        .unwrap_or_else(|| params.root_shoot.default_zone.clone());
+    let mut methods = serde_json::Map::new();
+    methods.insert("agc".into(), "lidar".into());
+    methods.insert("bgc".into(), "lidar".into());
+    if c.dw.is_some() {
+        methods.insert("dw".into(), "default".into());
+    }
+    if c.lt.is_some() {
+        methods.insert("lt".into(), "default".into());
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.insert("class".into(), opts.class.name().into());
+        o.insert("root_shoot_zone".into(), zone.into());
+        o.insert("pool_methods".into(), serde_json::Value::Object(methods));
+    }
+    v
+}
+
+/// The identity of a fitted model for error propagation: a readable prefix (response, form,
+/// predictors) and a hash of what makes two fits share an error — the coefficients and the
+/// training plots (ids and observed values). Two surveys calibrated separately on different plots
+/// get different identities even when they select the same predictors, so their model errors are
+/// independent in the sink; the same model file reused for both years keeps one identity, and its
+/// error is fully correlated (carbon-accounting.md §5.4).
+pub fn model_identity(model: &ModelFile) -> String {
+    let mut h = blake3::Hasher::new();
+    let mut put = |s: &str| {
+        h.update(&(s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    put(&model.response);
+    for m in &model.models {
+        put(m.stratum.as_deref().unwrap_or(""));
+        put(&format!("{:?}", m.form));
+        put(&m.predictors.join("+"));
+        for c in &m.coefficients {
+            put(&c.term);
+            put(&format!("{:016x}", c.estimate.to_bits()));
+        }
+        for o in &m.observations {
+            put(&o.id);
+            put(&format!("{:016x}", o.observed.to_bits()));
+        }
+    }
+    let hex = h.finalize().to_hex();
+    let prefix = match model.models.first() {
+        Some(m) => format!("{}_{:?}_{}", model.response, m.form, m.predictors.join("+")),
+        None => model.response.clone(),
+    };
+    format!("{}@{}", prefix.to_lowercase(), &hex[..16])
 }
 
 /// What `landcarbon account` reads of a density folder's model: an `id` (rasters made with the
@@ -247,7 +317,7 @@ pub fn model_metadata(model: &ModelFile) -> serde_json::Value {
         f64::NAN
     };
     serde_json::json!({
-        "id": format!("{}_{:?}_{}", model.response, m.form, m.predictors.join("+")).to_lowercase(),
+        "id": model_identity(model),
         "u_pct": u_pct,
         "form": format!("{:?}", m.form),
         "predictors": m.predictors.join(", "),
