@@ -53,12 +53,15 @@ while IFS=$'\t' read -r name expect inputs; do
         rss=${rss:-0}
         sig=$(grep -o 'Command terminated by signal [0-9]*' "$TMP/time" | grep -o '[0-9]*$')
         if [ -n "$sig" ]; then rc=$((128 + sig)); fi
-        first=$(grep -m1 -iE 'error|panicked|warn' "$TMP/stderr" | cut -c1-150)
+        first=$(grep -m1 -iE 'error|panicked|warn' "$TMP/stderr" || grep -m1 . "$TMP/stderr")
+        first=$(echo "$first" | sed "s#$TMP/in/##g" | cut -c1-150)
         verdict=""
         grep -q panicked "$TMP/stderr" && verdict+=" PANIC"
         [ "$rc" -ge 124 ] && verdict+=" SIGNAL/TIMEOUT"
         [ "$rss" -gt "$RSS_LIMIT_KB" ] && verdict+=" RSS>500MB"
         [ "$expect" = fail ] && [ "$rc" -eq 0 ] && verdict+=" EXIT0-ON-INVALID"
+        # products: headers may be described (info), but no product may be made from them.
+        [ "$expect" = products ] && [ "${c%%-*}" != info ] && [ "$rc" -eq 0 ] && verdict+=" EXIT0-ON-INVALID"
         if [ "$expect" = warn ] && ! grep -qiE "warn" "$TMP/stderr"; then
             verdict+=" NO-WARNING"
         fi
