@@ -60,6 +60,7 @@ while IFS=$'\t' read -r name expect inputs; do
         [ "$rc" -ge 124 ] && verdict+=" SIGNAL/TIMEOUT"
         [ "$rss" -gt "$RSS_LIMIT_KB" ] && verdict+=" RSS>500MB"
         [ "$expect" = fail ] && [ "$rc" -eq 0 ] && verdict+=" EXIT0-ON-INVALID"
+        [ "$expect" = data ] && [ "$c" != info-header ] && [ "$rc" -eq 0 ] && verdict+=" EXIT0-ON-INVALID"
         # products: headers may be described (info), but no product may be made from them.
         [ "$expect" = products ] && [ "${c%%-*}" != info ] && [ "$rc" -eq 0 ] && verdict+=" EXIT0-ON-INVALID"
         if [ "$expect" = warn ] && ! grep -qiE "warn" "$TMP/stderr"; then

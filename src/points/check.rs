@@ -100,7 +100,9 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
         )));
     }
     if minor >= 4 && h.len() < 375 {
-        return Err(bad("not a LAS/LAZ file: the file is shorter than a LAS 1.4 header".into()));
+        return Err(bad(
+            "not a LAS/LAZ file: the file is shorter than a LAS 1.4 header".into(),
+        ));
     }
     let offset_to_points = u32_at(&h, 96) as u64;
     if offset_to_points < header_size || offset_to_points > file_len {

@@ -172,7 +172,9 @@ impl PointCloud {
         if let Some(v) = &mut self.waveform {
             v.try_reserve(n)?
         }
-        self.extra.data.try_reserve(n.saturating_mul(self.extra.record_len))?;
+        self.extra
+            .data
+            .try_reserve(n.saturating_mul(self.extra.record_len))?;
         Ok(())
     }
 
