@@ -183,3 +183,252 @@ fn tile_command_retiles_without_losing_points() {
     }
     assert_eq!(total, 7492);
 }
+
+// --- hostile headers and data (issue #15 points 4-6): each fails on the old reader (abort,
+// panic or silent garbage).
+
+fn las14() -> PathBuf {
+    landcarbon::testdata::bundled("laspy_file_with_both_wkt_and_geotiff_vlrs.las")
+}
+
+fn big_laz() -> PathBuf {
+    landcarbon::testdata::bundled("ignf-lidar-for-fuel_test_data_0000_0000_LA93_IGN69.laz")
+}
+
+/// Writes `base` with `edit` applied to its bytes as `name` in `d`.
+fn hostile(d: &Path, name: &str, base: &Path, edit: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
+    let mut b = std::fs::read(base).unwrap();
+    edit(&mut b);
+    let p = d.join(name);
+    std::fs::write(&p, &b).unwrap();
+    p
+}
+
+fn put_f64(b: &mut [u8], at: usize, v: f64) {
+    b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get_f64(b: &[u8], at: usize) -> f64 {
+    f64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+fn offset_to_points(b: &[u8]) -> usize {
+    u32::from_le_bytes(b[96..100].try_into().unwrap()) as usize
+}
+
+/// Runs the binary; asserts a clean failure (exit 1 or 2, no panic) naming `name`.
+fn fails_naming(args: &[&str], inputs: &[&Path], name: &str) -> String {
+    let out = bin().args(args).args(inputs).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        matches!(out.status.code(), Some(1) | Some(2)),
+        "{:?}: {stderr}",
+        out.status
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains(name), "{name} not named: {stderr}");
+    stderr
+}
+
+#[test]
+fn huge_point_counts_are_refused_without_aborting() {
+    let d = tempfile::tempdir().unwrap();
+    let las = hostile(d.path(), "count4e9.las", &las14(), |b| {
+        b[107..111].copy_from_slice(&4_000_000_000u32.to_le_bytes());
+        b[247..255].copy_from_slice(&4_000_000_000u64.to_le_bytes());
+    });
+    let e = err_of(&las);
+    assert!(
+        e.contains("count4e9.las") && e.contains("announces 4000000000"),
+        "{e}"
+    );
+    let laz = hostile(d.path(), "count4e9.laz", &big_laz(), |b| {
+        b[247..255].copy_from_slice(&4_000_000_000u64.to_le_bytes());
+    });
+    // Either refused at once or as a short file: never an allocation abort.
+    fails_naming(&["info"], &[&laz], "count4e9.laz");
+}
+
+#[test]
+fn a_laz_chunk_table_announcing_billions_of_chunks_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let p = hostile(d.path(), "chunks.laz", &big_laz(), |b| {
+        let o = offset_to_points(b);
+        let t = i64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
+        b[t + 4..t + 8].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    });
+    let e = err_of(&p);
+    assert!(e.contains("chunks.laz") && e.contains("chunk table"), "{e}");
+}
+
+#[test]
+fn corrupt_laz_bytes_are_an_error_not_garbage_coordinates() {
+    let d = tempfile::tempdir().unwrap();
+    let p = hostile(d.path(), "corrupt.laz", &big_laz(), |b| {
+        let o = offset_to_points(b) + 8 + b.len() / 3;
+        let mut s = 15u32;
+        for x in &mut b[o..o + 4096] {
+            s = s.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            *x = (s >> 16) as u8;
+        }
+    });
+    let e = err_of(&p);
+    assert!(e.contains("corrupt.laz"), "{e}");
+    // The good tile is read, the corrupt one reported: exit 1.
+    let out = bin()
+        .args(["info"])
+        .arg(big_laz())
+        .arg(&p)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("corrupt.laz") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_scales_and_offsets_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    for (name, at, v) in [
+        ("scale0.las", 131, 0.0),
+        ("scaleneg.las", 139, -0.01),
+        ("scalenan.las", 147, f64::NAN),
+        ("offsetinf.las", 155, f64::INFINITY),
+    ] {
+        let p = hostile(d.path(), name, &las14(), |b| put_f64(b, at, v));
+        let e = err_of(&p);
+        assert!(
+            e.contains(name) && (e.contains("scale") || e.contains("offset")),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_scale_of_1e9_decodes_outside_the_bounds_and_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let p = hostile(d.path(), "scale1e9.las", &las14(), |b| put_f64(b, 131, 1e9));
+    let e = err_of(&p);
+    assert!(
+        e.contains("scale1e9.las") && e.contains("outside the header bounds"),
+        "{e}"
+    );
+}
+
+#[test]
+fn swapped_or_non_finite_bounds_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let p = hostile(d.path(), "swapped.las", &las14(), |b| {
+        let (max, min) = (get_f64(b, 179), get_f64(b, 187));
+        put_f64(b, 179, min);
+        put_f64(b, 187, max);
+    });
+    let e = err_of(&p);
+    assert!(e.contains("swapped.las") && e.contains("swapped"), "{e}");
+    let p = hostile(d.path(), "nanbounds.las", &las14(), |b| {
+        put_f64(b, 195, f64::NAN)
+    });
+    let e = err_of(&p);
+    assert!(e.contains("nanbounds.las") && e.contains("finite"), "{e}");
+}
+
+#[test]
+fn header_bounds_smaller_than_the_data_are_not_silently_cropped() {
+    let d = tempfile::tempdir().unwrap();
+    let p = hostile(d.path(), "small_bounds.las", &las14(), |b| {
+        let (max, min) = (get_f64(b, 179), get_f64(b, 187));
+        put_f64(b, 179, (max + min) / 2.0);
+    });
+    let e = err_of(&p);
+    assert!(
+        e.contains("small_bounds.las") && e.contains("outside the header bounds"),
+        "{e}"
+    );
+    let o = d.path().join("dtm.tif");
+    fails_naming(
+        &["dtm", "-o", o.to_str().unwrap()],
+        &[&p],
+        "small_bounds.las",
+    );
+}
+
+#[test]
+fn vlrs_or_header_sizes_that_overrun_the_file_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let p = hostile(d.path(), "vlr.las", &las14(), |b| {
+        b[375 + 20..375 + 22].copy_from_slice(&0xFFFFu16.to_le_bytes());
+    });
+    let e = err_of(&p);
+    assert!(e.contains("vlr.las") && e.contains("VLR"), "{e}");
+    let p = hostile(d.path(), "hsize.las", &las14(), |b| {
+        b[94..96].copy_from_slice(&10u16.to_le_bytes())
+    });
+    let e = err_of(&p);
+    assert!(e.contains("hsize.las") && e.contains("header size"), "{e}");
+}
+
+#[test]
+fn the_same_tile_twice_is_a_duplicate_input() {
+    let las = las14();
+    let other = las
+        .parent()
+        .unwrap()
+        .join("isprs/../")
+        .join(las.file_name().unwrap());
+    let e = fails_naming(&["info"], &[&las, &other], "laspy_file_with_both");
+    assert!(e.contains("duplicate input"), "{e}");
+    let d = tempfile::tempdir().unwrap();
+    let o = d.path().join("dtm.tif");
+    let e = fails_naming(
+        &["dtm", "-o", o.to_str().unwrap()],
+        &[&las, &las],
+        "laspy_file",
+    );
+    assert!(e.contains("duplicate input"), "{e}");
+}
+
+#[test]
+fn a_low_point_count_and_a_missing_crs_are_warned_about() {
+    let d = tempfile::tempdir().unwrap();
+    let p = hostile(d.path(), "low_count.las", &las14(), |b| {
+        let n = u64::from_le_bytes(b[247..255].try_into().unwrap()) / 2;
+        b[247..255].copy_from_slice(&n.to_le_bytes());
+    });
+    let out = bin().args(["info"]).arg(&p).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("low_count.las") && stderr.contains("holds 25408 records"),
+        "{stderr}"
+    );
+    let p = hostile(d.path(), "no_crs.las", &las14(), |b| {
+        b[100..104].copy_from_slice(&0u32.to_le_bytes())
+    });
+    let out = bin().args(["info"]).arg(&p).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no_crs.las") && stderr.contains("no CRS"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn tiles_10000_km_apart_make_no_raster() {
+    let d = tempfile::tempdir().unwrap();
+    let far = hostile(d.path(), "far.las", &las14(), |b| {
+        for at in [155, 179, 187] {
+            let v = get_f64(b, at);
+            put_f64(b, at, v + 1e7);
+        }
+    });
+    let o = d.path().join("dtm.tif");
+    let e = fails_naming(
+        &["dtm", "-o", o.to_str().unwrap()],
+        &[&las14(), &far],
+        "far.las",
+    );
+    assert!(e.contains("span"), "{e}");
+}

@@ -100,8 +100,21 @@ pub fn expand_inputs(inputs: &[impl AsRef<str>]) -> Result<Vec<PathBuf>> {
             ));
         }
     }
+    // The same tile twice (named twice, or by a folder and a glob, or through another
+    // spelling or a link) would count its points twice: refuse it, naming both spellings.
+    let mut seen = std::collections::HashMap::new();
+    for p in &out {
+        let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        if let Some(first) = seen.insert(canon.clone(), p.clone()) {
+            return Err(Error::Config(format!(
+                "duplicate input: {} is given twice (as {} and as {}); name each tile once",
+                canon.display(),
+                first.display(),
+                p.display()
+            )));
+        }
+    }
     out.sort();
-    out.dedup();
     if out.is_empty() {
         return Err(Error::NoInput("no input files given".to_string()));
     }

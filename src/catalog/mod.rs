@@ -69,6 +69,7 @@ impl Catalog {
                 );
             }
         }
+        check_span(&tiles)?;
         Ok(Catalog { tiles, crs })
     }
 
@@ -85,7 +86,8 @@ impl Catalog {
             f64::NEG_INFINITY,
             f64::NEG_INFINITY,
         ];
-        for t in &self.tiles {
+        // A tile without points has no extent (its header bounds are often zeros).
+        for t in self.tiles.iter().filter(|t| t.n_points > 0) {
             e = [
                 e[0].min(t.bounds[0]),
                 e[1].min(t.bounds[1]),
@@ -100,4 +102,48 @@ impl Catalog {
     pub fn plan(&self, opts: &ChunkOptions) -> Result<Vec<Chunk>> {
         plan::plan(&self.tiles, opts)
     }
+}
+
+/// Widest catalog accepted, in CRS units per axis: 2,000 km covers any region a run maps
+/// (a country in one projected CRS); wider means a tile far from the others (a wrong header,
+/// offset or CRS), whose rasters would cover the gap.
+pub const MAX_CATALOG_SPAN: f64 = 2.0e6;
+
+fn check_span(tiles: &[TileInfo]) -> Result<()> {
+    let with_points: Vec<&TileInfo> = tiles.iter().filter(|t| t.n_points > 0).collect();
+    for (axis, lo, hi) in [("x", 0, 3), ("y", 1, 4)] {
+        let (Some(a), Some(b)) = (
+            with_points
+                .iter()
+                .min_by(|p, q| p.bounds[lo].total_cmp(&q.bounds[lo])),
+            with_points
+                .iter()
+                .max_by(|p, q| p.bounds[hi].total_cmp(&q.bounds[hi])),
+        ) else {
+            return Ok(());
+        };
+        let span = b.bounds[hi] - a.bounds[lo];
+        if span > MAX_CATALOG_SPAN {
+            let who = if a.path == b.path {
+                format!("{} alone spans it", a.path.display())
+            } else {
+                format!(
+                    "from {} ({axis} = {:.0}) to {} ({axis} = {:.0})",
+                    a.path.display(),
+                    a.bounds[lo],
+                    b.path.display(),
+                    b.bounds[hi]
+                )
+            };
+            return Err(Error::data(
+                "inputs",
+                format!(
+                    "the tiles span {:.0} km in {axis} ({who}), more than the {:.0} km a catalog may cover: a tile with a wrong header, offset or CRS?",
+                    span / 1000.0,
+                    MAX_CATALOG_SPAN / 1000.0
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -145,6 +145,39 @@ impl PointCloud {
         self.extra.data.reserve(n * self.extra.record_len);
     }
 
+    /// Like [`PointCloud::reserve`], but fails instead of aborting when memory runs out.
+    pub fn try_reserve(&mut self, n: usize) -> Result<(), std::collections::TryReserveError> {
+        self.x.try_reserve(n)?;
+        self.y.try_reserve(n)?;
+        self.z.try_reserve(n)?;
+        self.intensity.try_reserve(n)?;
+        self.return_number.try_reserve(n)?;
+        self.number_of_returns.try_reserve(n)?;
+        self.classification.try_reserve(n)?;
+        self.flags.try_reserve(n)?;
+        self.scanner_channel.try_reserve(n)?;
+        self.scan_angle_deg.try_reserve(n)?;
+        self.user_data.try_reserve(n)?;
+        self.point_source_id.try_reserve(n)?;
+        self.is_buffer.try_reserve(n)?;
+        if let Some(v) = &mut self.gps_time {
+            v.try_reserve(n)?
+        }
+        if let Some(v) = &mut self.rgb {
+            v.try_reserve(n)?
+        }
+        if let Some(v) = &mut self.nir {
+            v.try_reserve(n)?
+        }
+        if let Some(v) = &mut self.waveform {
+            v.try_reserve(n)?
+        }
+        self.extra
+            .data
+            .try_reserve(n.saturating_mul(self.extra.record_len))?;
+        Ok(())
+    }
+
     /// Keeps the points for which `keep[i]` is true, in order.
     pub fn retain_mask(&mut self, keep: &[bool]) {
         assert_eq!(

@@ -1,6 +1,7 @@
 //! Points in and out: the column-wise [`PointCloud`], LAS/LAZ reading and writing, CRS and
 //! extra bytes, and a 2-D k-d tree helper.
 
+mod check;
 mod cloud;
 pub mod crs;
 pub mod extra;

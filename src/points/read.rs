@@ -3,6 +3,7 @@
 //! the columns. An optional filter drops points outside a rectangle while decoding, so that
 //! reading only a buffer strip of a neighbouring tile costs no more memory than the strip.
 
+use super::check::{check_raw_header, warn_once, BoundsCheck, RawFacts};
 use super::cloud::PointCloud;
 use super::crs::Crs;
 use super::layout::{rd_f64, rd_i32, rd_u16, RecordLayout};
@@ -13,22 +14,58 @@ use std::path::Path;
 /// Points decoded per batch: bounds the transient memory of a read (about 40 MB of records).
 pub const READ_BATCH_POINTS: u64 = 1_000_000;
 
+/// Bytes of records decompressed per batch, whatever the record length.
+const READ_BATCH_BYTES: u64 = 64 << 20;
+
 /// Opens `path` and reads its header (no points).
+///
+/// The raw header is checked first (version, sizes, offsets, VLRs, transforms, bounds, LAZ
+/// chunk table, a point count the file can hold), so that no reader allocates from a corrupt
+/// field; an error names the file and the fault.
 pub fn open(path: &Path) -> Result<(las::Reader, LasMeta)> {
+    open_checked(path).map(|(r, m, _)| (r, m))
+}
+
+fn open_checked(path: &Path) -> Result<(las::Reader, LasMeta, RawFacts)> {
     let meta_fs = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta_fs.is_dir() {
+        return Err(Error::las(path, "is a folder, not a LAS/LAZ file"));
+    }
     if meta_fs.len() == 0 {
         return Err(Error::las(path, "empty file (0 bytes), not a LAS/LAZ file"));
     }
+    let facts = check_raw_header(path, meta_fs.len())?;
     let reader = las::Reader::from_path(path).map_err(|e| las_error(path, e))?;
     let header = reader.header().clone();
+    if let Some(on_disk) = facts.records_on_disk() {
+        if on_disk > header.number_of_points() {
+            warn_once(format!("count:{}", path.display()), || {
+                format!(
+                    "{}: the header announces {} points but the file holds {} records; reading only the first {} (fix the header's point count)",
+                    path.display(),
+                    header.number_of_points(),
+                    on_disk,
+                    header.number_of_points()
+                )
+            });
+        }
+    }
     let crs = Crs::from_header(&header, path)?;
+    if crs.is_unknown() {
+        warn_once(format!("crs:{}", path.display()), || {
+            format!(
+                "{}: no CRS in the header (no WKT or GeoTIFF keys); products will carry the catalog's CRS or none",
+                path.display()
+            )
+        });
+    }
     let meta = LasMeta {
         path: Some(path.to_path_buf()),
         format: *header.point_format(),
         header,
         crs,
     };
-    Ok((reader, meta))
+    Ok((reader, meta, facts))
 }
 
 /// Reads every point of `path`.
@@ -37,10 +74,12 @@ pub fn open(path: &Path) -> Result<(las::Reader, LasMeta)> {
 /// tasks), so on two or more threads the column decoding costs almost nothing beyond the LAZ
 /// decompression itself.
 pub fn read(path: &Path) -> Result<PointCloud> {
-    let (mut reader, meta) = open(path)?;
+    let (mut reader, meta, facts) = open_checked(path)?;
     let expected = meta.header.number_of_points();
     let mut cloud = PointCloud::empty(meta);
-    cloud.reserve(expected.min(usize::MAX as u64) as usize);
+    // A hint bounded by what the file can hold; when even that fails, the columns grow with
+    // the points actually decoded.
+    let _ = cloud.try_reserve(facts.reservable_points());
     let builder = las::PointDataBuilder::new().for_header(reader.header());
     let (mut cur, mut next) = (builder.clone().build(), builder.build());
     let mut seen = fill(&mut reader, &mut cur, path, &cloud.meta, expected, 0)?;
@@ -101,12 +140,14 @@ fn fill(
     expected: u64,
     seen: u64,
 ) -> Result<u64> {
-    let want = expected.saturating_sub(seen).min(READ_BATCH_POINTS);
+    let lay = RecordLayout::of(&meta.format);
+    let per_batch = (READ_BATCH_BYTES / lay.len.max(1) as u64).clamp(1, READ_BATCH_POINTS);
+    let want = expected.saturating_sub(seen).min(per_batch);
     if want == 0 {
         slab.resize_for(0);
         return Ok(0);
     }
-    reader.fill_points(want, slab).map_err(|e| {
+    let got = reader.fill_points(want, slab).map_err(|e| {
         // An uncompressed file tells how many whole records it holds.
         match records_on_disk(path, meta) {
             Some(found) if found < expected => Error::PointCount {
@@ -116,7 +157,9 @@ fn fill(
             },
             _ => truncated_or(path, expected, seen, e),
         }
-    })
+    })?;
+    BoundsCheck::new(&meta.header).check(path, &lay, slab.raw_bytes(), seen)?;
+    Ok(got)
 }
 
 fn check_count(path: &Path, expected: u64, seen: u64) -> Result<()> {

@@ -201,6 +201,7 @@ impl MosaicWriter {
         nodata: f32,
         crs: &Crs,
     ) -> Result<Self> {
+        grid.check_size(path)?;
         let tmp = tmp_tif(path);
         let ds = create::<f32>(&tmp, &grid, band_names.len(), crs)?;
         for (i, name) in band_names.iter().enumerate() {

@@ -16,6 +16,9 @@ pub struct Grid {
     pub nrows: usize,
 }
 
+/// Most cells a raster may have: 2^34 (a 16 GiB mosaic of f32 at most, written by blocks).
+pub const MAX_CELLS: usize = 1 << 34;
+
 impl Grid {
     /// The grid of cells of size `res_m`, aligned to multiples of `res_m`, whose centres lie in
     /// the half-open rectangle `r` (`[xmin, ymin, xmax, ymax]`). Chunks whose cores tile the
@@ -53,6 +56,22 @@ impl Grid {
     /// Number of cells.
     pub fn len(&self) -> usize {
         self.ncols * self.nrows
+    }
+
+    /// Refuses a grid of more than [`MAX_CELLS`] cells (or a side above 2^31, which a GeoTIFF
+    /// cannot hold) with an error naming `what`, rather than an allocation abort.
+    pub fn check_size(&self, what: &std::path::Path) -> crate::Result<()> {
+        let cells = self.ncols as u128 * self.nrows as u128;
+        if cells > MAX_CELLS as u128 || self.ncols >= 1 << 31 || self.nrows >= 1 << 31 {
+            return Err(crate::Error::data(
+                what.display(),
+                format!(
+                    "a {} x {} raster of {} m cells is too large (more than {MAX_CELLS} cells): check the inputs' extent and CRS units, or use a larger resolution",
+                    self.ncols, self.nrows, self.res_m
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// `true` for a grid with no cell.

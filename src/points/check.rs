@@ -1,0 +1,303 @@
+//! Defences against hostile or corrupt LAS/LAZ files: header fields that would make a reader
+//! allocate without bound or decode garbage are refused with an error naming the file, and
+//! decoded points are checked against the header's bounds.
+
+use super::layout::{rd_i32, RecordLayout};
+use crate::{Error, Result};
+use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Emits `msg` as a warning once per `key` per process (a file is opened several times in a
+/// run: index, chunk, buffer strips).
+pub(crate) fn warn_once(key: String, msg: impl FnOnce() -> String) {
+    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let mut g = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if g.get_or_insert_with(HashSet::new).insert(key) {
+        log::warn!("{}", msg());
+    }
+}
+
+fn u16_at(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes([b[o], b[o + 1]])
+}
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes"))
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"))
+}
+fn f64_at(b: &[u8], o: usize) -> f64 {
+    f64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"))
+}
+
+/// What the raw header says about the size of the point data, once checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawFacts {
+    pub file_len: u64,
+    /// Where the point records end: the first EVLR (1.4), waveform data (1.3) or the file end.
+    pub data_end: u64,
+    pub offset_to_points: u64,
+    pub record_len: u64,
+    pub compressed: bool,
+    pub n_points: u64,
+}
+
+impl RawFacts {
+    /// Whole records an uncompressed file holds between the point data offset and its end
+    /// (or the first EVLR).
+    pub fn records_on_disk(&self) -> Option<u64> {
+        (!self.compressed && self.record_len > 0)
+            .then(|| self.data_end.saturating_sub(self.offset_to_points) / self.record_len)
+    }
+
+    /// Points it is reasonable to reserve memory for up front: never more than the file can
+    /// hold (uncompressed) or than a quarter point per byte (LAZ stores 4+ bytes a point).
+    pub fn reservable_points(&self) -> usize {
+        let cap = match self.records_on_disk() {
+            Some(r) => r,
+            None => self.file_len.saturating_sub(self.offset_to_points) / 4,
+        };
+        self.n_points.min(cap).min(usize::MAX as u64) as usize
+    }
+}
+
+/// Checks the raw header of `path` before any reader allocates from it: version, header size,
+/// point data offset, VLRs inside the file, record length, transforms and bounds finite,
+/// scales positive, LAZ chunk table size, and (uncompressed) a point count the file can hold.
+pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
+    let bad = |why: String| Error::las(path, why);
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = vec![0u8; 375.min(file_len as usize)];
+    f.read_exact(&mut h).map_err(|e| Error::io(path, e))?;
+    if h.len() < 227 || &h[..4] != b"LASF" {
+        // Let the LAS reader word it (signature, short file).
+        return Ok(RawFacts {
+            file_len,
+            data_end: file_len,
+            offset_to_points: 0,
+            record_len: 0,
+            compressed: false,
+            n_points: 0,
+        });
+    }
+    let (major, minor) = (h[24], h[25]);
+    if major != 1 || minor > 4 {
+        return Err(bad(format!(
+            "unsupported LAS version {major}.{minor} (1.0 to 1.4 are known): not a LAS file or a corrupt header"
+        )));
+    }
+    let header_size = u16_at(&h, 94) as u64;
+    let min_header = match minor {
+        0..=2 => 227,
+        3 => 235,
+        _ => 375,
+    };
+    if header_size < min_header || header_size > file_len {
+        return Err(bad(format!(
+            "header size {header_size} is impossible for LAS 1.{minor} (at least {min_header} bytes, at most the file's {file_len})"
+        )));
+    }
+    if minor >= 4 && h.len() < 375 {
+        return Err(bad(
+            "not a LAS/LAZ file: the file is shorter than a LAS 1.4 header".into(),
+        ));
+    }
+    let offset_to_points = u32_at(&h, 96) as u64;
+    if offset_to_points < header_size || offset_to_points > file_len {
+        return Err(bad(format!(
+            "the point data offset {offset_to_points} lies outside the file (header {header_size} bytes, file {file_len} bytes): truncated or corrupt header"
+        )));
+    }
+    // VLRs: each a 54-byte header and its payload, all before the point data.
+    let n_vlrs = u32_at(&h, 100) as u64;
+    let mut at = header_size;
+    for i in 0..n_vlrs {
+        if at + 54 > offset_to_points {
+            return Err(bad(format!(
+                "VLR {i} of the {n_vlrs} the header announces starts at byte {at}, past the point data at {offset_to_points}: corrupt header"
+            )));
+        }
+        let mut vh = [0u8; 54];
+        f.seek(SeekFrom::Start(at))
+            .and_then(|_| f.read_exact(&mut vh))
+            .map_err(|e| Error::io(path, e))?;
+        at += 54 + u16_at(&vh, 20) as u64;
+        if at > offset_to_points {
+            return Err(bad(format!(
+                "VLR {i} runs to byte {at}, past the start of the point data at {offset_to_points}: corrupt header"
+            )));
+        }
+    }
+    let format = h[104];
+    let compressed = format & 0xC0 != 0;
+    let record_len = u16_at(&h, 105) as u64;
+    let base_len = match format & 0x3F {
+        0 => 20,
+        1 => 28,
+        2 => 26,
+        3 => 34,
+        4 => 57,
+        5 => 63,
+        6 => 30,
+        7 => 36,
+        8 => 38,
+        9 => 59,
+        10 => 67,
+        other => return Err(bad(format!("invalid point format {other}"))),
+    };
+    if record_len < base_len {
+        return Err(bad(format!(
+            "the point record length {record_len} is too small for point format {} ({base_len} bytes at least)",
+            format & 0x3F
+        )));
+    }
+    let legacy = u32_at(&h, 107) as u64;
+    let n_points = if minor >= 4 && (legacy == 0 || format & 0x3F >= 6) {
+        u64_at(&h, 247).max(legacy)
+    } else {
+        legacy
+    };
+    let names = ["x", "y", "z"];
+    for (k, axis) in names.iter().enumerate() {
+        let scale = f64_at(&h, 131 + 8 * k);
+        let offset = f64_at(&h, 155 + 8 * k);
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(bad(format!(
+                "the {axis} scale factor is {scale}: it must be a positive finite number (corrupt header)"
+            )));
+        }
+        if !offset.is_finite() {
+            return Err(bad(format!(
+                "the {axis} offset is {offset}: it must be finite (corrupt header)"
+            )));
+        }
+        let (max, min) = (f64_at(&h, 179 + 16 * k), f64_at(&h, 187 + 16 * k));
+        if !(max.is_finite() && min.is_finite()) {
+            return Err(bad(format!(
+                "the header bounds of {axis} are [{min}, {max}]: they must be finite (corrupt header)"
+            )));
+        }
+        if n_points > 0 && min > max {
+            return Err(bad(format!(
+                "the header bounds of {axis} are swapped or corrupt: min {min} > max {max}"
+            )));
+        }
+    }
+    let mut data_end = file_len;
+    let extra_start = match minor {
+        3 => u64_at(&h, 227),
+        4 if u32_at(&h, 243) > 0 => u64_at(&h, 235),
+        _ => 0,
+    };
+    if extra_start > offset_to_points && extra_start < file_len {
+        data_end = extra_start;
+    }
+    let facts = RawFacts {
+        file_len,
+        data_end,
+        offset_to_points,
+        record_len,
+        compressed,
+        n_points,
+    };
+    if let Some(on_disk) = facts.records_on_disk() {
+        if n_points > on_disk {
+            return Err(Error::PointCount {
+                path: path.to_path_buf(),
+                expected: n_points,
+                found: on_disk,
+            });
+        }
+    }
+    if compressed && offset_to_points + 8 <= file_len {
+        // LAZ: the chunk table offset comes first; its entry count bounds what laz allocates.
+        let mut b = [0u8; 8];
+        f.seek(SeekFrom::Start(offset_to_points))
+            .and_then(|_| f.read_exact(&mut b))
+            .map_err(|e| Error::io(path, e))?;
+        let table = i64::from_le_bytes(b);
+        if table > 0 && (table as u64) + 8 <= file_len && table as u64 > offset_to_points {
+            let mut t = [0u8; 8];
+            f.seek(SeekFrom::Start(table as u64))
+                .and_then(|_| f.read_exact(&mut t))
+                .map_err(|e| Error::io(path, e))?;
+            let chunks = u32_at(&t, 4) as u64;
+            // Every chunk stores at least its first point raw: 20+ bytes.
+            let room = (table as u64 - offset_to_points) / 20 + 1;
+            if chunks > room {
+                return Err(bad(format!(
+                    "the LAZ chunk table announces {chunks} chunks but the file has room for at most {room}: corrupt LAZ file"
+                )));
+            }
+        } else if table != -1 && (table <= 0 || table as u64 >= file_len) {
+            return Err(bad(format!(
+                "the LAZ chunk table offset {table} lies outside the file ({file_len} bytes): truncated or corrupt LAZ file"
+            )));
+        }
+    }
+    Ok(facts)
+}
+
+/// Header bounds `[min, max]` per axis, widened by a few scale steps and a small relative
+/// tolerance (writers round bounds).
+pub(crate) struct BoundsCheck {
+    lo: [f64; 3],
+    hi: [f64; 3],
+    scale: [f64; 3],
+    offset: [f64; 3],
+}
+
+impl BoundsCheck {
+    pub fn new(header: &las::Header) -> BoundsCheck {
+        let b = header.bounds();
+        let t = header.transforms();
+        let (min, max) = ([b.min.x, b.min.y, b.min.z], [b.max.x, b.max.y, b.max.z]);
+        let scale = [t.x.scale, t.y.scale, t.z.scale];
+        let offset = [t.x.offset, t.y.offset, t.z.offset];
+        let mut lo = [0.0; 3];
+        let mut hi = [0.0; 3];
+        for k in 0..3 {
+            let tol = 4.0 * scale[k] + 1e-9 * min[k].abs().max(max[k].abs()) + 1e-6;
+            lo[k] = min[k] - tol;
+            hi[k] = max[k] + tol;
+        }
+        BoundsCheck {
+            lo,
+            hi,
+            scale,
+            offset,
+        }
+    }
+
+    /// Fails when a record of `bytes` decodes outside the header bounds: the points of a
+    /// corrupt LAZ chunk, or a header whose bounds (or scales) do not describe its data.
+    pub fn check(&self, path: &Path, lay: &RecordLayout, bytes: &[u8], first: u64) -> Result<()> {
+        let mut min = [f64::INFINITY; 3];
+        let mut max = [f64::NEG_INFINITY; 3];
+        for r in bytes.chunks_exact(lay.len) {
+            for k in 0..3 {
+                let v = rd_i32(r, 4 * k) as f64 * self.scale[k] + self.offset[k];
+                min[k] = min[k].min(v);
+                max[k] = max[k].max(v);
+            }
+        }
+        for (k, axis) in ["x", "y", "z"].iter().enumerate() {
+            if min[k] < self.lo[k] || max[k] > self.hi[k] {
+                return Err(Error::las(
+                    path,
+                    format!(
+                        "points {first}..{} decode to {axis} in [{:.3}, {:.3}], outside the header bounds [{:.3}, {:.3}]: corrupt point data, or a header whose bounds or scale do not describe its points (fix the header, e.g. lasinfo -repair_bb)",
+                        first + (bytes.len() / lay.len) as u64,
+                        min[k],
+                        max[k],
+                        self.lo[k],
+                        self.hi[k]
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
