@@ -169,8 +169,14 @@ mod tests {
         std::fs::write(&f, b"12345").unwrap();
         let k = key("c");
         assert_eq!(m.check(3, &k), ChunkState::Stale(Stale::Unrecorded));
-        m.record(3, &k, std::slice::from_ref(&f), 10, vec![("read".into(), 0.1)])
-            .unwrap();
+        m.record(
+            3,
+            &k,
+            std::slice::from_ref(&f),
+            10,
+            vec![("read".into(), 0.1)],
+        )
+        .unwrap();
         let ChunkState::Complete(r) = m.check(3, &k) else {
             panic!("recorded chunk not complete");
         };
