@@ -116,11 +116,11 @@ fn open_surveys<'a>(cfg: &'a Config, out: &Path) -> anyhow::Result<Vec<SurveyRun
     Ok(v)
 }
 
+/// (survey index, chunk id) pairs.
+type Keys = Vec<(usize, usize)>;
+
 /// Every (survey, chunk) as one list of chunks for sharding; `id` = position in the list.
-fn global_chunks(
-    surveys: &[SurveyRun],
-    only_missing: bool,
-) -> anyhow::Result<(Vec<Chunk>, Vec<(usize, usize)>)> {
+fn global_chunks(surveys: &[SurveyRun], only_missing: bool) -> anyhow::Result<(Vec<Chunk>, Keys)> {
     let mut chunks = Vec::new();
     let mut keys = Vec::new();
     for (si, s) in surveys.iter().enumerate() {
