@@ -1,7 +1,8 @@
 //! `landcarbon run`, `plan` and `merge`: the whole chain over one or two surveys, on one
 //! machine or as a sharded job on a cluster.
 //!
-//! * `run CONFIG` — every chunk of every survey (skipping chunks already complete), then the
+//! * `run CONFIG` — every chunk of every survey (skipping chunks already complete for the same
+//!   inputs, configuration and version, with intact files; see `pipeline::key`), then the
 //!   reducers (mosaics, trees, plot metrics, calibration, carbon density) and, when `[account]`
 //!   names the patches, the accounting. Interrupted, the same command resumes.
 //! * `run CONFIG --shard i/N` — only shard i's chunks (no reducers): one Slurm array task.
