@@ -1,7 +1,8 @@
 //! `landcarbon run`, `plan` and `merge`: the whole chain over one or two surveys, on one
 //! machine or as a sharded job on a cluster.
 //!
-//! * `run CONFIG` — every chunk of every survey (skipping chunks already complete), then the
+//! * `run CONFIG` — every chunk of every survey (skipping chunks already complete for the same
+//!   inputs, configuration and version, with intact files; see `pipeline::key`), then the
 //!   reducers (mosaics, trees, plot metrics, calibration, carbon density) and, when `[account]`
 //!   names the patches, the accounting. Interrupted, the same command resumes.
 //! * `run CONFIG --shard i/N` — only shard i's chunks (no reducers): one Slurm array task.
@@ -17,7 +18,7 @@ use super::common::{progress, Common, Outcome};
 use landcarbon::catalog::Chunk;
 use landcarbon::config::Config;
 use landcarbon::pipeline::survey::{MapReport, SurveyRun};
-use landcarbon::pipeline::{self, RunRecord};
+use landcarbon::pipeline::{self, LockMode, OutputLock, RunRecord};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -98,6 +99,9 @@ fn load(c: &Common, path: &Path, output: Option<&PathBuf>) -> anyhow::Result<(Co
     if cfg.run.surveys.is_empty() {
         anyhow::bail!("{}: [run] has no [[run.surveys]]", path.display());
     }
+    cfg.run
+        .check_surveys()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     std::fs::create_dir_all(&out).map_err(|e| landcarbon::Error::io(&out, e))?;
     // Absolute, so that chunk files and the manifest name the same paths from any folder.
     let out = std::path::absolute(&out).map_err(|e| landcarbon::Error::io(&out, e))?;
@@ -113,12 +117,15 @@ fn open_surveys<'a>(cfg: &'a Config, out: &Path) -> anyhow::Result<Vec<SurveyRun
     Ok(v)
 }
 
+/// (survey index, chunk id) pairs.
+type Keys = Vec<(usize, usize)>;
+
 /// Every (survey, chunk) as one list of chunks for sharding; `id` = position in the list.
-fn global_chunks(surveys: &[SurveyRun], only_missing: bool) -> (Vec<Chunk>, Vec<(usize, usize)>) {
+fn global_chunks(surveys: &[SurveyRun], only_missing: bool) -> anyhow::Result<(Vec<Chunk>, Keys)> {
     let mut chunks = Vec::new();
     let mut keys = Vec::new();
     for (si, s) in surveys.iter().enumerate() {
-        let missing = only_missing.then(|| s.missing());
+        let missing = only_missing.then(|| s.missing()).transpose()?;
         for c in &s.plan {
             if missing.as_ref().is_some_and(|m| !m.contains(&c.id)) {
                 continue;
@@ -129,7 +136,7 @@ fn global_chunks(surveys: &[SurveyRun], only_missing: bool) -> (Vec<Chunk>, Vec<
             keys.push((si, c.id));
         }
     }
-    (chunks, keys)
+    Ok((chunks, keys))
 }
 
 /// The chunks (all of them, or only those still missing) dealt to shards balanced by points.
@@ -142,7 +149,7 @@ struct Dealt {
 
 /// Deals the chunks to at most `n` shards.
 fn deal(surveys: &[SurveyRun], n: usize, only_missing: bool) -> anyhow::Result<Dealt> {
-    let (chunks, keys) = global_chunks(surveys, only_missing);
+    let (chunks, keys) = global_chunks(surveys, only_missing)?;
     let shards = pipeline::shards(&chunks, n.max(1).min(chunks.len().max(1)))?;
     let keyed = shards
         .iter()
@@ -297,7 +304,30 @@ fn map_all(
         reports.push(s.map(&ids, &|_, _| pb.inc(1))?);
     }
     pb.finish_and_clear();
+    if !c.quiet {
+        for (s, r) in surveys.iter().zip(&reports) {
+            if let Some(line) = r.recomputed_summary() {
+                eprintln!("survey {}: {line}", s.survey.year);
+            }
+        }
+    }
     Ok(reports)
+}
+
+/// Takes the output folder's lock; exclusively, also removes the temporary files that
+/// interrupted runs left behind.
+fn hold(c: &Common, out: &Path, mode: LockMode) -> anyhow::Result<OutputLock> {
+    let lock = OutputLock::acquire(out, mode)?;
+    if mode == LockMode::Exclusive {
+        let removed = pipeline::partial::remove_stale(out)?;
+        if !removed.is_empty() && !c.quiet {
+            eprintln!(
+                "removed {} temporary file(s) left by an interrupted run",
+                removed.len()
+            );
+        }
+    }
+    Ok(lock)
 }
 
 pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
@@ -312,8 +342,14 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     if a.stop_early {
         cfg.engine.stop_early = true;
     }
-    let surveys = open_surveys(&cfg, &out)?;
     let shard = a.shard.as_deref().map(pipeline::parse_shard).transpose()?;
+    // Shard tasks write one folder together; a whole run owns it.
+    let mode = match shard {
+        Some(_) => LockMode::Shared,
+        None => LockMode::Exclusive,
+    };
+    let _lock = hold(c, &out, mode)?;
+    let surveys = open_surveys(&cfg, &out)?;
     let reports = match shard {
         Some((i, n)) => {
             let mine = match &a.plan {
@@ -369,6 +405,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
 pub fn merge(c: &Common, a: &MergeArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let (cfg, out) = load(c, &a.config, a.output.as_ref())?;
+    let _lock = hold(c, &out, LockMode::Exclusive)?;
     let surveys = open_surveys(&cfg, &out)?;
     let mut record = record_for(&cfg, &surveys, &[], started)?;
     let outcome = reduce_all(c, &cfg, &surveys, &out, &mut record)?;
@@ -406,6 +443,16 @@ fn record_for(
         chunks_total: surveys.iter().map(|s| s.plan.len()).sum(),
         chunks_run: reports.iter().map(|r| r.ran.len()).sum(),
         chunks_resumed: reports.iter().map(|r| r.resumed.len()).sum(),
+        chunks_recomputed: reports.iter().map(|r| r.recomputed.len()).sum(),
+        recomputed: surveys
+            .iter()
+            .zip(reports)
+            .flat_map(|(s, r)| {
+                r.recomputed
+                    .iter()
+                    .map(|(id, why)| (s.survey.year, *id, why.describe().to_string()))
+            })
+            .collect(),
         points: reports.iter().map(|r| r.points).sum(),
         stage_seconds: stage,
         chunk_seconds: reports

@@ -71,6 +71,22 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
+    /// Refuses surveys sharing a year: each writes to `<output>/<year>`, so their chunks,
+    /// manifests and mosaics would overwrite (or "resume" from) one another.
+    pub fn check_surveys(&self) -> crate::Result<()> {
+        for (i, a) in self.surveys.iter().enumerate() {
+            if let Some(j) = self.surveys[..i].iter().position(|b| b.year == a.year) {
+                return Err(crate::Error::Config(format!(
+                    "[[run.surveys]] {} and {} both have year {}: each survey writes to <output>/<year>, so the years must differ",
+                    j + 1,
+                    i + 1,
+                    a.year
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Makes relative paths relative to `base` (the configuration file's folder).
     pub fn resolve_relative(&mut self, base: &Path) {
         let fix = |p: &mut PathBuf| {

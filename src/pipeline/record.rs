@@ -31,6 +31,13 @@ pub struct RunRecord {
     pub chunks_total: usize,
     pub chunks_run: usize,
     pub chunks_resumed: usize,
+    /// Chunks with a record that was not reused (inputs, configuration or version changed, or
+    /// files corrupt) and were computed again.
+    #[serde(default)]
+    pub chunks_recomputed: usize,
+    /// (survey year, chunk id, why) of each recomputed chunk.
+    #[serde(default)]
+    pub recomputed: Vec<(i32, usize, String)>,
     pub points: u64,
     /// Seconds per stage summed over chunks (map stages) or wall time (reducers).
     pub stage_seconds: Vec<(String, f64)>,

@@ -4,7 +4,8 @@
 
 use super::chunk::{self, ChunkContext};
 use super::config::{Stages, Survey};
-use super::manifest::Manifest;
+use super::key::{self, ChunkKey, Stale};
+use super::manifest::{ChunkState, Manifest};
 use super::reduce;
 use crate::biomass::predict::CarbonOptions;
 use crate::catalog::{self, Catalog, Chunk};
@@ -12,7 +13,10 @@ use crate::config::Config;
 use crate::params::Params;
 use crate::vector::{read_plots, PlotSet};
 use crate::{Error, Result};
+use rayon::prelude::*;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// A survey ready to run.
@@ -26,6 +30,89 @@ pub struct SurveyRun<'a> {
     pub plan: Vec<Chunk>,
     pub plots: Option<PlotSet>,
     pub manifest: Manifest,
+    keys: KeyParts,
+    /// Chunks checked complete (or recorded) by this process: the reducers do not hash them
+    /// again.
+    verified: Mutex<BTreeSet<usize>>,
+}
+
+/// What every chunk key of the survey is made of, computed once.
+struct KeyParts {
+    survey: String,
+    /// Fingerprint per catalog tile.
+    tiles: Vec<String>,
+    /// Fingerprint of the field plots file ("" without plots).
+    plots: String,
+    /// Hash of the per-chunk stages' configuration.
+    config: String,
+}
+
+/// The configuration the per-chunk stages read (and the parameters file: the allometry gives
+/// each tree its DBH and AGB), hashed into every chunk key.
+#[derive(serde::Serialize)]
+struct StageConfig<'a> {
+    chunk: &'a crate::catalog::ChunkOptions,
+    stages: &'a Stages,
+    ground: &'a crate::algo::ground::GroundConfig,
+    dtm: &'a crate::algo::terrain::DtmOptions,
+    vegetation: &'a crate::algo::vegetation::VegetationParams,
+    chm: &'a crate::algo::canopy::ChmParams,
+    trees: &'a crate::algo::trees::TreesParams,
+    metrics: &'a crate::biomass::config::MetricsConfig,
+    /// BLAKE3 of the parameters file, or "embedded".
+    params: String,
+}
+
+impl KeyParts {
+    fn new(cfg: &Config, survey: &Survey, stages: &Stages, catalog: &Catalog) -> Result<Self> {
+        let tiles = catalog
+            .tiles
+            .par_iter()
+            .map(|t| key::file_fingerprint(&t.path))
+            .collect::<Result<Vec<_>>>()?;
+        let plots = match &survey.plots {
+            Some(p) => key::file_fingerprint(p)?,
+            None => String::new(),
+        };
+        let params = match &cfg.carbon.params {
+            Some(p) => key::hash_file(p)?,
+            None => "embedded".to_string(),
+        };
+        let config = key::hash_json(&StageConfig {
+            chunk: &cfg.chunk,
+            stages,
+            ground: &cfg.ground,
+            dtm: &cfg.dtm,
+            vegetation: &cfg.vegetation,
+            chm: &cfg.chm,
+            trees: &cfg.trees,
+            metrics: &cfg.metrics,
+            params,
+        })?;
+        Ok(KeyParts {
+            survey: survey.year.to_string(),
+            tiles,
+            plots,
+            config,
+        })
+    }
+
+    fn key(&self, chunk: &Chunk) -> ChunkKey {
+        let inputs = key::hash_parts(
+            chunk
+                .tiles
+                .iter()
+                .map(|&t| self.tiles[t].as_str())
+                .chain([self.plots.as_str()]),
+        );
+        let rects = format!("{:?} {:?} {:?}", chunk.core, chunk.buffered, chunk.own_tile);
+        ChunkKey {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            survey: self.survey.clone(),
+            inputs,
+            config: key::hash_parts([self.config.as_str(), rects.as_str()]),
+        }
+    }
 }
 
 /// What the map phase did.
@@ -34,9 +121,33 @@ pub struct MapReport {
     pub ran: Vec<usize>,
     pub resumed: Vec<usize>,
     pub failures: Vec<(usize, String)>,
+    /// Chunks that had a record but were recomputed, and why.
+    pub recomputed: Vec<(usize, Stale)>,
     pub points: u64,
     pub chunk_seconds: Vec<(usize, f64)>,
     pub stage_seconds: Vec<(String, f64)>,
+}
+
+impl MapReport {
+    /// "N chunks recomputed: 2 inputs changed, 1 config changed", or `None` when none was.
+    pub fn recomputed_summary(&self) -> Option<String> {
+        if self.recomputed.is_empty() {
+            return None;
+        }
+        let mut by: std::collections::BTreeMap<Stale, usize> = Default::default();
+        for (_, why) in &self.recomputed {
+            *by.entry(*why).or_default() += 1;
+        }
+        let parts: Vec<String> = by
+            .iter()
+            .map(|(why, n)| format!("{n} {}", why.describe()))
+            .collect();
+        Some(format!(
+            "{} chunk(s) recomputed: {}",
+            self.recomputed.len(),
+            parts.join(", ")
+        ))
+    }
 }
 
 /// What the reducers wrote.
@@ -70,6 +181,7 @@ impl<'a> SurveyRun<'a> {
             None => None,
         };
         let manifest = Manifest::new(&out)?;
+        let keys = KeyParts::new(cfg, survey, stages, &catalog)?;
         Ok(SurveyRun {
             cfg,
             survey,
@@ -79,7 +191,39 @@ impl<'a> SurveyRun<'a> {
             plan,
             plots,
             manifest,
+            keys,
+            verified: Mutex::new(BTreeSet::new()),
         })
+    }
+
+    /// The key chunk `chunk` of this survey is computed for now.
+    pub fn key(&self, chunk: &Chunk) -> ChunkKey {
+        self.keys.key(chunk)
+    }
+
+    /// Whether each chunk of `ids` can be reused (manifest record for the current key, content
+    /// hashes checked), in parallel; chunks this process already verified count as complete.
+    fn states(&self, ids: &[usize]) -> Result<Vec<(usize, Option<Stale>)>> {
+        let verified = self.verified.lock().expect("verified set").clone();
+        ids.par_iter()
+            .map(|&id| {
+                let c = self
+                    .plan
+                    .get(id)
+                    .ok_or_else(|| Error::Config(format!("chunk {id} is not in the plan")))?;
+                if verified.contains(&id) {
+                    return Ok((id, None));
+                }
+                Ok(match self.manifest.check(id, &self.key(c)) {
+                    ChunkState::Complete(_) => (id, None),
+                    ChunkState::Stale(why) => (id, Some(why)),
+                })
+            })
+            .collect()
+    }
+
+    fn mark_verified(&self, id: usize) {
+        self.verified.lock().expect("verified set").insert(id);
     }
 
     /// Ids of every chunk of the plan.
@@ -91,16 +235,19 @@ impl<'a> SurveyRun<'a> {
     pub fn map(&self, ids: &[usize], on_done: &(dyn Fn(usize, bool) + Sync)) -> Result<MapReport> {
         let mut rep = MapReport::default();
         let mut todo: Vec<Chunk> = Vec::new();
-        for &id in ids {
-            let c = self
-                .plan
-                .get(id)
-                .ok_or_else(|| Error::Config(format!("chunk {id} is not in the plan")))?;
-            if self.manifest.completed(id).is_some() {
-                rep.resumed.push(id);
-                on_done(id, true);
-            } else {
-                todo.push(c.clone());
+        for (id, state) in self.states(ids)? {
+            match state {
+                None => {
+                    self.mark_verified(id);
+                    rep.resumed.push(id);
+                    on_done(id, true);
+                }
+                Some(why) => {
+                    if why != Stale::Unrecorded {
+                        rep.recomputed.push((id, why));
+                    }
+                    todo.push(self.plan[id].clone());
+                }
             }
         }
         if todo.is_empty() {
@@ -133,9 +280,22 @@ impl<'a> SurveyRun<'a> {
             |c, cloud| {
                 let real = &todo[c.id];
                 let t0 = Instant::now();
+                // From scratch: no record, and no file of an earlier computation left for a
+                // reducer to pick up.
+                self.manifest.forget(real.id)?;
+                let dir = chunk::chunk_dir(&self.out, real.id);
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                }
                 let s = chunk::process(&ctx, real, cloud)?;
-                self.manifest
-                    .record(real.id, &s.files, s.core_points, s.stage_seconds.clone())?;
+                self.manifest.record(
+                    real.id,
+                    &self.key(real),
+                    &s.files,
+                    s.core_points,
+                    s.stage_seconds.clone(),
+                )?;
+                self.mark_verified(real.id);
                 Ok((s, t0.elapsed().as_secs_f64()))
             },
         )?;
@@ -176,21 +336,32 @@ impl<'a> SurveyRun<'a> {
         Ok(rep)
     }
 
-    /// Chunks not yet complete.
-    pub fn missing(&self) -> Vec<usize> {
-        self.all_chunks()
+    /// Chunks not complete for the current key (never computed, stale or corrupt), and why.
+    pub fn stale(&self) -> Result<Vec<(usize, Stale)>> {
+        Ok(self
+            .states(&self.all_chunks())?
             .into_iter()
-            .filter(|&id| self.manifest.completed(id).is_none())
-            .collect()
+            .filter_map(|(id, s)| s.map(|s| (id, s)))
+            .collect())
     }
 
-    /// Runs the reducers; every chunk must be complete.
+    /// Chunks not yet complete for the current key.
+    pub fn missing(&self) -> Result<Vec<usize>> {
+        Ok(self.stale()?.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Runs the reducers; every chunk must be complete for the current key, with intact files.
     pub fn reduce(&self) -> Result<ReduceReport> {
-        let missing = self.missing();
-        if !missing.is_empty() {
+        let stale = self.stale()?;
+        if !stale.is_empty() {
+            let first: Vec<String> = stale
+                .iter()
+                .take(5)
+                .map(|(id, why)| format!("{id}: {}", why.describe()))
+                .collect();
             return Err(Error::data(
-                format!("survey {}", self.survey.year),
-                format!("{} chunk(s) not complete ({:?}…): run them (or `landcarbon plan --missing`) before merging", missing.len(), &missing[..missing.len().min(5)]),
+                format!("survey {} ({})", self.survey.year, self.out.display()),
+                format!("{} chunk(s) not complete ({}{}): run them (`landcarbon run`, or `landcarbon plan --missing`) before merging", stale.len(), first.join("; "), if stale.len() > 5 { "; …" } else { "" }),
             ));
         }
         let ids = self.all_chunks();

@@ -1,7 +1,8 @@
 //! GeoTIFF through GDAL: write single- and multi-band rasters with CRS, nodata and band names,
 //! read them back, and assemble chunk rasters into one mosaic file while the chunks run.
 //!
-//! Every file is written under a temporary name and renamed when complete.
+//! Every file is written under a temporary name and renamed when complete, only when every
+//! write and the close succeeded.
 
 use super::{Grid, Raster};
 use crate::points::write::{commit_temp, temp_path};
@@ -98,8 +99,7 @@ pub fn write_geotiff_bands<T: GdalType + Copy + Into<f64>>(
             band.write((0, 0), (grid.ncols, grid.nrows), &mut buf)
                 .map_err(|e| Error::gdal(path, e))?;
         }
-        drop(ds);
-        Ok(())
+        close_checked(ds, path)
     })();
     finish(result, &tmp, path)
 }
@@ -156,6 +156,27 @@ pub fn band_names(path: &Path) -> Result<Vec<String>> {
             b.description().map_err(|e| Error::gdal(path, e))
         })
         .collect()
+}
+
+/// Closes a dataset being written, failing when GDAL could not write its last blocks (a full
+/// disk, say), so that the caller removes the temporary file instead of renaming it in. GDAL
+/// before 3.7 returns nothing from `GDALClose`: its (thread-local) last error tells instead.
+fn close_checked(ds: Dataset, path: &Path) -> Result<()> {
+    // SAFETY: plain calls on GDAL's thread-local error state.
+    unsafe { gdal_sys::CPLErrorReset() };
+    ds.close().map_err(|e| Error::gdal(path, e))?;
+    let class = unsafe { gdal_sys::CPLGetLastErrorType() };
+    if class >= gdal_sys::CPLErr::CE_Failure {
+        let msg = unsafe { std::ffi::CStr::from_ptr(gdal_sys::CPLGetLastErrorMsg()) }
+            .to_string_lossy()
+            .into_owned();
+        unsafe { gdal_sys::CPLErrorReset() };
+        return Err(Error::Gdal {
+            path: path.to_path_buf(),
+            reason: format!("closing the file failed: {msg}"),
+        });
+    }
+    Ok(())
 }
 
 fn tmp_tif(path: &Path) -> PathBuf {
@@ -275,11 +296,15 @@ impl MosaicWriter {
         Ok(())
     }
 
-    /// Closes the file and renames it into place.
+    /// Closes the file and renames it into place; when closing fails (the last blocks could
+    /// not be written) the temporary file is removed and nothing is renamed.
     pub fn finish(self) -> Result<()> {
         let ds = self.ds.lock().ok().and_then(|mut g| g.take());
-        drop(ds);
-        commit_temp(&self.tmp, &self.path)
+        let closed = match ds {
+            Some(ds) => close_checked(ds, &self.path),
+            None => Err(Error::data(self.path.display(), "mosaic already finished")),
+        };
+        finish(closed, &self.tmp, &self.path)
     }
 }
 
