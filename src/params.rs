@@ -179,6 +179,18 @@ pub struct SocSettings {
     pub out_of_scope: String,
 }
 
+/// Plausibility bounds of one class: results beyond them are reported, never changed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plausibility {
+    /// Largest plausible live-biomass carbon (AGB + BGB), t C/ha.
+    pub max_biomass_tc_ha: f64,
+    /// Largest plausible annual gain of live-biomass carbon on an unchanged unit, t C/ha/yr.
+    pub max_gain_tc_ha_yr: f64,
+    #[serde(default)]
+    pub source: String,
+}
+
 /// All parameters.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -193,6 +205,9 @@ pub struct Params {
     pub class_map: BTreeMap<LandClass, Vec<String>>,
     /// Tree allometry per species group.
     pub allometry: crate::biomass::allometry::AllometryTable,
+    /// Plausibility bounds per class for `account`'s checks.
+    #[serde(default)]
+    pub plausibility: BTreeMap<LandClass, Plausibility>,
     /// Leaf key → "default" or the path of the file that set it.
     #[serde(skip)]
     pub provenance: BTreeMap<String, String>,

@@ -22,6 +22,7 @@
 //! algorithms here take the [`overlay::PolygonOps`] trait for the one GEOS operation they need.
 
 pub mod aggregate;
+pub mod checks;
 pub mod config;
 pub mod density;
 pub mod geom;

@@ -77,6 +77,8 @@ pub struct LidarInfo {
 pub struct Accounting {
     pub years: [i32; 2],
     pub dt_years: f64,
+    /// Plausibility findings (`checks.csv`, warnings in the report).
+    pub checks: Vec<super::checks::Check>,
     pub units: Vec<UnitResult>,
     pub slivers: Vec<Sliver>,
     pub gaps: Vec<Gap>,
@@ -390,9 +392,11 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
             model: l.model_info.clone(),
         })
     });
+    let checks = super::checks::plausibility(&units, &params, years, dt);
     Ok(Accounting {
         years,
         dt_years: dt,
+        checks,
         units,
         slivers: ov.slivers,
         gaps: ov.gaps,

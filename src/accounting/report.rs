@@ -638,6 +638,35 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
         acc.n_lidar_one_year_only
     );
     h.push_str("<p class=\"note\">Every record is listed in <code>issues.csv</code>.</p>");
+    // Plausibility.
+    if acc.checks.is_empty() {
+        h.push_str("<p>Plausibility checks (live-biomass density and annual gain per class, bounds in the parameters' <code>[plausibility]</code>): every unit within its bounds.</p>");
+    } else {
+        let _ = write!(
+            h,
+            "<p class=\"warn\"><b>Plausibility: {} finding(s)</b> beyond the bounds of the parameters' <code>[plausibility]</code> tables (values are not changed; check the plots, the model and the units; all in <code>checks.csv</code>):</p>",
+            acc.checks.len()
+        );
+        let rows: Vec<Vec<String>> = acc
+            .checks
+            .iter()
+            .take(15)
+            .map(|c| {
+                vec![
+                    esc(c.kind),
+                    esc(&c.unit),
+                    esc(&c.class),
+                    esc(&c.when),
+                    format!("{} {}", num(c.value, 2), c.units),
+                    format!("{} {}", num(c.bound, 2), c.units),
+                ]
+            })
+            .collect();
+        h.push_str(&table(
+            &["check", "unit", "class", "when", "value", "bound"],
+            &rows,
+        ));
+    }
     // Uncertainty.
     h.push_str("<h2>Uncertainty</h2><p>U is the half-width of the 95 % confidence interval divided by the estimate (IPCC). Approach 1 propagates errors analytically: patches that share a stratum density, a default or a model share one error (combined per stratum first), a parameter used in both years (a default, an area) cancels in the change, remeasured plots enter with their paired correlation. Approach 2 samples the same error sources (one draw per shared source for both years).</p>");
     let mut rows = Vec::new();
@@ -785,7 +814,7 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
         .iter()
         .map(|(k, v)| format!("{k} {v:.2} s"))
         .collect();
-    let _ = write!(h, "<p class=\"note\">Timing: {}. Files: F1_units.csv, F2_county.csv, F3_transitions.csv, uncertainty.csv, issues.csv, units.gpkg (layers F1_units with geometry, F2_county, F3_transitions), run.json.</p></body></html>", esc(&t.join(", ")));
+    let _ = write!(h, "<p class=\"note\">Timing: {}. Files: F1_units.csv, F2_county.csv, F3_transitions.csv, uncertainty.csv, issues.csv, checks.csv, units.gpkg (layers F1_units with geometry, F2_county, F3_transitions), run.json.</p></body></html>", esc(&t.join(", ")));
     write_file(&out.join("report.html"), h.as_bytes())
 }
 

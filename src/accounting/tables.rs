@@ -513,6 +513,46 @@ pub fn uncertainty_table(acc: &Accounting) -> Table {
     }
 }
 
+/// Plausibility findings (`checks.csv`): one row per unit and check beyond its bound.
+pub fn checks_table(acc: &Accounting) -> Table {
+    use ColType::*;
+    let cols = [
+        ("kind", Str),
+        ("patch_id", Str),
+        ("county_code", Str),
+        ("class", Str),
+        ("when", Str),
+        ("value", Real),
+        ("bound", Real),
+        ("units", Str),
+        ("area_ha", Real),
+        ("bound_source", Str),
+    ];
+    let rows = acc
+        .checks
+        .iter()
+        .map(|c| {
+            vec![
+                s(c.kind),
+                s(&c.unit),
+                s(&c.county),
+                s(&c.class),
+                s(&c.when),
+                Value::real(c.value, 3),
+                Value::real(c.bound, 3),
+                s(c.units),
+                Value::real(c.area_ha, 4),
+                s(&c.source),
+            ]
+        })
+        .collect();
+    Table {
+        name: "checks".into(),
+        columns: cols.iter().map(|(n, t)| (n.to_string(), *t)).collect(),
+        rows,
+    }
+}
+
 /// Dropped slivers, gaps, repaired polygons and LiDAR coverage issues (one table).
 pub fn issues_table(acc: &Accounting, t1_ids: &[String], t2_ids: &[String]) -> Table {
     use ColType::*;

@@ -138,6 +138,26 @@ pub struct PlotData {
     pub notes: Vec<String>,
 }
 
+/// R², adjusted R², SEE, AIC, BIC and log-likelihood of fitted values on the response's own
+/// scale, with Gaussian errors and `k` estimated coefficients.
+fn original_scale_fit(y: &[f64], fitted: &[f64], k: usize) -> ScaleFit {
+    let n = y.len() as f64;
+    let mean = y.iter().sum::<f64>() / n;
+    let sst: f64 = y.iter().map(|v| (v - mean).powi(2)).sum();
+    let sse: f64 = y.iter().zip(fitted).map(|(a, b)| (a - b).powi(2)).sum();
+    let r2 = 1.0 - sse / sst;
+    let df = n - k as f64;
+    let llf = -n / 2.0 * ((2.0 * std::f64::consts::PI).ln() + (sse / n).ln() + 1.0);
+    ScaleFit {
+        r2,
+        adj_r2: 1.0 - (1.0 - r2) * (n - 1.0) / df,
+        see: (sse / df).sqrt(),
+        aic: -2.0 * llf + 2.0 * k as f64,
+        bic: -2.0 * llf + k as f64 * n.ln(),
+        llf,
+    }
+}
+
 /// Simple glob: `*` any run, `?` one character.
 pub fn glob_match(pat: &str, name: &str) -> bool {
     fn rec(p: &[char], n: &[char]) -> bool {
@@ -215,6 +235,41 @@ impl PlotData {
                 && !opts.exclude.iter().any(|e| glob_match(e, n))
                 && id_col.map(|c| table.columns[c] != *n).unwrap_or(true)
         });
+        // A field value that cannot be a biomass (negative, NaN, infinite) is an error in the
+        // survey data, never a row to drop or fit on; and one plot must not enter twice.
+        let id_of = |r: usize| -> String {
+            id_col
+                .and_then(|c| table.rows[r].get(c).map(|s| s.trim().to_string()))
+                .unwrap_or_else(|| format!("row {}", r + 1))
+        };
+        let mut seen = std::collections::HashMap::new();
+        for &r in rows {
+            if let Some(v) = yall[r] {
+                if !v.is_finite() || v < 0.0 {
+                    return Err(Error::data(
+                        what,
+                        format!(
+                            "plot '{}': {} = {v} is not a valid field value (must be finite and ≥ 0)",
+                            id_of(r),
+                            opts.response
+                        ),
+                    ));
+                }
+            }
+            if id_col.is_some() {
+                if let Some(first) = seen.insert(id_of(r), r) {
+                    return Err(Error::data(
+                        what,
+                        format!(
+                            "plot id '{}' appears twice (rows {} and {})",
+                            id_of(r),
+                            first + 1,
+                            r + 1
+                        ),
+                    ));
+                }
+            }
+        }
         // Rows: response present (and > 0 for log forms).
         let mut keep: Vec<usize> = Vec::new();
         let (mut n_missing, mut n_nonpos) = (0, 0);
@@ -648,7 +703,7 @@ pub fn calibrate(
         .collect();
     let mut notes = data.notes.clone();
     notes.extend(fixed_warning);
-    let fit_scale = ScaleFit {
+    let mut fit_scale = ScaleFit {
         r2: lin_fit.r2,
         adj_r2: lin_fit.adj_r2,
         see: lin_fit.sigma,
@@ -795,6 +850,11 @@ pub fn calibrate(
         }
     };
     let p = idx.len() + 1;
+    if opts.form == ModelForm::Power {
+        // The power model is fitted on the original scale: its own statistics there, not the
+        // log-scale start's (Gaussian likelihood, k = p parameters as statsmodels counts them).
+        fit_scale = original_scale_fit(&data.y, &fitted, p);
+    }
     let fit = fit_stats(&data.y, &fitted, p);
     let loocv_stats = fit_stats(&data.y, &loocv, p);
     let observations = (0..n)
@@ -965,6 +1025,36 @@ mod tests {
     }
 
     #[test]
+    fn invalid_field_values_and_duplicate_plots_are_refused_with_the_plot_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = CalibrateOptions {
+            predictors: vec!["zmean".into()],
+            fixed: true,
+            ..Default::default()
+        };
+        for (body, want) in [
+            ("p1,10,100\np2,12,-50\np3,14,130\n", "plot 'p2'"),
+            ("p1,10,100\np2,12,inf\np3,14,130\n", "plot 'p2'"),
+            (
+                "p1,10,100\np1,12,110\np3,14,130\n",
+                "plot id 'p1' appears twice",
+            ),
+        ] {
+            for form in [ModelForm::Loglog, ModelForm::Linear] {
+                let p = dir.path().join("t.csv");
+                std::fs::write(&p, format!("plot_id,zmean,agb_t_ha\n{body}")).unwrap();
+                let t = crate::vector::table::read_csv(&p).unwrap();
+                let o = CalibrateOptions {
+                    form,
+                    ..opts.clone()
+                };
+                let e = calibrate_table(&t, &o, "t.csv").unwrap_err().to_string();
+                assert!(e.contains(want), "{form:?} {body:?}: {e}");
+            }
+        }
+    }
+
+    #[test]
     fn power_form_recovers_its_exponents() {
         let n = 30;
         let h: Vec<f64> = (0..n).map(|i| 6.0 + i as f64 * 0.8).collect();
@@ -993,6 +1083,20 @@ mod tests {
         );
         assert!((m.coefficients[2].estimate - 0.5).abs() < 0.02);
         assert!(m.correction.is_none() && m.correction_factor == 1.0);
+        // fit_scale is the power model's own (original scale), not the log-scale start's.
+        let ybar = data.y.iter().sum::<f64>() / n as f64;
+        let sst: f64 = data.y.iter().map(|v| (v - ybar).powi(2)).sum();
+        let sse: f64 = m
+            .observations
+            .iter()
+            .map(|o| (o.observed - o.fitted).powi(2))
+            .sum();
+        assert!(
+            (m.fit_scale.r2 - (1.0 - sse / sst)).abs() < 1e-12,
+            "{:?}",
+            m.fit_scale
+        );
+        assert!((m.fit_scale.see - (sse / (n as f64 - 3.0)).sqrt()).abs() < 1e-12);
         assert!(
             m.loocv.rrmse_pct < 5.0 && m.loocv.rrmse_pct > m.fit.rrmse_pct,
             "{} {}",

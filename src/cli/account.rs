@@ -276,6 +276,20 @@ pub fn run_config(c: &Common, mut cfg: AccountConfig, started: Instant) -> anyho
     f3.write_csv(&out.join("F3_transitions.csv"))?;
     tables::uncertainty_table(&acc).write_csv(&out.join("uncertainty.csv"))?;
     tables::issues_table(&acc, &ids[0], &ids[1]).write_csv(&out.join("issues.csv"))?;
+    tables::checks_table(&acc).write_csv(&out.join("checks.csv"))?;
+    for c in &acc.checks {
+        log::warn!(
+            "plausibility: unit {} ({}, {}): {} {:.2} {} above the bound {} ({})",
+            c.unit,
+            c.class,
+            c.when,
+            c.kind,
+            c.value,
+            c.units,
+            c.bound,
+            out.join("checks.csv").display()
+        );
+    }
     let geoms: Vec<_> = acc.units.iter().map(|u| u.geom.clone()).collect();
     gpkg_out::write_gpkg(
         &out.join("units.gpkg"),
