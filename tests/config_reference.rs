@@ -23,7 +23,7 @@ fn config_reference_is_up_to_date() {
 #[test]
 fn every_section_key_is_documented() {
     let doc = gen::render(Path::new(env!("CARGO_MANIFEST_DIR")));
-    for key in ["threads", "buffer_m", "res_m", "hmin"] {
+    for key in ["threads", "buffer_m", "res_m", "hmin_m"] {
         assert!(doc.contains(&format!("| `{key}` |")), "{key} missing");
     }
 }
