@@ -82,7 +82,7 @@ fn options(help: &str) -> Vec<(String, String)> {
         let starts = (2..=6).contains(&indent) && (t.starts_with("--") || t.starts_with('-'));
         if starts {
             let flag = t
-                .split(|c: char| c == ' ' || c == ',')
+                .split([' ', ','])
                 .find(|w| w.starts_with("--"))
                 .unwrap_or("")
                 .trim_end_matches("...")
