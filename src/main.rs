@@ -3,9 +3,7 @@
 
 mod cli;
 
-use clap::Parser;
-
 fn main() {
-    let args = cli::Cli::parse();
+    let args = cli::parse();
     std::process::exit(cli::main(args));
 }

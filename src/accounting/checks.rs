@@ -38,7 +38,7 @@ pub fn plausibility(
 ) -> Vec<Check> {
     let mut out = Vec::new();
     for u in units {
-        for y in 0..2 {
+        for (y, year) in years.iter().enumerate() {
             let Some(b) = params.plausibility.get(&u.class[y]) else {
                 continue;
             };
@@ -49,7 +49,7 @@ pub fn plausibility(
                     unit: u.id.clone(),
                     county: u.county.clone(),
                     class: u.class[y].name().into(),
-                    when: years[y].to_string(),
+                    when: year.to_string(),
                     value: v,
                     bound: b.max_biomass_tc_ha,
                     units: "t C/ha",

@@ -168,9 +168,38 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The lower-case extension of an output path (the output format).
-#[allow(dead_code)] // for subcommands whose output format follows the extension
 pub fn extension(p: &std::path::Path) -> String {
     p.extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default()
 }
+
+/// Refuses an output path whose extension the command cannot write (`-o chm.png`), naming the
+/// accepted extensions, rather than writing another format under that name.
+pub fn check_output_extension(
+    p: &std::path::Path,
+    what: &str,
+    accepted: &[&str],
+) -> anyhow::Result<()> {
+    let ext = extension(p);
+    if accepted.contains(&ext.as_str()) {
+        return Ok(());
+    }
+    let list = accepted
+        .iter()
+        .map(|e| format!(".{e}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let got = if ext.is_empty() {
+        "no extension".to_string()
+    } else {
+        format!("'.{ext}'")
+    };
+    anyhow::bail!(
+        "{}: cannot write {what} as {got}; accepted extensions: {list}",
+        p.display()
+    )
+}
+
+/// Extensions of raster outputs (written as Cloud-Optimized GeoTIFF).
+pub const RASTER_EXTENSIONS: &[&str] = &["tif", "tiff"];

@@ -132,13 +132,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let cfg = load_config(c, Some(&a.catalog))?;
     let opts = options(&cfg.dtm, a);
     opts.validate()?;
-    let ext = super::common::extension(&a.output);
-    if ext != "tif" && ext != "tiff" {
-        anyhow::bail!(
-            "output must be a GeoTIFF (.tif), got {}",
-            a.output.display()
-        );
-    }
+    super::common::check_output_extension(&a.output, "a DTM", super::common::RASTER_EXTENSIONS)?;
     let (cat, plan) = open_catalog(&a.catalog, &cfg.chunk)?;
     if plan.is_empty() {
         anyhow::bail!("no points in the inputs");

@@ -93,8 +93,18 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     opts.validate()?;
     let height = HeightSource::parse(&m.height);
     match (&a.plots, a.grid) {
-        (Some(p), _) => run_plots(c, a, &cfg, p, &height),
-        (None, Some(_)) => run_grid(c, a, &cfg, &height),
+        (Some(p), _) => {
+            super::common::check_output_extension(&a.output, "plot metrics", &["csv"])?;
+            run_plots(c, a, &cfg, p, &height)
+        }
+        (None, Some(_)) => {
+            super::common::check_output_extension(
+                &a.output,
+                "grid metrics",
+                super::common::RASTER_EXTENSIONS,
+            )?;
+            run_grid(c, a, &cfg, &height)
+        }
         (None, None) => {
             anyhow::bail!("give --plots TABLE (plot metrics) or --grid [RES] (grid metrics)")
         }

@@ -6,6 +6,7 @@ mod carbon;
 mod chm;
 mod classify_veg;
 mod common;
+mod defaults;
 mod dtm;
 mod eval;
 mod eval_dtm;
@@ -73,6 +74,13 @@ pub enum Command {
     Account(account::Args),
     /// Write a seeded synthetic county (patches of two years, density rasters, plot and soil tables, account.toml).
     SynthCounty(synth_county::Args),
+}
+
+/// Parses the command line, with every flag's default shown in `--help`.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = defaults::command(Cli::command()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// Runs the command and returns the process exit code.

@@ -46,6 +46,10 @@ pub struct Args {
     /// Stop starting new chunks after the first failure.
     #[arg(long)]
     pub stop_early: bool,
+    /// Print the effective configuration (the file and flags over the defaults) as TOML and
+    /// exit without running anything.
+    #[arg(long)]
+    pub print_config: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,6 +81,26 @@ pub struct MergeArgs {
 
 /// The configuration file with relative paths made relative to it and the flags applied.
 fn load(c: &Common, path: &Path, output: Option<&PathBuf>) -> anyhow::Result<(Config, PathBuf)> {
+    let cfg = effective(c, path, output)?;
+    let out = cfg.run.output.clone().ok_or_else(|| {
+        anyhow::anyhow!("{}: [run] output is not set (or give -o)", path.display())
+    })?;
+    if cfg.run.surveys.is_empty() {
+        anyhow::bail!("{}: [run] has no [[run.surveys]]", path.display());
+    }
+    let mut cfg = cfg;
+    cfg.run
+        .check_surveys()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    std::fs::create_dir_all(&out).map_err(|e| landcarbon::Error::io(&out, e))?;
+    // Absolute, so that chunk files and the manifest name the same paths from any folder.
+    let out = std::path::absolute(&out).map_err(|e| landcarbon::Error::io(&out, e))?;
+    cfg.run.output = Some(out.clone());
+    Ok((cfg, out))
+}
+
+/// The configuration file over the defaults, relative paths resolved, common flags applied.
+fn effective(c: &Common, path: &Path, output: Option<&PathBuf>) -> anyhow::Result<Config> {
     let mut cfg = Config::from_file(path)?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     cfg.run.resolve_relative(&base);
@@ -93,20 +117,20 @@ fn load(c: &Common, path: &Path, output: Option<&PathBuf>) -> anyhow::Result<(Co
     if let Some(o) = output {
         cfg.run.output = Some(o.clone());
     }
-    let out = cfg.run.output.clone().ok_or_else(|| {
-        anyhow::anyhow!("{}: [run] output is not set (or give -o)", path.display())
-    })?;
-    if cfg.run.surveys.is_empty() {
-        anyhow::bail!("{}: [run] has no [[run.surveys]]", path.display());
+    Ok(cfg)
+}
+
+/// Applies the chunking flags of `run`.
+fn apply_run_flags(cfg: &mut Config, a: &Args) {
+    if let Some(v) = a.chunk_size {
+        cfg.chunk.size_m = v;
     }
-    cfg.run
-        .check_surveys()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    std::fs::create_dir_all(&out).map_err(|e| landcarbon::Error::io(&out, e))?;
-    // Absolute, so that chunk files and the manifest name the same paths from any folder.
-    let out = std::path::absolute(&out).map_err(|e| landcarbon::Error::io(&out, e))?;
-    cfg.run.output = Some(out.clone());
-    Ok((cfg, out))
+    if let Some(v) = a.buffer {
+        cfg.chunk.buffer_m = v;
+    }
+    if a.stop_early {
+        cfg.engine.stop_early = true;
+    }
 }
 
 fn open_surveys<'a>(cfg: &'a Config, out: &Path) -> anyhow::Result<Vec<SurveyRun<'a>>> {
@@ -332,16 +356,16 @@ fn hold(c: &Common, out: &Path, mode: LockMode) -> anyhow::Result<OutputLock> {
 
 pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let started = Instant::now();
+    if a.print_config {
+        let mut cfg = effective(c, &a.config, a.output.as_ref())?;
+        apply_run_flags(&mut cfg, a);
+        let text = toml::to_string_pretty(&cfg)
+            .map_err(|e| anyhow::anyhow!("{}: cannot print as TOML: {e}", a.config.display()))?;
+        print!("{text}");
+        return Ok(Outcome::Complete);
+    }
     let (mut cfg, out) = load(c, &a.config, a.output.as_ref())?;
-    if let Some(v) = a.chunk_size {
-        cfg.chunk.size_m = v;
-    }
-    if let Some(v) = a.buffer {
-        cfg.chunk.buffer_m = v;
-    }
-    if a.stop_early {
-        cfg.engine.stop_early = true;
-    }
+    apply_run_flags(&mut cfg, a);
     let shard = a.shard.as_deref().map(pipeline::parse_shard).transpose()?;
     // Shard tasks write one folder together; a whole run owns it.
     let mode = match shard {
@@ -504,12 +528,20 @@ fn reduce_all(
                     .unwrap_or_default()
             );
         }
+        if !c.quiet {
+            for (stage, why) in &rep.skipped {
+                eprintln!("survey {}: {stage} not run: {why}", s.survey.year);
+            }
+        }
         if let Some(d) = rep.carbon {
             carbon_dirs.push((s.survey.year, d));
         }
     }
     let mut acc = cfg.account.clone();
     if acc.patches_t1.is_none() || acc.patches_t2.is_none() {
+        if !c.quiet {
+            eprintln!("accounting not run: [account] patches_t1 and patches_t2 are not both set");
+        }
         return Ok(Outcome::Complete);
     }
     // Years and density folders from the surveys, unless the [account] section sets them.

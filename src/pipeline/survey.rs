@@ -159,6 +159,8 @@ pub struct ReduceReport {
     pub model: Option<PathBuf>,
     pub model_summary: Option<String>,
     pub carbon: Option<PathBuf>,
+    /// Reducer stages that did not run, each with the reason (`("carbon", "no model …")`).
+    pub skipped: Vec<(String, String)>,
 }
 
 impl<'a> SurveyRun<'a> {
@@ -380,8 +382,33 @@ impl<'a> SurveyRun<'a> {
             Some(m) => Some((m.clone(), crate::biomass::model::ModelFile::read(m)?)),
             None => None,
         };
+        let plots_file = || {
+            self.survey
+                .plots
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        };
+        if self.plots.is_none() {
+            rep.skipped.push((
+                "plot metrics and calibration".into(),
+                "no field plots ([[run.surveys]] plots is not set)".into(),
+            ));
+        }
         if let Some(set) = &self.plots {
-            if let Some((p, table)) = reduce::plot_table(&self.out, &ids, set)? {
+            let table = reduce::plot_table(&self.out, &ids, set)?;
+            if table.is_none() {
+                rep.skipped.push((
+                    "calibration".into(),
+                    format!("no plot of {} has metrics (plots outside the tiles, or the metrics stage is off)", plots_file()),
+                ));
+            } else if model.is_none() && self.survey.response.is_empty() {
+                rep.skipped.push((
+                    "calibration".into(),
+                    "[[run.surveys]] response (the field column to model) is not set".into(),
+                ));
+            }
+            if let Some((p, table)) = table {
                 rep.plots_with_metrics = table.len();
                 rep.files.push(p.clone());
                 if model.is_none() && !self.survey.response.is_empty() {
@@ -406,6 +433,16 @@ impl<'a> SurveyRun<'a> {
                 zone: self.cfg.carbon.zone.clone(),
             };
             rep.carbon = Some(reduce::carbon(&self.out, &metrics, m, &params, &opts, crs)?);
+        } else if model.is_none() {
+            rep.skipped.push((
+                "carbon density".into(),
+                "no biomass model (give [[run.surveys]] model, or plots and response to calibrate one)".into(),
+            ));
+        } else {
+            rep.skipped.push((
+                "carbon density".into(),
+                format!("no {} (the metrics stage is off)", metrics.display()),
+            ));
         }
         Ok(rep)
     }

@@ -1,8 +1,12 @@
-//! GeoTIFF through GDAL: write single- and multi-band rasters with CRS, nodata and band names,
-//! read them back, and assemble chunk rasters into one mosaic file while the chunks run.
+//! GeoTIFF through GDAL: write single- and multi-band rasters with CRS, nodata, band names and
+//! units, read them back, and assemble chunk rasters into one mosaic file while the chunks run.
 //!
-//! Every file is written under a temporary name and renamed when complete, only when every
-//! write and the close succeeded.
+//! Every raster product is a Cloud-Optimized GeoTIFF (GDAL's COG driver: 512-pixel tiles,
+//! DEFLATE with a predictor, overviews when the raster is larger than one tile). The bands are
+//! first written to a MEM dataset (or, for mosaics, a temporary tiled GTiff), then copied with
+//! the COG driver to a temporary name, which is renamed onto the final name only when the copy
+//! and the close succeeded (GDAL's error state checked: a failed write is never renamed into
+//! place). The output is deterministic (no timestamps).
 
 use super::{Grid, Raster};
 use crate::points::write::{commit_temp, temp_path};
@@ -25,15 +29,109 @@ fn creation_options() -> RasterCreationOptions {
     .collect()
 }
 
-fn create<T: GdalType>(path: &Path, grid: &Grid, bands: usize, crs: &Crs) -> Result<Dataset> {
-    let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| Error::gdal(path, e))?;
+/// Options of the final copy with the COG driver. Integer rasters (flags) get nearest-neighbour
+/// overviews, real ones averages (GDAL skips nodata when averaging).
+fn cog_options(integer: bool) -> RasterCreationOptions {
+    [
+        "COMPRESS=DEFLATE",
+        "PREDICTOR=YES",
+        "BLOCKSIZE=512",
+        "OVERVIEWS=AUTO",
+        if integer {
+            "RESAMPLING=NEAREST"
+        } else {
+            "RESAMPLING=AVERAGE"
+        },
+        "BIGTIFF=IF_SAFER",
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// The unit of a product band, by its name: heights in metres, biomass in t/ha (dry matter),
+/// carbon densities in t C/ha, proportions in %; empty for unitless bands (flags, ratios).
+pub fn band_unit(name: &str) -> &'static str {
+    let n = name.to_ascii_lowercase();
+    let n = n.as_str();
+    if n.ends_with("tc_ha") || matches!(n, "agc" | "bgc" | "dw" | "lt" | "total" | "se" | "soc") {
+        "t C/ha"
+    } else if n.ends_with("_t_ha") || n == "agb" {
+        "t/ha"
+    } else if matches!(n, "dtm" | "chm" | "dsm" | "zmax" | "zmean" | "zsd" | "mch")
+        || (n.starts_with("zq") && n[2..].chars().all(|c| c.is_ascii_digit()))
+    {
+        "m"
+    } else if n.starts_with("pzabove")
+        || n == "pground"
+        || (n.starts_with('p') && n.ends_with("th"))
+    {
+        "%"
+    } else if n == "n" {
+        "points"
+    } else {
+        ""
+    }
+}
+
+/// Sets a band's unit (GDALSetRasterUnitType; the `gdal` crate has no wrapper).
+fn set_unit(band: &gdal::raster::RasterBand, unit: &str, path: &Path) -> Result<()> {
+    if unit.is_empty() {
+        return Ok(());
+    }
+    let c = std::ffi::CString::new(unit).map_err(|e| Error::gdal(path, e))?;
+    // SAFETY: the band handle is valid while `band` lives; GDAL copies the string.
+    let rc = unsafe { gdal_sys::GDALSetRasterUnitType(band.c_rasterband(), c.as_ptr()) };
+    if rc != gdal_sys::CPLErr::CE_None {
+        return Err(Error::gdal(
+            path,
+            format!("cannot set the band unit '{unit}'"),
+        ));
+    }
+    Ok(())
+}
+
+/// Copies `src` to `dest` with the COG driver and closes it, so that a failure to write (full
+/// disk, driver error) is an error here rather than a truncated file.
+fn copy_to_cog(src: &Dataset, dest: &Path, integer: bool, path: &Path) -> Result<()> {
+    let driver = DriverManager::get_driver_by_name("COG").map_err(|e| Error::gdal(path, e))?;
+    let out = src
+        .create_copy(&driver, dest, &cog_options(integer))
+        .map_err(|e| Error::gdal(path, e))?;
+    close_checked(out, path)?;
+    Ok(())
+}
+
+fn is_integer<T: GdalType>() -> bool {
+    !matches!(
+        T::gdal_ordinal(),
+        gdal_sys::GDALDataType::GDT_Float32 | gdal_sys::GDALDataType::GDT_Float64
+    )
+}
+
+fn create<T: GdalType>(
+    driver: &str,
+    path: &Path,
+    grid: &Grid,
+    bands: usize,
+    crs: &Crs,
+) -> Result<Dataset> {
+    let (driver, options) = match driver {
+        "MEM" => (
+            DriverManager::get_driver_by_name("MEM").map_err(|e| Error::gdal(path, e))?,
+            RasterCreationOptions::new(),
+        ),
+        _ => (
+            DriverManager::get_driver_by_name("GTiff").map_err(|e| Error::gdal(path, e))?,
+            creation_options(),
+        ),
+    };
     let mut ds = driver
         .create_with_band_type_with_options::<T, _>(
             path,
             grid.ncols.max(1),
             grid.nrows.max(1),
             bands,
-            &creation_options(),
+            &options,
         )
         .map_err(|e| Error::gdal(path, e))?;
     ds.set_geo_transform(&grid.geotransform())
@@ -51,17 +149,22 @@ fn create<T: GdalType>(path: &Path, grid: &Grid, bands: usize, crs: &Crs) -> Res
     Ok(ds)
 }
 
-/// Writes a single-band GeoTIFF.
+/// Writes a single-band Cloud-Optimized GeoTIFF; the band is named after the file (`chm.tif`:
+/// `chm`) and gets that name's [`band_unit`].
 pub fn write_geotiff<T: GdalType + Copy + Into<f64>>(
     raster: &Raster<T>,
     crs: &Crs,
     path: &Path,
 ) -> Result<()> {
-    write_geotiff_bands(&[(String::new(), raster)], crs, path)
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    write_geotiff_bands(&[(name, raster)], crs, path)
 }
 
-/// Writes a multi-band GeoTIFF; each band gets its name as description (shown by `gdalinfo`
-/// and QGIS). All bands must share one grid.
+/// Writes a multi-band Cloud-Optimized GeoTIFF; each band gets its name as description (shown
+/// by `gdalinfo` and QGIS) and the name's [`band_unit`]. All bands must share one grid.
 pub fn write_geotiff_bands<T: GdalType + Copy + Into<f64>>(
     bands: &[(String, &Raster<T>)],
     crs: &Crs,
@@ -76,7 +179,7 @@ pub fn write_geotiff_bands<T: GdalType + Copy + Into<f64>>(
     let grid = first.grid;
     let tmp = tmp_tif(path);
     let result = (|| -> Result<()> {
-        let ds = create::<T>(&tmp, &grid, bands.len(), crs)?;
+        let ds = create::<T>("MEM", Path::new(""), &grid, bands.len(), crs)?;
         for (i, (name, r)) in bands.iter().enumerate() {
             if r.grid != grid {
                 return Err(Error::data(
@@ -90,6 +193,7 @@ pub fn write_geotiff_bands<T: GdalType + Copy + Into<f64>>(
             if !name.is_empty() {
                 band.set_description(name)
                     .map_err(|e| Error::gdal(path, e))?;
+                set_unit(&band, band_unit(name), path)?;
             }
             if grid.is_empty() {
                 continue;
@@ -99,7 +203,7 @@ pub fn write_geotiff_bands<T: GdalType + Copy + Into<f64>>(
             band.write((0, 0), (grid.ncols, grid.nrows), &mut buf)
                 .map_err(|e| Error::gdal(path, e))?;
         }
-        close_checked(ds, path)
+        copy_to_cog(&ds, &tmp, is_integer::<T>(), path)
     })();
     finish(result, &tmp, path)
 }
@@ -188,6 +292,14 @@ fn tmp_tif(path: &Path) -> PathBuf {
     ))
 }
 
+/// The name of the COG copy of a mosaic's working file.
+fn cog_tmp(tmp: &Path) -> PathBuf {
+    tmp.with_file_name(format!(
+        "{}.cog.tif",
+        tmp.file_stem().unwrap_or_default().to_string_lossy()
+    ))
+}
+
 fn finish(result: Result<()>, tmp: &Path, path: &Path) -> Result<()> {
     match result {
         Ok(()) => commit_temp(tmp, path),
@@ -224,7 +336,7 @@ impl MosaicWriter {
     ) -> Result<Self> {
         grid.check_size(path)?;
         let tmp = tmp_tif(path);
-        let ds = create::<f32>(&tmp, &grid, band_names.len(), crs)?;
+        let ds = create::<f32>("GTiff", &tmp, &grid, band_names.len(), crs)?;
         for (i, name) in band_names.iter().enumerate() {
             let mut band = ds.rasterband(i + 1).map_err(|e| Error::gdal(path, e))?;
             band.set_no_data_value(Some(nodata as f64))
@@ -234,6 +346,7 @@ impl MosaicWriter {
             if !name.is_empty() {
                 band.set_description(name)
                     .map_err(|e| Error::gdal(path, e))?;
+                set_unit(&band, band_unit(name), path)?;
             }
         }
         Ok(MosaicWriter {
@@ -296,15 +409,23 @@ impl MosaicWriter {
         Ok(())
     }
 
-    /// Closes the file and renames it into place; when closing fails (the last blocks could
-    /// not be written) the temporary file is removed and nothing is renamed.
+    /// Copies the mosaic to a Cloud-Optimized GeoTIFF and renames that into place; on any
+    /// error both temporary files are removed and the final name is left untouched.
     pub fn finish(self) -> Result<()> {
-        let ds = self.ds.lock().ok().and_then(|mut g| g.take());
-        let closed = match ds {
-            Some(ds) => close_checked(ds, &self.path),
-            None => Err(Error::data(self.path.display(), "mosaic already finished")),
-        };
-        finish(closed, &self.tmp, &self.path)
+        let mut ds = self
+            .ds
+            .lock()
+            .ok()
+            .and_then(|mut g| g.take())
+            .ok_or_else(|| Error::data(self.path.display(), "mosaic already finished"))?;
+        let cog = cog_tmp(&self.tmp);
+        let result = (|| -> Result<()> {
+            ds.flush_cache().map_err(|e| Error::gdal(&self.path, e))?;
+            copy_to_cog(&ds, &cog, false, &self.path)?;
+            close_checked(ds, &self.path)
+        })();
+        let _ = std::fs::remove_file(&self.tmp);
+        finish(result, &cog, &self.path)
     }
 }
 

@@ -5,7 +5,8 @@ mod gdal_io;
 mod grid;
 
 pub use gdal_io::{
-    band_names, raster_crs, read_geotiff, write_geotiff, write_geotiff_bands, MosaicWriter,
+    band_names, band_unit, raster_crs, read_geotiff, write_geotiff, write_geotiff_bands,
+    MosaicWriter,
 };
 pub use grid::Grid;
 
