@@ -360,7 +360,7 @@ pub fn year_density(
                     let name = format!("lidar_model:{}", l.model_id);
                     sources.push(reg.simple(
                         &name,
-                        &format!("LiDAR model {} systematic error (±{u} %)", l.model_id),
+                        &format!("LiDAR model {} systematic error (±{u:.2} %)", l.model_id),
                         u / 100.0,
                     ));
                 }

@@ -58,6 +58,16 @@ pub fn num(v: f64, dp: usize) -> String {
     format!("{}{g}{frac}", if neg { "−" } else { "" })
 }
 
+/// `x` rounded to four significant digits.
+fn sig4(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let d = 3 - x.abs().log10().floor() as i32;
+    let f = 10f64.powi(d);
+    (x * f).round() / f
+}
+
 fn pct(v: Option<f64>) -> String {
     v.map_or("–".into(), |x| format!("{x:.1} %"))
 }
@@ -786,13 +796,20 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
                 acc.years[y],
                 esc(name),
                 esc(id),
-                u.map_or("not given".to_string(), |u| format!("±{u} %"))
+                u.map_or("not given".to_string(), |u| format!("±{u:.2} %"))
             );
             if let Some(serde_json::Value::Object(o)) = info {
                 let rows: Vec<Vec<String>> = o
                     .iter()
                     .filter(|(_, v)| !v.is_object() && !v.is_array())
-                    .map(|(k, v)| vec![esc(k), esc(v.to_string().trim_matches('"'))])
+                    .map(|(k, v)| {
+                        // Numbers to four significant digits: what a fit statistic means.
+                        let text = match v.as_f64() {
+                            Some(x) if !v.is_i64() && !v.is_u64() => format!("{}", sig4(x)),
+                            _ => v.to_string().trim_matches('"').to_string(),
+                        };
+                        vec![esc(k), esc(&text)]
+                    })
                     .collect();
                 h.push_str(&table(&["statistic", "value"], &rows));
             }
@@ -886,5 +903,8 @@ mod tests {
         assert_eq!(base64(b"Ma"), "TWE=");
         assert_eq!(base64(b"M"), "TQ==");
         assert_eq!(esc("<a&b>"), "&lt;a&amp;b&gt;");
+        assert_eq!(sig4(2.384500043393168), 2.385);
+        assert_eq!(sig4(-0.17942047309605963), -0.1794);
+        assert_eq!(sig4(9.580746005655373), 9.581);
     }
 }

@@ -15,7 +15,7 @@ use crate::algo::vegetation;
 use crate::catalog::Chunk;
 use crate::config::Config;
 use crate::points::{self, Crs, PointCloud};
-use crate::raster::{write_geotiff, write_geotiff_bands, Grid, Raster};
+use crate::raster::{write_geotiff_bands_intermediate as write_bands, Grid, Raster};
 use crate::vector::Plot;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -109,7 +109,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
             None => Raster::filled(grid, terrain::NODATA),
         };
         let p = dir.join("dtm.tif");
-        write_geotiff(&dtm, ctx.crs, &p)?;
+        write_bands(&[("dtm".into(), &dtm)], ctx.crs, &p)?;
         sum.files.push(p);
         t.lap("dtm");
     }
@@ -132,7 +132,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
         let grid = Grid::covering_centres(&chunk.core, cfg.chm.res_m);
         let chm = canopy::rasterize(&cols.view(), &grid, &cfg.chm)?;
         let p = dir.join("chm.tif");
-        write_geotiff(&chm, ctx.crs, &p)?;
+        write_bands(&[("chm".into(), &chm)], ctx.crs, &p)?;
         sum.files.push(p);
         t.lap("chm");
     }
@@ -166,7 +166,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
             .zip(rasters.iter())
             .collect();
         let p = dir.join("metrics.tif");
-        write_geotiff_bands(&bands, ctx.crs, &p)?;
+        write_bands(&bands, ctx.crs, &p)?;
         sum.files.push(p);
         t.lap("metrics");
     }

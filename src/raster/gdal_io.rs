@@ -170,6 +170,27 @@ pub fn write_geotiff_bands<T: GdalType + Copy + Into<f64>>(
     crs: &Crs,
     path: &Path,
 ) -> Result<()> {
+    write_bands(bands, crs, path, true)
+}
+
+/// Writes a multi-band tiled GeoTIFF for intermediate files (a chunk's rasters, read back band
+/// by band by the reducers): band-interleaved, so that reading one band decompresses only that
+/// band, and without the COG copy and overviews a product needs. Same safety as
+/// [`write_geotiff_bands`]: temporary name, checked close, rename.
+pub fn write_geotiff_bands_intermediate<T: GdalType + Copy + Into<f64>>(
+    bands: &[(String, &Raster<T>)],
+    crs: &Crs,
+    path: &Path,
+) -> Result<()> {
+    write_bands(bands, crs, path, false)
+}
+
+fn write_bands<T: GdalType + Copy + Into<f64>>(
+    bands: &[(String, &Raster<T>)],
+    crs: &Crs,
+    path: &Path,
+    cog: bool,
+) -> Result<()> {
     let Some((_, first)) = bands.first() else {
         return Err(Error::Config(format!(
             "{}: no band to write",
@@ -179,7 +200,11 @@ pub fn write_geotiff_bands<T: GdalType + Copy + Into<f64>>(
     let grid = first.grid;
     let tmp = tmp_tif(path);
     let result = (|| -> Result<()> {
-        let ds = create::<T>("MEM", Path::new(""), &grid, bands.len(), crs)?;
+        let ds = if cog {
+            create::<T>("MEM", Path::new(""), &grid, bands.len(), crs)?
+        } else {
+            create::<T>("GTiff", &tmp, &grid, bands.len(), crs)?
+        };
         for (i, (name, r)) in bands.iter().enumerate() {
             if r.grid != grid {
                 return Err(Error::data(
@@ -203,7 +228,11 @@ pub fn write_geotiff_bands<T: GdalType + Copy + Into<f64>>(
             band.write((0, 0), (grid.ncols, grid.nrows), &mut buf)
                 .map_err(|e| Error::gdal(path, e))?;
         }
-        copy_to_cog(&ds, &tmp, is_integer::<T>(), path)
+        if cog {
+            copy_to_cog(&ds, &tmp, is_integer::<T>(), path)
+        } else {
+            close_checked(ds, path)
+        }
     })();
     finish(result, &tmp, path)
 }
