@@ -178,6 +178,7 @@ pub fn load_lidar(
             .iter()
             .flatten()
             .chain(default_pools.iter().map(|(_, r)| r))
+            .filter(|r| r.grid == t.grid)
             .collect();
         let mut m = 0.0f64;
         for ((r, c), tv) in t.data.indexed_iter() {
@@ -187,10 +188,6 @@ pub fn load_lidar(
             let mut s = 0.0;
             let mut ok = true;
             for p in &all {
-                if p.grid != t.grid {
-                    ok = false;
-                    break;
-                }
                 let v = p.data[[r, c]];
                 if !v.is_finite() || v == p.nodata {
                     ok = false;

@@ -555,31 +555,12 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
             .collect();
         let _ = write!(h, "<p><b>Not estimated (NE: empty fields in F-1 and the GeoPackage, method <code>NE</code>; omitted from the totals, listed in F-2's <code>ne_pools_t1/t2</code>):</b> {}. Forest dead wood has no IPCC default and must be measured; wetland biomass and SOC have no default either.</p>", esc(&list.join("; ")));
     }
-    let n_def = acc
-        .units
-        .iter()
-        .filter(|u| u.flags.has(super::Flags::DEFAULT_USED))
-        .count();
-    let n_ext = acc
-        .units
-        .iter()
-        .filter(|u| u.flags.has(super::Flags::EXTRAPOLATED))
-        .count();
-    let n_oos = acc
-        .units
-        .iter()
-        .filter(|u| u.flags.has(super::Flags::OUT_OF_SCOPE_CLASS))
-        .count();
-    let n_other = acc
-        .units
-        .iter()
-        .filter(|u| u.flags.has(super::Flags::MODEL_OTHER_CLASS))
-        .count();
-    let n_a1 = acc
-        .units
-        .iter()
-        .filter(|u| u.flags.has(super::Flags::A1_INVALID))
-        .count();
+    let n_flag = |f: u16| acc.units.iter().filter(|u| u.flags.has(f)).count();
+    let n_def = n_flag(super::Flags::DEFAULT_USED);
+    let n_ext = n_flag(super::Flags::EXTRAPOLATED);
+    let n_oos = n_flag(super::Flags::OUT_OF_SCOPE_CLASS);
+    let n_other = n_flag(super::Flags::MODEL_OTHER_CLASS);
+    let n_a1 = n_flag(super::Flags::A1_INVALID);
     let ext_any = acc
         .units
         .iter()
