@@ -30,7 +30,8 @@ Outputs in $R/:
   2020/, 2025/           per survey: dtm.tif chm.tif metrics.tif (grid metrics, band per metric),
                          trees.csv, plot_metrics.csv, model/ (model.json, summary, PNG figures),
                          carbon/ (agb_t_ha agc bgc lt total se flag .tif, parameters.json)
-  account/F1_units.csv   Table F-1 per accounting unit; F2_county.csv, F3_transitions.csv
+  account/F1_units.csv   Table F-1 per accounting unit (pool values with their method; NE empty);
+                         F2_county.csv, F3_transitions.csv, uncertainty.csv, checks.csv (plausibility)
   account/units.gpkg     unit polygons with every F-1 field (open in QGIS)
   account/report.html    the report: totals with uncertainty, maps, transition matrix, parameters
   run.json               inputs with hashes, configuration, timings, peak memory
