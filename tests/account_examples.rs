@@ -53,7 +53,7 @@ fn set(year: i32, patches: Vec<Patch>) -> PatchSet {
 
 fn sources(plots: &str, name: &str) -> Sources {
     Sources {
-        plots: Some(PlotTable::parse(plots, Path::new(name)).unwrap()),
+        plots: Some(PlotTable::parse(plots, Path::new(name), &Params::defaults()).unwrap()),
         ..Default::default()
     }
 }

@@ -3,7 +3,8 @@
 //! default per unit class, with its uncertainty and the `default_used` flag); the flag raster's
 //! outside-calibration-range bit reaches F-1 as a share per unit-year; `landcarbon carbon`'s
 //! file names (`agc_tc_ha.tif`, …) are read; a model calibrated for forest applied to a garden
-//! unit is flagged.
+//! unit is flagged; plot values given in field units (stand volume, dead-wood volume, litter
+//! dry mass) reach F-1 converted by the specification's formulas, with method `volume_bef`.
 
 use landcarbon::accounting::config::LidarConfig;
 use landcarbon::accounting::density::PoolSource;
@@ -170,4 +171,80 @@ fn carbon_folder_pools_keep_their_true_method() {
     assert_eq!(col("LT_method_t1"), "default");
     assert_eq!(col("AGB_method_t1"), "lidar");
     assert_eq!(col("extrap_pct_t1"), "50.0");
+}
+
+#[test]
+fn field_unit_plots_reach_f1_as_volume_bef_dead_wood_and_litter_carbon() {
+    use landcarbon::accounting::plots::PlotTable;
+    let params = Params::load(None).unwrap();
+    // Two forest plots per year: stand volume (Masson pine), dead-wood volume with the decay
+    // class density, litter dry mass per m².
+    let table = |v1: f64, v2: f64| {
+        format!(
+            "plot_id,class,pool,value,unit,decay_density_t_m3,species\n\
+             a,forest,AGB,{v1},m3_ha,,Pinus massoniana\n\
+             b,forest,AGB,{v2},m3_ha,,Pinus massoniana\n\
+             a,forest,DW,10,m3_ha,0.4,\n\
+             b,forest,DW,20,m3_ha,0.3,\n\
+             a,forest,LT,0.5,kg_m2,,\n\
+             b,forest,LT,0.7,kg_m2,,\n"
+        )
+    };
+    let tab =
+        |v1, v2, name: &str| PlotTable::parse(&table(v1, v2), Path::new(name), &params).unwrap();
+    let p = vec![patch("F", "0301", 0.0, 1000.0)];
+    let set = |year| PatchSet {
+        year,
+        path: PathBuf::from(format!("mem{year}")),
+        layer: "p".into(),
+        crs_wkt: None,
+        patches: p.clone(),
+        repairs: vec![],
+    };
+    let (mut a, mut b) = (set(2020), set(2025));
+    classify(&mut [&mut a, &mut b], &params).unwrap();
+    let acc = account(
+        AccountInputs {
+            t1: a,
+            t2: b,
+            sources: [
+                Sources {
+                    plots: Some(tab(100.0, 120.0, "p2020.csv")),
+                    ..Default::default()
+                },
+                Sources {
+                    plots: Some(tab(110.0, 130.0, "p2025.csv")),
+                    ..Default::default()
+                },
+            ],
+            params: params.clone(),
+            options: AccountOptions {
+                mc: None,
+                ..Default::default()
+            },
+        },
+        &GeosOps,
+    )
+    .unwrap();
+    let f = &acc.units[0];
+    let d = &f.density[0];
+    // Mean volume 110 m³/ha → (AGB + BGB) carbon 1.1 × 30.542 (carbon-accounting.md §3.2).
+    let live = d.pools[Pool::Agb.ix()] + d.pools[Pool::Bgb.ix()];
+    assert!((live - 1.1 * 30.542).abs() < 1e-3, "{live}");
+    assert_eq!(d.pool_source[Pool::Agb.ix()], PoolSource::VolumeBef);
+    assert_eq!(d.pool_source[Pool::Bgb.ix()], PoolSource::VolumeBef);
+    // DW: mean of 10·0.4·0.5 and 20·0.3·0.5 = 2.5; LT: mean of 0.5 and 0.7 kg/m² × 10 × 0.37.
+    assert!((d.pools[Pool::Dw.ix()] - 2.5).abs() < 1e-9);
+    assert!((d.pools[Pool::Lt.ix()] - 0.6 * 3.7).abs() < 1e-9);
+    assert_eq!(d.pool_source[Pool::Dw.ix()], PoolSource::Plot);
+    let t = landcarbon::accounting::tables::f1(&acc);
+    let row = &t.rows[0];
+    let col = |n: &str| row[t.col(n).unwrap()].text();
+    assert_eq!(col("method_t1"), "volume_bef");
+    assert_eq!(col("AGB_method_t1"), "volume_bef");
+    assert_eq!(col("DW_method_t1"), "plot");
+    // The source list names the conversion.
+    let lt = d.terms.iter().find(|(p, _)| *p == Pool::Lt).unwrap();
+    let label = &acc.registry.get(lt.1.sources[0]).label;
+    assert!(label.contains("CF_lt 0.37"), "{label}");
 }

@@ -286,7 +286,10 @@ pub struct YearConfig {
     /// Shorthand for the LiDAR rasters (see [`LidarConfig::apply_spec`]).
     pub density: Option<String>,
     pub lidar: LidarConfig,
-    /// Plot table (CSV).
+    /// Plot table (CSV): per plot `plot_id,class,stratum,pool,value[,year]` or summary
+    /// `class,stratum,pool,mean,sd,n[,year,r_paired]`, t C/ha; an optional `unit` column takes
+    /// field units (`t_ha`/`kg_m2` dry matter × CF; DW `m3_ha` × `decay_density_t_m3` × CF_dw;
+    /// AGB `m3_ha` stand volume × the `species` factors, volume–BEF, giving AGB and BGB).
     pub plots: Option<PathBuf>,
     /// Soil layer table (CSV).
     pub soil: Option<PathBuf>,

@@ -196,6 +196,8 @@ pub fn lidar_zonal(src: &LidarSource, cov: &Coverage, unit_m2: f64) -> LidarZona
 pub enum PoolSource {
     Lidar,
     Plot,
+    /// Plot stand volumes by volume–BEF (carbon-accounting.md §3.2).
+    VolumeBef,
     Soil,
     Default,
     /// Not estimated: no source had a value (density 0).
@@ -212,6 +214,7 @@ impl PoolSource {
         match self {
             PoolSource::Lidar => "LiDAR raster",
             PoolSource::Plot => "plot table",
+            PoolSource::VolumeBef => "plot stand volume (volume–BEF)",
             PoolSource::Soil => "soil layer table",
             PoolSource::Default => "parameter default",
             PoolSource::NotEstimated => "not estimated (NE)",
@@ -227,6 +230,7 @@ impl PoolSource {
         match self {
             PoolSource::Lidar => "lidar",
             PoolSource::Plot => "plot",
+            PoolSource::VolumeBef => "volume_bef",
             PoolSource::Soil => "soil",
             PoolSource::Default => "default",
             PoolSource::NotEstimated => "NE",
@@ -474,18 +478,23 @@ pub fn year_density(
                 .and_then(|t| t.lookup(class, stratum, p, src.other_year))
                 .filter(|o| o.year.is_some() || !std::ptr::eq(*o, row));
             let pair_key = format!("plot_pair:{}:{}:{}", class.name(), row.stratum, p.name());
+            // The conversion from field units, named in the source list.
+            let conv: String = row.formulas.iter().map(|f| format!("; {f}")).collect();
             let sid = match other.and_then(|o| {
                 let (r1, r2) = if src.year_ix == 0 { (row, o) } else { (o, row) };
                 paired_r(r1, r2)
             }) {
                 Some(_) if src.year_ix == 0 => reg.source(
                     &format!("plot:{tlabel}:{file}:{rowkey}"),
-                    &format!("plot mean {} ({} plots, paired)", rowkey, row.n),
+                    &format!("plot mean {} ({} plots, paired{conv})", rowkey, row.n),
                     &[(&pair_key, u)],
                 ),
                 Some(r) => reg.source(
                     &format!("plot:{tlabel}:{file}:{rowkey}"),
-                    &format!("plot mean {} ({} plots, paired r = {r:.4})", rowkey, row.n),
+                    &format!(
+                        "plot mean {} ({} plots, paired r = {r:.4}{conv})",
+                        rowkey, row.n
+                    ),
                     &[
                         (&pair_key, r * u),
                         (
@@ -496,12 +505,16 @@ pub fn year_density(
                 ),
                 None => reg.simple(
                     &format!("plot:{file}:{rowkey}"),
-                    &format!("plot mean {} ({} plots)", rowkey, row.n),
+                    &format!("plot mean {} ({} plots{conv})", rowkey, row.n),
                     u,
                 ),
             };
             d.pools[p.ix()] = row.mean;
-            d.pool_source[p.ix()] = PoolSource::Plot;
+            d.pool_source[p.ix()] = if row.volume_bef {
+                PoolSource::VolumeBef
+            } else {
+                PoolSource::Plot
+            };
             done[p.ix()] = true;
             d.terms.push((
                 p,
@@ -511,7 +524,11 @@ pub fn year_density(
                 },
             ));
             if p == Pool::Agb {
-                d.method = Method::Plot;
+                d.method = if row.volume_bef {
+                    Method::VolumeBef
+                } else {
+                    Method::Plot
+                };
             }
         }
     }

@@ -16,6 +16,7 @@ use super::density::LidarSource;
 use super::plots::PlotTable;
 use super::soil::SoilTable;
 use super::{LandClass, Method};
+use crate::params::Params;
 use crate::raster::{read_geotiff, Raster};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -230,17 +231,17 @@ fn outside_range_mask(flag: &Raster<f64>) -> Raster<f64> {
 }
 
 /// Loads every source of a year.
-pub fn load_year(cfg: &YearConfig, year_label: &str, missing_bd_policy: &str) -> Result<Sources> {
+pub fn load_year(cfg: &YearConfig, year_label: &str, params: &Params) -> Result<Sources> {
     let mut s = Sources::default();
     if let Some((l, d)) = load_lidar(&cfg.lidar, year_label, &mut s.raster_paths)? {
         s.lidar = Some(l);
         s.total_check_max_diff = d;
     }
     if let Some(p) = &cfg.plots {
-        s.plots = Some(PlotTable::read(p)?);
+        s.plots = Some(PlotTable::read(p, params)?);
     }
     if let Some(p) = &cfg.soil {
-        s.soil = Some(SoilTable::read(p, missing_bd_policy)?);
+        s.soil = Some(SoilTable::read(p, &params.soc.missing_bd_policy)?);
     }
     Ok(s)
 }

@@ -25,6 +25,7 @@ pub mod aggregate;
 pub mod checks;
 pub mod config;
 pub mod density;
+pub mod field_units;
 pub mod geom;
 pub mod inputs;
 pub mod map;

@@ -14,10 +14,17 @@
 //! AGB, BGB, DW, LT, SOC (carbon, t C/ha), `year` (optional) restricts a row to one survey year.
 //! The sampling half-width is t₀.₉₇₅,ₙ₋₁·s/√n ([`uncertainty::sampling_half_width`]).
 //!
+//! Either form may give values in field units in an optional `unit` column (`tC_ha`, the
+//! default; `t_ha` and `kg_m2` dry matter; `m3_ha` dead-wood volume with `decay_density_t_m3`,
+//! or stand volume with `species` for volume–BEF), converted to carbon here with the
+//! parameters' factors ([`field_units`]).
+//!
 //! See also: `density.rs` (uses the rows), `uncertainty.rs`.
 
+use super::field_units;
 use super::uncertainty;
 use super::{LandClass, Pool};
+use crate::params::Params;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,8 +43,12 @@ pub struct PlotRow {
     pub n: usize,
     /// Correlation of paired t₁/t₂ plot values, where given.
     pub r_paired: Option<f64>,
-    /// Plot values by plot id (per-plot tables only).
+    /// Plot values by plot id (per-plot tables only), t C/ha after conversion.
     pub values: BTreeMap<String, f64>,
+    /// How field units were converted to carbon (empty when given as t C/ha).
+    pub formulas: std::collections::BTreeSet<String>,
+    /// Every value came from stand volume by volume–BEF (F-1 method `volume_bef`).
+    pub volume_bef: bool,
 }
 
 impl PlotRow {
@@ -63,14 +74,14 @@ fn class_of_name(s: &str) -> Option<LandClass> {
 }
 
 impl PlotTable {
-    /// Reads a plot table CSV.
-    pub fn read(path: &Path) -> Result<PlotTable> {
+    /// Reads a plot table CSV; `params` give the factors of field-unit conversions.
+    pub fn read(path: &Path, params: &Params) -> Result<PlotTable> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::parse(&text, path)
+        Self::parse(&text, path, params)
     }
 
     /// Parses a plot table (see the module doc); `path` names it in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<PlotTable> {
+    pub fn parse(text: &str, path: &Path, params: &Params) -> Result<PlotTable> {
         let ctx = path.display().to_string();
         let mut rdr = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
@@ -145,31 +156,61 @@ impl PlotTable {
                         .map_err(|_| Error::data(&at, format!("year '{y}' is not a year")))?,
                 ),
             };
-            let key = (class, get(&rec, "stratum"), pool, year);
+            let stratum = get(&rec, "stratum");
+            let density = match get(&rec, "decay_density_t_m3").as_str() {
+                "" => None,
+                _ => Some(num(&rec, "decay_density_t_m3", line)?),
+            };
+            let convs = field_units::conversions(
+                params,
+                class,
+                pool,
+                &get(&rec, "unit"),
+                density,
+                &get(&rec, "species"),
+            )
+            .map_err(|e| Error::data(&at, e))?;
+            let empty_row = |pool: Pool| PlotRow {
+                class,
+                stratum: stratum.clone(),
+                pool,
+                year,
+                mean: 0.0,
+                sd: 0.0,
+                n: 0,
+                r_paired: None,
+                values: BTreeMap::new(),
+                formulas: Default::default(),
+                volume_bef: true,
+            };
             if per_plot {
                 let id = get(&rec, "plot_id");
                 let v = num(&rec, "value", line)?;
-                let row = rows.entry(key.clone()).or_insert_with(|| PlotRow {
-                    class,
-                    stratum: key.1.clone(),
-                    pool,
-                    year,
-                    mean: 0.0,
-                    sd: 0.0,
-                    n: 0,
-                    r_paired: None,
-                    values: BTreeMap::new(),
-                });
-                if row.values.insert(id.clone(), v).is_some() {
-                    return Err(Error::data(
-                        &at,
-                        format!(
-                            "plot '{id}' appears twice for {} {} {}",
-                            class.name(),
-                            key.1,
-                            pool.name()
-                        ),
-                    ));
+                for c in &convs {
+                    let key = (class, stratum.clone(), c.pool, year);
+                    let row = rows.entry(key).or_insert_with(|| empty_row(c.pool));
+                    let by_volume =
+                        c.volume_bef || row.formulas.iter().any(|f| f.starts_with("volume–BEF"));
+                    row.volume_bef &= c.volume_bef;
+                    if !c.formula.is_empty() {
+                        row.formulas.insert(c.formula.clone());
+                    }
+                    if row.values.insert(id.clone(), v * c.factor).is_some() {
+                        return Err(Error::data(
+                            &at,
+                            format!(
+                                "plot '{id}' appears twice for {} {} {}{}",
+                                class.name(),
+                                stratum,
+                                c.pool.name(),
+                                if by_volume && c.pool == Pool::Bgb {
+                                    " (a stand-volume AGB row gives the plot's BGB too)"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        ));
+                    }
                 }
             } else {
                 let mean = num(&rec, "mean", line)?;
@@ -192,27 +233,30 @@ impl PlotTable {
                             })?,
                     ),
                 };
-                let row = PlotRow {
-                    class,
-                    stratum: key.1.clone(),
-                    pool,
-                    year,
-                    mean,
-                    sd,
-                    n: n as usize,
-                    r_paired,
-                    values: BTreeMap::new(),
-                };
-                if rows.insert(key.clone(), row).is_some() {
-                    return Err(Error::data(
-                        &at,
-                        format!(
-                            "duplicate row for class {} stratum '{}' pool {}",
-                            class.name(),
-                            key.1,
-                            pool.name()
-                        ),
-                    ));
+                for c in &convs {
+                    let key = (class, stratum.clone(), c.pool, year);
+                    let row = PlotRow {
+                        mean: mean * c.factor,
+                        sd: sd * c.factor,
+                        n: n as usize,
+                        r_paired,
+                        formulas: std::iter::once(c.formula.clone())
+                            .filter(|f| !f.is_empty())
+                            .collect(),
+                        volume_bef: c.volume_bef,
+                        ..empty_row(c.pool)
+                    };
+                    if rows.insert(key, row).is_some() {
+                        return Err(Error::data(
+                            &at,
+                            format!(
+                                "duplicate row for class {} stratum '{}' pool {}",
+                                class.name(),
+                                stratum,
+                                c.pool.name()
+                            ),
+                        ));
+                    }
                 }
             }
         }
@@ -308,8 +352,8 @@ mod tests {
 
     #[test]
     fn per_plot_table_gives_5_6_statistics_and_pairing() {
-        let a = PlotTable::parse(FIXTURE_T1, Path::new("t1.csv")).unwrap();
-        let b = PlotTable::parse(FIXTURE_T2, Path::new("t2.csv")).unwrap();
+        let a = PlotTable::parse(FIXTURE_T1, Path::new("t1.csv"), &Params::defaults()).unwrap();
+        let b = PlotTable::parse(FIXTURE_T2, Path::new("t2.csv"), &Params::defaults()).unwrap();
         let r1 = a
             .lookup(LandClass::Forest, "pine", Pool::Agb, 2020)
             .unwrap();
@@ -326,7 +370,7 @@ mod tests {
     fn summary_table_lookup_and_errors() {
         let t = "class,stratum,pool,mean,sd,n,year\n\
                  cropland,,SOC,30,5,12,\nforest,pine,AGB,60,10,8,2025\nforest,,AGB,50,9,20,\n";
-        let tab = PlotTable::parse(t, Path::new("s.csv")).unwrap();
+        let tab = PlotTable::parse(t, Path::new("s.csv"), &Params::defaults()).unwrap();
         assert_eq!(
             tab.lookup(LandClass::Forest, "pine", Pool::Agb, 2025)
                 .unwrap()
@@ -342,13 +386,18 @@ mod tests {
         assert!(tab
             .lookup(LandClass::Grassland, "", Pool::Agb, 2020)
             .is_none());
-        let e = PlotTable::parse("class,pool,mean\nforest,AGB,3\n", Path::new("bad.csv"))
-            .unwrap_err()
-            .to_string();
+        let e = PlotTable::parse(
+            "class,pool,mean\nforest,AGB,3\n",
+            Path::new("bad.csv"),
+            &Params::defaults(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("sd, n") && e.contains("bad.csv"), "{e}");
         let e = PlotTable::parse(
             "class,pool,mean,sd,n\nforrest,AGB,3,1,4\n",
             Path::new("b.csv"),
+            &Params::defaults(),
         )
         .unwrap_err()
         .to_string();
@@ -356,9 +405,53 @@ mod tests {
         let e = PlotTable::parse(
             "class,pool,mean,sd,n\nforest,AGB,3,1,4\nforest,AGB,4,1,4\n",
             Path::new("d.csv"),
+            &Params::defaults(),
         )
         .unwrap_err()
         .to_string();
         assert!(e.contains("duplicate"), "{e}");
+    }
+
+    #[test]
+    fn field_units_are_converted_per_plot_before_the_statistics() {
+        let p = Params::defaults();
+        let t = "plot_id,class,pool,value,unit,decay_density_t_m3,species\n\
+                 a,forest,DW,10,m3_ha,0.4,\n\
+                 b,forest,DW,20,m3_ha,0.3,\n\
+                 a,forest,LT,0.5,kg_m2,,\n\
+                 b,forest,LT,2.0,tC_ha,,\n\
+                 a,forest,AGB,100,m3_ha,,Pinus massoniana\n\
+                 b,forest,AGB,200,m3_ha,,Pinus massoniana\n";
+        let tab = PlotTable::parse(t, Path::new("f.csv"), &p).unwrap();
+        let row = |pool| tab.lookup(LandClass::Forest, "", pool, 2020).unwrap();
+        // DW per plot: 10·0.4·0.5 = 2, 20·0.3·0.5 = 3 (a per-plot density, not a mean ρ).
+        assert_eq!(row(Pool::Dw).values["a"], 2.0);
+        assert!((row(Pool::Dw).values["b"] - 3.0).abs() < 1e-12);
+        assert!((row(Pool::Dw).mean - 2.5).abs() < 1e-12);
+        assert!((row(Pool::Lt).values["a"] - 1.85).abs() < 1e-12);
+        assert!(!row(Pool::Lt).formulas.is_empty() && !row(Pool::Lt).volume_bef);
+        // Stand volume gives AGB and BGB; their sum is the §3.2 worked check per 100 m³/ha.
+        let (agb, bgb) = (row(Pool::Agb), row(Pool::Bgb));
+        assert!(agb.volume_bef && bgb.volume_bef);
+        assert!((agb.values["a"] + bgb.values["a"] - 30.542).abs() < 5e-4);
+        assert!((agb.values["b"] + bgb.values["b"] - 2.0 * 30.542).abs() < 1e-3);
+        // A stand-volume row and an explicit BGB value for the same plot: refused.
+        let dup = format!("{t}a,forest,BGB,9,,,\n");
+        let e = PlotTable::parse(&dup, Path::new("f.csv"), &p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'a'") && e.contains("stand-volume"), "{e}");
+        // A missing density names the line.
+        let e = PlotTable::parse(
+            "plot_id,class,pool,value,unit\nx,forest,DW,3,m3_ha\n",
+            Path::new("g.csv"),
+            &p,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("g.csv, line 2") && e.contains("decay_density_t_m3"),
+            "{e}"
+        );
     }
 }

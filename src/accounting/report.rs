@@ -514,6 +514,7 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
         for s in [
             PoolSource::Lidar,
             PoolSource::Plot,
+            PoolSource::VolumeBef,
             PoolSource::Soil,
             PoolSource::Default,
             PoolSource::RetainedSoc,

@@ -224,8 +224,8 @@ pub fn run_config(c: &Common, mut cfg: AccountConfig, started: Instant) -> anyho
     let read_s = t0.elapsed().as_secs_f64();
 
     let t0 = Instant::now();
-    let s1 = inputs::load_year(&cfg.t1, "t1", &params.soc.missing_bd_policy)?;
-    let s2 = inputs::load_year(&cfg.t2, "t2", &params.soc.missing_bd_policy)?;
+    let s1 = inputs::load_year(&cfg.t1, "t1", &params)?;
+    let s2 = inputs::load_year(&cfg.t2, "t2", &params)?;
     for s in [&s1, &s2] {
         geos::check_raster_crs(t2.crs_wkt.as_deref(), &p2, &s.raster_paths)?;
     }
