@@ -1,8 +1,11 @@
 //! Choropleth maps of accounting units as PNG, drawn here without a plotting library: polygons
 //! are filled by a scanline rule (even–odd over all rings, so holes stay empty) at pixel
 //! centres, outlines drawn with Bresenham lines, the image encoded with the `png` crate.
-//! Colour classes ([`Classes`]) have round-number breaks; the legend is returned as data for
-//! the report (HTML swatches), since the PNG carries no text.
+//! Colour classes ([`Classes`]) have round-number breaks. Each PNG carries its own map
+//! furniture ([`Furniture`]): a title, the legend with units, a hatched "no value" swatch and a
+//! labelled scale bar, so that the file alone can be pasted into a report. Text is drawn with
+//! plotters and a system TrueType font ([`crate::biomass::figures::font_available`]); without
+//! a font the swatches and the bar are drawn without labels (and the caller says so).
 //!
 //! Palettes: sequential greens for carbon density (ColorBrewer YlGn), diverging red–blue for
 //! the sink (ColorBrewer RdBu: red = net emission, blue = net removal), categorical for the
@@ -15,6 +18,23 @@ use crate::{Error, Result};
 
 /// An RGB colour.
 pub type Rgb = [u8; 3];
+
+/// Scale bar position: left end `SCALE_BAR_X` px from the left, `SCALE_BAR_FROM_BOTTOM` px
+/// above the bottom of the map.
+const SCALE_BAR_X: i64 = 12;
+const SCALE_BAR_FROM_BOTTOM: i64 = 12;
+/// Width of the legend panel right of the map, and height of the title band above it (px).
+const PANEL_PX: usize = 250;
+const TITLE_PX: usize = 34;
+
+/// The "no value" hatch at pixel (c, r).
+fn no_value_px(c: i64, r: i64) -> Rgb {
+    if (c + r).rem_euclid(6) < 2 {
+        [150, 150, 150]
+    } else {
+        [255, 255, 255]
+    }
+}
 
 /// An RGB raster canvas with a world → pixel transform.
 pub struct Canvas {
@@ -64,6 +84,16 @@ impl Canvas {
 
     /// Fills a multipolygon (even–odd rule at pixel centres).
     pub fn fill(&mut self, m: &MultiPolygon, rgb: Rgb) {
+        self.fill_with(m, |_, _| rgb);
+    }
+
+    /// Fills a multipolygon with the "no value" hatch: grey diagonal lines on white, so that
+    /// a missing value never looks like a light colour class.
+    pub fn fill_no_value(&mut self, m: &MultiPolygon) {
+        self.fill_with(m, no_value_px);
+    }
+
+    fn fill_with(&mut self, m: &MultiPolygon, rgb: impl Fn(i64, i64) -> Rgb) {
         let edges: Vec<((f64, f64), (f64, f64))> = m
             .polygons
             .iter()
@@ -96,7 +126,7 @@ impl Canvas {
                     let c0 = (xa - 0.5).ceil().max(0.0) as i64;
                     let c1 = ((xb - 0.5).floor() as i64).min(self.width as i64 - 1);
                     for c in c0..=c1 {
-                        self.put(c, r, rgb);
+                        self.put(c, r, rgb(c, r));
                     }
                 }
             }
@@ -139,10 +169,16 @@ impl Canvas {
         }
     }
 
-    /// A scale bar of `len_m` metres at the bottom-left corner (black, 3 px high).
+    /// A scale bar of `len_m` metres at the bottom-left corner (black, 3 px high, on a white
+    /// box that leaves room for its labels above it).
     pub fn scale_bar(&mut self, len_m: f64) {
         let len = (len_m * self.scale).round() as i64;
-        let (x, y) = (12i64, self.height as i64 - 12);
+        let (x, y) = (SCALE_BAR_X, self.height as i64 - SCALE_BAR_FROM_BOTTOM);
+        for dx in -6..=len + 40 {
+            for dy in -4..=26 {
+                self.put(x + dx, y - dy, [255, 255, 255]);
+            }
+        }
         for dx in 0..=len {
             for dy in 0..3 {
                 self.put(x + dx, y - dy, [0, 0, 0]);
@@ -320,13 +356,36 @@ pub fn diverging(values: &[f64]) -> Classes {
     Classes { breaks, colors }
 }
 
-/// Renders units coloured by `value` with thin outlines, plus a scale bar. Returns the PNG
-/// and the scale-bar length in metres.
+/// What a map PNG says about itself: title, legend entries `(colour, label with unit)`, and
+/// whether any unit has no value (then a hatched "no value" entry is added).
+pub struct Furniture<'a> {
+    pub title: &'a str,
+    pub legend: Vec<(Rgb, String)>,
+}
+
+/// A scale-bar label: metres below 1 km, else kilometres.
+pub fn distance_label(m: f64) -> String {
+    if m >= 1000.0 {
+        let km = m / 1000.0;
+        if km == km.round() {
+            format!("{km:.0} km")
+        } else {
+            format!("{km} km")
+        }
+    } else {
+        format!("{m:.0} m")
+    }
+}
+
+/// Renders units coloured by `value` (hatched where `None`) with thin outlines, a labelled
+/// scale bar, and `furniture` (title above, legend right). Returns the PNG and the scale-bar
+/// length in metres.
 pub fn choropleth(
     geoms: &[&MultiPolygon],
     values: &[Option<f64>],
     classes: &Classes,
     width_px: usize,
+    furniture: &Furniture,
 ) -> Result<(Vec<u8>, f64)> {
     let mut bbox = Bbox::EMPTY;
     for g in geoms {
@@ -337,15 +396,128 @@ pub fn choropleth(
     }
     let mut cv = Canvas::new(&bbox, width_px);
     for (g, v) in geoms.iter().zip(values) {
-        let c = v.map_or([200, 200, 200], |v| classes.color(v));
-        cv.fill(g, c);
+        match v {
+            Some(v) => cv.fill(g, classes.color(*v)),
+            None => cv.fill_no_value(g),
+        }
     }
     for g in geoms {
         cv.stroke(g, [120, 120, 120]);
     }
     let bar = nice(bbox.width() / 5.0);
     cv.scale_bar(bar);
-    Ok((cv.png()?, bar))
+    let any_missing = values.iter().any(|v| v.is_none());
+    let text = crate::biomass::figures::font_available();
+    let page = compose(&cv, bar, furniture, any_missing, text)?;
+    Ok((page.png()?, bar))
+}
+
+/// The map with its title band and legend panel, as one canvas.
+fn compose(
+    map: &Canvas,
+    bar_m: f64,
+    f: &Furniture,
+    any_missing: bool,
+    text: bool,
+) -> Result<Canvas> {
+    const ROW_PX: usize = 22;
+    let entries = f.legend.len() + usize::from(any_missing);
+    let width = map.width + PANEL_PX;
+    let height = (map.height + TITLE_PX).max(TITLE_PX + 40 + ROW_PX * entries);
+    let mut page = Canvas {
+        width,
+        height,
+        px: vec![255; width * height * 3],
+        x0: 0.0,
+        y1: 0.0,
+        scale: 1.0,
+    };
+    for r in 0..map.height {
+        let src = &map.px[r * map.width * 3..(r + 1) * map.width * 3];
+        let at = ((r + TITLE_PX) * width) * 3;
+        page.px[at..at + src.len()].copy_from_slice(src);
+    }
+    // Legend swatches (16 × 14 px, outlined).
+    let x0 = (map.width + 14) as i64;
+    let y_first = (TITLE_PX + 36) as i64;
+    let swatch = |page: &mut Canvas, k: usize, fill: &dyn Fn(i64, i64) -> Rgb| {
+        let y = y_first + (k * ROW_PX) as i64;
+        for dy in 0..14 {
+            for dx in 0..16 {
+                let edge = dx == 0 || dy == 0 || dx == 15 || dy == 13;
+                let c = if edge { [100, 100, 100] } else { fill(dx, dy) };
+                page.put(x0 + dx, y + dy, c);
+            }
+        }
+    };
+    for (k, (c, _)) in f.legend.iter().enumerate() {
+        let c = *c;
+        swatch(&mut page, k, &move |_, _| c);
+    }
+    if any_missing {
+        swatch(&mut page, f.legend.len(), &no_value_px);
+    }
+    if text {
+        draw_text(&mut page, map, bar_m, f, any_missing, x0, y_first, ROW_PX)
+            .map_err(|e| Error::data("map", format!("drawing text: {e}")))?;
+    }
+    Ok(page)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_text(
+    page: &mut Canvas,
+    map: &Canvas,
+    bar_m: f64,
+    f: &Furniture,
+    any_missing: bool,
+    x0: i64,
+    y_first: i64,
+    row_px: usize,
+) -> std::result::Result<(), String> {
+    use plotters::prelude::*;
+    let (w, h) = (page.width as u32, page.height as u32);
+    let root = BitMapBackend::with_buffer(&mut page.px, (w, h)).into_drawing_area();
+    let font = |size: u32| ("sans-serif", size).into_font().color(&BLACK);
+    let e = |e: DrawingAreaErrorKind<_>| e.to_string();
+    root.draw(&Text::new(f.title.to_string(), (10, 9), font(17)))
+        .map_err(e)?;
+    root.draw(&Text::new(
+        "Legend".to_string(),
+        (x0 as i32, (y_first - 26) as i32),
+        font(15),
+    ))
+    .map_err(e)?;
+    let labels = f
+        .legend
+        .iter()
+        .map(|(_, l)| l.as_str())
+        .chain(any_missing.then_some("no value"));
+    for (k, label) in labels.enumerate() {
+        let y = y_first as i32 + (k * row_px) as i32;
+        root.draw(&Text::new(label.to_string(), (x0 as i32 + 24, y), font(13)))
+            .map_err(e)?;
+    }
+    // Scale-bar labels above its ends and middle, "north is up" beside it.
+    let bar_px = (bar_m * map.scale).round() as i32;
+    let y = (TITLE_PX + map.height) as i32 - SCALE_BAR_FROM_BOTTOM as i32 - 24;
+    let x = SCALE_BAR_X as i32;
+    for (dx, label) in [
+        (0, "0".to_string()),
+        (bar_px / 2, distance_label(bar_m / 2.0)),
+        (bar_px, distance_label(bar_m)),
+    ] {
+        root.draw(&Text::new(label, (x + dx - 3, y), font(11)))
+            .map_err(e)?;
+    }
+    root.draw(&Text::new(
+        "north is up".to_string(),
+        (map.width as i32 + 14, h as i32 - 20),
+        font(11),
+    ))
+    .map_err(e)?;
+    root.present().map_err(e)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -387,5 +559,60 @@ mod tests {
         assert!(d.color(-100.0)[0] > 150, "strong emission is red");
         assert!(d.color(100.0)[2] > 150, "strong removal is blue");
         assert!(d.legend("t").len() == d.colors.len());
+    }
+
+    #[test]
+    fn png_carries_its_legend_scale_bar_and_a_hatched_no_value() {
+        let a = MultiPolygon::single(Polygon::rect(0.0, 0.0, 500.0, 1000.0));
+        let b = MultiPolygon::single(Polygon::rect(500.0, 0.0, 1000.0, 1000.0));
+        let classes = sequential(&[10.0, 20.0, 30.0, 40.0, 50.0, 60.0]);
+        let f = Furniture {
+            title: "Carbon density 2020 (t C/ha)",
+            legend: classes.legend("t C/ha"),
+        };
+        let mut cv = Canvas::new(&a.bbox().union(&b.bbox()), 400);
+        cv.fill(&a, classes.color(35.0));
+        cv.fill_no_value(&b);
+        let text = crate::biomass::figures::font_available();
+        let page = compose(&cv, 200.0, &f, true, text).unwrap();
+        assert_eq!(page.width, cv.width + PANEL_PX);
+        // The map sits below the title band, unchanged.
+        assert_eq!(page.get(100, TITLE_PX + 200), classes.color(35.0));
+        // "No value" is hatched: both hatch colours inside unit b, never one flat grey.
+        let hatch: std::collections::BTreeSet<Rgb> =
+            (300..340).map(|c| page.get(c, TITLE_PX + 200)).collect();
+        assert!(
+            hatch.contains(&[150, 150, 150]) && hatch.contains(&[255, 255, 255]),
+            "{hatch:?}"
+        );
+        // One swatch per class, then the hatched "no value" swatch, in the panel.
+        let x = cv.width + 14 + 8;
+        for (k, (c, _)) in f.legend.iter().enumerate() {
+            assert_eq!(page.get(x, TITLE_PX + 36 + k * 22 + 7), *c, "swatch {k}");
+        }
+        let y_nv = TITLE_PX + 36 + f.legend.len() * 22;
+        let nv: std::collections::BTreeSet<Rgb> = (1..15)
+            .map(|dx| page.get(cv.width + 14 + dx, y_nv + 6))
+            .collect();
+        assert!(nv.contains(&[150, 150, 150]), "{nv:?}");
+        // Labels are drawn (dark pixels right of the swatches, and in the title band) when a
+        // font is installed (scripts/setup.sh installs fonts-dejavu-core).
+        if text {
+            let dark = |c0: usize, c1: usize, r0: usize, r1: usize| {
+                (r0..r1)
+                    .flat_map(|r| (c0..c1).map(move |c| (c, r)))
+                    .filter(|(c, r)| page.get(*c, *r).iter().all(|v| *v < 90))
+                    .count()
+            };
+            assert!(dark(0, 300, 0, TITLE_PX) > 50, "title");
+            assert!(
+                dark(cv.width + 38, page.width, TITLE_PX + 36, y_nv + 14) > 100,
+                "labels"
+            );
+        } else {
+            eprintln!("SKIP text part: no TrueType font found (install fonts-dejavu-core)");
+        }
+        assert_eq!(distance_label(2500.0), "2.5 km");
+        assert_eq!(distance_label(250.0), "250 m");
     }
 }

@@ -101,7 +101,7 @@ fn legend_html(l: &[(map::Rgb, String)]) -> String {
             esc(label)
         );
     }
-    s.push_str("<span><i style=\"background:rgb(200,200,200)\"></i>no value</span></div>");
+    s.push_str("<span><i style=\"background:repeating-linear-gradient(135deg,#969696 0 2px,#fff 2px 6px)\"></i>no value</span></div>");
     s
 }
 
@@ -128,13 +128,18 @@ fn maps(acc: &Accounting, out: &Path, width: usize) -> Result<Vec<(String, MapOu
     let m_per_px = (bbox.width() * 1.04) / width as f64;
     for y in 0..2 {
         let vals: Vec<Option<f64>> = acc.units.iter().map(|u| Some(u.density_total(y))).collect();
-        let (png, bar) = map::choropleth(&geoms, &vals, &dc, width)?;
+        let title = format!("Carbon density {} (t C/ha, all pools)", acc.years[y]);
+        let furniture = map::Furniture {
+            title: &title,
+            legend: dc.legend("t C/ha"),
+        };
+        let (png, bar) = map::choropleth(&geoms, &vals, &dc, width, &furniture)?;
         res.push((
-            format!("Carbon density {} (t C/ha, all pools)", acc.years[y]),
+            title.clone(),
             MapOut {
                 file: format!("map_density_t{}.png", y + 1),
                 png,
-                legend: legend_html(&dc.legend("t C/ha")),
+                legend: legend_html(&furniture.legend),
                 bar_m: bar,
                 m_per_px,
             },
@@ -147,16 +152,21 @@ fn maps(acc: &Accounting, out: &Path, width: usize) -> Result<Vec<(String, MapOu
         .collect();
     let sv: Vec<f64> = sink.iter().flatten().copied().collect();
     let sc = map::diverging(&sv);
-    let (png, bar) = map::choropleth(&geoms, &sink, &sc, width)?;
+    let title = format!(
+        "Sink per unit {}–{} (t CO₂/ha/yr; blue = removal, red = emission)",
+        acc.years[0], acc.years[1]
+    );
+    let furniture = map::Furniture {
+        title: &title,
+        legend: sc.legend("t CO₂/ha/yr"),
+    };
+    let (png, bar) = map::choropleth(&geoms, &sink, &sc, width, &furniture)?;
     res.push((
-        format!(
-            "Sink per unit {}–{} (t CO₂/ha/yr; blue = removal, red = emission)",
-            acc.years[0], acc.years[1]
-        ),
+        title.clone(),
         MapOut {
             file: "map_sink.png".into(),
             png,
-            legend: legend_html(&sc.legend("t CO₂/ha/yr")),
+            legend: legend_html(&furniture.legend),
             bar_m: bar,
             m_per_px,
         },
@@ -187,7 +197,6 @@ fn maps(acc: &Accounting, out: &Path, width: usize) -> Result<Vec<(String, MapOu
         ],
     };
     let vals: Vec<Option<f64>> = acc.units.iter().map(|u| Some(cat(u))).collect();
-    let (png, bar) = map::choropleth(&geoms, &vals, &cc, width)?;
     let labels = [
         "same class",
         "to forest",
@@ -195,21 +204,26 @@ fn maps(acc: &Accounting, out: &Path, width: usize) -> Result<Vec<(String, MapOu
         "to out of scope",
         "other change",
     ];
+    let title = format!(
+        "Land-class change {}–{} (accounting classes)",
+        acc.years[0], acc.years[1]
+    );
+    let furniture = map::Furniture {
+        title: &title,
+        legend: cc
+            .colors
+            .iter()
+            .zip(labels)
+            .map(|(c, l)| (*c, l.to_string()))
+            .collect(),
+    };
+    let (png, bar) = map::choropleth(&geoms, &vals, &cc, width, &furniture)?;
     res.push((
-        format!(
-            "Land-class change {}–{} (accounting classes)",
-            acc.years[0], acc.years[1]
-        ),
+        title.clone(),
         MapOut {
             file: "map_change.png".into(),
             png,
-            legend: legend_html(
-                &cc.colors
-                    .iter()
-                    .zip(labels)
-                    .map(|(c, l)| (*c, l.to_string()))
-                    .collect::<Vec<_>>(),
-            ),
+            legend: legend_html(&furniture.legend),
             bar_m: bar,
             m_per_px,
         },
@@ -410,7 +424,12 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
             esc(title),
             esc(title),
             base64(&m.png),
-            m.legend,
+            // The PNG carries its own legend when a font was found; else the page gives it.
+            if crate::biomass::figures::font_available() {
+                ""
+            } else {
+                &m.legend
+            },
             m.file,
             num(m.bar_m, 0),
             m.m_per_px
