@@ -147,9 +147,20 @@ fn synthetic_county_end_to_end() {
             "class_t1",
             "class_t2",
             "area_ha",
-            "sink_tCO2_yr"
+            "sink_tCO2_yr",
+            "a1_h_sink_tCO2_yr",
+            "a1_U_sink_pct"
         ]
     );
+    // Every cell with a sink has its uncertainty, consistent with its half-width.
+    let region: Vec<_> = f3.iter().filter(|r| r["county_code"] == "region").collect();
+    for r in &region {
+        if f(r, "sink_tCO2_yr").abs() > 1e-6 {
+            assert!(f(r, "a1_h_sink_tCO2_yr") > 0.0, "{r:?}");
+            let u = f(r, "a1_h_sink_tCO2_yr") / f(r, "sink_tCO2_yr").abs() * 100.0;
+            assert!((u / f(r, "a1_U_sink_pct") - 1.0).abs() < 0.01, "{r:?}");
+        }
+    }
     assert!(f3.iter().any(|r| r["county_code"] == "region"
         && r["class_t1"] == "cropland"
         && r["class_t2"] == "forest"));

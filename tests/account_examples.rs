@@ -11,7 +11,7 @@ use landcarbon::accounting::overlay::{overlay, AreaYear, OverlayOptions};
 use landcarbon::accounting::pipeline::{account, AccountInputs, AccountOptions};
 use landcarbon::accounting::plots::PlotTable;
 use landcarbon::accounting::{classify, Patch, PatchSet, CO2_PER_C};
-use landcarbon::params::Params;
+use landcarbon::params::{LandClass, Params};
 use landcarbon::vector::geos::GeosOps;
 use std::path::{Path, PathBuf};
 
@@ -529,6 +529,15 @@ fn separately_fitted_lidar_models_are_independent_in_the_sink() {
         "approach 1 half-width {} vs {h}",
         r.h_sink_tc_yr
     );
+    // The one transition cell (forest → forest) holds every unit: same half-width (F-3).
+    let cell = &acc.transitions[&(LandClass::Forest, LandClass::Forest)];
+    let hc = cell.h_sink_tc_yr.unwrap();
+    assert!(
+        (hc - h).abs() < 1e-6 * h,
+        "transition half-width {hc} vs {h}"
+    );
+    let cc = &acc.county_transitions[&("420001".to_string(), LandClass::Forest, LandClass::Forest)];
+    assert_eq!(cc.h_sink_tc_yr, cell.h_sink_tc_yr);
     let u_a1 = r.u_sink_pct().unwrap();
     let mc = acc.mc.as_ref().unwrap().region[2].u_pct().unwrap();
     assert!((mc - u_a1).abs() < 0.02 * u_a1, "MC {mc} vs A1 {u_a1}");

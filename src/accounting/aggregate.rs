@@ -125,6 +125,54 @@ pub struct Transition {
     pub n_units: usize,
     pub area_ha: f64,
     pub sink_tc_yr: f64,
+    /// 95 % half-width of the cell's sink (t C/yr, approach 1 over the cell's units with
+    /// every shared error source correlated), when computed ([`with_uncertainty`]).
+    pub h_sink_tc_yr: Option<f64>,
+}
+
+impl Transition {
+    /// The cell's sink uncertainty in % of |sink|.
+    pub fn u_sink_pct(&self) -> Option<f64> {
+        super::uncertainty::u_pct(self.h_sink_tc_yr?, self.sink_tc_yr)
+    }
+}
+
+/// Transition matrices keyed by `key(unit)` (e.g. county and classes) with each cell's
+/// approach-1 sink half-width: the ledger's stock terms regrouped by the cell of their unit.
+/// `unit_of_term[i]` is the index in `units` of `ledger.terms[i]`.
+pub fn with_uncertainty<K: Ord + Clone>(
+    units: &[UnitResult],
+    reg: &super::uncertainty::Registry,
+    ledger: &super::uncertainty::Ledger,
+    unit_of_term: &[usize],
+    key: impl Fn(&UnitResult) -> K,
+) -> BTreeMap<K, Transition> {
+    let mut m: BTreeMap<K, Transition> = BTreeMap::new();
+    for u in units {
+        let t = m.entry(key(u)).or_default();
+        t.n_units += 1;
+        t.area_ha += u.area_ha;
+        t.sink_tc_yr += u.sink.tc_yr_total();
+    }
+    let ix: BTreeMap<K, u32> = m.keys().cloned().zip(0u32..).collect();
+    let regrouped = super::uncertainty::Ledger {
+        groups: (0..ix.len()).map(|i| i.to_string()).collect(),
+        terms: ledger
+            .terms
+            .iter()
+            .zip(unit_of_term)
+            .map(|(t, &u)| super::uncertainty::LedgerTerm {
+                group: ix[&key(&units[u])],
+                ..t.clone()
+            })
+            .collect(),
+        dt_years: ledger.dt_years,
+    };
+    let a1 = super::uncertainty::approach1(reg, &regrouped);
+    for (k, t) in m.iter_mut() {
+        t.h_sink_tc_yr = Some(a1[ix[k] as usize].h_sink_tc_yr);
+    }
+    m
 }
 
 /// Transition matrix (class t₁, class t₂) → area and sink, over `units` (filter by county

@@ -91,6 +91,8 @@ pub struct Accounting {
     pub a1: Vec<A1>,
     pub mc: Option<McResult>,
     pub transitions: BTreeMap<(LandClass, LandClass), Transition>,
+    /// The transition matrix per county (county code, class t₁, class t₂), with uncertainty.
+    pub county_transitions: BTreeMap<(String, LandClass, LandClass), Transition>,
     pub coverage: Vec<CoverageIssue>,
     pub repairs: Vec<Repair>,
     /// Area (ha) per year, pool and where its density came from.
@@ -342,8 +344,10 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
         terms: Vec::new(),
         dt_years: dt,
     };
-    for (u, terms) in units.iter().zip(per_unit_terms) {
+    let mut unit_of_term = Vec::new();
+    for (k, (u, terms)) in units.iter().zip(per_unit_terms).enumerate() {
         let g = group_ix[u.county.as_str()];
+        unit_of_term.extend(std::iter::repeat_n(k, terms.len()));
         for (y, t) in terms {
             ledger.terms.push(LedgerTerm {
                 group: g,
@@ -354,7 +358,13 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
     }
     let a1 = uncertainty::approach1(&reg, &ledger);
     let contributors = uncertainty::sink_contributors(&reg, &ledger, 8);
-    let transitions = aggregate::transitions(&units);
+    let transitions = aggregate::with_uncertainty(&units, &reg, &ledger, &unit_of_term, |u| {
+        (u.class[0], u.class[1])
+    });
+    let county_transitions =
+        aggregate::with_uncertainty(&units, &reg, &ledger, &unit_of_term, |u| {
+            (u.county.clone(), u.class[0], u.class[1])
+        });
     timings.push((
         "aggregate+approach1".to_string(),
         t0.elapsed().as_secs_f64(),
@@ -408,6 +418,7 @@ pub fn account(inp: AccountInputs, ops: &dyn PolygonOps) -> Result<Accounting> {
         a1,
         mc,
         transitions,
+        county_transitions,
         coverage,
         repairs,
         pool_source_area,

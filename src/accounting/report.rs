@@ -472,7 +472,7 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
         &rows,
     ));
     // Transition matrix.
-    let _ = write!(h, "<h2>Land-class transitions {y1} → {y2} (table F-3)</h2><p>Area in ha (first line) and sink in t CO₂/yr (second line); rows: class in {y1}, columns: class in {y2}.</p>");
+    let _ = write!(h, "<h2>Land-class transitions {y1} → {y2} (table F-3)</h2><p>Area in ha (first line) and sink in t CO₂/yr ± its 95 % approach-1 uncertainty (second line; the cell's units with every shared error source correlated); rows: class in {y1}, columns: class in {y2}.</p>");
     let classes: Vec<LandClass> = LandClass::ALL.to_vec();
     let mut rows = Vec::new();
     for a in &classes {
@@ -480,9 +480,11 @@ img{{max-width:100%;border:1px solid #ccc}}code{{font-size:.9em}}.note{{color:#5
         for b in &classes {
             r.push(match acc.transitions.get(&(*a, *b)) {
                 Some(t) => format!(
-                    "{}<br><small>{}</small>",
+                    "{}<br><small>{}{}</small>",
                     num(t.area_ha, 2),
-                    num(t.sink_tc_yr * CO2_PER_C, 1)
+                    num(t.sink_tc_yr * CO2_PER_C, 1),
+                    t.u_sink_pct()
+                        .map_or(String::new(), |u| format!(" ± {}", pct(Some(u))))
                 ),
                 None => "".into(),
             });

@@ -26,7 +26,6 @@ use super::uncertainty::A1;
 use super::{LandClass, Pool, UnitResult, CO2_PER_C};
 use crate::points::write::{commit_temp, temp_path};
 use crate::{Error, Result};
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -391,29 +390,32 @@ pub fn f2(acc: &Accounting) -> Table {
     }
 }
 
-fn f3_rows(code: &str, m: &BTreeMap<(LandClass, LandClass), Transition>) -> Vec<Vec<Value>> {
-    m.iter()
-        .map(|((a, b), t)| {
-            vec![
-                s(code),
-                s(a.name()),
-                s(b.name()),
-                Value::real(t.area_ha, 4),
-                Value::real(t.sink_tc_yr * CO2_PER_C, 2),
-            ]
-        })
-        .collect()
+fn f3_row(code: &str, a: LandClass, b: LandClass, t: &Transition) -> Vec<Value> {
+    let co2 = |x: f64| Value::real(x * CO2_PER_C, 2);
+    let h = t.h_sink_tc_yr;
+    vec![
+        s(code),
+        s(a.name()),
+        s(b.name()),
+        Value::real(t.area_ha, 4),
+        co2(t.sink_tc_yr),
+        h.map_or(Value::Null, |h| Value::real(h * CO2_PER_C, 2)),
+        t.u_sink_pct().map_or(Value::Null, |u| Value::real(u, 2)),
+    ]
 }
 
-/// Table F-3 (per county, then the region).
+/// Table F-3 (per county, then the region), each cell with its approach-1 sink uncertainty.
 pub fn f3(acc: &Accounting) -> Table {
-    let mut rows = Vec::new();
-    for c in &acc.counties {
-        let m =
-            super::aggregate::transitions(acc.units.iter().filter(|u| u.county == c.county_code));
-        rows.extend(f3_rows(&c.county_code, &m));
-    }
-    rows.extend(f3_rows("region", &acc.transitions));
+    let mut rows: Vec<Vec<Value>> = acc
+        .county_transitions
+        .iter()
+        .map(|((c, a, b), t)| f3_row(c, *a, *b, t))
+        .collect();
+    rows.extend(
+        acc.transitions
+            .iter()
+            .map(|((a, b), t)| f3_row("region", *a, *b, t)),
+    );
     Table {
         name: "F3_transitions".into(),
         columns: vec![
@@ -422,6 +424,8 @@ pub fn f3(acc: &Accounting) -> Table {
             ("class_t2".into(), ColType::Str),
             ("area_ha".into(), ColType::Real),
             ("sink_tCO2_yr".into(), ColType::Real),
+            ("a1_h_sink_tCO2_yr".into(), ColType::Real),
+            ("a1_U_sink_pct".into(), ColType::Real),
         ],
         rows,
     }
