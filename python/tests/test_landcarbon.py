@@ -261,7 +261,7 @@ def test_calibrate_and_carbon_equal_cli(demo, run_cli, tmp_path):
     assert model == json.loads((tmp_path / "cli.json").read_text())
     pools = lc.carbon(s / "metrics.tif", model)
     run_cli("carbon", "--metrics", s / "metrics.tif", "--model", tmp_path / "cli.json", "-o", tmp_path / "c")
-    assert {"total", "agc"} <= set(pools)
+    assert {"total_tc_ha", "agc_tc_ha", "flag"} <= set(pools)
     for name, r in pools.items():
         want = lc._read_raster(tmp_path / "c" / f"{name}.tif")
         assert np.array_equal(r.array, want.array, equal_nan=True), name
@@ -285,8 +285,8 @@ def test_metrics_grid_equals_cli(tmp_path, run_cli, ground_tile):
 def test_account_equals_cli(tmp_path, run_cli):
     assert lc.cli("-q", "synth-county", "-o", tmp_path / "c", "--nx", "6", "--ny", "6") == 0
     cfg = tmp_path / "c" / "account.toml"
-    tables = lc.account(config=cfg, output=tmp_path / "py", mc_draws=2000)
-    run_cli("account", "--config", cfg, "-o", tmp_path / "cli", "--mc-draws", "2000")
+    tables = lc.account(config=cfg, output=tmp_path / "py", mc_draws=10000)
+    run_cli("account", "--config", cfg, "-o", tmp_path / "cli", "--mc-draws", "10000")
     for name in ["F1_units", "F2_county", "uncertainty"]:
         assert (tmp_path / "py" / f"{name}.csv").read_bytes() == (tmp_path / "cli" / f"{name}.csv").read_bytes()
     assert len(tables["F2_county"]) >= 1
