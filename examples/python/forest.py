@@ -32,7 +32,7 @@ print(cloud)
 cloud, report = lc.ground(cloud, return_report=True)  # method="auto", as `landcarbon ground`
 print(f"ground: {report['n_ground']} of {report['n_points']} points ({report['method']})")
 heights = lc.normalize(cloud)  # height above ground as Z
-chm = lc.chm(heights, res=0.5)  # Raster: .array, .geotransform, .crs
+chm = lc.chm(heights)  # Raster: .array, .geotransform, .crs
 trees = lc.trees(heights)  # pandas.DataFrame when pandas is installed
 print(f"CHM {chm.shape[0]} x {chm.shape[1]} cells; {len(trees)} trees")
 

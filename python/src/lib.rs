@@ -140,7 +140,10 @@ fn array<'py, T: Element>(
     v: &[T],
     shape: Vec<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    debug_assert_eq!(shape.iter().product::<usize>() * std::mem::size_of::<T>(), std::mem::size_of_val(v));
+    debug_assert_eq!(
+        shape.iter().product::<usize>() * std::mem::size_of::<T>(),
+        std::mem::size_of_val(v)
+    );
     let asarray = ASARRAY.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         Ok(py.import("numpy")?.getattr("asarray")?.unbind())
     })?;
@@ -157,7 +160,12 @@ fn array<'py, T: Element>(
 /// A 1-D column of a frozen cloud: the cloud is never changed, so `v` stays where it is
 /// while any array on it lives.
 fn view<'py, T: Element>(owner: &Bound<'py, PyPointCloud>, v: &[T]) -> PyResult<Bound<'py, PyAny>> {
-    array(owner.py(), owner.clone().into_any().unbind(), v, vec![v.len()])
+    array(
+        owner.py(),
+        owner.clone().into_any().unbind(),
+        v,
+        vec![v.len()],
+    )
 }
 
 #[pymethods]
@@ -244,12 +252,22 @@ impl PyPointCloud {
     /// GPS time, float64, or None when the point format has none.
     #[getter]
     fn gps_time<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        slf.get().inner.gps_time.as_ref().map(|v| view(slf, v)).transpose()
+        slf.get()
+            .inner
+            .gps_time
+            .as_ref()
+            .map(|v| view(slf, v))
+            .transpose()
     }
     /// Near-infrared, uint16, or None.
     #[getter]
     fn nir<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        slf.get().inner.nir.as_ref().map(|v| view(slf, v)).transpose()
+        slf.get()
+            .inner
+            .nir
+            .as_ref()
+            .map(|v| view(slf, v))
+            .transpose()
     }
     /// Red, green, blue as an (n, 3) uint16 array, or None.
     #[getter]
@@ -266,12 +284,22 @@ impl PyPointCloud {
         let e = &slf.get().inner.extra;
         let n = slf.get().inner.len();
         let owner = slf.clone().into_any().unbind();
-        array(slf.py(), owner, &e.data[..n * e.record_len], vec![n, e.record_len])
+        array(
+            slf.py(),
+            owner,
+            &e.data[..n * e.record_len],
+            vec![n, e.record_len],
+        )
     }
     /// Names of the described extra-bytes dimensions, in file order.
     #[getter]
     fn extra_dims(&self) -> Vec<String> {
-        self.inner.extra.dims.iter().map(|d| d.name.clone()).collect()
+        self.inner
+            .extra
+            .dims
+            .iter()
+            .map(|d| d.name.clone())
+            .collect()
     }
     /// One extra-bytes dimension as float64 (scale and offset applied; a new array).
     fn extra(&self, name: &str) -> PyResult<Vec<f64>> {
@@ -331,10 +359,7 @@ impl PyPointCloud {
     }
     /// A new cloud with the given classification (uint8, one per point); the rest is shared
     /// by value (copied once).
-    fn with_classification(
-        &self,
-        classification: &Bound<'_, PyBytes>,
-    ) -> PyResult<PyPointCloud> {
+    fn with_classification(&self, classification: &Bound<'_, PyBytes>) -> PyResult<PyPointCloud> {
         let cls = classification.as_bytes();
         if cls.len() != self.inner.len() {
             return Err(LandcarbonError::new_err(format!(
@@ -370,9 +395,9 @@ fn read_all(inputs: &[String], bounds: Option<[f64; 4]>) -> landcarbon::Result<P
         };
         match &mut out {
             None => out = Some(cloud),
-            Some(o) => o.append(&cloud).map_err(|e| {
-                landcarbon::Error::data(p.display().to_string(), e.to_string())
-            })?,
+            Some(o) => o
+                .append(&cloud)
+                .map_err(|e| landcarbon::Error::data(p.display().to_string(), e.to_string()))?,
         }
     }
     out.ok_or_else(|| landcarbon::Error::data("inputs", "no LAS/LAZ file in the inputs"))
@@ -466,7 +491,9 @@ fn run_cli(py: Python<'_>, args: Vec<String>) -> PyResult<i32> {
     let parsed = cli::parse_from(std::iter::once("landcarbon".to_string()).chain(args))
         .map_err(|e| LandcarbonError::new_err(e.to_string().trim_end().to_string()))?;
     cli::init_logging(&parsed.common);
-    match run_detached(py, move || cli::dispatch(&parsed).map_err(|e| cli::error_chain(e.as_ref())))? {
+    match run_detached(py, move || {
+        cli::dispatch(&parsed).map_err(|e| cli::error_chain(e.as_ref()))
+    })? {
         Ok(cli::Outcome::Complete) => Ok(0),
         Ok(cli::Outcome::Partial) => Ok(1),
         Err(msg) => Err(LandcarbonError::new_err(msg)),
@@ -495,7 +522,8 @@ fn parse_stage(command: &str, args: Vec<String>) -> PyResult<cli::Cli> {
         .into_iter()
         .map(String::from)
         .chain(args);
-    cli::parse_from(argv).map_err(|e| LandcarbonError::new_err(e.to_string().trim_end().to_string()))
+    cli::parse_from(argv)
+        .map_err(|e| LandcarbonError::new_err(e.to_string().trim_end().to_string()))
 }
 
 /// Classifies ground (2), noise (7) and the rest (1) in memory, exactly as `landcarbon ground`
@@ -572,7 +600,8 @@ fn read_raster<'py>(
     Option<f64>,
 )> {
     let p = path.clone();
-    let (bands, gt, crs, nodata) = run_detached(py, move || read_bands(&p))?.map_err(|e| err(&e))?;
+    let (bands, gt, crs, nodata) =
+        run_detached(py, move || read_bands(&p))?.map_err(|e| err(&e))?;
     let mut arrays = Vec::with_capacity(bands.len());
     for (name, a) in bands {
         let shape = vec![a.nrows(), a.ncols()];
@@ -606,7 +635,11 @@ fn read_bands(
         let r = landcarbon::raster::read_geotiff(path, i + 1)?;
         gt = r.grid.geotransform();
         nodata = Some(r.nodata);
-        let name = if name.is_empty() { format!("band{}", i + 1) } else { name };
+        let name = if name.is_empty() {
+            format!("band{}", i + 1)
+        } else {
+            name
+        };
         bands.push((name, r.data));
     }
     let crs = landcarbon::raster::raster_crs(path)?.gdal_definition();

@@ -329,3 +329,14 @@ def test_interrupt_returns_at_once():
         for _ in range(50):
             lc.ground(lc.read(p))
     assert time.perf_counter() - t0 < 30
+
+
+def test_example_forest_png(tmp_path):
+    """examples/python/forest.py end to end (a real tile when the shared set is there)."""
+    png = tmp_path / "forest.png"
+    r = subprocess.run([sys.executable, REPO / "examples" / "python" / "forest.py", IGNF, png],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    n = int(r.stdout.split(" trees")[0].rsplit(";", 1)[1])
+    assert n > 10

@@ -154,9 +154,7 @@ pub fn ground_config(cli: &Cli) -> anyhow::Result<landcarbon::algo::ground::Grou
 /// The `[normalize]` options of a parsed `normalize` command line (validated), for the Python
 /// module's in-memory `normalize`.
 #[allow(dead_code)] // used by the Python module (python/)
-pub fn normalize_options(
-    cli: &Cli,
-) -> anyhow::Result<landcarbon::algo::terrain::NormalizeOptions> {
+pub fn normalize_options(cli: &Cli) -> anyhow::Result<landcarbon::algo::terrain::NormalizeOptions> {
     let Command::Normalize(a) = &cli.command else {
         anyhow::bail!("not a normalize command line");
     };
