@@ -4,6 +4,8 @@
 #               (examples/bench_read columns: the function the CLI reads with);
 #   whole process: `python -c "landcarbon.read(FILE)"` vs `landcarbon info FILE` (which reads
 #               every point too, and tallies classes and returns).
+# The in-process times exclude Python's imports (numpy is imported before the clock starts);
+# the whole-process times include them.
 # Needs the wheel installed by scripts/test-python.sh (target/py-test-venv).
 #   bash scripts/bench-python-read.sh [FILE]   (default: the shared lasR_bcts_2.laz, else a
 #                                               bundled tile)
@@ -26,7 +28,7 @@ now() { date +%s.%N; }
 py_in=(); rs_in=(); py_proc=(); cli_proc=()
 for _ in $(seq "$RUNS"); do
   py_in+=("$("$PYV" -c '
-import sys, time, landcarbon
+import sys, time, numpy, landcarbon  # numpy first: a notebook has it loaded already
 t = time.perf_counter(); c = landcarbon.read(sys.argv[1]); s = float(c.z.sum()) + float(c.intensity.sum())
 print(time.perf_counter() - t)' "$FILE")")
   rs_in+=("$("$TARGET/release/examples/bench_read" columns "$FILE" | awk '{print $2}')")
