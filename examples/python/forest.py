@@ -20,7 +20,7 @@ import numpy as np
 import landcarbon as lc
 
 repo = Path(__file__).resolve().parents[2]
-shared = Path(os.environ.get("LANDCARBON_SHARED", repo.parent / "shared")) / "testdata" / "real"
+shared = Path(os.environ.get("LANDCARBON_SHARED", repo.parent / "shared" / "testdata" / "real"))
 default = shared / "lidR_MixedConifer.laz"
 if not default.is_file():
     default = repo / "testdata" / "ignf-lidar-for-fuel_test_data_0000_0000_LA93_IGN69.laz"

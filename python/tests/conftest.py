@@ -9,9 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TESTDATA = REPO / "testdata"
-REAL = Path(os.environ.get("LANDCARBON_SHARED", REPO.parent / "shared")) / "testdata" / "real"
-if not REAL.is_dir() and Path("/work/shared/testdata/real").is_dir():
-    REAL = Path("/work/shared/testdata/real")
+# $LANDCARBON_SHARED names the real-data folder itself, as for the Rust tests and scripts.
+REAL = Path(os.environ.get("LANDCARBON_SHARED", REPO.parent / "shared" / "testdata" / "real"))
 
 # Small real tiles shipped in the repository.
 IGNF = TESTDATA / "ignf-lidar-for-fuel_test_data_0000_0000_LA93_IGN69.laz"
