@@ -12,6 +12,9 @@ fi
 # Benchmarks must keep compiling; they run with scripts/bench-*.sh and `cargo bench`.
 cargo build --release --benches --examples -q
 cargo test --release -- --test-threads=2
+# The Python package (python/): wheel built with maturin in the same target/, installed into a
+# fresh venv, pytest against the CLI on the same files.
+bash scripts/test-python.sh
 # A sharded run on a real (single-node) Slurm equals the single-process run; skips loudly when
 # Slurm cannot be installed or started.
 bash scripts/slurm/equality-test.sh

@@ -78,15 +78,37 @@ pub enum Command {
 
 /// Parses the command line, with every flag's default shown in `--help`.
 pub fn parse() -> Cli {
-    use clap::{CommandFactory, FromArgMatches};
-    let matches = defaults::command(Cli::command()).get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+/// Parses `args` (the program name first) like [`parse`], returning clap's error (which also
+/// carries `--help` and `--version`) instead of exiting; the Python module's entry point.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::FromArgMatches;
+    let matches = command().try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
 }
 
 /// Runs the command and returns the process exit code.
 pub fn main(cli: Cli) -> i32 {
-    common::init_logging(&cli.common);
-    let result = match &cli.command {
+    init_logging(&cli.common);
+    match dispatch(&cli) {
+        Ok(Outcome::Complete) => 0,
+        Ok(Outcome::Partial) => 1,
+        Err(e) => {
+            eprintln!("landcarbon: error: {}", error_chain(e.as_ref()));
+            2
+        }
+    }
+}
+
+/// Runs the command (logging already set up) and returns how it ended.
+pub fn dispatch(cli: &Cli) -> anyhow::Result<Outcome> {
+    match &cli.command {
         Command::Info(a) => info::run(&cli.common, a),
         Command::Tile(a) => tile::run(&cli.common, a),
         Command::Ground(a) => ground::run(&cli.common, a),
@@ -105,13 +127,46 @@ pub fn main(cli: Cli) -> i32 {
         Command::Carbon(a) => carbon::run(&cli.common, a),
         Command::Account(a) => account::run(&cli.common, a),
         Command::SynthCounty(a) => synth_county::run(&cli.common, a),
-    };
-    match result {
-        Ok(Outcome::Complete) => 0,
-        Ok(Outcome::Partial) => 1,
-        Err(e) => {
-            eprintln!("landcarbon: error: {}", common::error_chain(e.as_ref()));
-            2
-        }
     }
+}
+
+/// An error and its causes on one line, each cause once (the CLI's error message).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    common::error_chain(e)
+}
+
+/// Sets up logging as the `-q`/`-v` flags say (once per process; later calls keep the first).
+pub fn init_logging(c: &Common) {
+    common::init_logging(c)
+}
+
+/// The `[ground]` configuration of a parsed `ground` command line (its `--config` file with the
+/// flags applied, validated), for the Python module's in-memory `ground`.
+#[allow(dead_code)] // used by the Python module (python/), which compiles this module too
+pub fn ground_config(cli: &Cli) -> anyhow::Result<landcarbon::algo::ground::GroundConfig> {
+    let Command::Ground(a) = &cli.command else {
+        anyhow::bail!("not a ground command line");
+    };
+    let cfg = common::load_config(&cli.common, Some(&a.catalog))?;
+    ground::resolve(&cfg.ground, a)
+}
+
+/// The `[normalize]` options of a parsed `normalize` command line (validated), for the Python
+/// module's in-memory `normalize`.
+#[allow(dead_code)] // used by the Python module (python/)
+pub fn normalize_options(cli: &Cli) -> anyhow::Result<landcarbon::algo::terrain::NormalizeOptions> {
+    let Command::Normalize(a) = &cli.command else {
+        anyhow::bail!("not a normalize command line");
+    };
+    let cfg = common::load_config(&cli.common, Some(&a.catalog))?;
+    let opts = normalize::options(&cfg.normalize, a);
+    opts.validate()?;
+    Ok(opts)
+}
+
+/// The clap definition of the whole command line (with the defaults shown in `--help`), for
+/// the Python module's mapping of keyword arguments onto flags.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    defaults::command(Cli::command())
 }

@@ -40,7 +40,7 @@ pub struct Args {
     pub surface: SurfaceArgs,
 }
 
-fn options(cfg: &NormalizeOptions, a: &Args) -> NormalizeOptions {
+pub fn options(cfg: &NormalizeOptions, a: &Args) -> NormalizeOptions {
     let mut o = cfg.clone();
     if let Some(d) = &a.dtm {
         o.dtm = Some(d.clone());
