@@ -23,9 +23,16 @@ pub type Rgb = [u8; 3];
 /// above the bottom of the map.
 const SCALE_BAR_X: i64 = 12;
 const SCALE_BAR_FROM_BOTTOM: i64 = 12;
-/// Width of the legend panel right of the map, and height of the title band above it (px).
+/// Width of the legend panel right of the map, and height of the title band above it (px),
+/// for a map 600 px wide; wider maps scale them (and the text) by [`furniture_scale`], so that
+/// the file stays legible when a report shows it at page width.
 const PANEL_PX: usize = 250;
 const TITLE_PX: usize = 34;
+
+/// Furniture scale factor for a map `width` px wide (1 up to 600 px).
+fn furniture_scale(width: usize) -> usize {
+    (width / 600).max(1)
+}
 
 /// The "no value" hatch at pixel (c, r).
 fn no_value_px(c: i64, r: i64) -> Rgb {
@@ -172,20 +179,21 @@ impl Canvas {
     /// A scale bar of `len_m` metres at the bottom-left corner (black, 3 px high, on a white
     /// box that leaves room for its labels above it).
     pub fn scale_bar(&mut self, len_m: f64) {
+        let k = furniture_scale(self.width) as i64;
         let len = (len_m * self.scale).round() as i64;
         let (x, y) = (SCALE_BAR_X, self.height as i64 - SCALE_BAR_FROM_BOTTOM);
-        for dx in -6..=len + 40 {
-            for dy in -4..=26 {
+        for dx in -6..=len + 40 * k {
+            for dy in -4..=26 * k {
                 self.put(x + dx, y - dy, [255, 255, 255]);
             }
         }
         for dx in 0..=len {
-            for dy in 0..3 {
+            for dy in 0..3 * k {
                 self.put(x + dx, y - dy, [0, 0, 0]);
             }
         }
         for tick in [0, len / 2, len] {
-            for dy in 0..8 {
+            for dy in 0..8 * k {
                 self.put(x + tick, y - dy, [0, 0, 0]);
             }
         }
@@ -420,10 +428,11 @@ fn compose(
     any_missing: bool,
     text: bool,
 ) -> Result<Canvas> {
-    const ROW_PX: usize = 22;
+    let k = furniture_scale(map.width);
+    let (panel, title, row) = (PANEL_PX * k, TITLE_PX * k, 22 * k);
     let entries = f.legend.len() + usize::from(any_missing);
-    let width = map.width + PANEL_PX;
-    let height = (map.height + TITLE_PX).max(TITLE_PX + 40 + ROW_PX * entries);
+    let width = map.width + panel;
+    let height = (map.height + title).max(title + 40 * k + row * entries);
     let mut page = Canvas {
         width,
         height,
@@ -434,57 +443,73 @@ fn compose(
     };
     for r in 0..map.height {
         let src = &map.px[r * map.width * 3..(r + 1) * map.width * 3];
-        let at = ((r + TITLE_PX) * width) * 3;
+        let at = ((r + title) * width) * 3;
         page.px[at..at + src.len()].copy_from_slice(src);
     }
-    // Legend swatches (16 × 14 px, outlined).
-    let x0 = (map.width + 14) as i64;
-    let y_first = (TITLE_PX + 36) as i64;
-    let swatch = |page: &mut Canvas, k: usize, fill: &dyn Fn(i64, i64) -> Rgb| {
-        let y = y_first + (k * ROW_PX) as i64;
-        for dy in 0..14 {
-            for dx in 0..16 {
-                let edge = dx == 0 || dy == 0 || dx == 15 || dy == 13;
+    // Legend swatches (16 × 14 px at scale 1, outlined).
+    let x0 = (map.width + 14 * k) as i64;
+    let y_first = (title + 36 * k) as i64;
+    let (sw, sh) = (16 * k as i64, 14 * k as i64);
+    let swatch = |page: &mut Canvas, i: usize, fill: &dyn Fn(i64, i64) -> Rgb| {
+        let y = y_first + (i * row) as i64;
+        for dy in 0..sh {
+            for dx in 0..sw {
+                let edge = dx == 0 || dy == 0 || dx == sw - 1 || dy == sh - 1;
                 let c = if edge { [100, 100, 100] } else { fill(dx, dy) };
                 page.put(x0 + dx, y + dy, c);
             }
         }
     };
-    for (k, (c, _)) in f.legend.iter().enumerate() {
+    for (i, (c, _)) in f.legend.iter().enumerate() {
         let c = *c;
-        swatch(&mut page, k, &move |_, _| c);
+        swatch(&mut page, i, &move |_, _| c);
     }
     if any_missing {
         swatch(&mut page, f.legend.len(), &no_value_px);
     }
     if text {
-        draw_text(&mut page, map, bar_m, f, any_missing, x0, y_first, ROW_PX)
+        let at = TextLayout {
+            k,
+            title,
+            x0,
+            y_first,
+            row,
+        };
+        draw_text(&mut page, map, bar_m, f, any_missing, &at)
             .map_err(|e| Error::data("map", format!("drawing text: {e}")))?;
     }
     Ok(page)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Where the furniture's text goes (px) and at what scale.
+struct TextLayout {
+    k: usize,
+    title: usize,
+    x0: i64,
+    y_first: i64,
+    row: usize,
+}
+
 fn draw_text(
     page: &mut Canvas,
     map: &Canvas,
     bar_m: f64,
     f: &Furniture,
     any_missing: bool,
-    x0: i64,
-    y_first: i64,
-    row_px: usize,
+    at: &TextLayout,
 ) -> std::result::Result<(), String> {
     use plotters::prelude::*;
+    let k = at.k as u32;
     let (w, h) = (page.width as u32, page.height as u32);
     let root = BitMapBackend::with_buffer(&mut page.px, (w, h)).into_drawing_area();
-    let font = |size: u32| ("sans-serif", size).into_font().color(&BLACK);
+    let font = |size: u32| ("sans-serif", size * k).into_font().color(&BLACK);
     let e = |e: DrawingAreaErrorKind<_>| e.to_string();
-    root.draw(&Text::new(f.title.to_string(), (10, 9), font(17)))
+    let ki = k as i32;
+    root.draw(&Text::new(f.title.to_string(), (10 * ki, 9 * ki), font(17)))
         .map_err(e)?;
     root.draw(&Text::new(
         "Legend".to_string(),
-        (x0 as i32, (y_first - 26) as i32),
+        (at.x0 as i32, at.y_first as i32 - 26 * ki),
         font(15),
     ))
     .map_err(e)?;
@@ -493,14 +518,18 @@ fn draw_text(
         .iter()
         .map(|(_, l)| l.as_str())
         .chain(any_missing.then_some("no value"));
-    for (k, label) in labels.enumerate() {
-        let y = y_first as i32 + (k * row_px) as i32;
-        root.draw(&Text::new(label.to_string(), (x0 as i32 + 24, y), font(13)))
-            .map_err(e)?;
+    for (i, label) in labels.enumerate() {
+        let y = at.y_first as i32 + (i * at.row) as i32;
+        root.draw(&Text::new(
+            label.to_string(),
+            (at.x0 as i32 + 24 * ki, y),
+            font(13),
+        ))
+        .map_err(e)?;
     }
-    // Scale-bar labels above its ends and middle, "north is up" beside it.
+    // Scale-bar labels above its ends and middle; "north is up" under the legend.
     let bar_px = (bar_m * map.scale).round() as i32;
-    let y = (TITLE_PX + map.height) as i32 - SCALE_BAR_FROM_BOTTOM as i32 - 24;
+    let y = (at.title + map.height) as i32 - SCALE_BAR_FROM_BOTTOM as i32 - 24 * ki;
     let x = SCALE_BAR_X as i32;
     for (dx, label) in [
         (0, "0".to_string()),
@@ -512,7 +541,7 @@ fn draw_text(
     }
     root.draw(&Text::new(
         "north is up".to_string(),
-        (map.width as i32 + 14, h as i32 - 20),
+        (at.x0 as i32, h as i32 - 20 * ki),
         font(11),
     ))
     .map_err(e)?;
