@@ -82,6 +82,8 @@ pub struct MergeArgs {
 /// The configuration file with relative paths made relative to it and the flags applied.
 fn load(c: &Common, path: &Path, output: Option<&PathBuf>) -> anyhow::Result<(Config, PathBuf)> {
     let cfg = effective(c, path, output)?;
+    // Before the output folder is created or a point read.
+    pipeline::validate::validate_run(&cfg, path)?;
     let out = cfg.run.output.clone().ok_or_else(|| {
         anyhow::anyhow!("{}: [run] output is not set (or give -o)", path.display())
     })?;

@@ -50,7 +50,10 @@ pub fn validate_run(cfg: &Config, path: &Path) -> Result<()> {
         crate::params::Params::load(cfg.carbon.params.as_deref()).map(|_| ()),
     );
     for (i, s) in cfg.run.surveys.iter().enumerate() {
-        check(&format!("[run.surveys]] {} (year {})", i + 1, s.year), survey(s));
+        check(
+            &format!("[run.surveys]] {} (year {})", i + 1, s.year),
+            survey(s),
+        );
     }
     check("account", account(&cfg.account));
     if problems.is_empty() {
@@ -91,7 +94,9 @@ fn metrics(cfg: &Config) -> Result<()> {
 fn calibrate(cfg: &Config) -> Result<()> {
     let o = &cfg.calibrate;
     if o.max_predictors == 0 {
-        return Err(Error::Config("max_predictors = 0 must be at least 1".into()));
+        return Err(Error::Config(
+            "max_predictors = 0 must be at least 1".into(),
+        ));
     }
     if !(o.alpha > 0.0 && o.alpha < 1.0) {
         return Err(Error::Config(format!(
@@ -128,9 +133,8 @@ fn calibrate(cfg: &Config) -> Result<()> {
         .collect();
     if !unknown.is_empty() {
         return Err(Error::Config(format!(
-            "predictors: unknown column(s) {} (neither a metric — {} — nor a column of a survey's plot file)",
-            unknown.join(", "),
-            METRIC_NAMES.join(", ")
+            "predictors: unknown column(s) {}: neither a metric name (see `landcarbon metrics --help`) nor a column of a survey's plot file",
+            unknown.join(", ")
         )));
     }
     Ok(())
@@ -142,7 +146,10 @@ fn survey(s: &crate::pipeline::config::Survey) -> Result<()> {
     }
     if let Some(m) = &s.model {
         if !m.is_file() {
-            return Err(Error::Config(format!("model = {}: no such file", m.display())));
+            return Err(Error::Config(format!(
+                "model = {}: no such file",
+                m.display()
+            )));
         }
     }
     if let Some(p) = &s.plots {
@@ -169,8 +176,7 @@ fn survey(s: &crate::pipeline::config::Survey) -> Result<()> {
 /// An `[account]` section that differs from the defaults means the accounting is wanted: it
 /// must name both patch layers, and its values must pass the accounting's own checks.
 fn account(a: &AccountConfig) -> Result<()> {
-    let present = serde_json::to_value(a).ok() != serde_json::to_value(AccountConfig::default()).ok();
-    if !present {
+    if *a == AccountConfig::default() {
         return Ok(());
     }
     let missing: Vec<&str> = [
@@ -186,6 +192,23 @@ fn account(a: &AccountConfig) -> Result<()> {
             "the section is present but {} not set: the accounting cannot run (remove [account] to run without it)",
             missing.join(" and ")
         )));
+    }
+    let files = [
+        ("patches_t1", a.patches_t1.as_ref()),
+        ("patches_t2", a.patches_t2.as_ref()),
+        ("t1.plots", a.t1.plots.as_ref()),
+        ("t2.plots", a.t2.plots.as_ref()),
+        ("t1.soil", a.t1.soil.as_ref()),
+        ("t2.soil", a.t2.soil.as_ref()),
+        ("params", a.params.as_ref()),
+    ];
+    for (key, p) in files {
+        if let Some(p) = p.filter(|p| !p.exists()) {
+            return Err(Error::Config(format!(
+                "{key} = {}: no such file",
+                p.display()
+            )));
+        }
     }
     a.clone().validate()
 }
