@@ -161,3 +161,27 @@ fn a_distinct_output_is_accepted() {
     );
     assert!(d.path().join("model.json").exists());
 }
+
+#[test]
+fn help_says_what_an_existing_output_becomes() {
+    let help = |cmd: &str| {
+        let out = bin().args([cmd, "--help"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    for cmd in [
+        "dtm",
+        "chm",
+        "metrics",
+        "calibrate",
+        "carbon",
+        "ground",
+        "account",
+    ] {
+        assert!(help(cmd).contains("overwritten"), "{cmd} --help");
+    }
+    let run = help("run");
+    assert!(
+        run.contains("resumed into") && run.contains("recomputed"),
+        "{run}"
+    );
+}

@@ -61,7 +61,7 @@ pub struct Args {
     /// Parameter file for the allometry of --trees.
     #[arg(long)]
     pub params: Option<PathBuf>,
-    /// Output model JSON.
+    /// Output model JSON (overwritten if it exists; never one of the inputs).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Skip the PNG figures.

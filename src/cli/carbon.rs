@@ -34,7 +34,7 @@ pub struct Args {
     /// Root-to-shoot zone of the parameter table.
     #[arg(long)]
     pub zone: Option<String>,
-    /// Output folder.
+    /// Output folder (its files are overwritten; never one holding an input under an output's name).
     #[arg(short, long)]
     pub output: PathBuf,
 }

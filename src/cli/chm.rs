@@ -78,7 +78,7 @@ pub struct Args {
     pub heights: HeightArgs,
     #[command(flatten)]
     pub chm: ChmArgs,
-    /// Output GeoTIFF.
+    /// Output GeoTIFF (overwritten if it exists; never one of the inputs).
     #[arg(short, long)]
     pub output: PathBuf,
 }

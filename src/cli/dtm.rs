@@ -83,7 +83,7 @@ impl SurfaceArgs {
 pub struct Args {
     #[command(flatten)]
     pub catalog: CatalogArgs,
-    /// Output GeoTIFF.
+    /// Output GeoTIFF (overwritten if it exists; never one of the inputs).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Cell size in metres [config: dtm.res_m; default 1].

@@ -20,7 +20,7 @@ use std::time::Instant;
 pub struct Args {
     #[command(flatten)]
     pub catalog: CatalogArgs,
-    /// Output file (one input) or folder.
+    /// Output file (one input) or folder (files overwritten; never an input).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Ground filter: auto (default; chooses from the data), csf or smrf.

@@ -25,7 +25,7 @@ pub struct Args {
     /// Grid metrics with this cell size in metres (default of [metrics] res_m: 20).
     #[arg(long, num_args = 0..=1, default_missing_value = "0")]
     pub grid: Option<f64>,
-    /// Output: .csv for plots, .tif for the grid.
+    /// Output: .csv for plots, .tif for the grid (overwritten if it exists; never one of the inputs).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Radius (m) of circular plots without a radius column.
