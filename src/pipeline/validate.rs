@@ -104,9 +104,10 @@ fn calibrate(cfg: &Config) -> Result<()> {
             o.alpha
         )));
     }
-    if !(o.max_vif > 1.0) {
+    // A VIF is never below 1.
+    if o.max_vif.is_nan() || o.max_vif < 1.0 {
         return Err(Error::Config(format!(
-            "max_vif = {} must be greater than 1",
+            "max_vif = {} must be at least 1",
             o.max_vif
         )));
     }
