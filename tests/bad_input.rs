@@ -432,3 +432,51 @@ fn tiles_10000_km_apart_make_no_raster() {
     );
     assert!(e.contains("span"), "{e}");
 }
+
+/// A copy of `src` whose header announces `n` points (LAS 1.4: the 64-bit count at byte 247;
+/// the legacy 32-bit count at 107 when it is set).
+fn with_point_count(src: &Path, dst: &Path, n: u64) {
+    let mut b = std::fs::read(src).unwrap();
+    assert_eq!(&b[..4], b"LASF");
+    let minor = b[25];
+    if minor >= 4 {
+        b[247..255].copy_from_slice(&n.to_le_bytes());
+    }
+    let legacy = u32::from_le_bytes(b[107..111].try_into().unwrap());
+    if legacy != 0 || minor < 4 {
+        b[107..111].copy_from_slice(&(n as u32).to_le_bytes());
+    }
+    std::fs::write(dst, b).unwrap();
+}
+
+#[test]
+fn header_count_lower_than_the_data_is_a_warning_naming_the_file_and_the_excess() {
+    let d = tempfile::tempdir().unwrap();
+    // LAZ (84524 points in chunks of 50000): the chunk table shows at least 50001 points.
+    let laz = d.path().join("undercount.laz");
+    with_point_count(
+        &landcarbon::testdata::bundled("ignf-lidar-for-fuel_test_data_0000_0000_LA93_IGN69.laz"),
+        &laz,
+        40_000,
+    );
+    let out = bin().arg("info").arg(&laz).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("undercount.laz")
+            && err.contains("announces 40000 points")
+            && err.contains("at least 50001")
+            && err.contains("at least 10001 beyond the count"),
+        "{err}"
+    );
+    // LAS: the exact number of records beyond the count.
+    let full = d.path().join("full.las");
+    points::write(&points::read(&sample()).unwrap(), &full).unwrap();
+    let las = d.path().join("undercount.las");
+    with_point_count(&full, &las, 7000);
+    let out = bin().arg("info").arg(&las).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("undercount.las") && err.contains("holds 7492 records (492 beyond the count)"),
+        "{err}"
+    );
+}

@@ -24,6 +24,7 @@
 use super::field_units;
 use super::uncertainty;
 use super::{LandClass, Pool};
+use crate::vector::plot_rows::invalid_value;
 use crate::params::Params;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
@@ -131,6 +132,10 @@ impl PlotTable {
                 })
         };
         let mut rows: BTreeMap<RowKey, PlotRow> = BTreeMap::new();
+        // Per-plot tables: in one year a plot lies in one class and stratum (its pools are
+        // rows of their own), so an id met again under another is a second plot with that id.
+        type Home = (LandClass, String);
+        let mut plot_home: BTreeMap<(String, Option<i32>), (Home, u64)> = BTreeMap::new();
         for (i, rec) in rdr.records().enumerate() {
             let rec = rec.map_err(|e| Error::data(&ctx, e))?;
             let line = rec.position().map_or(i as u64 + 2, |p| p.line());
@@ -186,6 +191,32 @@ impl PlotTable {
             if per_plot {
                 let id = get(&rec, "plot_id");
                 let v = num(&rec, "value", line)?;
+                let field = format!("{} value", pool.name());
+                if let Some(e) = invalid_value(&id, &field, v) {
+                    return Err(Error::data(&at, e));
+                }
+                let home = (class, stratum.clone());
+                match plot_home.get(&(id.clone(), year)) {
+                    _ if id.is_empty() => {
+                        return Err(Error::data(&at, "empty plot_id"));
+                    }
+                    Some((h, first)) if *h != home => {
+                        return Err(Error::data(
+                            &at,
+                            format!(
+                                "plot id '{id}' appears twice: in class {} stratum '{}' on line {first} and in class {} stratum '{}' here",
+                                h.0.name(),
+                                h.1,
+                                class.name(),
+                                stratum
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        plot_home.insert((id.clone(), year), (home, line));
+                    }
+                }
                 for c in &convs {
                     let key = (class, stratum.clone(), c.pool, year);
                     let row = rows.entry(key).or_insert_with(|| empty_row(c.pool));
@@ -216,6 +247,12 @@ impl PlotTable {
                 let mean = num(&rec, "mean", line)?;
                 let sd = num(&rec, "sd", line)?;
                 let n = num(&rec, "n", line)?;
+                if mean < 0.0 {
+                    return Err(Error::data(
+                        &at,
+                        format!("mean = {mean} is not a valid carbon density (must be ≥ 0)"),
+                    ));
+                }
                 if sd < 0.0 || n < 1.0 || n.fract() != 0.0 {
                     return Err(Error::data(
                         &at,

@@ -45,6 +45,7 @@ use super::model::{
 use super::nls::fit_power;
 use super::stats::{design, fit_stats, ols, vif, Ols};
 use crate::algo::metrics::METRIC_NAMES;
+use crate::vector::plot_rows::{invalid_value, SeenIds};
 use crate::vector::Table;
 use crate::{Error, Result};
 use std::collections::{BTreeMap, BinaryHeap};
@@ -235,39 +236,20 @@ impl PlotData {
                 && !opts.exclude.iter().any(|e| glob_match(e, n))
                 && id_col.map(|c| table.columns[c] != *n).unwrap_or(true)
         });
-        // A field value that cannot be a biomass (negative, NaN, infinite) is an error in the
-        // survey data, never a row to drop or fit on; and one plot must not enter twice.
+        // Field values and plot ids as `account` checks its plot tables (`plot_rows`).
         let id_of = |r: usize| -> String {
             id_col
                 .and_then(|c| table.rows[r].get(c).map(|s| s.trim().to_string()))
                 .unwrap_or_else(|| format!("row {}", r + 1))
         };
-        let mut seen = std::collections::HashMap::new();
+        let mut seen = SeenIds::default();
         for &r in rows {
-            if let Some(v) = yall[r] {
-                if !v.is_finite() || v < 0.0 {
-                    return Err(Error::data(
-                        what,
-                        format!(
-                            "plot '{}': {} = {v} is not a valid field value (must be finite and ≥ 0)",
-                            id_of(r),
-                            opts.response
-                        ),
-                    ));
-                }
+            if let Some(e) = yall[r].and_then(|v| invalid_value(&id_of(r), &opts.response, v)) {
+                return Err(Error::data(what, e));
             }
             if id_col.is_some() {
-                if let Some(first) = seen.insert(id_of(r), r) {
-                    return Err(Error::data(
-                        what,
-                        format!(
-                            "plot id '{}' appears twice (rows {} and {})",
-                            id_of(r),
-                            first + 1,
-                            r + 1
-                        ),
-                    ));
-                }
+                seen.insert(&id_of(r), &format!("row {}", r + 1))
+                    .map_err(|e| Error::data(what, e))?;
             }
         }
         // Rows: response present (and > 0 for log forms).

@@ -61,7 +61,7 @@ pub struct Args {
     /// Parameter file overriding the built-in defaults. [account.params]
     #[arg(long)]
     pub params: Option<PathBuf>,
-    /// Output folder. [account.out]
+    /// Output folder; its files are overwritten. [account.out]
     #[arg(short, long)]
     pub out: Option<PathBuf>,
     /// Sliver threshold in m² (default 1). [account.sliver_m2]

@@ -61,7 +61,7 @@ pub struct Args {
     /// Parameter file for the allometry of --trees.
     #[arg(long)]
     pub params: Option<PathBuf>,
-    /// Output model JSON.
+    /// Output model JSON (overwritten if it exists; never one of the inputs).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Skip the PNG figures.
@@ -71,6 +71,7 @@ pub struct Args {
 
 pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let cfg = load_config(c, None)?;
+    let rec_path = run_record_path(&a.plots);
     let mut o = cfg.calibrate.clone();
     if let Some(v) = &a.response {
         o.response = v.clone();
@@ -111,14 +112,24 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     if o.fixed && o.predictors.is_empty() {
         anyhow::bail!("--fixed needs --predictors");
     }
+    let inputs = [
+        Some(("--plots", a.plots.as_path())),
+        a.trees.as_deref().map(|p| ("--trees", p)),
+        a.params.as_deref().map(|p| ("--params", p)),
+        c.config.as_deref().map(|p| ("--config", p)),
+        Some(("the plots' run record", rec_path.as_path())),
+    ];
+    // The summary `.txt` beside the model is an output too.
+    for out in [a.output.clone(), a.output.with_extension("txt")] {
+        super::common::refuse_input_overwrite(&out, inputs.iter().flatten().copied())?;
+    }
     let mut table = Table::read(&a.plots)?;
     if let Some(trees_path) = &a.trees {
         add_tree_agb(&mut table, trees_path, a, &o)?;
     }
     let mut model = calibrate_table(&table, &o, &a.plots.display().to_string())?;
     // Metric options of the plot metrics, from their run record when there is one.
-    let rec = run_record_path(&a.plots);
-    if let Ok(text) = std::fs::read_to_string(&rec) {
+    if let Ok(text) = std::fs::read_to_string(&rec_path) {
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
             model.metric_options = v.get("metric_options").cloned();
         }

@@ -34,7 +34,7 @@ pub struct Args {
     /// Root-to-shoot zone of the parameter table.
     #[arg(long)]
     pub zone: Option<String>,
-    /// Output folder.
+    /// Output folder (its files are overwritten; never one holding an input under an output's name).
     #[arg(short, long)]
     pub output: PathBuf,
 }
@@ -51,6 +51,52 @@ fn parse_class(s: &str) -> anyhow::Result<LandClass> {
         })
 }
 
+/// Names of the files `carbon` writes into its output folder.
+const OUTPUT_NAMES: &[&str] = &[
+    "agb_t_ha.tif",
+    "agb_se_t_ha.tif",
+    "agb_se_model_t_ha.tif",
+    "agc_tc_ha.tif",
+    "bgc_tc_ha.tif",
+    "dw_tc_ha.tif",
+    "lt_tc_ha.tif",
+    "total_tc_ha.tif",
+    "total_se_tc_ha.tif",
+    "flag.tif",
+    "model.json",
+    "run.json",
+];
+
+/// Refuses an output folder that would overwrite an input (`calibrate -o out/model.json`
+/// then `carbon --model out/model.json -o out` would replace the model by its metadata).
+fn refuse_overwrite(c: &Common, a: &Args, params: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let inputs = [
+        Some(("--metrics", a.metrics.as_path())),
+        Some(("--model", a.model.as_path())),
+        params.map(|p| ("--params", p)),
+        a.strata_raster.as_deref().map(|p| ("--strata-raster", p)),
+        c.config.as_deref().map(|p| ("--config", p)),
+    ];
+    if let Some((flag, p)) = inputs
+        .iter()
+        .flatten()
+        .find(|(_, p)| super::common::same_file(p, &a.output))
+    {
+        anyhow::bail!(
+            "the output folder {} is the input {flag} {}; choose another output",
+            a.output.display(),
+            p.display()
+        );
+    }
+    for name in OUTPUT_NAMES {
+        super::common::refuse_input_overwrite(
+            &a.output.join(name),
+            inputs.iter().flatten().copied(),
+        )?;
+    }
+    Ok(())
+}
+
 pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let t0 = Instant::now();
     let cfg = load_config(c, None)?;
@@ -64,6 +110,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     if let Some(z) = &a.zone {
         cc.zone = Some(z.clone());
     }
+    refuse_overwrite(c, a, cc.params.as_deref())?;
     let params = Params::load(cc.params.as_deref())?;
     let model = ModelFile::read(&a.model)?;
     // Metric options of the grid should match those of the calibration plots.

@@ -78,13 +78,14 @@ pub struct Args {
     pub heights: HeightArgs,
     #[command(flatten)]
     pub chm: ChmArgs,
-    /// Output GeoTIFF.
+    /// Output GeoTIFF (overwritten if it exists; never one of the inputs).
     #[arg(short, long)]
     pub output: PathBuf,
 }
 
 pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     super::common::check_output_extension(&a.output, "a CHM", super::common::RASTER_EXTENSIONS)?;
+    super::common::refuse_catalog_overwrite(c, &a.catalog, std::slice::from_ref(&a.output))?;
     let mut cfg = load_config(c, Some(&a.catalog))?;
     a.heights.apply(&mut cfg);
     a.chm.apply(&mut cfg.chm)?;

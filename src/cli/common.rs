@@ -203,3 +203,80 @@ pub fn check_output_extension(
 
 /// Extensions of raster outputs (written as Cloud-Optimized GeoTIFF).
 pub const RASTER_EXTENSIONS: &[&str] = &["tif", "tiff"];
+
+/// The absolute, symlink-free form of a path that may not exist yet: its parent canonicalized
+/// and its file name appended (an output is compared with the inputs before it is written).
+fn resolved(p: &std::path::Path) -> Option<PathBuf> {
+    if let Ok(c) = p.canonicalize() {
+        return Some(c);
+    }
+    let name = p.file_name()?;
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Some(parent.canonicalize().ok()?.join(name))
+}
+
+/// Whether two paths name one file (canonicalized; the second may not exist yet).
+pub fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), resolved(b)) {
+        (Ok(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Refuses an output that resolves to one of the command's input files (`metrics -o
+/// plots.csv --plots plots.csv` would destroy the input before anything reads it again).
+/// `inputs` are (flag, path); inputs that do not exist are left to the command's own error.
+pub fn refuse_input_overwrite<'a>(
+    output: &std::path::Path,
+    inputs: impl IntoIterator<Item = (&'a str, &'a std::path::Path)>,
+) -> anyhow::Result<()> {
+    for (flag, input) in inputs {
+        if same_file(input, output) {
+            anyhow::bail!(
+                "the output {} is the input {flag} {}: it would be overwritten; choose another output",
+                output.display(),
+                input.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The files named by catalog input arguments (plain files and glob matches; folders are
+/// skipped: a folder input holds point clouds, which no raster or table output can be).
+pub fn catalog_input_files(args: &CatalogArgs) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for s in &args.inputs {
+        let p = std::path::Path::new(s);
+        if p.is_file() {
+            out.push(p.to_path_buf());
+        } else if !p.exists() {
+            if let Ok(paths) = glob::glob(s) {
+                out.extend(paths.flatten().filter(|p| p.is_file()));
+            }
+        }
+    }
+    out
+}
+
+/// [`refuse_input_overwrite`] for every output of a catalog command against its point-cloud
+/// files and its configuration file.
+pub fn refuse_catalog_overwrite(
+    c: &Common,
+    cat: &CatalogArgs,
+    outputs: &[PathBuf],
+) -> anyhow::Result<()> {
+    let files = catalog_input_files(cat);
+    let inputs: Vec<(&str, &std::path::Path)> = files
+        .iter()
+        .map(|p| ("point cloud", p.as_path()))
+        .chain(c.config.as_deref().map(|p| ("--config", p)))
+        .collect();
+    for out in outputs {
+        refuse_input_overwrite(out, inputs.iter().copied())?;
+    }
+    Ok(())
+}

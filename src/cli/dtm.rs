@@ -83,7 +83,7 @@ impl SurfaceArgs {
 pub struct Args {
     #[command(flatten)]
     pub catalog: CatalogArgs,
-    /// Output GeoTIFF.
+    /// Output GeoTIFF (overwritten if it exists; never one of the inputs).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Cell size in metres [config: dtm.res_m; default 1].
@@ -133,6 +133,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let opts = options(&cfg.dtm, a);
     opts.validate()?;
     super::common::check_output_extension(&a.output, "a DTM", super::common::RASTER_EXTENSIONS)?;
+    super::common::refuse_catalog_overwrite(c, &a.catalog, std::slice::from_ref(&a.output))?;
     let (cat, plan) = open_catalog(&a.catalog, &cfg.chunk)?;
     if plan.is_empty() {
         anyhow::bail!("no points in the inputs");

@@ -8,7 +8,7 @@
 //! `{xmin}_{ymin}.laz` per chunk when `--chunk-size` is set.
 
 use super::common::{
-    extension, load_config, progress, report_failures, CatalogArgs, Common, Outcome,
+    extension, load_config, progress, report_failures, same_file, CatalogArgs, Common, Outcome,
 };
 use landcarbon::algo::ground::{self, GroundConfig, GroundMethod, NoiseMethod};
 use landcarbon::catalog;
@@ -20,7 +20,7 @@ use std::time::Instant;
 pub struct Args {
     #[command(flatten)]
     pub catalog: CatalogArgs,
-    /// Output file (one input) or folder.
+    /// Output file (one input) or folder (files overwritten; never an input).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Ground filter: auto (default; chooses from the data), csf or smrf.
@@ -297,11 +297,4 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         );
     }
     Ok(report_failures(c, &report, &cfg.engine))
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
 }

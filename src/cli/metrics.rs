@@ -25,7 +25,7 @@ pub struct Args {
     /// Grid metrics with this cell size in metres (default of [metrics] res_m: 20).
     #[arg(long, num_args = 0..=1, default_missing_value = "0")]
     pub grid: Option<f64>,
-    /// Output: .csv for plots, .tif for the grid.
+    /// Output: .csv for plots, .tif for the grid (overwritten if it exists; never one of the inputs).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Radius (m) of circular plots without a radius column.
@@ -91,6 +91,19 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     }
     let opts = m.options();
     opts.validate()?;
+    let mut inputs: Vec<(&str, PathBuf)> = super::common::catalog_input_files(&a.catalog)
+        .into_iter()
+        .map(|p| ("point cloud", p))
+        .collect();
+    if let Some(p) = &a.plots {
+        inputs.push(("--plots", p.clone()));
+    }
+    if let Some(p) = &c.config {
+        inputs.push(("--config", p.clone()));
+    }
+    for out in [a.output.clone(), run_record_path(&a.output)] {
+        super::common::refuse_input_overwrite(&out, inputs.iter().map(|(f, p)| (*f, p.as_path())))?;
+    }
     let height = HeightSource::parse(&m.height);
     match (&a.plots, a.grid) {
         (Some(p), _) => {

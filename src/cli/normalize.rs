@@ -7,7 +7,9 @@
 //! mode, or the single file named by `-o x.laz` when there is one chunk. Flags override the
 //! `[normalize]` section of the config file.
 
-use super::common::{load_config, progress, report_failures, CatalogArgs, Common, Outcome};
+use super::common::{
+    load_config, progress, report_failures, same_file, CatalogArgs, Common, Outcome,
+};
 use super::dtm::SurfaceArgs;
 use anyhow::Context;
 use landcarbon::algo::terrain::{self, GroundReference, GroundSurface, NormalizeOptions};
@@ -57,13 +59,6 @@ pub fn options(cfg: &NormalizeOptions, a: &Args) -> NormalizeOptions {
     a.surface
         .apply(&mut o.method, &mut o.tin, &mut o.idw, &mut o.ground_classes);
     o
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
 }
 
 /// Output path of a chunk.

@@ -26,7 +26,9 @@ use std::time::Instant;
 pub struct Args {
     /// Pipeline configuration (TOML with a [run] section).
     pub config: PathBuf,
-    /// Output folder (overrides [run] output).
+    /// Output folder (overrides [run] output). An existing folder is resumed into: chunks
+    /// whose inputs, configuration and version are unchanged (with intact files) are kept, the
+    /// rest recomputed; reducer outputs are overwritten. One `run` at a time holds it (lock).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Run only shard i of N (0-based), e.g. 3/16; the reducers are left to `merge`.
@@ -82,6 +84,8 @@ pub struct MergeArgs {
 /// The configuration file with relative paths made relative to it and the flags applied.
 fn load(c: &Common, path: &Path, output: Option<&PathBuf>) -> anyhow::Result<(Config, PathBuf)> {
     let cfg = effective(c, path, output)?;
+    // Before the output folder is created or a point read.
+    pipeline::validate::validate_run(&cfg, path)?;
     let out = cfg.run.output.clone().ok_or_else(|| {
         anyhow::anyhow!("{}: [run] output is not set (or give -o)", path.display())
     })?;

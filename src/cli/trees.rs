@@ -98,6 +98,12 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     if ext != "gpkg" && ext != "csv" {
         anyhow::bail!("-o must end in .gpkg or .csv, got {}", a.output.display());
     }
+    // A GeoPackage output writes its tree table beside it as CSV.
+    super::common::refuse_catalog_overwrite(
+        c,
+        &a.catalog,
+        &[a.output.clone(), a.output.with_extension("csv")],
+    )?;
     let mut cfg = load_config(c, Some(&a.catalog))?;
     a.heights.apply(&mut cfg);
     a.chm.apply(&mut cfg.trees.chm)?;

@@ -17,3 +17,4 @@ pub mod chunk;
 pub mod config;
 pub mod reduce;
 pub mod survey;
+pub mod validate;

@@ -301,3 +301,27 @@ impl BoundsCheck {
         Ok(())
     }
 }
+
+/// Points a LAZ file holds according to its chunk table: exactly with variable-size chunks,
+/// at least `(chunks − 1) · chunk_size + 1` with fixed-size ones (only the last chunk may be
+/// short). `None` when the table cannot be read (the decoder then reports the file).
+pub(crate) fn laz_points_at_least(
+    path: &Path,
+    header: &las::Header,
+    offset_to_points: u64,
+) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    let vlr = header.laz_vlr().ok()?;
+    let mut f = std::io::BufReader::new(std::fs::File::open(path).ok()?);
+    f.seek(SeekFrom::Start(offset_to_points)).ok()?;
+    let table = laz::laszip::ChunkTable::read_from(&mut f, &vlr).ok()?;
+    let n = table.len() as u64;
+    if n == 0 {
+        return None;
+    }
+    if vlr.uses_variable_size_chunks() {
+        Some(table.as_ref().iter().map(|e| e.point_count).sum())
+    } else {
+        Some((n - 1) * u64::from(vlr.chunk_size()) + 1)
+    }
+}

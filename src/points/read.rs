@@ -3,7 +3,7 @@
 //! the columns. An optional filter drops points outside a rectangle while decoding, so that
 //! reading only a buffer strip of a neighbouring tile costs no more memory than the strip.
 
-use super::check::{check_raw_header, warn_once, BoundsCheck, RawFacts};
+use super::check::{check_raw_header, laz_points_at_least, warn_once, BoundsCheck, RawFacts};
 use super::cloud::PointCloud;
 use super::crs::Crs;
 use super::layout::{rd_f64, rd_i32, rd_u16, RecordLayout};
@@ -37,18 +37,24 @@ fn open_checked(path: &Path) -> Result<(las::Reader, LasMeta, RawFacts)> {
     let facts = check_raw_header(path, meta_fs.len())?;
     let reader = las::Reader::from_path(path).map_err(|e| las_error(path, e))?;
     let header = reader.header().clone();
-    if let Some(on_disk) = facts.records_on_disk() {
-        if on_disk > header.number_of_points() {
-            warn_once(format!("count:{}", path.display()), || {
-                format!(
-                    "{}: the header announces {} points but the file holds {} records; reading only the first {} (fix the header's point count)",
-                    path.display(),
-                    header.number_of_points(),
-                    on_disk,
-                    header.number_of_points()
-                )
-            });
+    // More data than the header announces: the readers stop at the header's count, so say
+    // how much is left unread (exactly for LAS, at least for LAZ from its chunk table).
+    let announced = header.number_of_points();
+    let held = match facts.records_on_disk() {
+        Some(n) => Some((n, "")),
+        None if facts.compressed => {
+            laz_points_at_least(path, &header, facts.offset_to_points).map(|n| (n, "at least "))
         }
+        None => None,
+    };
+    if let Some((n, bound)) = held.filter(|(n, _)| *n > announced) {
+        warn_once(format!("count:{}", path.display()), || {
+            format!(
+                "{}: the header announces {announced} points but the file holds {bound}{n} records ({bound}{} beyond the count); reading only the first {announced} (fix the header's point count)",
+                path.display(),
+                n - announced
+            )
+        });
     }
     let crs = Crs::from_header(&header, path)?;
     if crs.is_unknown() {

@@ -7,6 +7,7 @@
 pub mod geos;
 pub mod gpkg_out;
 pub mod patches;
+pub mod plot_rows;
 pub mod plots;
 pub mod table;
 pub mod trees_csv;
