@@ -14,14 +14,17 @@
 //! See also: [`crate::algo::canopy`] (CHM), [`crate::algo::vegetation`].
 
 pub mod dalponte2016;
+pub mod height_smooth;
 pub mod hull;
 pub mod lmf;
 pub mod matching;
 pub mod metrics;
+pub mod saddle;
 pub mod watershed;
 
 pub use dalponte2016::Dalponte2016Params;
 pub use lmf::{LmfParams, WindowForm};
+pub use saddle::SaddleParams;
 pub use metrics::{apply_allometry, apply_group_allometry, Allometry, Tree};
 
 use crate::algo::canopy::{self, ChmParams, HeightPoints};
@@ -166,6 +169,11 @@ pub struct TreesParams {
     pub detect_on: DetectOn,
     /// Local maximum filter.
     pub lmf: LmfParams,
+    /// Tops are searched on the CHM smoothed with a Gaussian of `sigma = detect_smooth_frac · h`
+    /// (0 = on the CHM as is); crowns grow on the unsmoothed CHM.
+    pub detect_smooth_frac: f64,
+    /// Merging of tops not separated by a deep enough saddle (after the LMF).
+    pub saddle: SaddleParams,
     /// Crown segmentation.
     pub segment: SegmentMethod,
     /// Minimum height of a crown cell and of a point that gets a tree ID, metres (lidR's
@@ -198,6 +206,8 @@ impl Default for TreesParams {
                 ws_max_m: 10.0,
                 ..LmfParams::default()
             },
+            detect_smooth_frac: 0.0,
+            saddle: SaddleParams::default(),
             segment: SegmentMethod::Dalponte,
             th_tree_m: 2.0,
             dalponte: Dalponte2016Params::default(),
@@ -212,7 +222,14 @@ impl TreesParams {
     pub fn validate(&self) -> Result<()> {
         self.chm.validate()?;
         self.lmf.validate()?;
+        self.saddle.validate()?;
         self.dalponte.validate()?;
+        if !(self.detect_smooth_frac.is_finite() && (0.0..0.5).contains(&self.detect_smooth_frac)) {
+            return Err(Error::Config(format!(
+                "trees.detect_smooth_frac must be in [0, 0.5), got {}",
+                self.detect_smooth_frac
+            )));
+        }
         if !self.th_tree_m.is_finite() {
             return Err(Error::Config(format!(
                 "trees.th_tree_m must be finite, got {}",
@@ -230,7 +247,12 @@ impl TreesParams {
             // Watershed crowns have no size limit; 10 m is a generous crown radius.
             SegmentMethod::Watershed => 10.0,
         };
-        0.5 * self.lmf.max_window_m() + 2.0 * crown
+        let saddle = if self.saddle.active() {
+            self.saddle.max_dist_m
+        } else {
+            0.0
+        };
+        (0.5 * self.lmf.max_window_m()).max(saddle) + 2.0 * crown
     }
 }
 
@@ -292,10 +314,12 @@ pub fn segment_trees(points: &HeightPoints, p: &TreesParams) -> Result<Segmentat
         chm_params.res_m,
     );
     let chm = canopy::rasterize(points, &grid, chm_params)?;
-    let mut tops = match p.detect_on {
-        DetectOn::Chm => lmf::lmf_chm(&chm, &p.lmf)?,
+    let det_chm = height_smooth::smooth_by_height(&chm, p.detect_smooth_frac);
+    let tops = match p.detect_on {
+        DetectOn::Chm => lmf::lmf_chm(&det_chm, &p.lmf)?,
         DetectOn::Points => lmf::lmf_points(points.x, points.y, points.h, &p.lmf)?,
     };
+    let mut tops = saddle::merge_shallow(&det_chm, tops, &p.saddle);
     // One seed per cell: the highest top of the cell wins.
     let mut seeds: Vec<Seed> = Vec::with_capacity(tops.len());
     let mut kept: Vec<TreeTop> = Vec::with_capacity(tops.len());
