@@ -115,10 +115,9 @@ pub fn savanna_trees(p: &SavannaParams) -> Vec<SavannaTree> {
         let big_r = rng.random_range(0.35..0.55) * h;
         let x = p.origin[0] + rng.random_range(0.0..p.size_m[0]);
         let y = p.origin[1] + rng.random_range(0.0..p.size_m[1]);
-        if out
-            .iter()
-            .any(|t| ((t.x - x).powi(2) + (t.y - y).powi(2)).sqrt() < 0.9 * (t.crown_radius_m + big_r))
-        {
+        if out.iter().any(|t| {
+            ((t.x - x).powi(2) + (t.y - y).powi(2)).sqrt() < 0.9 * (t.crown_radius_m + big_r)
+        }) {
             continue;
         }
         // The crown envelope: a broad dome of radius R and vertical semi-axis 0.35·h.
@@ -141,9 +140,8 @@ pub fn savanna_trees(p: &SavannaParams) -> Vec<SavannaTree> {
         let n = rng.random_range(3..=7);
         let a_start = rng.random_range(0.0..std::f64::consts::TAU);
         for k in 0..n {
-            let a = a_start
-                + std::f64::consts::TAU * k as f64 / n as f64
-                + rng.random_range(-0.3..0.3);
+            let a =
+                a_start + std::f64::consts::TAU * k as f64 / n as f64 + rng.random_range(-0.3..0.3);
             let d = rng.random_range(0.4..0.65) * big_r;
             lobes.push(Lobe {
                 x: x + d * a.cos(),
@@ -202,8 +200,14 @@ pub fn generate_savanna(p: &SavannaParams) -> (PointCloud, Vec<SavannaTree>) {
     }
     let q = |v: f64, o: f64| ((v - o) / 0.01).round() * 0.01 + o;
     for pulse in 0..n {
-        let x = q(p.origin[0] + rng.random_range(0.0..p.size_m[0]), p.origin[0]);
-        let y = q(p.origin[1] + rng.random_range(0.0..p.size_m[1]), p.origin[1]);
+        let x = q(
+            p.origin[0] + rng.random_range(0.0..p.size_m[0]),
+            p.origin[0],
+        );
+        let y = q(
+            p.origin[1] + rng.random_range(0.0..p.size_m[1]),
+            p.origin[1],
+        );
         let g = savanna_terrain_z(p, x, y);
         let (bx, by) = (
             ((x - p.origin[0]) / cell) as i64,
@@ -227,7 +231,8 @@ pub fn generate_savanna(p: &SavannaParams) -> (PointCloud, Vec<SavannaTree>) {
             c.x.push(x);
             c.y.push(y);
             c.z.push(q(z, 0.0));
-            c.intensity.push(if cls == class::GROUND { 400 } else { 150 });
+            c.intensity
+                .push(if cls == class::GROUND { 400 } else { 150 });
             c.return_number.push(rn);
             c.number_of_returns.push(nr);
             c.classification.push(cls);
@@ -273,7 +278,9 @@ mod tests {
             // The apex is the leader's top, within 0.15·R of the stem.
             let s = tr.surface_m(tr.lobes[0].x, tr.lobes[0].y).unwrap();
             assert!(s <= tr.height_m && s > tr.height_m - 0.2);
-            assert!(tr.surface_m(tr.x + 1.01 * tr.crown_radius_m, tr.y).is_none());
+            assert!(tr
+                .surface_m(tr.x + 1.01 * tr.crown_radius_m, tr.y)
+                .is_none());
         }
     }
 }

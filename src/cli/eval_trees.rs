@@ -88,7 +88,9 @@ fn read_polygon(p: &Path) -> anyhow::Result<Vec<[f64; 2]>> {
                     .split_whitespace()
                     .map(|w| w.parse::<f64>())
                     .collect::<Result<_, _>>()
-                    .map_err(|e| anyhow::anyhow!("{}: bad WKT vertex '{pair}': {e}", p.display()))?;
+                    .map_err(|e| {
+                        anyhow::anyhow!("{}: bad WKT vertex '{pair}': {e}", p.display())
+                    })?;
                 anyhow::ensure!(
                     xy.len() >= 2,
                     "{}: WKT vertex '{pair}' has fewer than 2 coordinates",
@@ -162,7 +164,8 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     if let Some(v) = a.min_height {
         p.min_height_m = v;
     }
-    p.validate().map_err(|e| anyhow::anyhow!("eval trees: {e}"))?;
+    p.validate()
+        .map_err(|e| anyhow::anyhow!("eval trees: {e}"))?;
     let cols = TreeColumns {
         x: a.x_col.clone(),
         y: a.y_col.clone(),

@@ -91,7 +91,10 @@ mod tests {
         let s = smooth_by_height(&r, 0.04);
         let spike_low = s.data[[10, 10]] - 5.0;
         let spike_high = s.data[[10, 30]] - 25.0;
-        assert!(spike_low > 0.2 && spike_high < 0.1, "{spike_low} {spike_high}");
+        assert!(
+            spike_low > 0.2 && spike_high < 0.1,
+            "{spike_low} {spike_high}"
+        );
         assert!(!is_valid(s.data[[0, 0]]));
         assert_eq!(smooth_by_height(&r, 0.0).data, r.data);
     }

@@ -821,7 +821,10 @@ mod tests {
         assert_eq!(e.all.true_positives, 2);
         assert_eq!(e.all.false_positives, 1);
         assert_eq!(e.all.false_negatives, 7);
-        assert_eq!(e.all.true_positives + e.all.false_positives, e.detected_in_plot);
+        assert_eq!(
+            e.all.true_positives + e.all.false_positives,
+            e.detected_in_plot
+        );
         assert_eq!(e.all.n_detected, e.detected_in_plot);
         assert!(e.matches.iter().all(|m| m.detected < 3));
         // With a 3 m buffer the edge detections are in the plot and match.
