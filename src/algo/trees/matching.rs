@@ -535,7 +535,7 @@ impl EvalParams {
                 self.max_distance_m
             ));
         }
-        if !(self.max_height_diff >= 0.0) {
+        if self.max_height_diff.is_nan() || self.max_height_diff < 0.0 {
             return Err(format!(
                 "max height difference must be >= 0, got {}",
                 self.max_height_diff

@@ -160,8 +160,9 @@ impl std::str::FromStr for SegmentMethod {
 ///   stands (recall 0.59 instead of 0.75 above the suppressed layer on Chablais 3);
 /// * `hmin_m = 2`, `th_tree_m = 2` (lidR);
 /// * tops in open canopy merge into a higher crown they are joined to by a saddle shallower
-///   than 5 % of their height ([`saddle`]: `[trees.saddle]`, min_depth_frac 0.05, max_dist_m
-///   10, max_cover 0.45). Broad open-grown crowns carry several limb clumps that the small
+///   than 5 % of their height, when that crown is at most 1/0.85 of their height
+///   ([`saddle`]: `[trees.saddle]`, min_depth_frac 0.05, max_dist_m 10, max_cover 0.45,
+///   min_height_ratio 0.85). Broad open-grown crowns carry several limb clumps that the small
 ///   window splits into tops; a wider window or a stronger smoothing that merges them also
 ///   merges the touching crowns of a closed stand, so the merge is gated on open canopy;
 /// * no height-scaled smoothing (`detect_smooth_frac = 0`);

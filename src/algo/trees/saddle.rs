@@ -40,7 +40,8 @@ use crate::raster::Raster;
 
 /// Saddle-depth thresholds. Defaults (the `[trees.saddle]` defaults): depth ≥ 5 % of the
 /// top's height, searched within 10 m, for tops in open canopy (at most 45 % of the disk of
-/// radius `min(h, 10 m)` at or above half the top's height); see [`super::TreesParams`] for
+/// radius `min(h, 10 m)` at or above half the top's height) and at least 0.85 of the crown
+/// they merge into; see [`super::TreesParams`] for
 /// the measurements behind them.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -51,6 +52,10 @@ pub struct SaddleParams {
     pub min_depth_m: f64,
     /// How far from the top the path to a higher cell is searched, metres.
     pub max_dist_m: f64,
+    /// Only tops at least this fraction of the height of the crown they would merge into
+    /// merge (a limb clump lies close to its crown's apex; a smaller tree beside a tall one
+    /// does not).
+    pub min_height_ratio: f64,
     /// Only tops in open canopy merge: those whose surroundings (a disk of radius
     /// `min(h, max_dist_m)`) have at most this share of cells at or above half the top's
     /// height (1 = every top may merge).
@@ -63,6 +68,7 @@ impl Default for SaddleParams {
             min_depth_frac: 0.05,
             min_depth_m: 0.0,
             max_dist_m: 10.0,
+            min_height_ratio: 0.85,
             max_cover: 0.45,
         }
     }
@@ -86,7 +92,9 @@ impl SaddleParams {
             && self.min_depth_frac < 1.0
             && ok(self.min_depth_m)
             && ok(self.max_dist_m)
-            && ok(self.max_cover))
+            && ok(self.max_cover)
+            && ok(self.min_height_ratio)
+            && self.min_height_ratio <= 1.0)
         {
             return Err(crate::Error::Config(format!(
                 "trees.saddle: min_depth_frac must be in [0, 1), min_depth_m and max_dist_m >= 0, got {}, {} and {}",
@@ -97,21 +105,19 @@ impl SaddleParams {
     }
 }
 
-/// `true` when a cell higher than the top at `(x, y)` of height `h` (by the LMF's order of
-/// height, then x, then y) is reachable within `max_dist_m` through cells all at or above
-/// `h − depth_m`.
-pub fn reaches_higher(
+/// The highest cell reachable from the top at `(x, y)` of height `h` within `max_dist_m`
+/// through cells all at or above `h − depth_m`, when it is higher than the top (by the LMF's
+/// order of height, then x, then y); `None` when no higher cell is reachable.
+pub fn higher_within(
     chm: &Raster<f32>,
     x: f64,
     y: f64,
     h: f64,
     depth_m: f64,
     max_dist_m: f64,
-) -> bool {
+) -> Option<f64> {
     let g = chm.grid;
-    let Some((r0, c0)) = g.cell_of(x, y) else {
-        return false;
-    };
+    let (r0, c0) = g.cell_of(x, y)?;
     let level = h - depth_m;
     let k = (max_dist_m / g.res_m).floor() as i64;
     let side = (2 * k + 1) as usize;
@@ -119,6 +125,7 @@ pub fn reaches_higher(
     let mut stack: Vec<(i64, i64)> = vec![(0, 0)];
     seen[(k * side as i64 + k) as usize] = true;
     let (nr, nc) = (g.nrows as i64, g.ncols as i64);
+    let mut higher: Option<f64> = None;
     while let Some((dr, dc)) = stack.pop() {
         for (er, ec) in [
             (-1, -1),
@@ -150,12 +157,12 @@ pub fn reaches_higher(
             let (vx, vy) = g.centre(rr as usize, cc as usize);
             let vh = v as f64;
             if vh > h || (vh == h && (vx > x || (vx == x && vy > y))) {
-                return true;
+                higher = Some(higher.map_or(vh, |m: f64| m.max(vh)));
             }
             stack.push((ar, ac));
         }
     }
-    false
+    higher
 }
 
 /// Share of the valid cells within `radius_m` of `(x, y)` whose height is at least `level`.
@@ -206,15 +213,18 @@ pub fn merge_shallow(chm: &Raster<f32>, tops: Vec<TreeTop>, p: &SaddleParams) ->
                     t.height_m.min(p.max_dist_m),
                     0.5 * t.height_m,
                 ) <= p.max_cover;
-            !open
-                || !reaches_higher(
-                    chm,
-                    t.x,
-                    t.y,
-                    t.height_m,
-                    p.min_depth_for(t.height_m),
-                    p.max_dist_m,
-                )
+            if !open {
+                return true;
+            }
+            let into = higher_within(
+                chm,
+                t.x,
+                t.y,
+                t.height_m,
+                p.min_depth_for(t.height_m),
+                p.max_dist_m,
+            );
+            !into.is_some_and(|m| t.height_m >= p.min_height_ratio * m)
         })
         .collect()
 }
@@ -276,9 +286,9 @@ mod tests {
         // Depth 2 m: 1.9 m keeps it, 2.1 m drops it.
         assert_eq!(merge_shallow(&r, tops.clone(), &ungated(0.0, 1.9)).len(), 2);
         assert_eq!(merge_shallow(&r, tops.clone(), &ungated(0.0, 2.1)).len(), 1);
-        // The higher top is 6 m away: a 5 m search radius does not reach it.
+        // The cells above the lower top lie 4 m away or more: a 3.5 m search does not reach.
         let near = SaddleParams {
-            max_dist_m: 5.0,
+            max_dist_m: 3.5,
             ..ungated(0.0, 2.1)
         };
         assert_eq!(merge_shallow(&r, tops, &near).len(), 2);
@@ -292,6 +302,20 @@ mod tests {
             ..ungated(0.9, 0.0)
         };
         assert_eq!(merge_shallow(&r, tops, &far).len(), 2);
+    }
+
+    #[test]
+    fn a_much_smaller_tree_beside_a_tall_one_is_kept() {
+        // 25 m and 18 m cones 8 m apart: the saddle is 0.5 m below the 18 m top, but the
+        // crown it joins is 39 % taller.
+        let (r, tops) = two_cones(8.0, 25.0, 18.0, 1.0);
+        let p = ungated(0.15, 0.0);
+        assert_eq!(merge_shallow(&r, tops.clone(), &p).len(), 2);
+        let any_ratio = SaddleParams {
+            min_height_ratio: 0.7,
+            ..p
+        };
+        assert_eq!(merge_shallow(&r, tops, &any_ratio).len(), 1);
     }
 
     #[test]
