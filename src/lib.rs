@@ -24,6 +24,7 @@ pub mod points;
 pub mod raster;
 pub mod synth;
 pub mod synth_demo;
+pub mod synth_savanna;
 pub mod testdata;
 pub mod vector;
 

@@ -1,7 +1,8 @@
 //! Regression guard on the real Chablais 3 plot (French Alps; 110 field trees, lidaRtRee):
 //! the default tree pipeline against the inventory, with the default evaluation rule
-//! (one-to-one greedy, ≤ 3 m, ≤ 30 % height difference, plot = hull of the field trees,
-//! suppressed layer below half the top height). Skips loudly without the shared data.
+//! (one-to-one greedy, ≤ 3 m, ≤ 30 % height difference, references and detections clipped to
+//! the hull of the field trees + 1 m before matching, suppressed layer below half the top
+//! height). Skips loudly without the shared data.
 
 use landcarbon::algo::canopy::heights::{heights, HeightSource};
 use landcarbon::algo::canopy::CanopyColumns;
@@ -47,10 +48,19 @@ fn chablais3_detection_scores() {
             "{seg:?}: cut {:.2} m; above: {:?}; all: {:?}",
             e.height_cut_m, e.above_cut, e.all
         );
-        // Measured (heights from the terrain module's ground TIN): F 0.823 above the 12.52 m cut
-        // (R 0.750, P 0.911) with both segmentations; over all 110 trees 0.704 (Dalponte) and
-        // 0.693 (watershed); heights of matched trees RMSE 1.21 m, bias −0.09 m.
+        // Measured (heights from the terrain module's ground TIN; clipped evaluation): F 0.813
+        // above the 12.52 m cut (R 0.735, P 0.909) with both segmentations; over all 110
+        // trees 0.678 (Dalponte) and 0.667 (watershed); heights of matched trees RMSE 1.22 m,
+        // bias −0.1 m. Before the clipping, detections outside the plot could match: TP 63
+        // with 61 detections in the plot.
         assert!((e.height_cut_m - 12.52).abs() < 0.01);
+        for s in [&e.all, &e.above_cut] {
+            assert_eq!(s.true_positives + s.false_positives, s.n_detected);
+            assert!(s.n_detected <= e.detected_in_plot);
+        }
+        assert_eq!(e.all.n_detected, e.detected_in_plot);
+        let classes: usize = e.classes.iter().map(|c| c.scores.n_detected).sum();
+        assert_eq!(classes, e.detected_in_plot);
         assert!(
             e.above_cut.f_score >= 0.80,
             "F above the cut {}",
@@ -58,14 +68,14 @@ fn chablais3_detection_scores() {
         );
         assert!(e.above_cut.recall >= 0.72, "recall {}", e.above_cut.recall);
         assert!(
-            e.above_cut.precision >= 0.87,
+            e.above_cut.precision >= 0.88,
             "precision {}",
             e.above_cut.precision
         );
-        assert!(e.all.f_score >= 0.67, "F over all trees {}", e.all.f_score);
+        assert!(e.all.f_score >= 0.65, "F over all trees {}", e.all.f_score);
         assert!(e.above_cut.height_rmse_m.unwrap() < 1.4);
         assert!(e.above_cut.height_bias_m.unwrap().abs() < 0.4);
-        // The optimal assignment matches more pairs (F 0.855 above the cut).
+        // The optimal assignment matches more pairs (F 0.846 above the cut).
         let opt = EvalParams {
             assignment: Assignment::Optimal,
             ..Default::default()

@@ -2,7 +2,9 @@
 //! (CSV). Matching rule and scores: see `landcarbon::algo::trees::matching`.
 
 use super::common::{extension, load_config, Common, Outcome};
-use landcarbon::algo::trees::matching::{evaluate_plot, Assignment, MatchTree, PlotRule, Scores};
+use landcarbon::algo::trees::matching::{
+    evaluate_plot_in, Assignment, MatchTree, PlotRule, Scores,
+};
 use landcarbon::vector::trees_csv::{read_match_trees_csv, TreeColumns};
 use landcarbon::vector::trees_gpkg::read_tree_tops_gpkg;
 use std::path::{Path, PathBuf};
@@ -40,7 +42,12 @@ pub struct Args {
     /// Plot boundary from the reference trees: hull, bbox or none [default hull].
     #[arg(long)]
     pub plot: Option<PlotRule>,
-    /// Detections within this distance outside the plot boundary still count, metres.
+    /// Plot polygon replacing --plot: a CSV of its vertices in order (x, y columns) or a text
+    /// file holding a WKT POLYGON (outer ring used); reference trees outside it are dropped.
+    #[arg(long)]
+    pub plot_polygon: Option<PathBuf>,
+    /// Detections within this distance outside the plot boundary are in the plot, metres
+    /// [default 1].
     #[arg(long)]
     pub plot_buffer: Option<f64>,
     /// Suppressed-layer cut as a fraction of the top height [default 0.5].
@@ -60,6 +67,55 @@ fn read_detected(p: &Path) -> anyhow::Result<Vec<MatchTree>> {
         "csv" => read_match_trees_csv(p, &TreeColumns::default())?,
         e => anyhow::bail!("--detected must be .gpkg or .csv, got .{e}"),
     })
+}
+
+/// Vertices of a plot polygon file: WKT `POLYGON ((x y, ...))` (outer ring) or a CSV with x and
+/// y columns.
+fn read_polygon(p: &Path) -> anyhow::Result<Vec<[f64; 2]>> {
+    let text = std::fs::read_to_string(p)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the plot polygon: {e}", p.display()))?;
+    let t = text.trim_start();
+    let mut v: Vec<[f64; 2]> = if t.to_ascii_uppercase().starts_with("POLYGON") {
+        let open = t.find("((").map(|i| i + 2);
+        let close = open.and_then(|o| t[o..].find(')').map(|c| o + c));
+        let (Some(o), Some(c)) = (open, close) else {
+            anyhow::bail!("{}: malformed WKT POLYGON", p.display());
+        };
+        t[o..c]
+            .split(',')
+            .map(|pair| {
+                let xy: Vec<f64> = pair
+                    .split_whitespace()
+                    .map(|w| w.parse::<f64>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| {
+                        anyhow::anyhow!("{}: bad WKT vertex '{pair}': {e}", p.display())
+                    })?;
+                anyhow::ensure!(
+                    xy.len() >= 2,
+                    "{}: WKT vertex '{pair}' has fewer than 2 coordinates",
+                    p.display()
+                );
+                Ok([xy[0], xy[1]])
+            })
+            .collect::<anyhow::Result<_>>()?
+    } else {
+        read_match_trees_csv(p, &TreeColumns::default())?
+            .iter()
+            .map(|t| [t.x, t.y])
+            .collect()
+    };
+    if v.len() > 1 && v.first() == v.last() {
+        v.pop();
+    }
+    if v.len() < 3 || v.iter().any(|q| !(q[0].is_finite() && q[1].is_finite())) {
+        anyhow::bail!(
+            "{}: a plot polygon needs at least 3 finite vertices, got {}",
+            p.display(),
+            v.len()
+        );
+    }
+    Ok(v)
 }
 
 fn fmt_opt(v: Option<f64>, d: usize) -> String {
@@ -108,13 +164,8 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     if let Some(v) = a.min_height {
         p.min_height_m = v;
     }
-    if !(p.max_distance_m > 0.0 && p.max_height_diff >= 0.0) {
-        anyhow::bail!(
-            "max distance ({}) must be > 0 and max height difference ({}) >= 0",
-            p.max_distance_m,
-            p.max_height_diff
-        );
-    }
+    p.validate()
+        .map_err(|e| anyhow::anyhow!("eval trees: {e}"))?;
     let cols = TreeColumns {
         x: a.x_col.clone(),
         y: a.y_col.clone(),
@@ -126,13 +177,17 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         anyhow::bail!("{}: no reference tree", a.reference.display());
     }
     let detected = read_detected(&a.detected)?;
-    let e = evaluate_plot(&reference, &detected, p);
+    let polygon = match &a.plot_polygon {
+        Some(f) => Some(read_polygon(f)?),
+        None => None,
+    };
+    let e = evaluate_plot_in(&reference, &detected, p, polygon.as_deref());
     if a.json {
         println!("{}", serde_json::to_string_pretty(&e)?);
         return Ok(Outcome::Complete);
     }
     println!(
-        "matching: one-to-one, {}; distance <= {} m and |h_det - h_ref| <= {:.0} % of h_ref",
+        "matching: one-to-one, {}; candidates within {} m horizontally and |h_det - h_ref| <= {:.0} % of h_ref",
         match e.assignment {
             Assignment::Greedy => "greedy by distance (nearest pair first)",
             Assignment::Optimal => "optimal (most pairs, then least total distance; Hungarian)",
@@ -140,12 +195,18 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         e.rule.max_distance_m,
         100.0 * e.rule.max_height_diff
     );
+    let plot_name = match (&a.plot_polygon, p.plot) {
+        (Some(f), _) => format!("polygon {}", f.display()),
+        (None, PlotRule::Hull) => "convex hull of the reference trees".to_string(),
+        (None, PlotRule::Bbox) => "bounding box of the reference trees".to_string(),
+        (None, PlotRule::None) => "none (every detection counts)".to_string(),
+    };
     println!(
-        "plot: {:?} of {} reference trees, {:.0} m2 (buffer {} m); {} of {} detections inside",
-        p.plot,
-        reference.len(),
+        "plot: {plot_name}, {:.0} m2, buffer {} m; clipped before matching: {} of {} reference trees and {} of {} detections inside (TP + FP = detections inside)",
         e.plot_area_m2,
-        p.plot_buffer_m,
+        e.plot_buffer_m,
+        e.reference_in_plot,
+        reference.len(),
         e.detected_in_plot,
         detected.len()
     );
@@ -160,6 +221,9 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
             p.top_trees_per_ha
         );
     }
+    println!(
+        "height classes: a match by its reference's height, an unmatched detection by its own"
+    );
     println!(
         "{:<22} {:>5} {:>5} {:>4} {:>4} {:>4} {:>7} {:>9} {:>6} {:>7} {:>7} {:>8}",
         "trees",
@@ -180,5 +244,12 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         "{}",
         row(&format!("h >= {:.2} m", e.height_cut_m), &e.above_cut)
     );
+    for c in &e.classes {
+        let name = match c.upper_m {
+            Some(u) => format!("h {:.1}-{:.1} m", c.lower_m, u),
+            None => format!("h >= {:.1} m", c.lower_m),
+        };
+        println!("{}", row(&name, &c.scores));
+    }
     Ok(Outcome::Complete)
 }

@@ -58,6 +58,13 @@ pub struct Args {
     /// Minimum tree height, metres.
     #[arg(long)]
     pub hmin: Option<f64>,
+    /// Drop tops whose saddle to a higher crown is shallower than this fraction of their
+    /// height (0 = off).
+    #[arg(long)]
+    pub saddle_depth: Option<f64>,
+    /// Search tops on the CHM smoothed with sigma = this fraction of the cell's height.
+    #[arg(long)]
+    pub smooth_frac: Option<f64>,
     /// Minimum crown height (cells and points), metres.
     #[arg(long)]
     pub th_tree: Option<f64>,
@@ -134,6 +141,12 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     }
     if let Some(v) = a.hmin {
         t.lmf.hmin_m = v;
+    }
+    if let Some(v) = a.saddle_depth {
+        t.saddle.min_depth_frac = v;
+    }
+    if let Some(v) = a.smooth_frac {
+        t.detect_smooth_frac = v;
     }
     if let Some(v) = a.th_tree {
         t.th_tree_m = v;

@@ -12,30 +12,40 @@
 //!   finds a partner for a tree whose nearest detection the greedy rule gave to a neighbour,
 //!   so it never matches fewer pairs than greedy.
 //!
-//! Scores ([`evaluate`]), for a subset of reference trees that "count" (e.g. above the
-//! suppressed layer) and a subset of detected trees that can be false positives (inside the
-//! plot, and above the same height cut):
+//! Scores ([`evaluate`]), for a subset of reference trees that "count" (a height class) and a
+//! subset of detected trees that can be false positives (the same class by their own height):
 //! * TP = matched pairs whose reference counts; FN = counted references left unmatched;
-//! * FP = counted detections left unmatched (a detection matched to a reference that does not
-//!   count is neither TP nor FP);
-//! * recall = TP/(TP+FN), precision = TP/(TP+FP), F = 2·P·R/(P+R);
+//! * FP = counted detections left unmatched (a detection matched to a reference of another
+//!   class belongs to that class: it is neither TP nor FP here);
+//! * detections of the class = TP + FP; recall = TP/(TP+FN), precision = TP/(TP+FP),
+//!   F = 2·P·R/(P+R);
 //! * height RMSE and bias (detected − reference) and DBH RMSE over the TP pairs that carry the
 //!   values.
 //!
-//! [`evaluate_plot`] puts it together for a field plot: the plot is the convex hull (or the
-//! bounding box) of the reference trees, optionally buffered, and only detections inside it
-//! can be false positives (a tiled ALS scene extends beyond the plot); the suppressed layer is
-//! cut at `top_height_fraction` (default ½) of the top height, the mean height of the
-//! `top_trees_per_ha` (default 100) tallest reference trees per hectare of plot, or at an
-//! absolute `min_height_m`; scores are given over all reference trees and over those above
-//! the cut (detections below the cut then are not false positives).
+//! [`evaluate_plot_in`] puts it together for a field plot. The plot is a given polygon, or the
+//! convex hull (or the bounding box) of the reference trees; detections within
+//! `plot_buffer_m` of it are in the plot. Both sets are **clipped to the plot before
+//! matching**: a detection outside the plot can neither match nor be a false positive (a
+//! tiled ALS scene extends beyond the plot, and its trees were not inventoried), so TP + FP =
+//! detections in the plot. The suppressed layer is cut at `top_height_fraction` (default ½)
+//! of the top height, the mean height of the `top_trees_per_ha` (default 100) tallest
+//! reference trees per hectare of plot, or at an absolute `min_height_m`. Scores are given
+//! over all reference trees, over those above the cut, and per height class at
+//! `class_fractions` of the top height (default ½ and ⅘: the stand layers III, II, I of
+//! Pretzsch 2009); each detection in the plot belongs to exactly one class (a matched one to
+//! its reference's, an unmatched one to its own height's), so the classes add up to the
+//! "all" row.
 //!
-//! Reference: Eysn L. et al. (2015). A benchmark of lidar-based single tree detection methods
-//! using heterogeneous forest data from the Alpine Space. Forests 6(5), 1721–1747.
+//! The default buffer (1 m) is there because the hull runs through the outermost stems: their
+//! tops, and the detections of them, lean outwards, and without a buffer a correct detection
+//! of an edge tree would be dropped and the tree counted as missed. A buffer wider than that
+//! lets in the tops of uninventoried trees just outside the plot as false positives.
+//!
+//! References: Eysn L. et al. (2015). A benchmark of lidar-based single tree detection methods
+//! using heterogeneous forest data from the Alpine Space. Forests 6(5), 1721–1747. Pretzsch H.
+//! (2009). Forest Dynamics, Growth and Yield. Springer (stand layers by share of top height).
 //!
 //! See also: [`super::hull`] (the plot boundary from the reference trees).
-
-use super::hull::convex_contains;
 
 /// A tree to match: position, height and DBH when known.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -313,7 +323,9 @@ pub struct Scores {
 }
 
 /// Scores of `matches` for the reference trees with `ref_counts[i]` and the detections with
-/// `det_counts[j]` (see the module doc).
+/// `det_counts[j]` (see the module doc). A matched detection is attributed to the class of its
+/// reference, an unmatched one to its own: `n_detected` = TP + FP, the detections attributed to
+/// the counted class.
 pub fn evaluate(
     reference: &[MatchTree],
     detected: &[MatchTree],
@@ -343,7 +355,6 @@ pub fn evaluate(
         }
     }
     let n_ref = ref_counts.iter().filter(|&&c| c).count();
-    let n_det = det_counts.iter().filter(|&&c| c).count();
     let fn_ = (0..reference.len())
         .filter(|&i| ref_counts[i] && !ref_matched[i])
         .count();
@@ -360,7 +371,7 @@ pub fn evaluate(
     };
     Scores {
         n_reference: n_ref,
-        n_detected: n_det,
+        n_detected: tp + fp,
         true_positives: tp,
         false_positives: fp,
         false_negatives: fn_,
@@ -374,27 +385,54 @@ pub fn evaluate(
     }
 }
 
-/// `true` when `(x, y)` lies in the convex polygon `poly` or within `buffer_m` of it.
+/// `true` when `(x, y)` lies in the simple polygon `poly` (either orientation, on its edge
+/// included) or within `buffer_m` of it.
 pub fn in_plot(poly: &[[f64; 2]], x: f64, y: f64, buffer_m: f64) -> bool {
-    if convex_contains(poly, x, y) {
+    if polygon_contains(poly, x, y) {
         return true;
     }
-    if buffer_m <= 0.0 || poly.is_empty() {
+    buffer_m > 0.0 && distance_to_boundary(poly, x, y) <= buffer_m
+}
+
+/// Distance from `(x, y)` to the nearest edge of `poly` (∞ for an empty polygon).
+pub fn distance_to_boundary(poly: &[[f64; 2]], x: f64, y: f64) -> f64 {
+    let n = poly.len();
+    (0..n)
+        .map(|i| {
+            let a = poly[i];
+            let b = poly[(i + 1) % n];
+            let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+            let l2 = dx * dx + dy * dy;
+            let t = if l2 > 0.0 {
+                (((x - a[0]) * dx + (y - a[1]) * dy) / l2).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            ((x - a[0] - t * dx).powi(2) + (y - a[1] - t * dy).powi(2)).sqrt()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Even–odd point-in-polygon test for a simple polygon (convex or not); points on an edge
+/// (within 1 nm) are inside.
+pub fn polygon_contains(poly: &[[f64; 2]], x: f64, y: f64) -> bool {
+    if poly.len() < 3 {
         return false;
     }
-    (0..poly.len()).any(|i| {
-        let a = poly[i];
-        let b = poly[(i + 1) % poly.len()];
-        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-        let l2 = dx * dx + dy * dy;
-        let t = if l2 > 0.0 {
-            (((x - a[0]) * dx + (y - a[1]) * dy) / l2).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let (px, py) = (a[0] + t * dx, a[1] + t * dy);
-        (x - px).powi(2) + (y - py).powi(2) <= buffer_m * buffer_m
-    })
+    if distance_to_boundary(poly, x, y) <= 1e-9 {
+        return true;
+    }
+    let n = poly.len();
+    let mut inside = false;
+    let mut j = n - 1;
+    for i in 0..n {
+        let (a, b) = (poly[i], poly[j]);
+        if (a[1] > y) != (b[1] > y) && x < (b[0] - a[0]) * (y - a[1]) / (b[1] - a[1]) + a[0] {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
 }
 
 /// Top height: mean height of the `n` tallest trees (e.g. 100 per hectare of plot area).
@@ -408,7 +446,8 @@ pub fn top_height(heights: &[f64], n: usize) -> Option<f64> {
     Some(h[..k].iter().sum::<f64>() / k as f64)
 }
 
-/// How the plot boundary is derived from the reference trees.
+/// How the plot boundary is derived from the reference trees (a polygon given to
+/// [`evaluate_plot_in`] replaces it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlotRule {
@@ -434,17 +473,24 @@ impl std::str::FromStr for PlotRule {
 
 /// Evaluation settings (the `[eval_trees]` section).
 ///
-/// Defaults: match within 3 m and 30 % of the reference height; plot = convex hull of the
-/// reference trees (no buffer); the suppressed layer is cut at half the top height, the top
-/// height being the mean height of the 100 tallest reference trees per hectare of plot.
+/// Defaults: match within 3 m and 30 % of the reference height, greedy; plot = convex hull of
+/// the reference trees grown by `plot_buffer_m` = 1 m (the hull runs through the outermost
+/// stems, whose tops lean up to a metre or two outwards; see [`evaluate_plot`]); the
+/// suppressed layer is cut at half the top height, the top height being the mean height of
+/// the 100 tallest reference trees per hectare of plot; height classes at ½ and ⅘ of the top
+/// height (Pretzsch's stand layers III / II / I).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvalParams {
+    /// Maximum horizontal distance of a match, metres.
     pub max_distance_m: f64,
+    /// Maximum height difference of a match, fraction of the reference height.
     pub max_height_diff: f64,
     /// `greedy` or `optimal`.
     pub assignment: Assignment,
+    /// Plot boundary from the reference trees: `hull`, `bbox` or `none`.
     pub plot: PlotRule,
+    /// Detections this far outside the plot boundary are still in the plot, metres.
     pub plot_buffer_m: f64,
     /// Height cut of the suppressed layer as a fraction of the top height.
     pub top_height_fraction: f64,
@@ -452,6 +498,8 @@ pub struct EvalParams {
     pub top_trees_per_ha: f64,
     /// Absolute height cut in metres; when > 0 it replaces the top-height rule.
     pub min_height_m: f64,
+    /// Bounds of the height classes as increasing fractions of the top height.
+    pub class_fractions: Vec<f64>,
 }
 
 impl Default for EvalParams {
@@ -461,10 +509,11 @@ impl Default for EvalParams {
             max_height_diff: 0.3,
             assignment: Assignment::Greedy,
             plot: PlotRule::Hull,
-            plot_buffer_m: 0.0,
+            plot_buffer_m: 1.0,
             top_height_fraction: 0.5,
             top_trees_per_ha: 100.0,
             min_height_m: 0.0,
+            class_fractions: vec![0.5, 0.8],
         }
     }
 }
@@ -477,38 +526,101 @@ impl EvalParams {
             max_height_diff: self.max_height_diff,
         }
     }
+
+    /// Checks the values are in range.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.max_distance_m > 0.0 && self.max_distance_m.is_finite()) {
+            return Err(format!(
+                "max distance must be > 0, got {}",
+                self.max_distance_m
+            ));
+        }
+        if self.max_height_diff.is_nan() || self.max_height_diff < 0.0 {
+            return Err(format!(
+                "max height difference must be >= 0, got {}",
+                self.max_height_diff
+            ));
+        }
+        if !(self.plot_buffer_m >= 0.0 && self.plot_buffer_m.is_finite()) {
+            return Err(format!(
+                "plot buffer must be >= 0 m, got {}",
+                self.plot_buffer_m
+            ));
+        }
+        let c = &self.class_fractions;
+        if c.iter().any(|v| !(v.is_finite() && *v > 0.0)) || c.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(format!(
+                "height class fractions must be positive and increasing, got {c:?}"
+            ));
+        }
+        Ok(())
+    }
 }
 
-/// Scores over all reference trees and over those above the suppressed layer.
+/// Scores of one height class `[lower_m, upper_m)`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClassScores {
+    pub lower_m: f64,
+    /// `None` = no upper bound.
+    pub upper_m: Option<f64>,
+    pub scores: Scores,
+}
+
+/// Scores over all reference trees, over those above the suppressed layer, and per height
+/// class, after clipping both sets to the plot.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PlotEvaluation {
     pub rule: MatchRule,
     pub assignment: Assignment,
-    /// Plot polygon (counter-clockwise), empty with [`PlotRule::None`].
+    /// Where the plot boundary comes from: `hull`, `bbox`, `none` or `polygon`.
+    pub plot_source: String,
+    /// Plot polygon, empty with [`PlotRule::None`].
     pub plot: Vec<[f64; 2]>,
+    pub plot_buffer_m: f64,
     pub plot_area_m2: f64,
     pub top_height_m: Option<f64>,
     /// Height cut of the suppressed layer, metres.
     pub height_cut_m: f64,
-    /// Detections inside the plot.
+    /// Reference trees inside the plot (all of them unless a polygon is given).
+    pub reference_in_plot: usize,
+    /// Detections inside the plot (buffered); the only ones matched and scored.
     pub detected_in_plot: usize,
     pub all: Scores,
     pub above_cut: Scores,
+    /// Per height class (of the reference tree for a match, of the detection otherwise).
+    pub classes: Vec<ClassScores>,
+    /// Matched pairs, indices into the full (unclipped) input lists.
     pub matches: Vec<Match>,
 }
 
-/// Matches `detected` to `reference` and scores the result on the plot (see the module doc).
+/// [`evaluate_plot_in`] with the plot from the reference trees (`p.plot`).
 pub fn evaluate_plot(
     reference: &[MatchTree],
     detected: &[MatchTree],
     p: &EvalParams,
 ) -> PlotEvaluation {
+    evaluate_plot_in(reference, detected, p, None)
+}
+
+/// Clips the trees to the plot, matches them and scores the result (see the module doc).
+///
+/// The plot is `polygon` when given (reference trees outside it are dropped too), else the
+/// hull or bounding box of the reference trees (`p.plot`); detections within
+/// `p.plot_buffer_m` of it are in the plot. Only trees in the plot are matched, so every
+/// true positive is a detection in the plot and TP + FP = detections in the plot.
+pub fn evaluate_plot_in(
+    reference: &[MatchTree],
+    detected: &[MatchTree],
+    p: &EvalParams,
+    polygon: Option<&[[f64; 2]]>,
+) -> PlotEvaluation {
     let pts: Vec<[f64; 2]> = reference.iter().map(|t| [t.x, t.y]).collect();
-    let plot = match p.plot {
-        PlotRule::Hull => super::hull::convex_hull(&pts),
-        PlotRule::Bbox => {
+    let (plot, source) = match (polygon, p.plot) {
+        (Some(poly), _) => (poly.to_vec(), "polygon"),
+        (None, PlotRule::Hull) => (super::hull::convex_hull(&pts), "hull"),
+        (None, PlotRule::Bbox) => {
             let h = super::hull::convex_hull(&pts);
-            if h.is_empty() {
+            let bb = if h.is_empty() {
                 h
             } else {
                 let (mut a, mut b) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
@@ -517,16 +629,32 @@ pub fn evaluate_plot(
                     b = [b[0].max(q[0]), b[1].max(q[1])];
                 }
                 vec![a, [b[0], a[1]], b, [a[0], b[1]]]
-            }
+            };
+            (bb, "bbox")
         }
-        PlotRule::None => Vec::new(),
+        (None, PlotRule::None) => (Vec::new(), "none"),
     };
+    let unbounded = polygon.is_none() && p.plot == PlotRule::None;
     let area = super::hull::polygon_area(&plot);
-    let in_plot_det: Vec<bool> = detected
-        .iter()
-        .map(|d| p.plot == PlotRule::None || in_plot(&plot, d.x, d.y, p.plot_buffer_m))
+    // A degenerate hull (under 3 non-collinear trees) is grown by the buffer only.
+    let inside = |x: f64, y: f64, buffer: f64| {
+        unbounded
+            || if plot.len() >= 3 {
+                in_plot(&plot, x, y, buffer)
+            } else {
+                !plot.is_empty() && distance_to_boundary(&plot, x, y) <= buffer
+            }
+    };
+    let ref_idx: Vec<usize> = (0..reference.len())
+        .filter(|&i| polygon.is_none() || inside(reference[i].x, reference[i].y, 0.0))
         .collect();
-    let heights: Vec<f64> = reference.iter().filter_map(|t| t.height_m).collect();
+    let det_idx: Vec<usize> = (0..detected.len())
+        .filter(|&j| inside(detected[j].x, detected[j].y, p.plot_buffer_m))
+        .collect();
+    let refs: Vec<MatchTree> = ref_idx.iter().map(|&i| reference[i]).collect();
+    let dets: Vec<MatchTree> = det_idx.iter().map(|&j| detected[j]).collect();
+
+    let heights: Vec<f64> = refs.iter().filter_map(|t| t.height_m).collect();
     let n_top = ((p.top_trees_per_ha * area / 10_000.0).round() as usize).max(1);
     let top = top_height(&heights, n_top);
     let cut = if p.min_height_m > 0.0 {
@@ -534,34 +662,65 @@ pub fn evaluate_plot(
     } else {
         top.map_or(0.0, |t| p.top_height_fraction * t)
     };
-    let matches = match_trees_with(reference, detected, &p.rule(), p.assignment);
+    let matches = match_trees_with(&refs, &dets, &p.rule(), p.assignment);
     let all = evaluate(
-        reference,
-        detected,
+        &refs,
+        &dets,
         &matches,
-        &vec![true; reference.len()],
-        &in_plot_det,
+        &vec![true; refs.len()],
+        &vec![true; dets.len()],
     );
-    let ref_above: Vec<bool> = reference
-        .iter()
-        .map(|t| t.height_m.is_some_and(|h| h >= cut))
+    // A class holds the references in `[lo, hi)` and the unmatched detections whose height
+    // lies there (those without a height in the top class), so that the classes partition
+    // the detections in the plot.
+    let class_scores = |lo: f64, hi: f64| {
+        let in_class = |h: f64| h >= lo && h < hi;
+        let rc: Vec<bool> = refs
+            .iter()
+            .map(|t| t.height_m.is_some_and(in_class))
+            .collect();
+        let dc: Vec<bool> = dets
+            .iter()
+            .map(|d| d.height_m.map_or(hi == f64::INFINITY, in_class))
+            .collect();
+        evaluate(&refs, &dets, &matches, &rc, &dc)
+    };
+    let above_cut = class_scores(cut, f64::INFINITY);
+    let mut classes = Vec::new();
+    if let Some(t) = top {
+        let mut bounds = vec![f64::NEG_INFINITY];
+        bounds.extend(p.class_fractions.iter().map(|f| f * t));
+        bounds.push(f64::INFINITY);
+        for w in bounds.windows(2) {
+            classes.push(ClassScores {
+                lower_m: w[0].max(0.0),
+                upper_m: w[1].is_finite().then_some(w[1]),
+                scores: class_scores(w[0], w[1]),
+            });
+        }
+    }
+    let matches = matches
+        .into_iter()
+        .map(|m| Match {
+            reference: ref_idx[m.reference],
+            detected: det_idx[m.detected],
+            distance_m: m.distance_m,
+        })
         .collect();
-    let det_above: Vec<bool> = detected
-        .iter()
-        .zip(&in_plot_det)
-        .map(|(d, &inp)| inp && d.height_m.is_none_or(|h| h >= cut))
-        .collect();
-    let above_cut = evaluate(reference, detected, &matches, &ref_above, &det_above);
     PlotEvaluation {
         rule: p.rule(),
         assignment: p.assignment,
+        plot_source: source.to_string(),
         plot,
+        plot_buffer_m: p.plot_buffer_m,
         plot_area_m2: area,
         top_height_m: top,
         height_cut_m: cut,
-        detected_in_plot: in_plot_det.iter().filter(|&&b| b).count(),
+        reference_in_plot: refs.len(),
+        detected_in_plot: dets.len(),
         all,
         above_cut,
+        classes,
         matches,
     }
 }
@@ -632,6 +791,98 @@ mod tests {
         assert_eq!(a.len(), 3);
         let total: f64 = a.iter().map(|&(i, j)| c[i][j]).sum();
         assert_eq!(total, 5.0);
+    }
+
+    #[test]
+    fn detections_outside_the_plot_neither_match_nor_count() {
+        // A 20 m square plot of 9 field trees; the scan extends beyond it.
+        let mut r = Vec::new();
+        for i in 0..3 {
+            for j in 0..3 {
+                r.push(t(10.0 * i as f64, 10.0 * j as f64, 20.0));
+            }
+        }
+        let mut d = vec![
+            t(10.3, 10.0, 20.0), // centre tree, inside
+            t(0.5, 0.5, 20.0),   // corner tree, inside
+            t(12.0, 16.0, 20.0), // inside, far from any tree: FP
+            // The edge tree at (20, 10) is found only 2.5 m outside the hull: with the 1 m
+            // buffer it is out of the plot.
+            t(22.5, 10.0, 20.0),
+            // Two more detections out of the plot, one of them within 3 m of the (0, 20) tree.
+            t(-2.0, 21.0, 20.0),
+            t(-8.0, 5.0, 20.0),
+        ];
+        let p = EvalParams::default();
+        let e = evaluate_plot(&r, &d, &p);
+        assert_eq!(e.detected_in_plot, 3);
+        // The old counting matched (20, 10) and (0, 20) to detections out of the plot: TP 4
+        // with 3 detections in the plot.
+        assert_eq!(e.all.true_positives, 2);
+        assert_eq!(e.all.false_positives, 1);
+        assert_eq!(e.all.false_negatives, 7);
+        assert_eq!(
+            e.all.true_positives + e.all.false_positives,
+            e.detected_in_plot
+        );
+        assert_eq!(e.all.n_detected, e.detected_in_plot);
+        assert!(e.matches.iter().all(|m| m.detected < 3));
+        // With a 3 m buffer the edge detections are in the plot and match.
+        let wide = EvalParams {
+            plot_buffer_m: 3.0,
+            ..p.clone()
+        };
+        let w = evaluate_plot(&r, &d, &wide);
+        assert_eq!((w.detected_in_plot, w.all.true_positives), (5, 4));
+        assert_eq!(w.all.true_positives + w.all.false_positives, 5);
+        // A given polygon drops the reference trees outside it too.
+        let half = [[-0.5, -0.5], [10.5, -0.5], [10.5, 20.5], [-0.5, 20.5]];
+        let h = evaluate_plot_in(&r, &d, &p, Some(&half));
+        assert_eq!(h.reference_in_plot, 6);
+        assert_eq!(h.detected_in_plot, 2); // (12, 16) and (-2, 21) lie 1.5 m out
+        assert_eq!((h.all.true_positives, h.all.false_positives), (2, 0));
+        // Height classes partition the references and the detections in the plot.
+        d.push(t(5.0, 5.0, 6.0)); // a small unmatched detection: FP of the lowest class
+        r.push(t(5.2, 5.0, 7.0)); // ... unless a small tree stands there
+        r.push(t(15.0, 5.0, 14.0));
+        let e = evaluate_plot(&r, &d, &p);
+        assert_eq!(e.classes.len(), 3);
+        let sum = |f: fn(&Scores) -> usize| e.classes.iter().map(|c| f(&c.scores)).sum::<usize>();
+        assert_eq!(sum(|s| s.n_reference), e.all.n_reference);
+        assert_eq!(sum(|s| s.n_detected), e.detected_in_plot);
+        assert_eq!(sum(|s| s.true_positives), e.all.true_positives);
+        assert_eq!(sum(|s| s.false_positives), e.all.false_positives);
+        for c in &e.classes {
+            let s = &c.scores;
+            assert_eq!(s.true_positives + s.false_positives, s.n_detected);
+            assert_eq!(s.true_positives + s.false_negatives, s.n_reference);
+        }
+        // Top height 20 m: classes [0, 10), [10, 16), [16, inf).
+        assert_eq!(e.classes[0].upper_m, Some(10.0));
+        assert_eq!(e.classes[0].scores.true_positives, 1);
+        assert_eq!(e.classes[1].scores.n_reference, 1);
+    }
+
+    #[test]
+    fn non_convex_polygons_and_buffers() {
+        // An L-shaped plot.
+        let l = [
+            [0.0, 0.0],
+            [10.0, 0.0],
+            [10.0, 4.0],
+            [4.0, 4.0],
+            [4.0, 10.0],
+            [0.0, 10.0],
+        ];
+        assert!(polygon_contains(&l, 2.0, 8.0));
+        assert!(polygon_contains(&l, 8.0, 2.0));
+        assert!(!polygon_contains(&l, 8.0, 8.0));
+        assert!(polygon_contains(&l, 10.0, 2.0)); // on an edge
+        assert!(in_plot(&l, 5.0, 5.0, 1.5));
+        assert!(!in_plot(&l, 8.0, 8.0, 3.0));
+        // Clockwise rings work the same.
+        let cw: Vec<[f64; 2]> = l.iter().rev().copied().collect();
+        assert!(polygon_contains(&cw, 2.0, 8.0) && !polygon_contains(&cw, 8.0, 8.0));
     }
 
     #[test]
