@@ -82,7 +82,18 @@ pub fn read_chunk_with(
         let tile = &catalog.tiles[ti];
         let b = chunk.buffered;
         let part = if let Some(own) = chunk.own_tile {
-            if ti == own {
+            if ti == own && chunk.part.is_some() {
+                // A part of a cut tile: its scratch file holds the tile's points in the
+                // buffered rectangle (the tile itself when no cache was built).
+                let source = strips.and_then(|s| s.part(chunk.id)).unwrap_or(&tile.path);
+                points::read_filtered(source, &mut |x, y| {
+                    if x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3] {
+                        Some(!chunk.core_contains(x, y))
+                    } else {
+                        None
+                    }
+                })?
+            } else if ti == own {
                 points::read(&tile.path)?
             } else {
                 let source = strips.and_then(|s| s.strip(ti)).unwrap_or(&tile.path);
@@ -131,10 +142,11 @@ where
     let pool = thread_pool(opts.threads)?;
     let stop = AtomicBool::new(false);
     let t_strips = std::time::Instant::now();
-    // Tile mode with a buffer: decode each neighbour once into its buffer strip.
+    // Tile mode with a buffer: decode each neighbour once into its buffer strip; tiles cut
+    // into parts: decode each once into its parts.
     let strips = if plan
         .iter()
-        .any(|c| c.own_tile.is_some() && c.tiles.len() > 1)
+        .any(|c| c.own_tile.is_some() && (c.tiles.len() > 1 || c.part.is_some()))
     {
         let ids: Vec<usize> = (0..plan.len()).collect();
         Some(pool.install(|| StripCache::build(catalog, plan, &ids, opts.scratch_dir.as_deref()))?)

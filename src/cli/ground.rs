@@ -211,12 +211,12 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let out_path = |chunk: &catalog::Chunk| -> PathBuf {
         if single_file {
             a.output.clone()
-        } else if let Some(own) = chunk.own_tile {
+        } else if let (Some(own), None) = (chunk.own_tile, chunk.part) {
             let p: &Path = &catalog.tiles[own].path;
             a.output.join(p.file_name().unwrap_or_default())
         } else {
             a.output
-                .join(format!("{:.0}_{:.0}.laz", chunk.core[0], chunk.core[1]))
+                .join(format!("{}.laz", chunk.file_stem(&catalog.tiles)))
         }
     };
     // Refuse to overwrite an input.

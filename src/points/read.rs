@@ -132,7 +132,7 @@ pub fn read_filtered(
 }
 
 /// Decompresses the next batch (up to [`READ_BATCH_POINTS`]) into `slab`.
-fn fill(
+pub(crate) fn fill(
     reader: &mut las::Reader,
     slab: &mut las::PointData,
     path: &Path,
