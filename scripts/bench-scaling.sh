@@ -6,9 +6,11 @@
 #   one:  every copy merged into one file,
 # and the same command run on each: `landcarbon ground --threads 1` (and, with RUN=1,
 # `landcarbon run --threads 1` on a minimal pipeline: ground, DTM, CHM, trees, metrics).
-# Wall time and peak RSS from /usr/bin/time -v; medians over RUNS runs (default 3), the runs of
-# every size and layout interleaved. Prints µs per point and peak RSS per size and layout; a cost
-# linear in the points gives a flat µs/point column, a memory bounded by the chunk a flat RSS.
+# CPU time (user + system), wall time and peak RSS from /usr/bin/time -v; medians over RUNS runs
+# (default 3), the runs of every size and layout interleaved. With --threads 1 the CPU time is
+# the cost, and unlike the wall time it holds on a machine shared with other jobs. Prints CPU µs
+# per point and peak RSS per size and layout: a cost linear in the points gives a flat µs/point
+# column, a memory bounded by the chunk a flat RSS column. Each run is also logged to stderr.
 #
 # Usage: scripts/bench-scaling.sh [RUNS] [SIZES...]     (default 3 runs, sizes 1 2 4 8)
 # env: LANDCARBON_SHARED (real data), LANDCARBON_BIN (binary), RUN=1 (also time `run`),
@@ -44,7 +46,7 @@ for n in "${SIZES[@]}"; do
 done
 points() { "$BIN" info "$@" --json 2>/dev/null | python3 -c 'import json, sys; print(json.load(sys.stdin)["total_points"])'; }
 
-# time_v CMD...: runs CMD under /usr/bin/time -v; prints "WALL_S RSS_MB".
+# time_v CMD...: runs CMD under /usr/bin/time -v; prints "WALL_S CPU_S RSS_MB".
 time_v() {
   if ! /usr/bin/time -v "$@" 2>"$WORK/time.txt" >/dev/null; then
     echo "FAILED: $*" >&2; tail -5 "$WORK/time.txt" >&2; exit 1
@@ -55,7 +57,8 @@ t = open(sys.argv[1]).read()
 w = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", t).group(1).split(":")
 secs = sum(float(p) * 60 ** i for i, p in enumerate(reversed(w)))
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)) / 1024
-print(f"{secs:.3f} {rss:.0f}")
+cpu = sum(float(re.search(rf"{k} time \(seconds\): (\S+)", t).group(1)) for k in ("User", "System"))
+print(f"{secs:.3f} {cpu:.3f} {rss:.0f}")
 PY
 }
 
@@ -84,7 +87,7 @@ COMMANDS=(ground)
 [[ ${RUN:-0} == 1 ]] && COMMANDS+=(run)
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $($BIN --version); runs: $RUNS (medians)"
-declare -A WALL RSS NPTS
+declare -A WALL CPU RSS NPTS
 for n in "${SIZES[@]}"; do
   NPTS[$n]=$(points "$GEN/one_$n.laz")
 done
@@ -94,8 +97,10 @@ for r in $(seq "$RUNS"); do
       for lay in many one; do
         rm -rf "$WORK/out"
         # shellcheck disable=SC2046
-        read -r w m < <(time_v $(command_of "$cmd" "$lay" "$n"))
+        read -r w u m < <(time_v $(command_of "$cmd" "$lay" "$n"))
+        echo "  $cmd ${n}x $lay: wall $w s, cpu $u s, peak $m MB" >&2
         WALL[$cmd,$n,$lay]+="$w "
+        CPU[$cmd,$n,$lay]+="$u "
         RSS[$cmd,$n,$lay]+="$m "
       done
     done
@@ -106,15 +111,16 @@ median() { python3 -c 'import sys,statistics as s; print(s.median([float(x) for 
 for cmd in "${COMMANDS[@]}"; do
   echo
   echo "landcarbon $cmd --threads 1 ${EXTRA:-}"
-  printf '%5s %10s | %8s %9s %8s | %8s %9s %8s | %s\n' size points "many s" "µs/pt" "RSS MB" "one s" "µs/pt" "RSS MB" "one/many time"
+  printf '%5s %10s | %7s %7s %7s | %7s %7s %7s | %s\n' size points "cpu s" "µs/pt" "RSS MB" "cpu s" "µs/pt" "RSS MB" "one/many"
+  printf '%5s %10s | %23s | %23s |\n' "" "" "many files" "one file"
   for n in "${SIZES[@]}"; do
     p=${NPTS[$n]}
     # shellcheck disable=SC2086
-    wm=$(median ${WALL[$cmd,$n,many]}); mm=$(median ${RSS[$cmd,$n,many]})
+    wm=$(median ${WALL[$cmd,$n,many]}); um=$(median ${CPU[$cmd,$n,many]}); mm=$(median ${RSS[$cmd,$n,many]})
     # shellcheck disable=SC2086
-    wo=$(median ${WALL[$cmd,$n,one]}); mo=$(median ${RSS[$cmd,$n,one]})
+    wo=$(median ${WALL[$cmd,$n,one]}); uo=$(median ${CPU[$cmd,$n,one]}); mo=$(median ${RSS[$cmd,$n,one]})
     python3 -c "
-p, wm, mm, wo, mo = $p, $wm, $mm, $wo, $mo
-print('%4dx %10d | %8.2f %9.3f %8.0f | %8.2f %9.3f %8.0f | %.2f' % ($n, p, wm, wm / p * 1e6, mm, wo, wo / p * 1e6, mo, wo / wm))"
+p, wm, um, mm, wo, uo, mo = $p, $wm, $um, $mm, $wo, $uo, $mo
+print('%4dx %10d | %7.2f %7.3f %7.0f | %7.2f %7.3f %7.0f | %.2f   (wall %.1f s, %.1f s)' % ($n, p, um, um / p * 1e6, mm, uo, uo / p * 1e6, mo, uo / um, wm, wo))"
   done
 done

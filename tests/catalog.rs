@@ -329,7 +329,7 @@ fn automatically_cut_big_tiles_give_the_same_cells_as_the_whole_file() {
         assert!(report.is_complete(), "{:?}", report.failures);
         let cores: usize = report.results.iter().map(|(_, n)| n).sum();
         assert_eq!(cores as u64, catalog.n_points(), "{what}: core points");
-        assert_chunk_invariant(&paths, 2.0, &[opts.clone()]);
+        assert_chunk_invariant(&paths, 2.0, std::slice::from_ref(&opts));
         // No cutting when the target is large enough (or 0): one chunk per tile.
         for max_points in [0, biggest] {
             let o = ChunkOptions {

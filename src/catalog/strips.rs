@@ -96,12 +96,10 @@ impl StripCache {
                 Ok((t, strip, part_files))
             })
             .collect();
-        for r in built {
-            // A tile that cannot be read fails the chunks that need it, later, with its name.
-            if let Ok((t, strip, part_files)) = r {
-                cache.paths[t] = strip;
-                cache.parts.extend(part_files);
-            }
+        // A tile that cannot be read fails the chunks that need it, later, with its name.
+        for (t, strip, part_files) in built.into_iter().flatten() {
+            cache.paths[t] = strip;
+            cache.parts.extend(part_files);
         }
         Ok(cache)
     }
