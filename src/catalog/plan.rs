@@ -45,9 +45,10 @@ pub struct ChunkOptions {
     pub max_points: u64,
 }
 
-/// Default of [`ChunkOptions::max_points`]: measured with `scripts/bench-scaling.sh` (time per
-/// point and peak memory of `landcarbon ground` and `run` against the chunk's points; see the
-/// README's Performance section).
+/// Default of [`ChunkOptions::max_points`]. With `scripts/bench-scaling.sh`'s 4x file (7.8 M
+/// points in one file, `ground --threads 1`, one run each on a loaded machine): 2 M gives
+/// 29.0 CPU s and 351 MB, 1 M gives 26.2 s and 240 MB, the uncut file 31.5 s and 393 MB (see the
+/// README's Performance section); a smaller default may be better, not yet measured further.
 pub const DEFAULT_MAX_POINTS: u64 = 2_000_000;
 
 impl Default for ChunkOptions {
