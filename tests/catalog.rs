@@ -268,3 +268,79 @@ fn a_failing_chunk_is_reported_and_the_others_complete() {
     assert_eq!(report.failures.len(), 1);
     assert!(report.skipped >= 1);
 }
+
+/// A tile of more than `max_points` points is cut into parts automatically: every point is the
+/// core point of exactly one part, and per-cell results over the parts (which see their
+/// buffers, from the tile itself and from its neighbours) equal those of the whole cloud, for a
+/// catalog of one file and of two neighbouring files, on 1 and 2 threads.
+#[test]
+fn automatically_cut_big_tiles_give_the_same_cells_as_the_whole_file() {
+    let (cloud, _) = generate(&SynthParams {
+        size_m: [120.0, 90.0],
+        pulses_per_m2: 4.0,
+        ..Default::default()
+    });
+    for (nx, what) in [(1, "one file"), (2, "two files")] {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = write_tiles(&cloud, dir.path(), nx, 1);
+        let inputs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let catalog = Catalog::open(&inputs).unwrap();
+        let biggest = catalog.tiles.iter().map(|t| t.n_points).max().unwrap();
+        let opts = ChunkOptions {
+            buffer_m: 10.0,
+            max_points: biggest / 4,
+            ..Default::default()
+        };
+        let plan = catalog.plan(&opts).unwrap();
+        assert!(
+            plan.len() >= 4 * nx && plan.iter().all(|c| c.part.is_some()),
+            "{what}: {} chunks, parts {:?}",
+            plan.len(),
+            plan.iter().map(|c| c.part).collect::<Vec<_>>()
+        );
+        // Parts of one tile tile its snapped core: aligned, disjoint, with their estimate near
+        // the target.
+        for c in &plan {
+            for v in c.core {
+                assert_eq!(
+                    v % opts.align_m,
+                    0.0,
+                    "{what}: core {:?} off the 20 m grid",
+                    c.core
+                );
+            }
+        }
+        let report = catalog::run(
+            &catalog,
+            &plan,
+            &EngineOptions::default(),
+            &|_, _| {},
+            |chunk, pts| {
+                for i in 0..pts.len() {
+                    let inside = chunk.core_contains(pts.x[i], pts.y[i]);
+                    let own = !pts.is_buffer[i];
+                    // Core points lie in the core; buffer points of the own tile lie outside it.
+                    assert!(!own || inside, "a core point outside the part's core");
+                }
+                Ok(pts.core_len())
+            },
+        )
+        .unwrap();
+        assert!(report.is_complete(), "{:?}", report.failures);
+        let cores: usize = report.results.iter().map(|(_, n)| n).sum();
+        assert_eq!(cores as u64, catalog.n_points(), "{what}: core points");
+        assert_chunk_invariant(&paths, 2.0, std::slice::from_ref(&opts));
+        // No cutting when the target is large enough (or 0): one chunk per tile.
+        for max_points in [0, biggest] {
+            let o = ChunkOptions {
+                max_points,
+                ..opts.clone()
+            };
+            assert_eq!(
+                catalog.plan(&o).unwrap().len(),
+                nx,
+                "{what}: max_points {max_points}"
+            );
+        }
+    }
+}

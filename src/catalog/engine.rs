@@ -77,41 +77,57 @@ pub fn read_chunk_with(
     chunk: &Chunk,
     strips: Option<&StripCache>,
 ) -> Result<PointCloud> {
-    let mut cloud: Option<PointCloud> = None;
-    for &ti in &chunk.tiles {
-        let tile = &catalog.tiles[ti];
-        let b = chunk.buffered;
-        let part = if let Some(own) = chunk.own_tile {
-            if ti == own {
-                points::read(&tile.path)?
-            } else {
-                let source = strips.and_then(|s| s.strip(ti)).unwrap_or(&tile.path);
-                points::read_filtered(source, &mut |x, y| {
-                    (x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]).then_some(true)
-                })?
-            }
-        } else {
-            points::read_filtered(&tile.path, &mut |x, y| {
-                if x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3] {
-                    Some(!chunk.core_contains(x, y))
-                } else {
-                    None
-                }
-            })?
-        };
-        match &mut cloud {
-            None => cloud = Some(part),
-            Some(c) => c
-                .append(&part)
-                .map_err(|e| Error::data(tile.path.display(), e))?,
-        }
+    // Where each tile's points come from: the tile itself, its buffer strip or the part's
+    // scratch file, and whether to keep all of it.
+    let sources: Vec<(usize, &std::path::Path)> = chunk
+        .tiles
+        .iter()
+        .map(|&ti| {
+            let tile = &catalog.tiles[ti];
+            let source = match (chunk.own_tile, chunk.part) {
+                (Some(own), Some(_)) if ti == own => strips.and_then(|s| s.part(chunk.id)),
+                (Some(own), _) if ti != own => strips.and_then(|s| s.strip(ti)),
+                _ => None,
+            };
+            (ti, source.unwrap_or(&tile.path))
+        })
+        .collect();
+    // The columns are reserved once, for at most every point of every source (headers), so
+    // that reading several files never reallocates them (a reallocation holds the old and the
+    // new columns at once: up to 3 times the chunk).
+    let mut upper = 0u64;
+    let mut first_meta = None;
+    for &(_, path) in &sources {
+        let (_, meta) = points::open(path)?;
+        upper += meta.header.number_of_points();
+        first_meta.get_or_insert(meta);
     }
-    cloud.ok_or_else(|| {
-        Error::data(
+    let Some(meta) = first_meta else {
+        return Err(Error::data(
             format!("chunk {}", chunk.id),
             "no tile intersects the chunk",
-        )
-    })
+        ));
+    };
+    let mut cloud = PointCloud::empty(meta);
+    let _ = cloud.try_reserve(usize::try_from(upper).unwrap_or(usize::MAX));
+    let b = chunk.buffered;
+    for &(ti, source) in &sources {
+        let in_buffered = |x: f64, y: f64| x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3];
+        let own_whole = chunk.own_tile == Some(ti) && chunk.part.is_none();
+        if own_whole {
+            points::read::read_filtered_into(source, &mut cloud, &mut |_, _| Some(false))
+        } else if chunk.own_tile.is_some() && chunk.own_tile != Some(ti) {
+            points::read::read_filtered_into(source, &mut cloud, &mut |x, y| {
+                in_buffered(x, y).then_some(true)
+            })
+        } else {
+            // A part of a cut tile, or a grid chunk: core points are those in the core.
+            points::read::read_filtered_into(source, &mut cloud, &mut |x, y| {
+                in_buffered(x, y).then(|| !chunk.core_contains(x, y))
+            })
+        }?;
+    }
+    Ok(cloud)
 }
 
 /// Runs `f` on every chunk of `plan`, in parallel, and collects results and failures.
@@ -131,10 +147,11 @@ where
     let pool = thread_pool(opts.threads)?;
     let stop = AtomicBool::new(false);
     let t_strips = std::time::Instant::now();
-    // Tile mode with a buffer: decode each neighbour once into its buffer strip.
+    // Tile mode with a buffer: decode each neighbour once into its buffer strip; tiles cut
+    // into parts: decode each once into its parts.
     let strips = if plan
         .iter()
-        .any(|c| c.own_tile.is_some() && c.tiles.len() > 1)
+        .any(|c| c.own_tile.is_some() && (c.tiles.len() > 1 || c.part.is_some()))
     {
         let ids: Vec<usize> = (0..plan.len()).collect();
         Some(pool.install(|| StripCache::build(catalog, plan, &ids, opts.scratch_dir.as_deref()))?)

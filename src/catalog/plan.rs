@@ -15,6 +15,14 @@
 //!   buffer) and agree;
 //! * by grid (`size_m > 0`): square chunks on a grid aligned to `origin`; a point belongs to
 //!   the chunk whose half-open core `[x0, x1) × [y0, y1)` contains it.
+//!
+//! In tile mode a tile of more than `max_points` points is cut automatically into *parts*: its
+//! snapped core is divided into a grid of square cells of a side that is a multiple of
+//! `align_m`, chosen so that each part holds about `max_points` at the tile's mean density
+//! (parts along an edge are narrower). Each part is a chunk whose core points are the tile's
+//! points in the part's half-open core and whose buffer holds the tile's other points and its
+//! neighbours' points within the buffer: the peak memory and the cost of a chunk are set by
+//! `max_points`, not by the file.
 
 use super::index::TileInfo;
 use crate::{Error, Result};
@@ -32,7 +40,16 @@ pub struct ChunkOptions {
     /// In tile mode, core rectangles are snapped outward to multiples of this step; raster
     /// resolutions should divide it.
     pub align_m: f64,
+    /// In tile mode, a tile with more points than this is cut into parts of about this many
+    /// points each (grid chunks with buffers inside the tile); 0 = never cut.
+    pub max_points: u64,
 }
+
+/// Default of [`ChunkOptions::max_points`]. With `scripts/bench-scaling.sh`'s 4x file (7.8 M
+/// points in one file, `ground --threads 1`, one run each on a loaded machine): 2 M gives
+/// 29.0 CPU s and 351 MB, 1 M gives 26.2 s and 240 MB, the uncut file 31.5 s and 393 MB (see the
+/// README's Performance section); a smaller default may be better, not yet measured further.
+pub const DEFAULT_MAX_POINTS: u64 = 2_000_000;
 
 impl Default for ChunkOptions {
     fn default() -> Self {
@@ -41,6 +58,7 @@ impl Default for ChunkOptions {
             buffer_m: 30.0,
             origin: [0.0, 0.0],
             align_m: 20.0,
+            max_points: DEFAULT_MAX_POINTS,
         }
     }
 }
@@ -61,11 +79,36 @@ pub struct Chunk {
     pub tiles: Vec<usize>,
     /// In tile mode, the tile whose points form the core.
     pub own_tile: Option<usize>,
-    /// Header point count of the core area (for load balancing; an estimate in grid mode).
+    /// Header point count of the core area (for load balancing; an estimate in grid mode and
+    /// for parts).
     pub est_points: u64,
+    /// In tile mode, `Some((k, n))` when the own tile is cut into `n` parts and this chunk is
+    /// part `k`: its core points are those of the own tile inside the (half-open) core.
+    pub part: Option<(usize, usize)>,
 }
 
 impl Chunk {
+    /// Name (without extension) of a per-chunk output file: the own tile's file stem in tile
+    /// mode, followed by the part's lower-left corner for a part (`tile_885020_629140`), and
+    /// the core's lower-left corner in grid mode (`885000_629100`).
+    pub fn file_stem(&self, tiles: &[TileInfo]) -> String {
+        let corner = format!("{:.0}_{:.0}", self.core[0], self.core[1]);
+        match self.own_tile {
+            Some(t) => {
+                let stem = tiles[t]
+                    .path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_else(|| format!("tile{t}"));
+                match self.part {
+                    Some(_) => format!("{stem}_{corner}"),
+                    None => stem,
+                }
+            }
+            None => corner,
+        }
+    }
+
     /// Whether `(x, y)` lies in the half-open core rectangle.
     pub fn core_contains(&self, x: f64, y: f64) -> bool {
         x >= self.core[0] && x < self.core[2] && y >= self.core[1] && y < self.core[3]
@@ -82,6 +125,41 @@ fn grow(r: &Rect, d: f64) -> Rect {
 
 fn tile_rect(t: &TileInfo) -> Rect {
     [t.bounds[0], t.bounds[1], t.bounds[3], t.bounds[4]]
+}
+
+fn overlap_area(a: &Rect, b: &Rect) -> f64 {
+    (a[2].min(b[2]) - a[0].max(b[0])).max(0.0) * (a[3].min(b[3]) - a[1].max(b[1])).max(0.0)
+}
+
+/// The cores of the parts of a tile of `n_points` over `area` whose snapped core is `core`:
+/// `[core]` when the tile is small enough; otherwise a grid over `core`, from its lower-left
+/// corner, of square cells whose side is a multiple of `align_m` and holds about `max_points`
+/// at the tile's mean density.
+fn tile_parts(core: &Rect, n_points: u64, area: f64, opts: &ChunkOptions) -> Vec<Rect> {
+    if opts.max_points == 0 || n_points <= opts.max_points || area <= 0.0 {
+        return vec![*core];
+    }
+    let a = opts.align_m;
+    let side_m = (area * opts.max_points as f64 / n_points as f64).sqrt();
+    let side_m = ((side_m / a).floor() * a).max(a);
+    let (w, h) = (core[2] - core[0], core[3] - core[1]);
+    let nx = ((w / side_m).ceil() as usize).max(1);
+    let ny = ((h / side_m).ceil() as usize).max(1);
+    if nx * ny == 1 {
+        return vec![*core];
+    }
+    let mut parts = Vec::with_capacity(nx * ny);
+    for j in 0..ny {
+        for i in 0..nx {
+            parts.push([
+                core[0] + i as f64 * side_m,
+                core[1] + j as f64 * side_m,
+                (core[0] + (i + 1) as f64 * side_m).min(core[2]),
+                (core[1] + (j + 1) as f64 * side_m).min(core[3]),
+            ]);
+        }
+    }
+    parts
 }
 
 /// Plans the chunks of a catalog.
@@ -119,15 +197,25 @@ pub fn plan(tiles: &[TileInfo], opts: &ChunkOptions) -> Result<Vec<Chunk>> {
                 ((r[2] / a).floor() + 1.0) * a,
                 ((r[3] / a).floor() + 1.0) * a,
             ];
-            let buffered = grow(&core, opts.buffer_m);
-            chunks.push(Chunk {
-                id: chunks.len(),
-                core,
-                buffered,
-                tiles: touching(&buffered),
-                own_tile: Some(i),
-                est_points: t.n_points,
-            });
+            let parts = tile_parts(&core, t.n_points, t.area(), opts);
+            let n = parts.len();
+            for (k, part) in parts.into_iter().enumerate() {
+                let buffered = grow(&part, opts.buffer_m);
+                let est = if n == 1 {
+                    t.n_points
+                } else {
+                    (t.density() * overlap_area(&part, &r)).round() as u64
+                };
+                chunks.push(Chunk {
+                    id: chunks.len(),
+                    core: part,
+                    buffered,
+                    tiles: touching(&buffered),
+                    own_tile: Some(i),
+                    est_points: est,
+                    part: (n > 1).then_some((k, n)),
+                });
+            }
         }
     } else {
         let s = opts.size_m;
@@ -192,6 +280,7 @@ pub fn plan(tiles: &[TileInfo], opts: &ChunkOptions) -> Result<Vec<Chunk>> {
                     tiles: touching(&buffered),
                     own_tile: None,
                     est_points: est.round() as u64,
+                    part: None,
                 });
             }
         }

@@ -5,11 +5,18 @@
 //! uncompressed, to a scratch folder; chunks then read their neighbours' strips. Each tile is
 //! decompressed twice in all (strip pass and its own chunk), whatever its number of neighbours.
 //!
+//! A tile cut into parts (see [`super::plan`]) is split in the same pass: each part's buffered
+//! rectangle of the tile is written to its own scratch file, which the part then reads instead
+//! of the tile, so a big tile is decompressed once in all, not once per part.
+//!
+//! Every tile is decoded in one streaming pass ([`points::split_by_rects`]): the memory of the
+//! pass is a batch of records per output, not the tile.
+//!
 //! The scratch folder is removed when the cache is dropped.
 
 use super::plan::{Chunk, Rect};
 use super::Catalog;
-use crate::points::{self, PointCloud};
+use crate::points;
 use crate::{Error, Result};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -20,10 +27,8 @@ pub struct StripCache {
     dir: PathBuf,
     /// `paths[tile]`: the tile's strip file, when some chunk needs it.
     paths: Vec<Option<PathBuf>>,
-}
-
-fn inside(r: &Rect, x: f64, y: f64) -> bool {
-    x >= r[0] && x <= r[2] && y >= r[1] && y <= r[3]
+    /// `parts[chunk id]`: the own tile's points within the buffered rectangle of a part.
+    parts: std::collections::HashMap<usize, PathBuf>,
 }
 
 impl StripCache {
@@ -57,31 +62,44 @@ impl StripCache {
                 }
             }
         }
+        // For each tile: the parts (chunk ids, among those run) cut from it.
+        let mut parts: Vec<Vec<usize>> = vec![Vec::new(); catalog.tiles.len()];
+        for &ci in run {
+            if let (Some(own), Some(_)) = (plan[ci].own_tile, plan[ci].part) {
+                parts[own].push(ci);
+            }
+        }
         let mut cache = StripCache {
             dir,
             paths: vec![None; catalog.tiles.len()],
+            parts: Default::default(),
         };
-        let built: Vec<(usize, Result<PathBuf>)> = needs
-            .par_iter()
-            .enumerate()
-            .filter(|(_, r)| !r.is_empty())
-            .map(|(t, rects)| {
-                let path = cache.dir.join(format!("tile-{t:06}.las"));
-                let r = (|| {
-                    let strip = points::read_filtered(&catalog.tiles[t].path, &mut |x, y| {
-                        rects.iter().any(|r| inside(r, x, y)).then_some(true)
-                    })?;
-                    write_strip(&strip, &path)?;
-                    Ok(path)
-                })();
-                (t, r)
+        type Built = (usize, Option<PathBuf>, Vec<(usize, PathBuf)>);
+        let built: Vec<Result<Built>> = (0..catalog.tiles.len())
+            .into_par_iter()
+            .filter(|&t| !needs[t].is_empty() || !parts[t].is_empty())
+            .map(|t| {
+                let mut outputs: Vec<(Vec<Rect>, PathBuf)> = Vec::new();
+                let strip =
+                    (!needs[t].is_empty()).then(|| cache.dir.join(format!("tile-{t:06}.las")));
+                if let Some(p) = &strip {
+                    outputs.push((needs[t].clone(), p.clone()));
+                }
+                let part_files: Vec<(usize, PathBuf)> = parts[t]
+                    .iter()
+                    .map(|&ci| (ci, cache.dir.join(format!("part-{ci:06}.las"))))
+                    .collect();
+                for (ci, p) in &part_files {
+                    outputs.push((vec![plan[*ci].buffered], p.clone()));
+                }
+                points::split_by_rects(&catalog.tiles[t].path, &outputs)?;
+                Ok((t, strip, part_files))
             })
             .collect();
-        for (t, r) in built {
-            // A tile that cannot be read fails the chunks that need it, later, with its name.
-            if let Ok(p) = r {
-                cache.paths[t] = Some(p);
-            }
+        // A tile that cannot be read fails the chunks that need it, later, with its name.
+        for (t, strip, part_files) in built.into_iter().flatten() {
+            cache.paths[t] = strip;
+            cache.parts.extend(part_files);
         }
         Ok(cache)
     }
@@ -89,6 +107,11 @@ impl StripCache {
     /// The strip of `tile`, when built.
     pub fn strip(&self, tile: usize) -> Option<&Path> {
         self.paths.get(tile).and_then(|p| p.as_deref())
+    }
+
+    /// The own tile's points of the part `chunk_id` (its buffered rectangle), when built.
+    pub fn part(&self, chunk_id: usize) -> Option<&Path> {
+        self.parts.get(&chunk_id).map(PathBuf::as_path)
     }
 }
 
@@ -115,12 +138,6 @@ fn remove_orphans(base: &Path) {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
-}
-
-fn write_strip(strip: &PointCloud, path: &Path) -> Result<()> {
-    // Strips keep the tile's own format, scale and offset, so points are decoded bit for bit
-    // as from the tile itself.
-    points::write(strip, path)
 }
 
 impl Drop for StripCache {

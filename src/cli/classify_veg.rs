@@ -68,18 +68,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
                 .collect();
             cloud.retain_mask(&keep);
             let stats = classify_vegetation(&mut cloud.classification, &h, &cfg.vegetation)?;
-            let name = match chunk.own_tile {
-                Some(t) => format!(
-                    "{}.{}",
-                    catalog.tiles[t]
-                        .path
-                        .file_stem()
-                        .unwrap_or_default()
-                        .to_string_lossy(),
-                    a.format
-                ),
-                None => format!("{:.0}_{:.0}.{}", chunk.core[0], chunk.core[1], a.format),
-            };
+            let name = format!("{}.{}", chunk.file_stem(&catalog.tiles), a.format);
             if !cloud.is_empty() {
                 points::write(&cloud, &a.output.join(name))?;
             }

@@ -34,6 +34,10 @@ pub struct CatalogArgs {
     /// Buffer around each chunk in metres.
     #[arg(long)]
     pub buffer: Option<f64>,
+    /// A tile with more points is cut automatically into buffered chunks of about this many
+    /// points (0 = never; by-tile chunking only).
+    #[arg(long)]
+    pub max_chunk_points: Option<u64>,
     /// Stop starting new chunks after the first failure.
     #[arg(long)]
     pub stop_early: bool,
@@ -93,6 +97,9 @@ pub fn load_config(c: &Common, cat: Option<&CatalogArgs>) -> anyhow::Result<Conf
         }
         if let Some(b) = cat.buffer {
             cfg.chunk.buffer_m = b;
+        }
+        if let Some(n) = cat.max_chunk_points {
+            cfg.chunk.max_points = n;
         }
         if cat.stop_early {
             cfg.engine.stop_early = true;

@@ -13,6 +13,7 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
     ("*", "threads", "threads"),
     ("*", "chunk_size", "chunk.size_m"),
     ("*", "buffer", "chunk.buffer_m"),
+    ("*", "max_chunk_points", "chunk.max_points"),
     ("*", "heights", "heights.source"),
     // chm
     ("chm", "method", "chm.method"),

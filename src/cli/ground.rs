@@ -5,7 +5,8 @@
 //!
 //! Output: with one input and `-o` ending in `.las`/`.laz`, that file; otherwise `-o` is a
 //! folder receiving one file per input tile named like the input (default by-tile chunks), or
-//! `{xmin}_{ymin}.laz` per chunk when `--chunk-size` is set.
+//! `{xmin}_{ymin}.laz` per chunk when `--chunk-size` is set. A tile cut into parts (more points
+//! than `[chunk] max_points`) is written as one file per part, `{stem}_{xmin}_{ymin}.laz`.
 
 use super::common::{
     extension, load_config, progress, report_failures, same_file, CatalogArgs, Common, Outcome,
@@ -194,13 +195,23 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let by_tile = cfg.chunk.size_m == 0.0;
     let ext = extension(&a.output);
     let single_file = ext == "laz" || ext == "las";
-    if single_file && !(catalog.tiles.len() == 1 && by_tile) {
+    if single_file && !(catalog.tiles.len() == 1 && by_tile && plan.len() == 1) {
+        let why = if !by_tile {
+            ", --chunk-size".to_string()
+        } else if catalog.tiles.len() == 1 {
+            format!(
+                ", cut into {} chunks of at most about {} points: --max-chunk-points 0 keeps it whole",
+                plan.len(),
+                cfg.chunk.max_points
+            )
+        } else {
+            String::new()
+        };
         anyhow::bail!(
-            "-o {} is a file, but the run writes {} outputs ({} tiles{}); give a folder",
+            "-o {} is a file, but the run writes {} outputs ({} tiles{why}); give a folder",
             a.output.display(),
             plan.len(),
             catalog.tiles.len(),
-            if by_tile { "" } else { ", --chunk-size" }
         );
     }
     if !single_file {
@@ -211,12 +222,12 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let out_path = |chunk: &catalog::Chunk| -> PathBuf {
         if single_file {
             a.output.clone()
-        } else if let Some(own) = chunk.own_tile {
+        } else if let (Some(own), None) = (chunk.own_tile, chunk.part) {
             let p: &Path = &catalog.tiles[own].path;
             a.output.join(p.file_name().unwrap_or_default())
         } else {
             a.output
-                .join(format!("{:.0}_{:.0}.laz", chunk.core[0], chunk.core[1]))
+                .join(format!("{}.laz", chunk.file_stem(&catalog.tiles)))
         }
     };
     // Refuse to overwrite an input.

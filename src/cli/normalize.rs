@@ -72,17 +72,7 @@ fn chunk_path(
     if single {
         return out.to_path_buf();
     }
-    let name = match chunk.own_tile {
-        Some(t) => format!(
-            "{}.{format}",
-            cat.tiles[t]
-                .path
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_else(|| format!("tile{t}"))
-        ),
-        None => format!("{:.0}_{:.0}.{format}", chunk.core[0], chunk.core[1]),
-    };
+    let name = format!("{}.{format}", chunk.file_stem(&cat.tiles));
     out.join(name)
 }
 

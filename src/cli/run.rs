@@ -45,6 +45,10 @@ pub struct Args {
     /// Buffer around each chunk in metres.
     #[arg(long)]
     pub buffer: Option<f64>,
+    /// A tile with more points is cut automatically into buffered chunks of about this many
+    /// points (0 = never; by-tile chunking only).
+    #[arg(long)]
+    pub max_chunk_points: Option<u64>,
     /// Stop starting new chunks after the first failure.
     #[arg(long)]
     pub stop_early: bool,
@@ -131,6 +135,9 @@ fn apply_run_flags(cfg: &mut Config, a: &Args) {
     }
     if let Some(v) = a.buffer {
         cfg.chunk.buffer_m = v;
+    }
+    if let Some(v) = a.max_chunk_points {
+        cfg.chunk.max_points = v;
     }
     if a.stop_early {
         cfg.engine.stop_early = true;

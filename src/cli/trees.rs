@@ -229,14 +229,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
                 cloud
                     .extra
                     .set_f64("treeID", &ids, "tree ID from apex position");
-                let name = match chunk.own_tile {
-                    Some(t) => catalog.tiles[t]
-                        .path
-                        .file_stem()
-                        .map(|s| format!("{}.laz", s.to_string_lossy()))
-                        .unwrap_or_else(|| format!("chunk_{}.laz", chunk.id)),
-                    None => format!("{:.0}_{:.0}.laz", chunk.core[0], chunk.core[1]),
-                };
+                let name = format!("{}.laz", chunk.file_stem(&catalog.tiles));
                 points::write(&cloud, &dir.join(name))?;
             }
             let trees: Vec<Tree> = seg

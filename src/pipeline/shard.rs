@@ -76,6 +76,7 @@ mod tests {
             tiles: vec![],
             own_tile: None,
             est_points: pts,
+            part: None,
         }
     }
 

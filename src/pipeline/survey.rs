@@ -105,7 +105,10 @@ impl KeyParts {
                 .map(|&t| self.tiles[t].as_str())
                 .chain([self.plots.as_str()]),
         );
-        let rects = format!("{:?} {:?} {:?}", chunk.core, chunk.buffered, chunk.own_tile);
+        let rects = format!(
+            "{:?} {:?} {:?} {:?}",
+            chunk.core, chunk.buffered, chunk.own_tile, chunk.part
+        );
         ChunkKey {
             version: env!("CARGO_PKG_VERSION").to_string(),
             survey: self.survey.clone(),

@@ -9,6 +9,7 @@ mod index;
 pub mod layout;
 mod meta;
 pub mod read;
+pub mod split;
 pub mod write;
 
 pub use cloud::{class, flag, PointCloud, WaveformPacket};
@@ -16,4 +17,5 @@ pub use crs::Crs;
 pub use index::KdIndex2;
 pub use meta::LasMeta;
 pub use read::{open, read, read_filtered};
+pub use split::split_by_rects;
 pub use write::write;

@@ -137,8 +137,53 @@ pub fn read_filtered(
     Ok(cloud)
 }
 
+/// Appends to `cloud` the points of `path` for which `keep(x, y)` is `Some(is_buffer)`, as
+/// [`read_filtered`] reads them (decoded with `path`'s own scale and offset), without a second
+/// cloud: a chunk read from several files grows one set of columns, reserved once by the
+/// caller, instead of appending copies. The file must have `cloud`'s point columns and extra
+/// bytes (an error naming it otherwise).
+pub fn read_filtered_into(
+    path: &Path,
+    cloud: &mut PointCloud,
+    keep: &mut dyn FnMut(f64, f64) -> Option<bool>,
+) -> Result<()> {
+    let (mut reader, meta) = open(path)?;
+    let same_columns = meta.format.has_gps_time == cloud.gps_time.is_some()
+        && meta.format.has_color == cloud.rgb.is_some()
+        && meta.format.has_nir == cloud.nir.is_some()
+        && meta.format.has_waveform == cloud.waveform.is_some()
+        && meta.format.extra_bytes as usize == cloud.extra.record_len
+        && meta.format.is_extended == cloud.meta.format.is_extended;
+    if !same_columns {
+        return Err(Error::data(
+            path.display(),
+            "its point format or extra bytes differ from the other files of the chunk",
+        ));
+    }
+    let expected = meta.header.number_of_points();
+    let mut slab = las::PointDataBuilder::new()
+        .for_header(reader.header())
+        .build();
+    // Decode with this file's header (transforms, layout), then give the cloud its own back.
+    let own_meta = std::mem::replace(&mut cloud.meta, meta);
+    let result = (|| -> Result<()> {
+        let mut seen = 0u64;
+        while seen < expected {
+            let got = fill(&mut reader, &mut slab, path, &cloud.meta, expected, seen)?;
+            if got == 0 {
+                break;
+            }
+            decode_into(cloud, slab.raw_bytes(), keep);
+            seen += got;
+        }
+        check_count(path, expected, seen)
+    })();
+    cloud.meta = own_meta;
+    result
+}
+
 /// Decompresses the next batch (up to [`READ_BATCH_POINTS`]) into `slab`.
-fn fill(
+pub(crate) fn fill(
     reader: &mut las::Reader,
     slab: &mut las::PointData,
     path: &Path,
