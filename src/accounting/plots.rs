@@ -24,8 +24,8 @@
 use super::field_units;
 use super::uncertainty;
 use super::{LandClass, Pool};
-use crate::vector::plot_rows::invalid_value;
 use crate::params::Params;
+use crate::vector::plot_rows::invalid_value;
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
