@@ -18,3 +18,5 @@ bash scripts/test-python.sh
 # A sharded run on a real (single-node) Slurm equals the single-process run; skips loudly when
 # Slurm cannot be installed or started.
 bash scripts/slurm/equality-test.sh
+# Outputs on a full disk: non-zero exit, nothing under a final name (root only; skips loudly).
+bash scripts/disk-full.sh

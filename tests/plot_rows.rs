@@ -2,10 +2,12 @@
 //! plot tables as in `calibrate` (one shared check, `vector::plot_rows`) (issue #15 pt 7).
 
 use landcarbon::accounting::plots::PlotTable;
+use landcarbon::params::Params;
 use std::path::Path;
 
 fn parse(text: &str) -> Result<PlotTable, String> {
-    PlotTable::parse(text, Path::new("plots_2020.csv")).map_err(|e| e.to_string())
+    PlotTable::parse(text, Path::new("plots_2020.csv"), &Params::defaults())
+        .map_err(|e| e.to_string())
 }
 
 const HEAD: &str = "plot_id,class,stratum,pool,value\n";
