@@ -39,6 +39,8 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
     ("trees", "ws_min", "trees.lmf.ws_min_m"),
     ("trees", "ws_max", "trees.lmf.ws_max_m"),
     ("trees", "hmin", "trees.lmf.hmin_m"),
+    ("trees", "saddle_depth", "trees.saddle.min_depth_frac"),
+    ("trees", "smooth_frac", "trees.detect_smooth_frac"),
     ("trees", "th_tree", "trees.th_tree_m"),
     ("trees", "th_seed", "trees.dalponte.th_seed"),
     ("trees", "th_cr", "trees.dalponte.th_cr"),
@@ -103,6 +105,7 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
     ("trees-eval", "assignment", "eval_trees.assignment"),
     ("trees-eval", "plot", "eval_trees.plot"),
     ("trees-eval", "plot_buffer", "eval_trees.plot_buffer_m"),
+    ("trees-eval", "plot_polygon", "=none: the plot named by --plot"),
     (
         "trees-eval",
         "top_height_fraction",
