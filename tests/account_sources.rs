@@ -71,6 +71,21 @@ fn patch(id: &str, code: &str, x0: f64, x1: f64) -> Patch {
     }
 }
 
+/// The same patches surveyed in 2020 and 2025, classified.
+fn surveys(p: &[Patch], params: &Params) -> (PatchSet, PatchSet) {
+    let set = |year| PatchSet {
+        year,
+        path: PathBuf::from(format!("mem{year}")),
+        layer: "p".into(),
+        crs_wkt: None,
+        patches: p.to_vec(),
+        repairs: vec![],
+    };
+    let (mut a, mut b) = (set(2020), set(2025));
+    classify(&mut [&mut a, &mut b], params).unwrap();
+    (a, b)
+}
+
 #[test]
 fn carbon_folder_pools_keep_their_true_method() {
     let dir = tempfile::tempdir().unwrap();
@@ -106,16 +121,7 @@ fn carbon_folder_pools_keep_their_true_method() {
         patch("G", "0201", 1000.0, 2000.0),
     ];
     let params = Params::load(None).unwrap();
-    let set = |year| PatchSet {
-        year,
-        path: PathBuf::from(format!("mem{year}")),
-        layer: "p".into(),
-        crs_wkt: None,
-        patches: p.clone(),
-        repairs: vec![],
-    };
-    let (mut a, mut b) = (set(2020), set(2025));
-    classify(&mut [&mut a, &mut b], &params).unwrap();
+    let (a, b) = surveys(&p, &params);
     let src = || Sources {
         lidar: Some(l.clone()),
         ..Default::default()
@@ -193,16 +199,7 @@ fn field_unit_plots_reach_f1_as_volume_bef_dead_wood_and_litter_carbon() {
     let tab =
         |v1, v2, name: &str| PlotTable::parse(&table(v1, v2), Path::new(name), &params).unwrap();
     let p = vec![patch("F", "0301", 0.0, 1000.0)];
-    let set = |year| PatchSet {
-        year,
-        path: PathBuf::from(format!("mem{year}")),
-        layer: "p".into(),
-        crs_wkt: None,
-        patches: p.clone(),
-        repairs: vec![],
-    };
-    let (mut a, mut b) = (set(2020), set(2025));
-    classify(&mut [&mut a, &mut b], &params).unwrap();
+    let (a, b) = surveys(&p, &params);
     let acc = account(
         AccountInputs {
             t1: a,

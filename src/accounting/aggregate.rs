@@ -147,13 +147,7 @@ pub fn with_uncertainty<K: Ord + Clone>(
     unit_of_term: &[usize],
     key: impl Fn(&UnitResult) -> K,
 ) -> BTreeMap<K, Transition> {
-    let mut m: BTreeMap<K, Transition> = BTreeMap::new();
-    for u in units {
-        let t = m.entry(key(u)).or_default();
-        t.n_units += 1;
-        t.area_ha += u.area_ha;
-        t.sink_tc_yr += u.sink.tc_yr_total();
-    }
+    let mut m = accumulate(units, &key);
     let ix: BTreeMap<K, u32> = m.keys().cloned().zip(0u32..).collect();
     let regrouped = super::uncertainty::Ledger {
         groups: (0..ix.len()).map(|i| i.to_string()).collect(),
@@ -180,9 +174,17 @@ pub fn with_uncertainty<K: Ord + Clone>(
 pub fn transitions<'a>(
     units: impl IntoIterator<Item = &'a UnitResult>,
 ) -> BTreeMap<(LandClass, LandClass), Transition> {
-    let mut m: BTreeMap<(LandClass, LandClass), Transition> = BTreeMap::new();
+    accumulate(units, |u| (u.class[0], u.class[1]))
+}
+
+/// Units, areas and sinks summed by `key(unit)`.
+fn accumulate<'a, K: Ord>(
+    units: impl IntoIterator<Item = &'a UnitResult>,
+    key: impl Fn(&UnitResult) -> K,
+) -> BTreeMap<K, Transition> {
+    let mut m: BTreeMap<K, Transition> = BTreeMap::new();
     for u in units {
-        let t = m.entry((u.class[0], u.class[1])).or_default();
+        let t = m.entry(key(u)).or_default();
         t.n_units += 1;
         t.area_ha += u.area_ha;
         t.sink_tc_yr += u.sink.tc_yr_total();

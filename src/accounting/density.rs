@@ -297,13 +297,6 @@ pub struct YearSources<'a> {
     pub soil: Option<&'a SoilTable>,
 }
 
-fn carbon_fraction(params: &Params, class: LandClass) -> f64 {
-    match class {
-        LandClass::Forest | LandClass::Garden => params.carbon_fraction.wood,
-        _ => params.carbon_fraction.herbaceous,
-    }
-}
-
 /// `true` when the LiDAR source would be used for `class` given the unit's zonal statistics.
 pub fn lidar_usable(src: Option<&LidarSource>, z: Option<&LidarZonal>, class: LandClass) -> bool {
     match (src, z) {
@@ -571,7 +564,7 @@ pub fn year_density(
     }
     // 4. Defaults.
     let def = params.class_defaults(class);
-    let cf = carbon_fraction(params, class);
+    let cf = super::field_units::live_cf(params, class);
     let mut used_default = false;
     let est_source = |reg: &mut Registry, key: &str, e: &crate::params::Estimate| {
         let u = e.u_pct().unwrap_or(0.0) / 100.0;

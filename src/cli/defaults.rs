@@ -105,7 +105,11 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
     ("trees-eval", "assignment", "eval_trees.assignment"),
     ("trees-eval", "plot", "eval_trees.plot"),
     ("trees-eval", "plot_buffer", "eval_trees.plot_buffer_m"),
-    ("trees-eval", "plot_polygon", "=none: the plot named by --plot"),
+    (
+        "trees-eval",
+        "plot_polygon",
+        "=none: the plot named by --plot",
+    ),
     (
         "trees-eval",
         "top_height_fraction",
