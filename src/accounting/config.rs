@@ -121,7 +121,9 @@ pub struct LidarConfig {
     pub model: Option<PathBuf>,
     /// Classes the rasters are used for.
     pub classes: Vec<LandClass>,
-    /// lidar_aba or lidar_itd.
+    /// lidar_aba or lidar_itd: the method that made the density rasters. landcarbon's
+    /// `carbon` and `run` write area-based (lidar_aba) rasters; lidar_itd labels rasters made
+    /// elsewhere by an individual-tree method (landcarbon does not compute them yet).
     pub method: String,
     pub se_mode: SeMode,
     /// Model identity (default: model file's `id`, else its path, else per year).
