@@ -53,6 +53,7 @@ const NO_DEFAULT: &[&str] = &[
     "--metrics",
     "--model",
     "--strata-raster",
+    "--grid-raster",
     "--patches-t1",
     "--patches-t2",
     "--layer-t1",

@@ -121,10 +121,11 @@ pub struct LidarConfig {
     pub model: Option<PathBuf>,
     /// Classes the rasters are used for.
     pub classes: Vec<LandClass>,
-    /// lidar_aba or lidar_itd: the method that made the density rasters. landcarbon's
-    /// `carbon` and `run` write area-based (lidar_aba) rasters; lidar_itd labels rasters made
-    /// elsewhere by an individual-tree method (landcarbon does not compute them yet).
-    pub method: String,
+    /// lidar_aba or lidar_itd: the method that made the density rasters. Default: the
+    /// `method` key of the folder's model.json (`carbon --trees` writes lidar_itd, `carbon
+    /// --model` and `run` lidar_aba), else lidar_aba. Given here and different from model.json,
+    /// it is an error.
+    pub method: Option<String>,
     pub se_mode: SeMode,
     /// Model identity (default: model file's `id`, else its path, else per year).
     pub model_id: Option<String>,
@@ -151,7 +152,7 @@ impl Default for LidarConfig {
             extrapolated: None,
             model: None,
             classes: vec![LandClass::Forest, LandClass::Garden],
-            method: "lidar_aba".into(),
+            method: None,
             se_mode: SeMode::Residual,
             model_id: None,
             model_u_pct: None,
@@ -420,11 +421,12 @@ impl AccountConfig {
                     y.lidar.extrapolation_flag_pct
                 )));
             }
-            if !matches!(y.lidar.method.as_str(), "lidar_aba" | "lidar_itd") {
-                return Err(Error::Config(format!(
-                    "lidar.method = \"{}\": must be lidar_aba or lidar_itd",
-                    y.lidar.method
-                )));
+            if let Some(m) = y.lidar.method.as_deref() {
+                if !matches!(m, "lidar_aba" | "lidar_itd") {
+                    return Err(Error::Config(format!(
+                        "lidar.method = \"{m}\": must be lidar_aba or lidar_itd"
+                    )));
+                }
             }
         }
         Ok(())

@@ -140,7 +140,34 @@ pub fn load_lidar(
         .as_ref()
         .and_then(|m| m.get("root_shoot_zone"))
         .and_then(|v| v.as_str().map(str::to_string));
-    let method = Method::parse(&cfg.method).unwrap_or(Method::LidarAba);
+    let file_method = model_info
+        .as_ref()
+        .and_then(|m| m.get("method"))
+        .and_then(|v| v.as_str());
+    let method = match (cfg.method.as_deref(), file_method) {
+        (Some(c), Some(f)) if c != f => {
+            return Err(Error::data(
+                &where_,
+                format!("lidar.method = \"{c}\" but the folder's model.json says \"{f}\""),
+            ))
+        }
+        (Some(m), _) | (None, Some(m)) => Method::parse(m).ok_or_else(|| {
+            Error::data(
+                &where_,
+                format!("method \"{m}\": must be lidar_aba or lidar_itd"),
+            )
+        })?,
+        (None, None) => Method::LidarAba,
+    };
+    if !matches!(method, Method::LidarAba | Method::LidarItd) {
+        return Err(Error::data(
+            &where_,
+            format!(
+                "method \"{}\" is not a LiDAR method (lidar_aba, lidar_itd)",
+                method.name()
+            ),
+        ));
+    }
     let src = LidarSource {
         name: where_,
         grid,

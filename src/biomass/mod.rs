@@ -5,6 +5,7 @@ pub mod allometry;
 pub mod calibrate;
 pub mod config;
 pub mod figures;
+pub mod itd_density;
 pub mod model;
 pub mod nls;
 pub mod plot_agb;

@@ -6,7 +6,7 @@
 use super::common::{load_config, Common, Outcome};
 use super::metrics::run_record_path;
 use landcarbon::biomass::model::ModelFile;
-use landcarbon::biomass::predict::{carbon_density, predict_agb};
+use landcarbon::biomass::predict::{carbon_density, predict_agb, AgbGrid};
 use landcarbon::params::{LandClass, Params};
 use landcarbon::raster::{band_names, raster_crs, read_geotiff, write_geotiff, Raster};
 use std::collections::BTreeMap;
@@ -15,12 +15,39 @@ use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Grid metrics GeoTIFF from `landcarbon metrics --grid`.
+    /// Grid metrics GeoTIFF from `landcarbon metrics --grid` (area-based route).
+    #[arg(long, required_unless_present = "trees")]
+    pub metrics: Option<PathBuf>,
+    /// Model JSON from `landcarbon calibrate` (area-based route).
+    #[arg(long, required_unless_present = "trees", conflicts_with = "trees")]
+    pub model: Option<PathBuf>,
+    /// Individual-tree route: tree table (CSV or GeoPackage of `landcarbon trees`) whose AGB,
+    /// summed per cell, is calibrated against --plots by a ratio per stratum.
     #[arg(long)]
-    pub metrics: PathBuf,
-    /// Model JSON from `landcarbon calibrate`.
-    #[arg(long)]
-    pub model: PathBuf,
+    pub trees: Option<PathBuf>,
+    /// ITD: field plots (CSV of centres or a vector layer) with the field AGB in t/ha.
+    #[arg(long, requires = "trees")]
+    pub plots: Option<PathBuf>,
+    /// ITD: column of --plots holding the field AGB (t/ha).
+    #[arg(long, default_value = "agb_t_ha")]
+    pub response: String,
+    /// ITD: column of --plots naming each plot's stratum (one ratio per stratum; cells take
+    /// theirs from --strata-raster).
+    #[arg(long, requires = "trees")]
+    pub strata: Option<String>,
+    /// ITD: plot id column (default plot_id, else id).
+    #[arg(long, requires = "trees")]
+    pub id_col: Option<String>,
+    /// ITD: radius (m) of circular plots without a radius column.
+    #[arg(long, requires = "trees")]
+    pub radius: Option<f64>,
+    /// ITD: raster whose grid the densities take, its nodata cells outside coverage (e.g. the
+    /// grid metrics of the same tiles; default: --metrics).
+    #[arg(long, requires = "trees")]
+    pub grid_raster: Option<PathBuf>,
+    /// ITD: allometry group for trees without agb_kg (default: the parameters' default group).
+    #[arg(long, requires = "trees")]
+    pub allometry: Option<String>,
     /// Parameter file (TOML) overriding the embedded defaults.
     #[arg(long)]
     pub params: Option<PathBuf>,
@@ -71,8 +98,11 @@ const OUTPUT_NAMES: &[&str] = &[
 /// then `carbon --model out/model.json -o out` would replace the model by its metadata).
 fn refuse_overwrite(c: &Common, a: &Args, params: Option<&std::path::Path>) -> anyhow::Result<()> {
     let inputs = [
-        Some(("--metrics", a.metrics.as_path())),
-        Some(("--model", a.model.as_path())),
+        a.metrics.as_deref().map(|p| ("--metrics", p)),
+        a.model.as_deref().map(|p| ("--model", p)),
+        a.trees.as_deref().map(|p| ("--trees", p)),
+        a.plots.as_deref().map(|p| ("--plots", p)),
+        a.grid_raster.as_deref().map(|p| ("--grid-raster", p)),
         params.map(|p| ("--params", p)),
         a.strata_raster.as_deref().map(|p| ("--strata-raster", p)),
         c.config.as_deref().map(|p| ("--config", p)),
@@ -112,56 +142,26 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     }
     refuse_overwrite(c, a, cc.params.as_deref())?;
     let params = Params::load(cc.params.as_deref())?;
-    let model = ModelFile::read(&a.model)?;
-    // Metric options of the grid should match those of the calibration plots.
-    if let (Some(plot_opts), Ok(text)) = (
-        &model.metric_options,
-        std::fs::read_to_string(run_record_path(&a.metrics)),
-    ) {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-            if let Some(grid_opts) = v.get("metric_options") {
-                if grid_opts != plot_opts {
-                    log::warn!(
-                        "the grid metrics were computed with other options than the calibration plots ({grid_opts} vs {plot_opts}): predictions may be biased"
-                    );
-                }
-            }
+    let (agb, model_base, itd_record, crs_source) = match &a.trees {
+        Some(trees) => {
+            let r = super::carbon_itd::run(a, trees, &params)?;
+            let src = a
+                .grid_raster
+                .clone()
+                .or(a.metrics.clone())
+                .unwrap_or_default();
+            (r.agb, r.model, Some(r.record), src)
         }
-    }
-    let names = band_names(&a.metrics)?;
-    let mut bands: BTreeMap<String, Raster<f64>> = BTreeMap::new();
-    for p in model.all_predictors() {
-        let Some(i) = names.iter().position(|n| *n == p) else {
-            anyhow::bail!(
-                "{} has no band '{p}' (bands: {})",
-                a.metrics.display(),
-                names.join(", ")
-            );
-        };
-        let mut r = read_geotiff(&a.metrics, i + 1)?;
-        let nd = r.nodata;
-        r.data.mapv_inplace(|v| {
-            if v == nd || !v.is_finite() {
-                f64::NAN
-            } else {
-                v
-            }
-        });
-        r.nodata = f64::NAN;
-        bands.insert(p, r);
-    }
-    let strata = match &a.strata_raster {
-        Some(p) => {
-            let mut r = read_geotiff(p, 1)?;
-            let nd = r.nodata;
-            r.data.mapv_inplace(|v| if v == nd { f64::NAN } else { v });
-            Some(r)
+        None => {
+            let (Some(metrics), Some(model)) = (&a.metrics, &a.model) else {
+                anyhow::bail!("carbon needs --metrics and --model, or --trees and --plots");
+            };
+            let (agb, m) = area_based(a, metrics, model)?;
+            (agb, m, None, metrics.clone())
         }
-        None => None,
     };
-    let agb = predict_agb(&model, &bands, strata.as_ref())?;
     let carbon = carbon_density(&agb, &params, &cc.options())?;
-    let crs = raster_crs(&a.metrics)?;
+    let crs = raster_crs(&crs_source)?;
     std::fs::create_dir_all(&a.output).map_err(|e| landcarbon::Error::io(&a.output, e))?;
     let nd = cc.nodata as f32;
     let mut written = Vec::new();
@@ -201,8 +201,9 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     let record = serde_json::json!({
         "command": "carbon",
         "software": format!("landcarbon {}", env!("CARGO_PKG_VERSION")),
-        "metrics": a.metrics.display().to_string(),
-        "model": a.model.display().to_string(),
+        "metrics": a.metrics.as_ref().map(|p| p.display().to_string()),
+        "model": a.model.as_ref().map(|p| p.display().to_string()),
+        "itd": itd_record,
         "strata_raster": a.strata_raster.as_ref().map(|p| p.display().to_string()),
         "params_file": cc.params.as_ref().map(|p| p.display().to_string()),
         "class": cc.class.name(),
@@ -223,7 +224,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     });
     let mp = a.output.join("model.json");
     let meta =
-        landcarbon::pipeline::reduce::carbon_metadata(&model, &params, &cc.options(), &carbon);
+        landcarbon::pipeline::reduce::with_carbon_keys(model_base, &params, &cc.options(), &carbon);
     std::fs::write(&mp, serde_json::to_string_pretty(&meta)?)
         .map_err(|e| landcarbon::Error::io(&mp, e))?;
     written.push(mp.display().to_string());
@@ -247,4 +248,61 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Complete
     })
+}
+
+/// The area-based route: the calibrated model applied to the grid metrics.
+fn area_based(
+    a: &Args,
+    metrics: &std::path::Path,
+    model_path: &std::path::Path,
+) -> anyhow::Result<(AgbGrid, serde_json::Value)> {
+    let model = ModelFile::read(model_path)?;
+    // Metric options of the grid should match those of the calibration plots.
+    if let (Some(plot_opts), Ok(text)) = (
+        &model.metric_options,
+        std::fs::read_to_string(run_record_path(metrics)),
+    ) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+            if let Some(grid_opts) = v.get("metric_options") {
+                if grid_opts != plot_opts {
+                    log::warn!(
+                        "the grid metrics were computed with other options than the calibration plots ({grid_opts} vs {plot_opts}): predictions may be biased"
+                    );
+                }
+            }
+        }
+    }
+    let names = band_names(metrics)?;
+    let mut bands: BTreeMap<String, Raster<f64>> = BTreeMap::new();
+    for p in model.all_predictors() {
+        let Some(i) = names.iter().position(|n| *n == p) else {
+            anyhow::bail!(
+                "{} has no band '{p}' (bands: {})",
+                metrics.display(),
+                names.join(", ")
+            );
+        };
+        let mut r = read_geotiff(metrics, i + 1)?;
+        let nd = r.nodata;
+        r.data.mapv_inplace(|v| {
+            if v == nd || !v.is_finite() {
+                f64::NAN
+            } else {
+                v
+            }
+        });
+        r.nodata = f64::NAN;
+        bands.insert(p, r);
+    }
+    let strata = match &a.strata_raster {
+        Some(p) => {
+            let mut r = read_geotiff(p, 1)?;
+            let nd = r.nodata;
+            r.data.mapv_inplace(|v| if v == nd { f64::NAN } else { v });
+            Some(r)
+        }
+        None => None,
+    };
+    let agb = predict_agb(&model, &bands, strata.as_ref())?;
+    Ok((agb, landcarbon::pipeline::reduce::model_metadata(&model)))
 }

@@ -3,6 +3,7 @@
 mod account;
 mod calibrate;
 mod carbon;
+mod carbon_itd;
 mod chm;
 mod classify_veg;
 mod common;

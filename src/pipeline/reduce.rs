@@ -245,7 +245,16 @@ pub fn carbon_metadata(
     opts: &CarbonOptions,
     c: &crate::biomass::predict::CarbonGrid,
 ) -> serde_json::Value {
-    let mut v = model_metadata(model);
+    with_carbon_keys(model_metadata(model), params, opts, c)
+}
+
+/// The keys of [`carbon_metadata`] added to any model's metadata `v` (the ITD route's too).
+pub fn with_carbon_keys(
+    mut v: serde_json::Value,
+    params: &Params,
+    opts: &CarbonOptions,
+    c: &crate::biomass::predict::CarbonGrid,
+) -> serde_json::Value {
     let zone = opts
         .zone
         .clone()

@@ -10,6 +10,7 @@ pub mod patches;
 pub mod plot_rows;
 pub mod plots;
 pub mod table;
+pub mod tree_rows;
 pub mod trees_csv;
 pub mod trees_gpkg;
 
