@@ -67,4 +67,39 @@ print(f"whole plot (9 subplots): field AGB {obs:.1f} t/ha, LiDAR (zmean, LOOCV) 
 for o in m["observations"]:
     print(f"  {o['id']}: field {o['observed']:.1f}  LOOCV {o['loocv']:.1f}")
 PY
+
+# Individual-tree route on the same subplots (`carbon --trees`, carbon-accounting.md §3.1): the
+# detected trees' AGB (allometry of the default group from height and crown diameter) summed per
+# subplot, calibrated by the ratio of field to ITD AGB; leave-one-subplot-out check of the ratio.
+echo "== ITD: detected trees' AGB x ratio (field / ITD), leave-one-out over the 9 subplots"
+"$BIN" -q trees chablais3_norm.laz --allometry default -o itd_trees.csv
+"$BIN" -q metrics chablais3_norm.laz --grid 20 -o grid20.tif
+python3 - <<'PY'
+import json, pandas as pd
+m = json.load(open("model_zmean.json"))["models"][0]
+obs = {o["id"]: o["observed"] for o in m["observations"]}
+s = pd.read_csv("subplots.csv")
+s["agb_t_ha"] = s.plot_id.map(obs)
+s.to_csv("subplots_agb.csv", index=False)
+PY
+rm -f subplots_agb.gpkg
+ogr2ogr -f GPKG subplots_agb.gpkg subplots_agb.csv -oo GEOM_POSSIBLE_NAMES=wkt -oo KEEP_GEOM_COLUMNS=NO \
+  -oo AUTODETECT_TYPE=YES -a_srs EPSG:2154 -nln subplots
+"$BIN" -q carbon --trees itd_trees.csv --plots subplots_agb.gpkg --grid-raster grid20.tif -o itd
+python3 - <<'PY'
+import json, math
+r = json.load(open("itd/run.json"))["itd"]
+f = r["fits"][0]
+y = [p["field_agb_t_ha"] for p in f["plots"]]
+x = [p["itd_agb_t_ha"] for p in f["plots"]]
+n = len(y)
+pred = [(sum(y) - y[i]) / (sum(x) - x[i]) * x[i] for i in range(n)]
+e = [p - o for p, o in zip(pred, y)]
+my = sum(y) / n
+rmse = math.sqrt(sum(v * v for v in e) / n)
+r2 = 1 - sum(v * v for v in e) / sum((o - my) ** 2 for o in y)
+print(f"{r['n_trees']} detected trees; ratio {f['ratio']:.4f} (se {f['se_ratio']:.4f}), grid u {r['u_pct']:.1f} %")
+print(f"ITD before the ratio: mean {sum(x)/n:.1f} t/ha vs field {my:.1f} t/ha")
+print(f"leave-one-out: RMSE {rmse:.1f} t/ha, rRMSE {rmse/my*100:.1f} %, bias {sum(e)/n:+.2f} t/ha, R2 {r2:.3f}")
+PY
 echo "outputs in $OUT"

@@ -18,6 +18,15 @@
 //! * **u_pct** of the whole grid (what `account` reads as the systematic model uncertainty): the
 //!   95 % half-width of Σₕ R̂ₕ·Xₕ in percent of itself, Xₕ the ITD total of stratum h over the
 //!   grid, the strata's ratios independent (separate plots).
+//! * **Where it departs**: a cell counts as covered when the grid raster has a value there, so a
+//!   cell only partly inside the data (the outer edge of a survey) divides its trees' AGB by
+//!   the whole cell area and understates its density by the uncovered share. Area-based
+//!   metrics, being ratios of points, do not; use a grid whose cells lie inside the survey, or
+//!   patches that do.
+//!
+//! Measured on real data (`scripts/chablais3.sh`: Chablais 3, 9 subplots of 312 m², 220
+//! detected trees): ratio 1.082 (se 0.094), leave-one-subplot-out RMSE 31.7 t/ha (27.9 %),
+//! bias −0.15 t/ha, against 34.7 t/ha (30.6 %) for the best one-predictor area-based model.
 //!
 //! See also: [`super::allometry`] (tree AGB), `landcarbon carbon --trees`.
 
