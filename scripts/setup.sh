@@ -41,7 +41,18 @@ if ! rust_ok; then
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rustup >/dev/null
     else
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl ca-certificates >/dev/null
-      curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --no-modify-path
+      # rustup-init itself from rustup's release server (the binary sh.rustup.rs would fetch),
+      # checked against its published SHA-256.
+      triple="$(uname -m)-unknown-linux-gnu"
+      url="https://static.rust-lang.org/rustup/dist/$triple/rustup-init"
+      tmp=$(mktemp -d)
+      curl --proto '=https' --tlsv1.2 -sSf "$url" -o "$tmp/rustup-init"
+      want=$(curl --proto '=https' --tlsv1.2 -sSf "$url.sha256" | awk '{print $1}')
+      have=$(sha256sum "$tmp/rustup-init" | awk '{print $1}')
+      [ "$want" = "$have" ] || { echo "setup: rustup-init checksum mismatch ($have, expected $want)" >&2; exit 2; }
+      chmod +x "$tmp/rustup-init"
+      "$tmp/rustup-init" -y --profile minimal --no-modify-path
+      rm -rf "$tmp"
       . "${CARGO_HOME:-$HOME/.cargo}/env"
     fi
   fi
