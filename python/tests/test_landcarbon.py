@@ -311,10 +311,39 @@ def test_console_script(tmp_path):
     assert subprocess.run([exe, "--version"], capture_output=True).returncode == 0
 
 
+def test_console_script_ctrl_c_cancels(tmp_path):
+    """SIGINT to the `landcarbon` console script during a run: the run is cancelled, the
+    command exits with 130 without a traceback, and no chunk is recorded afterwards."""
+    import signal
+    import time
+
+    exe = Path(sys.executable).with_name("landcarbon")
+    assert subprocess.run([exe, "-q", "synth-demo", "-o", tmp_path / "data", "--cells", "4"]).returncode == 0
+    out = tmp_path / "out"
+    proc = subprocess.Popen([exe, "-q", "--threads", "1", "run", tmp_path / "data" / "pipeline.toml",
+                             "-o", out, "--chunk-size", "100"], stderr=subprocess.PIPE, text=True)
+    t_end = time.time() + 60
+    while not list(out.glob("*/manifest/chunk-*.json")) and proc.poll() is None and time.time() < t_end:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before the interrupt"
+    t0 = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    took = time.perf_counter() - t0
+    at_exit = set(out.glob("*/manifest/chunk-*.json"))
+    time.sleep(0.5)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and took < 10, (took, err)
+    assert set(out.glob("*/manifest/chunk-*.json")) == at_exit and len(at_exit) < 18
+    assert not (out / "run.json").exists()
+
+
 def test_help_shows_docstrings():
     assert "cloth_resolution" in lc.ground.__doc__
     assert "zero" in lc.read.__doc__.lower() or "share memory" in lc.read.__doc__
     assert "numpy" in lc.PointCloud.__doc__
+    assert "table_format" in lc.trees.__doc__ and "progress" in lc.run.__doc__
+    assert "Ctrl-C cancels" in lc.__doc__ and "tqdm" in lc.__doc__
 
 
 def test_interrupt_returns_at_once():
@@ -448,6 +477,20 @@ def test_progress_line_without_tqdm(ground_tile, capsys, monkeypatch):
     assert capsys.readouterr().err == ""
     with pytest.raises(TypeError, match="progress must be"):
         lc.dtm(p, progress="yes")
+
+
+def test_progress_on_by_default_in_jupyter(ground_tile, capsys, monkeypatch):
+    """In IPython/Jupyter (get_ipython() answers) progress is shown without progress=True."""
+    import types
+
+    _, p = ground_tile
+    _hide(monkeypatch, "tqdm", "tqdm.auto")
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: None))
+    assert not lc._interactive()  # IPython imported, but not running; stderr captured
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: object()))
+    assert lc._interactive()
+    lc.dtm(p, res=2, chunk_size=20, quiet=True)
+    assert "dtm: " in capsys.readouterr().err
 
 
 def test_progress_tqdm(ground_tile, capsys):
