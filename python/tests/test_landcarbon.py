@@ -331,6 +331,7 @@ def test_console_script_ctrl_c_cancels(tmp_path):
     _, err = proc.communicate(timeout=30)
     took = time.perf_counter() - t0
     at_exit = set(out.glob("*/manifest/chunk-*.json"))
+    print(f"console script: exit {proc.returncode} {took:.2f} s after SIGINT")
     time.sleep(0.5)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and took < 10, (took, err)
