@@ -2,8 +2,9 @@
 # Builds the Python wheel (python/, maturin, abi3) in the workspace's target/ (same release
 # profile as `cargo build --release`, so only pyo3 and the extension module itself compile on
 # top of the root crate's build), installs it into a fresh virtual environment with numpy,
-# pandas, matplotlib and pytest, and runs python/tests/. Real-data tests skip loudly when
-# ../shared/testdata/real is absent.
+# pandas, matplotlib and pytest (and pyarrow and tqdm when the package index has them), and
+# runs python/tests/. Real-data tests skip loudly when ../shared/testdata/real is absent, the
+# pyarrow and tqdm tests when those are not installed.
 #   bash scripts/test-python.sh [PYTEST ARGS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,9 @@ VENV="$TARGET/py-test-venv"
 rm -rf "$VENV"
 "$PY" -m venv "$VENV"
 "$VENV/bin/pip" install -q "$WHEEL" numpy pandas matplotlib pytest
+# Optional: the arrow table format and the tqdm progress bar (their tests skip loudly without).
+"$VENV/bin/pip" install -q pyarrow tqdm ||
+  echo "test-python: pyarrow/tqdm not installed: their tests will be skipped" >&2
 t2=$(date +%s)
 echo "test-python: fresh venv with the wheel in $((t2 - t1)) s" >&2
 

@@ -55,6 +55,10 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// The caller cancelled the work (see [`crate::job`]); nothing more was started and no
+    /// output was put in place after the cancellation was seen.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl Error {

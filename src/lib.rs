@@ -10,7 +10,8 @@
 //! * [`points`]: the column-wise [`points::PointCloud`], LAS/LAZ I/O, CRS, extra bytes;
 //! * [`catalog`]: tiles indexed from headers, buffered chunks, the parallel engine;
 //! * [`raster`]: [`raster::Raster`] on an aligned [`raster::Grid`], GeoTIFF via GDAL;
-//! * [`synth`]: synthetic scenes with known truth.
+//! * [`synth`]: synthetic scenes with known truth;
+//! * [`job`]: cancellation and progress of a long call, for embedders (the Python module).
 
 pub mod accounting;
 pub mod algo;
@@ -18,6 +19,7 @@ pub mod biomass;
 pub mod catalog;
 pub mod config;
 pub mod error;
+pub mod job;
 pub mod params;
 pub mod pipeline;
 pub mod points;

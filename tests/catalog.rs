@@ -269,6 +269,56 @@ fn a_failing_chunk_is_reported_and_the_others_complete() {
     assert!(report.skipped >= 1);
 }
 
+/// A job cancelled while a chunk runs: the chunks not yet started are not run, the chunk
+/// that sees the cancellation through `job::check` stops, and the run returns
+/// `Error::Cancelled` rather than a report; the job counts the points read. Without a job
+/// (the command line) the same run completes.
+#[test]
+fn a_cancelled_job_stops_the_run_between_chunks() {
+    use landcarbon::job::{self, Job};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (cloud, _) = generate(&SynthParams {
+        size_m: [80.0, 20.0],
+        pulses_per_m2: 1.0,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_tiles(&cloud, dir.path(), 4, 1);
+    let inputs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let catalog = Catalog::open(&inputs).unwrap();
+    let plan = catalog.plan(&ChunkOptions::default()).unwrap();
+    assert_eq!(plan.len(), 4);
+    let one = EngineOptions {
+        threads: 1,
+        ..Default::default()
+    };
+    let started = AtomicUsize::new(0);
+    let j = Job::new();
+    let r = {
+        let _entered = j.enter();
+        catalog::run(&catalog, &plan, &one, &|_, _| {}, |_, c| {
+            // The second chunk is cancelled from inside (as Ctrl-C would, from outside).
+            if started.fetch_add(1, Ordering::SeqCst) == 1 {
+                job::current()
+                    .expect("the caller's job is current in the chunk")
+                    .cancel();
+            }
+            job::check()?;
+            Ok(c.len())
+        })
+    };
+    assert!(matches!(r, Err(landcarbon::Error::Cancelled)), "{r:?}");
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        2,
+        "chunks started after the cancellation"
+    );
+    assert!(j.progress().points > 0);
+    assert!(job::current().is_none());
+    let r = catalog::run(&catalog, &plan, &one, &|_, _| {}, |_, c| Ok(c.len())).unwrap();
+    assert!(r.is_complete() && r.results.len() == 4);
+}
+
 /// A tile of more than `max_points` points is cut into parts automatically: every point is the
 /// core point of exactly one part, and per-cell results over the parts (which see their
 /// buffers, from the tile itself and from its neighbours) equal those of the whole cloud, for a

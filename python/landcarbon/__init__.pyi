@@ -1,14 +1,20 @@
 """Type stubs of landcarbon (the Python package of the landcarbon LiDAR engine)."""
 
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
 
 PathLike = Union[str, "os.PathLike[str]"]
 Inputs = Union[PathLike, Sequence[PathLike], "PointCloud"]
-Table = Any  # pandas.DataFrame when pandas is installed, else Dict[str, numpy.ndarray]
+# pandas.DataFrame when pandas is installed, else pyarrow.Table when pyarrow is, else
+# Dict[str, numpy.ndarray]; table_format= chooses.
+Table = Any
+TableFormat = Optional[Literal["pandas", "arrow", "dict"]]
+# None: shown when stderr is a terminal or in IPython/Jupyter; False: off; True: on (tqdm.auto
+# when installed, else a line on stderr); a callable gets (done, total, points).
+ProgressArg = Union[None, bool, Callable[[int, int, int], Any]]
 
 __version__: str
 
@@ -91,25 +97,56 @@ def ground(
     cloud: PointCloud, method: Optional[str] = None, *, return_report: bool = False, **params: Any
 ) -> Any: ...
 def normalize(cloud: PointCloud, **params: Any) -> PointCloud: ...
-def dtm(inputs: Inputs, output: Optional[PathLike] = None, **params: Any) -> Raster: ...
-def chm(inputs: Inputs, output: Optional[PathLike] = None, **params: Any) -> Raster: ...
-def trees(inputs: Inputs, output: Optional[PathLike] = None, **params: Any) -> Table: ...
+def dtm(
+    inputs: Inputs, output: Optional[PathLike] = None, *, progress: ProgressArg = None, **params: Any
+) -> Raster: ...
+def chm(
+    inputs: Inputs, output: Optional[PathLike] = None, *, progress: ProgressArg = None, **params: Any
+) -> Raster: ...
+def trees(
+    inputs: Inputs,
+    output: Optional[PathLike] = None,
+    *,
+    progress: ProgressArg = None,
+    table_format: TableFormat = None,
+    **params: Any,
+) -> Table: ...
 def metrics(
     inputs: Inputs,
     plots: Optional[PathLike] = None,
     grid: Optional[float] = None,
     output: Optional[PathLike] = None,
+    *,
+    progress: ProgressArg = None,
+    table_format: TableFormat = None,
     **params: Any,
 ) -> Union[Table, Raster]: ...
-def calibrate(plots: PathLike, output: Optional[PathLike] = None, **params: Any) -> Dict[str, Any]: ...
+def calibrate(
+    plots: PathLike, output: Optional[PathLike] = None, *, progress: ProgressArg = None, **params: Any
+) -> Dict[str, Any]: ...
 def carbon(
     metrics: PathLike,
     model: Union[PathLike, Dict[str, Any]],
     output: Optional[PathLike] = None,
+    *,
+    progress: ProgressArg = None,
     **params: Any,
 ) -> Dict[str, Raster]: ...
-def account(output: Optional[PathLike] = None, **params: Any) -> Dict[str, Table]: ...
+def account(
+    output: Optional[PathLike] = None,
+    *,
+    progress: ProgressArg = None,
+    table_format: TableFormat = None,
+    **params: Any,
+) -> Dict[str, Table]: ...
 def run(
-    config: Union[PathLike, Dict[str, Any]], output: Optional[PathLike] = None, **params: Any
+    config: Union[PathLike, Dict[str, Any]],
+    output: Optional[PathLike] = None,
+    *,
+    progress: ProgressArg = None,
+    table_format: TableFormat = None,
+    **params: Any,
 ) -> Dict[str, Any]: ...
-def cli(*args: PathLike) -> int: ...
+def cli(*args: PathLike, progress: ProgressArg = None) -> int: ...
+def _active_jobs() -> int:
+    """Calls of the module whose work is still running (0 once an interrupted call raised)."""

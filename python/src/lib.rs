@@ -8,13 +8,15 @@
 //! arguments are mapped onto the subcommand's flags (same names, same defaults, same checks),
 //! and the in-memory stages (`ground`, `normalize`) take their configuration from the same
 //! resolution code as the CLI. Errors raise `LandcarbonError` with the CLI's message.
-//! Long work runs on a worker thread with the GIL released; the calling thread polls Python's
-//! signal handlers so that Ctrl-C returns at once (see [`run_detached`]).
+//! Long work runs on a worker thread with the GIL released, inside a cancellable job; the
+//! calling thread polls Python's signal handlers and the job's progress, and Ctrl-C cancels
+//! the work and waits for it to stop before raising (see [`run_detached`]).
 
 #[allow(dead_code, unused_imports, clippy::all)]
 #[path = "../../src/cli/mod.rs"]
 mod cli;
 
+use landcarbon::job::{Job, Progress};
 use landcarbon::points::{self, PointCloud};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -22,6 +24,8 @@ use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 create_exception!(
@@ -39,38 +43,134 @@ fn anyhow_err(e: anyhow::Error) -> PyErr {
     err(e.as_ref())
 }
 
-/// Runs `f` on a worker thread with the GIL released, polling Python's signal handlers every
-/// 100 ms. On Ctrl-C (or any pending signal that raises) the call returns the exception at once;
-/// the worker cannot be stopped from outside and finishes in the background (outputs are
-/// written to temporary names and renamed when complete, so nothing half-written is left).
-fn run_detached<T, F>(py: Python<'_>, f: F) -> PyResult<T>
+/// Worker threads of this module still running (see [`_active_jobs`]).
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a worker thread from before it is started until its work has returned (or
+/// panicked), so that `_active_jobs()` is 0 only once no work of this module runs.
+struct Active;
+
+impl Active {
+    fn new() -> Active {
+        ACTIVE.fetch_add(1, Ordering::SeqCst);
+        Active
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Progress display of a call: `progress(label, done, total, points)` from the polling
+/// thread; `watched` says whether the Python layer shows progress (the CLI code then draws no
+/// terminal bar of its own).
+struct Watch<'a, 'py> {
+    callback: Option<&'a Bound<'py, PyAny>>,
+    watched: bool,
+}
+
+impl Watch<'_, '_> {
+    /// Calls not shown to Python: the CLI code keeps its own bar (the console script).
+    fn none() -> Self {
+        Watch {
+            callback: None,
+            watched: false,
+        }
+    }
+    /// In-memory stages: nothing to show, no terminal bar.
+    fn quiet() -> Self {
+        Watch {
+            callback: None,
+            watched: true,
+        }
+    }
+}
+
+/// Runs `f` on a worker thread with the GIL released, inside a [`Job`] that the library's
+/// long loops check. The calling thread polls every 100 ms: it delivers the job's progress to
+/// the callback (so Python code runs on the thread holding the GIL) and runs Python's signal
+/// handlers. When they raise (Ctrl-C: KeyboardInterrupt), or the callback does, the job is
+/// cancelled and the worker joined before the exception is raised: the work stops at its next
+/// check (between chunks, between a chunk's stages) and nothing more is written. A second
+/// Ctrl-C while waiting raises at once and leaves the worker to stop on its own.
+fn run_detached<T, F>(py: Python<'_>, watch: Watch<'_, '_>, f: F) -> PyResult<T>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
+    let job = if watch.watched {
+        Job::watched()
+    } else {
+        Job::new()
+    };
     let (tx, rx) = std::sync::mpsc::channel();
+    let active = Active::new();
+    let worker_job = job.clone();
     std::thread::Builder::new()
         .name("landcarbon".into())
         .spawn(move || {
-            let _ = tx.send(f());
+            let v = {
+                let _entered = worker_job.enter();
+                f()
+            };
+            drop(active);
+            let _ = tx.send(v);
         })
         .map_err(|e| LandcarbonError::new_err(format!("cannot start a worker thread: {e}")))?;
     // The receiver is only used by this thread; the mutex makes it shareable with
     // `allow_threads`'s closure.
     let rx = std::sync::Mutex::new(rx);
-    loop {
-        let got = py.allow_threads(|| {
+    let recv = |py: Python<'_>| {
+        py.allow_threads(|| {
             let rx = rx.lock().unwrap_or_else(|e| e.into_inner());
             rx.recv_timeout(Duration::from_millis(100))
-        });
-        match got {
-            Ok(v) => return Ok(v),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => py.check_signals()?,
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+        })
+    };
+    let mut shown = Progress::default();
+    let mut show = |job: &Job| -> PyResult<()> {
+        let Some(cb) = watch.callback else {
+            return Ok(());
+        };
+        let p = job.progress();
+        if p.stage == 0 || p == shown {
+            return Ok(());
+        }
+        cb.call1((p.label.as_str(), p.done, p.total, p.points))?;
+        shown = p;
+        Ok(())
+    };
+    loop {
+        match recv(py) {
+            Ok(v) => {
+                // The last counts (the stage's total), which the last poll may have missed.
+                show(&job)?;
+                return Ok(v);
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if let Err(e) = py.check_signals().and_then(|_| show(&job)) {
+                    job.cancel();
+                    loop {
+                        match recv(py) {
+                            Ok(_) | Err(RecvTimeoutError::Disconnected) => return Err(e),
+                            Err(RecvTimeoutError::Timeout) => py.check_signals()?,
+                        }
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => {
                 return Err(LandcarbonError::new_err("the worker thread panicked"))
             }
         }
     }
+}
+
+/// How many calls of this module have work running on a worker thread (0 once an
+/// interrupted call has raised: the interrupted work was stopped, not left running).
+#[pyfunction]
+fn _active_jobs() -> usize {
+    ACTIVE.load(Ordering::SeqCst)
 }
 
 /// A point cloud: LAS/LAZ points column by column, with the CRS and extra bytes of its file.
@@ -379,7 +479,8 @@ impl PyPointCloud {
 #[pyfunction]
 #[pyo3(signature = (inputs, bounds=None))]
 fn read(py: Python<'_>, inputs: Vec<String>, bounds: Option<[f64; 4]>) -> PyResult<PyPointCloud> {
-    let inner = run_detached(py, move || read_all(&inputs, bounds))?.map_err(|e| err(&e))?;
+    let inner = run_detached(py, Watch::quiet(), move || read_all(&inputs, bounds))?
+        .map_err(|e| err(&e))?;
     Ok(PyPointCloud { inner })
 }
 
@@ -387,6 +488,7 @@ fn read_all(inputs: &[String], bounds: Option<[f64; 4]>) -> landcarbon::Result<P
     let paths = landcarbon::catalog::index::expand_inputs(inputs)?;
     let mut out: Option<PointCloud> = None;
     for p in &paths {
+        landcarbon::job::check()?;
         let cloud = match bounds {
             None => points::read(p)?,
             Some([x0, y0, x1, y1]) => points::read_filtered(p, &mut |x, y| {
@@ -406,7 +508,10 @@ fn read_all(inputs: &[String], bounds: Option<[f64; 4]>) -> landcarbon::Result<P
 /// Writes the cloud to a LAS or LAZ file (by extension), keeping every attribute.
 #[pyfunction]
 fn write(py: Python<'_>, cloud: Py<PyPointCloud>, path: PathBuf) -> PyResult<()> {
-    run_detached(py, move || points::write(&cloud.get().inner, &path))?.map_err(|e| err(&e))
+    run_detached(py, Watch::quiet(), move || {
+        points::write(&cloud.get().inner, &path)
+    })?
+    .map_err(|e| err(&e))
 }
 
 /// The flags of `landcarbon <command>` for keyword arguments: `name=value` → `--name value`
@@ -485,13 +590,19 @@ fn py_fspath<'py>(v: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
 /// Runs `landcarbon ARGS...` in this process (no program name), with the GIL released.
 /// Returns 0 when complete, 1 when some inputs or chunks failed (reported on stderr as the CLI
 /// does); raises LandcarbonError with the CLI's message on a fatal error and on bad flags.
+/// `progress(label, done, total, points)` is called from this thread as steps (chunks, tiles)
+/// complete; the command draws no terminal bar of its own.
 #[pyfunction]
-#[pyo3(name = "cli")]
-fn run_cli(py: Python<'_>, args: Vec<String>) -> PyResult<i32> {
+#[pyo3(name = "cli", signature = (args, progress=None))]
+fn run_cli(py: Python<'_>, args: Vec<String>, progress: Option<Bound<'_, PyAny>>) -> PyResult<i32> {
     let parsed = cli::parse_from(std::iter::once("landcarbon".to_string()).chain(args))
         .map_err(|e| LandcarbonError::new_err(e.to_string().trim_end().to_string()))?;
     cli::init_logging(&parsed.common);
-    match run_detached(py, move || {
+    let watch = Watch {
+        callback: progress.as_ref(),
+        watched: true,
+    };
+    match run_detached(py, watch, move || {
         cli::dispatch(&parsed).map_err(|e| cli::error_chain(e.as_ref()))
     })? {
         Ok(cli::Outcome::Complete) => Ok(0),
@@ -512,7 +623,7 @@ fn console_main(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
             return Ok(e.exit_code());
         }
     };
-    run_detached(py, move || cli::main(parsed))
+    run_detached(py, Watch::none(), move || cli::main(parsed))
 }
 
 /// Parses a `landcarbon <command>` line whose stage runs in memory (inputs and output are
@@ -536,7 +647,7 @@ fn ground(
 ) -> PyResult<(PyPointCloud, Py<PyDict>)> {
     let parsed = parse_stage("ground", args)?;
     let cfg = cli::ground_config(&parsed).map_err(anyhow_err)?;
-    let (inner, rep) = run_detached(py, move || {
+    let (inner, rep) = run_detached(py, Watch::quiet(), move || {
         let mut c = cloud.get().inner.clone();
         let r = landcarbon::algo::ground::classify_ground(&mut c, &cfg);
         r.map(|r| (c, r))
@@ -560,7 +671,7 @@ fn normalize(py: Python<'_>, cloud: Py<PyPointCloud>, args: Vec<String>) -> PyRe
     use landcarbon::algo::terrain::{self, GroundReference, GroundSurface};
     let parsed = parse_stage("normalize", args)?;
     let opts = cli::normalize_options(&parsed).map_err(anyhow_err)?;
-    let inner = run_detached(py, move || -> anyhow::Result<PointCloud> {
+    let inner = run_detached(py, Watch::quiet(), move || -> anyhow::Result<PointCloud> {
         let mut c = cloud.get().inner.clone();
         let method = opts.method();
         match &opts.dtm {
@@ -601,7 +712,7 @@ fn read_raster<'py>(
 )> {
     let p = path.clone();
     let (bands, gt, crs, nodata) =
-        run_detached(py, move || read_bands(&p))?.map_err(|e| err(&e))?;
+        run_detached(py, Watch::quiet(), move || read_bands(&p))?.map_err(|e| err(&e))?;
     let mut arrays = Vec::with_capacity(bands.len());
     for (name, a) in bands {
         let shape = vec![a.nrows(), a.ncols()];
@@ -692,5 +803,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(normalize, m)?)?;
     m.add_function(wrap_pyfunction!(read_raster, m)?)?;
     m.add_function(wrap_pyfunction!(json_to_toml, m)?)?;
+    m.add_function(wrap_pyfunction!(_active_jobs, m)?)?;
     Ok(())
 }

@@ -204,14 +204,16 @@ def test_trees_real_mixed_conifer(tmp_path, run_cli):
 def test_table_without_pandas(tmp_path):
     f = tmp_path / "t.csv"
     f.write_text("id,h,name\n1,2.5,a\n2,,b\n")
-    mod = sys.modules.pop("pandas", None)
-    sys.modules["pandas"] = None  # import pandas now raises ImportError
+    saved = {m: sys.modules.pop(m, None) for m in ("pandas", "pyarrow", "pyarrow.csv")}
+    for m in saved:
+        sys.modules[m] = None  # import now raises ImportError
     try:
         t = lc._table(f)
     finally:
-        del sys.modules["pandas"]
-        if mod is not None:
-            sys.modules["pandas"] = mod
+        for m, mod in saved.items():
+            del sys.modules[m]
+            if mod is not None:
+                sys.modules[m] = mod
     assert isinstance(t, dict) and list(t) == ["id", "h", "name"]
     assert t["h"][0] == 2.5 and np.isnan(t["h"][1]) and list(t["name"]) == ["a", "b"]
 
@@ -309,14 +311,45 @@ def test_console_script(tmp_path):
     assert subprocess.run([exe, "--version"], capture_output=True).returncode == 0
 
 
+def test_console_script_ctrl_c_cancels(tmp_path):
+    """SIGINT to the `landcarbon` console script during a run: the run is cancelled, the
+    command exits with 130 without a traceback, and no chunk is recorded afterwards."""
+    import signal
+    import time
+
+    exe = Path(sys.executable).with_name("landcarbon")
+    assert subprocess.run([exe, "-q", "synth-demo", "-o", tmp_path / "data", "--cells", "4"]).returncode == 0
+    out = tmp_path / "out"
+    proc = subprocess.Popen([exe, "-q", "--threads", "1", "run", tmp_path / "data" / "pipeline.toml",
+                             "-o", out, "--chunk-size", "100"], stderr=subprocess.PIPE, text=True)
+    t_end = time.time() + 60
+    while not list(out.glob("*/manifest/chunk-*.json")) and proc.poll() is None and time.time() < t_end:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before the interrupt"
+    t0 = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    took = time.perf_counter() - t0
+    at_exit = set(out.glob("*/manifest/chunk-*.json"))
+    print(f"console script: exit {proc.returncode} {took:.2f} s after SIGINT")
+    time.sleep(0.5)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and took < 10, (took, err)
+    assert set(out.glob("*/manifest/chunk-*.json")) == at_exit and len(at_exit) < 18
+    assert not (out / "run.json").exists()
+
+
 def test_help_shows_docstrings():
     assert "cloth_resolution" in lc.ground.__doc__
     assert "zero" in lc.read.__doc__.lower() or "share memory" in lc.read.__doc__
     assert "numpy" in lc.PointCloud.__doc__
+    assert "table_format" in lc.trees.__doc__ and "progress" in lc.run.__doc__
+    assert "Ctrl-C cancels" in lc.__doc__ and "tqdm" in lc.__doc__
 
 
 def test_interrupt_returns_at_once():
-    """Ctrl-C during a long call: the pending signal is raised within the polling interval."""
+    """Ctrl-C during a long in-memory call: KeyboardInterrupt within about one stage, and no
+    work of the module is left running once it is raised."""
     import signal
     import threading
     import time
@@ -328,7 +361,211 @@ def test_interrupt_returns_at_once():
     with pytest.raises(KeyboardInterrupt):
         for _ in range(50):
             lc.ground(lc.read(p))
-    assert time.perf_counter() - t0 < 30
+    took = time.perf_counter() - t0 - 0.3
+    print(f"interrupt in memory: KeyboardInterrupt {took:.2f} s after Ctrl-C, worker stopped")
+    assert took < 30
+    assert lc._active_jobs() == 0
+
+
+def test_interrupt_cancels_run(tmp_path):
+    """Ctrl-C during lc.run: KeyboardInterrupt promptly, and the work has stopped when it is
+    raised: no worker left, no CPU burnt afterwards, no chunk recorded afterwards, no chunk
+    folder without its record and no temporary file left; running again resumes."""
+    import _thread
+    import threading
+    import time
+
+    assert lc.cli("-q", "synth-demo", "-o", tmp_path / "data", "--cells", "4") == 0
+    out = tmp_path / "out"
+
+    def recorded():
+        """(survey year, chunk id) of the chunks with a manifest record."""
+        return {(p.parents[1].name, p.name[len("chunk-"):-len(".json")])
+                for p in out.glob("*/manifest/chunk-*.json")}
+
+    fired = []
+    done = threading.Event()
+
+    def ctrl_c_after_first_chunk():
+        # Interrupt once the run is inside its chunk loop (a chunk is on disk).
+        while not done.is_set():
+            if recorded():
+                fired.append(time.perf_counter())
+                _thread.interrupt_main()
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=ctrl_c_after_first_chunk, daemon=True)
+    watcher.start()
+    # One thread and small chunks: 18 chunks of about a second each, so the run is long.
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            lc.run(tmp_path / "data" / "pipeline.toml", output=out, threads=1, chunk_size=100,
+                   quiet=True, progress=False)
+        finally:
+            raised = time.perf_counter()
+            done.set()
+    assert fired, "the run ended before any chunk was recorded"
+    latency = raised - fired[0]
+    # Already stopped when the exception is raised.
+    assert lc._active_jobs() == 0
+    at_raise = recorded()
+    cpu0 = time.process_time()
+    time.sleep(1.5)
+    cpu = time.process_time() - cpu0
+    print(f"interrupt: KeyboardInterrupt {latency:.2f} s after Ctrl-C, worker stopped, "
+          f"{len(at_raise)} chunk(s) recorded, {cpu:.3f} s CPU in the 1.5 s after")
+    assert latency < 10, latency
+    assert recorded() == at_raise and 0 < len(at_raise) < 18
+    assert cpu < 0.2, f"{cpu} s of CPU after the interrupt: the work goes on"
+    dirs = {(p.parents[1].name, p.name[1:]) for p in out.glob("*/chunks/c*")}
+    assert dirs == at_raise, "a chunk folder without its manifest record (half-done chunk)"
+    assert not [p for p in out.rglob("*") if ".partial-" in p.name]
+    assert not (out / "run.json").exists() and not (out / "account").exists()
+    # The same call again resumes: the recorded chunks are kept and the run completes.
+    res = lc.run(tmp_path / "data" / "pipeline.toml", output=out, chunk_size=100, quiet=True,
+                 progress=False)
+    assert res["complete"] and set(res["tables"]) >= {"F1_units", "F2_county"}
+    rec = json.loads((out / "run.json").read_text())
+    assert rec["chunks_resumed"] == len(at_raise) and rec["chunks_total"] == 18
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+def test_progress_callback_counts_chunks(ground_tile):
+    """progress=callable gets (done, total, points) from the calling thread: counts that
+    never go back, ending at the total; points read cover the tile."""
+    import threading
+
+    _, p = ground_tile
+    calls = []
+    main = threading.get_ident()
+
+    def cb(done, total, points):
+        assert threading.get_ident() == main
+        calls.append((done, total, points))
+
+    lc.dtm(p, res=2, chunk_size=20, progress=cb)
+    assert calls, "no progress reported"
+    totals = {t for _, t, _ in calls}
+    assert len(totals) == 1 and totals.pop() > 1
+    done = [d for d, _, _ in calls]
+    pts = [n for _, _, n in calls]
+    assert done == sorted(done) and pts == sorted(pts)
+    assert calls[-1][0] == calls[-1][1]
+    assert calls[-1][2] >= len(lc.read(p))
+
+
+def _hide(monkeypatch, *modules):
+    """Makes `import m` raise ImportError for each module (as when it is not installed)."""
+    for m in modules:
+        monkeypatch.setitem(sys.modules, m, None)
+
+
+def test_progress_line_without_tqdm(ground_tile, capsys, monkeypatch):
+    _, p = ground_tile
+    _hide(monkeypatch, "tqdm", "tqdm.auto")
+    lc.dtm(p, res=2, chunk_size=20, quiet=True, progress=True)
+    err = capsys.readouterr().err
+    last = err.rstrip("\n").split("\r")[-1]
+    n = int(last.split("/")[1].split()[0])
+    assert n > 1 and last.startswith(f"dtm: {n}/{n} done,") and "points read" in last, err
+    # Off by default when stderr is not a terminal (pytest, scripts): nothing printed.
+    lc.dtm(p, res=2, chunk_size=20, quiet=True)
+    assert capsys.readouterr().err == ""
+    lc.dtm(p, res=2, chunk_size=20, quiet=True, progress=False)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(TypeError, match="progress must be"):
+        lc.dtm(p, progress="yes")
+
+
+def test_progress_on_by_default_in_jupyter(ground_tile, capsys, monkeypatch):
+    """In IPython/Jupyter (get_ipython() answers) progress is shown without progress=True."""
+    import types
+
+    _, p = ground_tile
+    _hide(monkeypatch, "tqdm", "tqdm.auto")
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: None))
+    assert not lc._interactive()  # IPython imported, but not running; stderr captured
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: object()))
+    assert lc._interactive()
+    lc.dtm(p, res=2, chunk_size=20, quiet=True)
+    assert "dtm: " in capsys.readouterr().err
+
+
+def test_progress_tqdm(ground_tile, capsys):
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        msg = "SKIP: tqdm not installed"
+        print(msg)
+        pytest.skip(msg)
+    _, p = ground_tile
+    lc.dtm(p, res=2, chunk_size=20, quiet=True, progress=True)
+    err = capsys.readouterr().err
+    assert "dtm" in err and "points" in err and "100%" in err, err
+
+
+# --- table formats ---------------------------------------------------------------------------
+
+
+def test_table_formats(ground_tile, monkeypatch):
+    """trees as pandas, pyarrow and dict, the same values; the default follows what is
+    installed (pandas, else pyarrow, else dict)."""
+    import pandas as pd
+
+    _, p = ground_tile
+    df = lc.trees(p, table_format="pandas")
+    assert isinstance(df, pd.DataFrame) and len(df) > 0
+    d = lc.trees(p, table_format="dict")
+    assert isinstance(d, dict) and list(d) == list(df.columns)
+    for k in d:
+        if d[k].dtype.kind == "f":
+            assert np.allclose(d[k], df[k].to_numpy(dtype=float), equal_nan=True), k
+        else:
+            assert list(d[k]) == [str(v) for v in df[k]], k
+    with pytest.raises(ValueError, match="table_format must be one of"):
+        lc.trees(p, table_format="csv")
+    try:
+        import pyarrow as pa
+    except ImportError:
+        msg = "SKIP: pyarrow not installed: the arrow format is not tested"
+        print(msg)
+        _hide(monkeypatch, "pandas", "pyarrow", "pyarrow.csv")
+        assert isinstance(lc.trees(p), dict)
+        pytest.skip(msg)
+    t = lc.trees(p, table_format="arrow")
+    assert isinstance(t, pa.Table) and t.column_names == list(df.columns)
+    assert t.num_rows == len(df)
+    for k in df.columns:
+        # An all-empty column is of arrow's null type (None), pandas' float NaN.
+        a = t.column(k).to_numpy(zero_copy_only=False)
+        if df[k].dtype.kind in "fi":
+            assert np.allclose(np.asarray(a, dtype=float), df[k].to_numpy(dtype=float), equal_nan=True), k
+        else:
+            assert list(a) == list(df[k]), k
+    assert isinstance(lc.trees(p), pd.DataFrame)
+    _hide(monkeypatch, "pandas")
+    assert isinstance(lc.trees(p), pa.Table)
+    _hide(monkeypatch, "pyarrow", "pyarrow.csv")
+    assert isinstance(lc.trees(p), dict)
+    with pytest.raises(ImportError, match="needs pyarrow"):
+        lc.trees(p, table_format="arrow")
+
+
+def test_run_tables_as_arrow(demo):
+    try:
+        import pyarrow as pa
+    except ImportError:
+        msg = "SKIP: pyarrow not installed"
+        print(msg)
+        pytest.skip(msg)
+    d, res = demo
+    tables = lc._tables(d / "py" / "account", "arrow")
+    assert set(tables) == set(res["tables"])
+    for name, t in tables.items():
+        assert isinstance(t, pa.Table) and t.num_rows == len(res["tables"][name]), name
 
 
 def test_example_forest_png(tmp_path):

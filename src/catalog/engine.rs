@@ -8,6 +8,10 @@
 //!
 //! Failures are collected per chunk (the error names the chunk and its tiles) and the run
 //! carries on, unless `stop_early` is set, in which case chunks not yet started are skipped.
+//!
+//! A cancelled [`crate::job::Job`] (the caller's, e.g. Ctrl-C in Python) stops the run like
+//! `stop_early` does, and the run then returns [`Error::Cancelled`] instead of a report, so
+//! that no command goes on to write outputs from part of the chunks.
 
 use super::plan::Chunk;
 use super::strips::StripCache;
@@ -133,6 +137,8 @@ pub fn read_chunk_with(
 /// Runs `f` on every chunk of `plan`, in parallel, and collects results and failures.
 ///
 /// `on_done(chunk_id, ok)` is called after each chunk (for progress bars); it must be cheap.
+/// The calling thread's job (see [`crate::job`]) is current on the pool thread while a chunk
+/// runs, gets the points read, and cancels the run between chunks.
 pub fn run<T, F>(
     catalog: &Catalog,
     plan: &[Chunk],
@@ -144,6 +150,8 @@ where
     T: Send,
     F: Fn(&Chunk, PointCloud) -> Result<T> + Sync,
 {
+    let job = crate::job::current();
+    let cancelled = || job.as_ref().is_some_and(|j| j.is_cancelled());
     let pool = thread_pool(opts.threads)?;
     let stop = AtomicBool::new(false);
     let t_strips = std::time::Instant::now();
@@ -159,17 +167,25 @@ where
         None
     };
     let strips_seconds = t_strips.elapsed().as_secs_f64();
+    if cancelled() {
+        return Err(Error::Cancelled);
+    }
     // Nanoseconds of reading, summed over chunks.
     let read_ns = std::sync::atomic::AtomicU64::new(0);
     let outcomes: Vec<Option<(usize, Result<T>)>> = pool.install(|| {
         plan.par_iter()
             .map(|chunk| {
-                if opts.stop_early && stop.load(Ordering::Relaxed) {
+                if (opts.stop_early && stop.load(Ordering::Relaxed)) || cancelled() {
                     return None;
                 }
+                // So that the chunk's stages can check for cancellation (crate::job::check).
+                let _entered = job.as_ref().map(|j| j.enter());
                 let t0 = std::time::Instant::now();
                 let pts = read_chunk_with(catalog, chunk, strips.as_ref());
                 read_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                if let (Some(j), Ok(p)) = (&job, &pts) {
+                    j.add_points(p.len() as u64);
+                }
                 let r = pts.and_then(|pts| f(chunk, pts));
                 let r = r.map_err(|e| Error::Chunk {
                     chunk_id: chunk.id,
@@ -189,6 +205,11 @@ where
             })
             .collect()
     });
+    // Chunks that finished are kept by their callers (the pipeline's manifest), but a
+    // cancelled run has no report: its callers must not assemble outputs from part of it.
+    if cancelled() {
+        return Err(Error::Cancelled);
+    }
     let mut report = RunReport {
         results: Vec::new(),
         failures: Vec::new(),

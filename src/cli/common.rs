@@ -126,10 +126,38 @@ pub fn open_catalog(
     Ok((catalog, plan))
 }
 
+/// Progress over the steps of a command: an indicatif bar on the terminal, and the counters
+/// of the embedder's job when the command runs in one (the Python module); a watched job's
+/// progress is shown by the embedder, so no terminal bar is drawn then.
+pub struct Progress {
+    bar: ProgressBar,
+    job: Option<std::sync::Arc<landcarbon::job::Job>>,
+}
+
+impl Progress {
+    pub fn inc(&self, n: u64) {
+        self.bar.inc(n);
+        if let Some(j) = &self.job {
+            j.advance(n);
+        }
+    }
+
+    pub fn finish_and_clear(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 /// A progress bar over `len` steps, hidden with `-q` or when stderr is not a terminal.
-pub fn progress(c: &Common, len: u64, what: &str) -> ProgressBar {
-    if c.quiet {
-        return ProgressBar::hidden();
+pub fn progress(c: &Common, len: u64, what: &str) -> Progress {
+    let job = landcarbon::job::current();
+    if let Some(j) = &job {
+        j.start(len, what);
+    }
+    if c.quiet || job.as_ref().is_some_and(|j| j.is_watched()) {
+        return Progress {
+            bar: ProgressBar::hidden(),
+            job,
+        };
     }
     let pb = ProgressBar::new(len);
     pb.set_style(
@@ -139,7 +167,7 @@ pub fn progress(c: &Common, len: u64, what: &str) -> ProgressBar {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb.set_message(what.to_string());
-    pb
+    Progress { bar: pb, job }
 }
 
 /// Prints the failures of a chunk run and tells whether it was complete.

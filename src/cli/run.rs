@@ -520,6 +520,9 @@ fn reduce_all(
 ) -> anyhow::Result<Outcome> {
     let mut carbon_dirs: Vec<(i32, PathBuf)> = Vec::new();
     for s in surveys {
+        // An embedder's cancellation (Python's Ctrl-C) stops between reducers; the command
+        // line has no job and runs on.
+        landcarbon::job::check()?;
         let t0 = Instant::now();
         let rep = s.reduce()?;
         record.stage_seconds.push((
@@ -582,6 +585,7 @@ fn reduce_all(
     if acc.params.is_none() {
         acc.params = cfg.carbon.params.clone();
     }
+    landcarbon::job::check()?;
     let t0 = Instant::now();
     let o = account::run_config(c, acc, t0)?;
     record

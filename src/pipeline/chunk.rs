@@ -84,6 +84,8 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
         ground::classify_ground(&mut cloud, &cfg.ground)?;
         t.lap("ground");
     }
+    // Between stages: a cancelled job stops here rather than after the whole chunk.
+    crate::job::check()?;
     let mask = terrain::ground_mask(&cloud, &cfg.dtm.ground_classes);
     sum.ground_points = mask
         .iter()
@@ -123,6 +125,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
         .map(|(g, z)| g.map(|g| z - g).unwrap_or(f64::NAN))
         .collect();
     t.lap("normalize");
+    crate::job::check()?;
     if st.vegetation {
         vegetation::classify_vegetation(&mut cloud.classification, &hag, &cfg.vegetation)?;
         t.lap("vegetation");
@@ -136,6 +139,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
         sum.files.push(p);
         t.lap("chm");
     }
+    crate::job::check()?;
     if st.trees {
         let seg = trees::segment_trees(&cols.view(), &cfg.trees)?;
         let mut kept: Vec<Tree> = seg

@@ -292,7 +292,16 @@ impl<'a> SurveyRun<'a> {
                 if dir.exists() {
                     std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
                 }
-                let s = chunk::process(&ctx, real, cloud)?;
+                let s = match chunk::process(&ctx, real, cloud) {
+                    Ok(s) => s,
+                    Err(Error::Cancelled) => {
+                        // Stopped between stages: its files are a part of the chunk, which
+                        // has no manifest record; remove them now rather than at the resume.
+                        let _ = std::fs::remove_dir_all(&dir);
+                        return Err(Error::Cancelled);
+                    }
+                    Err(e) => return Err(e),
+                };
                 self.manifest.record(
                     real.id,
                     &self.key(real),

@@ -278,6 +278,9 @@ pub fn classify_ground(cloud: &mut PointCloud, cfg: &GroundConfig) -> Result<Gro
         }
     }
 
+    // Noise detection and the filter are the long steps: a cancelled job stops in between.
+    crate::job::check()?;
+
     // 2. Candidates.
     let usable = |i: usize| finite[i] && !noise[i] && cloud.flags[i] & flag::WITHHELD == 0;
     let mut cand: Vec<usize> = (0..n)
