@@ -45,11 +45,13 @@ pub struct ChunkOptions {
     pub max_points: u64,
 }
 
-/// Default of [`ChunkOptions::max_points`]. With `scripts/bench-scaling.sh`'s 4x file (7.8 M
-/// points in one file, `ground --threads 1`, one run each on a loaded machine): 2 M gives
-/// 29.0 CPU s and 351 MB, 1 M gives 26.2 s and 240 MB, the uncut file 31.5 s and 393 MB (see the
-/// README's Performance section); a smaller default may be better, not yet measured further.
-pub const DEFAULT_MAX_POINTS: u64 = 2_000_000;
+/// Default of [`ChunkOptions::max_points`]. Measured with `scripts/bench-scaling.sh`'s files
+/// (`ground --threads 1`, 2026-12-07, loaded machine, CPU seconds): the 8x file (15.6 M points
+/// in one file) takes 22.4 s and 420 MB cut at 2 M, 19.6 s and 252 MB cut at 1 M; the 1x file
+/// (1.95 M points) 2.42 s and 276 MB uncut (below 2 M), 2.12 s and 130 MB cut at 1 M. Smaller
+/// parts cost less per point as well as less memory: the work of several stages grows faster
+/// than the points of a chunk (sorts, the TIN), more than the buffers add.
+pub const DEFAULT_MAX_POINTS: u64 = 1_000_000;
 
 impl Default for ChunkOptions {
     fn default() -> Self {
