@@ -3,6 +3,7 @@
 
 mod check;
 mod cloud;
+pub mod copc;
 pub mod crs;
 pub mod extra;
 mod index;

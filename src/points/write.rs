@@ -94,7 +94,11 @@ fn header_for(cloud: &PointCloud, path: &Path) -> Result<las::Header> {
         );
         b.version = las::Version::new(1, 4);
     }
-    b.vlrs.retain(|v| !las::laz::is_laszip_vlr(v));
+    // The LASzip VLR is made anew by the writer (a COPC source's says variable-size chunks);
+    // COPC records describe the source's octree and chunks, not this file's.
+    b.vlrs
+        .retain(|v| !las::laz::is_laszip_vlr(v) && !super::copc::is_copc_record(v));
+    b.evlrs.retain(|v| !super::copc::is_copc_record(v));
     if let Some(desc) = cloud.extra.descriptors_if_changed() {
         b.vlrs.retain(|v| !is_extra_bytes_vlr(v));
         b.evlrs.retain(|v| !is_extra_bytes_vlr(v));

@@ -1,0 +1,129 @@
+//! COPC: plain outputs never carry a COPC source's records; CRS from EVLRs; COPC written for
+//! `*.copc.laz` reads back whole and by box.
+
+use landcarbon::points::{self, copc};
+use std::path::Path;
+
+/// `(user_id, record_id)` of every VLR and EVLR of `path`, parsed from the raw file so that
+/// the check does not depend on any LAS library's reading of EVLRs.
+fn raw_records(path: &Path) -> (Vec<(String, u16)>, Vec<(String, u16)>) {
+    let b = std::fs::read(path).unwrap();
+    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+    let name = |o: usize| {
+        String::from_utf8_lossy(&b[o..o + 16])
+            .trim_end_matches('\0')
+            .to_string()
+    };
+    let mut vlrs = Vec::new();
+    let mut at = u16_at(94) as usize;
+    for _ in 0..u32_at(100) {
+        vlrs.push((name(at + 2), u16_at(at + 18)));
+        at += 54 + u16_at(at + 20) as usize;
+    }
+    let mut evlrs = Vec::new();
+    if b[25] >= 4 {
+        let mut at = u64_at(235) as usize;
+        for _ in 0..u32_at(243) {
+            evlrs.push((name(at + 2), u16_at(at + 18)));
+            at += 60 + u64_at(at + 20) as usize;
+        }
+    }
+    (vlrs, evlrs)
+}
+
+/// A cloud whose header carries a COPC info VLR and hierarchy EVLR, as one read from a COPC
+/// file does.
+fn cloud_with_copc_records() -> points::PointCloud {
+    let mut c = points::read(&landcarbon::testdata::bundled(
+        "ignf-lidar-for-fuel_test_data_0000_0000_LA93_IGN69.laz",
+    ))
+    .unwrap();
+    let mut b = las::Builder::from(c.meta.header.clone());
+    let info = copc::CopcInfo {
+        center: [0.0; 3],
+        halfsize: 1.0,
+        spacing: 1.0,
+        root_hier_offset: 12345,
+        root_hier_size: 32,
+        gpstime_min: 0.0,
+        gpstime_max: 0.0,
+    };
+    b.vlrs.insert(
+        0,
+        las::Vlr {
+            user_id: copc::USER_ID.into(),
+            record_id: copc::INFO_RECORD,
+            description: "copc info".into(),
+            data: info.to_bytes(),
+        },
+    );
+    b.evlrs.push(las::Vlr {
+        user_id: copc::USER_ID.into(),
+        record_id: copc::HIERARCHY_RECORD,
+        description: "EPT hierarchy".into(),
+        data: vec![0; 32],
+    });
+    c.meta.header = b.into_header().unwrap();
+    c
+}
+
+#[test]
+fn plain_outputs_drop_the_copc_records_of_their_source() {
+    let c = cloud_with_copc_records();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["out.laz", "out.las"] {
+        let out = dir.path().join(name);
+        points::write(&c, &out).unwrap();
+        let (vlrs, evlrs) = raw_records(&out);
+        assert!(
+            vlrs.iter().chain(&evlrs).all(|(u, _)| u != copc::USER_ID),
+            "{name}: COPC records copied into a plain output: VLRs {vlrs:?}, EVLRs {evlrs:?}"
+        );
+        // The other records are kept (the CRS among them).
+        assert!(
+            vlrs.iter().any(|(u, _)| u == "LASF_Projection"),
+            "{name}: {vlrs:?}"
+        );
+        let back = points::read(&out).unwrap();
+        assert_eq!(back.len(), c.len(), "{name}");
+        assert_eq!(back.meta.crs.epsg, Some(2154), "{name}");
+    }
+}
+
+#[test]
+fn split_outputs_drop_the_copc_records_of_their_source() {
+    let c = cloud_with_copc_records();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.las");
+    // Written by hand with las so that the source keeps its COPC records, as a COPC tile does.
+    {
+        let mut h = las::Builder::from(c.meta.header.clone());
+        h.point_format.is_compressed = false;
+        h.vlrs.retain(|v| !las::laz::is_laszip_vlr(v));
+        let mut w = las::Writer::from_path(&src, h.into_header().unwrap()).unwrap();
+        let mut r = las::Reader::from_path(landcarbon::testdata::bundled(
+            "ignf-lidar-for-fuel_test_data_0000_0000_LA93_IGN69.laz",
+        ))
+        .unwrap();
+        let mut data = las::PointDataBuilder::new().for_header(r.header()).build();
+        r.fill_points(u64::MAX, &mut data).unwrap();
+        w.write_points(&data).unwrap();
+        w.close().unwrap();
+    }
+    let (vlrs, _) = raw_records(&src);
+    assert_eq!(
+        vlrs[0].0,
+        copc::USER_ID,
+        "the source should carry the info VLR"
+    );
+    let out = dir.path().join("part.las");
+    let n = points::split_by_rects(&src, &[(vec![[0.0, 0.0, 1e9, 1e9]], out.clone())]).unwrap();
+    assert_eq!(n, vec![c.len() as u64]);
+    let (vlrs, evlrs) = raw_records(&out);
+    assert!(
+        vlrs.iter().chain(&evlrs).all(|(u, _)| u != copc::USER_ID),
+        "COPC records copied into a split: VLRs {vlrs:?}, EVLRs {evlrs:?}"
+    );
+}
