@@ -127,3 +127,72 @@ fn split_outputs_drop_the_copc_records_of_their_source() {
         "COPC records copied into a split: VLRs {vlrs:?}, EVLRs {evlrs:?}"
     );
 }
+
+/// Writes the bundled IGN tile (LAS 1.4, EPSG:2154 as WKT) with `crs` as its only CRS record,
+/// put in an EVLR after another EVLR (as a COPC file puts its hierarchy first), without any
+/// CRS VLR; returns the path.
+fn with_crs_in_second_evlr(dir: &Path, name: &str, crs: las::Vlr) -> std::path::PathBuf {
+    let src =
+        landcarbon::testdata::bundled("ignf-lidar-for-fuel_test_data_0000_0000_LA93_IGN69.laz");
+    let mut r = las::Reader::from_path(&src).unwrap();
+    let mut b = las::Builder::from(r.header().clone());
+    b.vlrs
+        .retain(|v| !v.is_crs() && !las::laz::is_laszip_vlr(v));
+    b.vlrs.retain(|v| v.user_id != "liblas");
+    b.point_format.is_compressed = name.ends_with(".laz");
+    b.evlrs = vec![
+        las::Vlr {
+            user_id: "landcarbon-test".into(),
+            record_id: 7,
+            description: "first EVLR".into(),
+            data: vec![1, 2, 3],
+        },
+        crs,
+    ];
+    let out = dir.join(name);
+    let mut w = las::Writer::from_path(&out, b.into_header().unwrap()).unwrap();
+    let mut data = las::PointDataBuilder::new().for_header(r.header()).build();
+    r.fill_points(u64::MAX, &mut data).unwrap();
+    w.write_points(&data).unwrap();
+    w.close().unwrap();
+    out
+}
+
+#[test]
+fn crs_is_read_from_any_evlr() {
+    let src =
+        landcarbon::testdata::bundled("ignf-lidar-for-fuel_test_data_0000_0000_LA93_IGN69.laz");
+    let wkt = las::Reader::from_path(&src)
+        .unwrap()
+        .header()
+        .get_wkt_crs_bytes()
+        .unwrap()
+        .to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    let wkt_vlr = las::Vlr {
+        user_id: "LASF_Projection".into(),
+        record_id: 2112,
+        description: "OGC WKT".into(),
+        data: wkt,
+    };
+    let geotiff = points::crs::geotiff_vlr_for_epsg(2154).unwrap();
+    for (name, vlr) in [
+        ("wkt.laz", wkt_vlr.clone()),
+        ("wkt.las", wkt_vlr),
+        ("geotiff.laz", geotiff),
+    ] {
+        let path = with_crs_in_second_evlr(dir.path(), name, vlr);
+        let (vlrs, evlrs) = raw_records(&path);
+        assert!(vlrs.iter().all(|(u, _)| u != "LASF_Projection"), "{vlrs:?}");
+        assert_eq!(evlrs.len(), 2, "{name}: {evlrs:?}");
+        let (_, meta) = points::open(&path).unwrap();
+        assert_eq!(meta.crs.epsg, Some(2154), "{name}: CRS {:?}", meta.crs);
+        // Every EVLR is kept and written back.
+        let cloud = points::read(&path).unwrap();
+        let out = dir.path().join(format!("back-{name}"));
+        points::write(&cloud, &out).unwrap();
+        let (_, evlrs_back) = raw_records(&out);
+        assert_eq!(evlrs_back, evlrs, "{name}: EVLRs after a round trip");
+        assert_eq!(points::open(&out).unwrap().1.crs.epsg, Some(2154), "{name}");
+    }
+}
