@@ -196,3 +196,110 @@ fn crs_is_read_from_any_evlr() {
         assert_eq!(points::open(&out).unwrap().1.crs.epsg, Some(2154), "{name}");
     }
 }
+
+/// Points as sortable tuples (a COPC file stores them node by node, not in source order).
+fn sorted_points(c: &points::PointCloud) -> Vec<(i64, i64, i64, u16, u8, u8)> {
+    let mut v: Vec<_> = (0..c.len())
+        .map(|i| {
+            (
+                (c.x[i] * 1000.0).round() as i64,
+                (c.y[i] * 1000.0).round() as i64,
+                (c.z[i] * 1000.0).round() as i64,
+                c.intensity[i],
+                c.classification[i],
+                c.return_number[i],
+            )
+        })
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// The COPC layout of `path` read from the raw bytes: info VLR at 375, hierarchy entries.
+fn copc_layout(path: &Path) -> (copc::CopcInfo, Vec<copc::Entry>) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[..4], b"LASF");
+    assert_eq!((b[24], b[25]), (1, 4), "COPC is LAS 1.4");
+    assert!(
+        matches!(b[104] & 0x3F, 6..=8),
+        "point format {}",
+        b[104] & 0x3F
+    );
+    // The info VLR is the first, its payload at 375 + 54.
+    assert_eq!(&b[377..381], b"copc");
+    assert_eq!(u16::from_le_bytes([b[393], b[394]]), copc::INFO_RECORD);
+    let info = copc::CopcInfo::parse(&b[429..589]).unwrap();
+    let at = info.root_hier_offset as usize;
+    let entries = copc::Entry::parse_page(&b[at..at + info.root_hier_size as usize]);
+    (info, entries)
+}
+
+#[test]
+fn copc_output_holds_every_point_in_an_octree_of_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    for (src, format) in [
+        (
+            landcarbon::testdata::bundled("ignf-lidar-for-fuel_test_data_0000_0000_LA93_IGN69.laz"),
+            8u8,
+        ),
+        (landcarbon::testdata::bundled("isprs/samp11-utm.laz"), 6),
+    ] {
+        let c = points::read(&src).unwrap();
+        let out = dir.path().join("out.copc.laz");
+        points::write(&c, &out).unwrap();
+        let (info, entries) = copc_layout(&out);
+        let what = src.display();
+        assert_eq!(
+            entries.iter().map(|e| e.point_count as u64).sum::<u64>(),
+            c.len() as u64,
+            "{what}: the hierarchy counts every point"
+        );
+        assert!(entries.len() > 1, "{what}: {} nodes", entries.len());
+        let keys: std::collections::HashSet<_> = entries.iter().map(|e| e.key).collect();
+        let len = std::fs::metadata(&out).unwrap().len();
+        for e in &entries {
+            assert!(e.point_count > 0 && e.byte_size > 0, "{what}: {e:?}");
+            assert!(e.offset + e.byte_size as u64 <= len, "{what}: {e:?}");
+            if e.key.level > 0 {
+                let parent = copc::VoxelKey {
+                    level: e.key.level - 1,
+                    x: e.key.x / 2,
+                    y: e.key.y / 2,
+                    z: e.key.z / 2,
+                };
+                assert!(keys.contains(&parent), "{what}: {e:?} has no parent");
+            }
+        }
+        // Chunks follow one another: each node's chunk starts where the previous one ends.
+        let mut by_offset = entries.clone();
+        by_offset.sort_by_key(|e| e.offset);
+        for w in by_offset.windows(2) {
+            assert_eq!(w[0].offset + w[0].byte_size as u64, w[1].offset, "{what}");
+        }
+        assert!(info.halfsize > 0.0 && info.spacing > 0.0);
+        // Read back as plain LAZ: the same points, the same CRS, the COPC point format.
+        let back = points::read(&out).unwrap();
+        assert_eq!(back.meta.format_id(), format, "{what}");
+        assert_eq!(sorted_points(&back), sorted_points(&c), "{what}");
+        assert_eq!(back.meta.crs.epsg, c.meta.crs.epsg, "{what}");
+        assert!(
+            back.meta.crs.wkt.is_some(),
+            "{what}: COPC carries its CRS as WKT"
+        );
+    }
+}
+
+#[test]
+fn copc_of_a_waveform_format_is_refused_naming_the_file() {
+    let mut c = points::read(&landcarbon::testdata::bundled("isprs/samp24-utm.laz")).unwrap();
+    c.meta.format = las::point::Format::new(4).unwrap();
+    c.waveform = Some(vec![[0u8; 29]; c.len()]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("w.copc.laz");
+    let err = points::write(&c, &out).unwrap_err().to_string();
+    assert!(
+        err.contains("w.copc.laz") && err.contains("waveform"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

@@ -6,6 +6,9 @@
 //! The records here are shared by the COPC reader and writer and by the plain LAS/LAZ writers,
 //! which must drop them: a non-COPC file carrying them is corrupt for COPC readers.
 
+pub mod octree;
+pub mod write;
+
 /// The user id of every COPC record.
 pub const USER_ID: &str = "copc";
 /// Record id of the info VLR.
