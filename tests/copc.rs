@@ -303,3 +303,129 @@ fn copc_of_a_waveform_format_is_refused_naming_the_file() {
     );
     assert!(!out.exists());
 }
+
+fn filtered(c: &points::PointCloud, r: [f64; 4]) -> Vec<(i64, i64, i64, u16, u8, u8)> {
+    (0..c.len())
+        .filter(|&i| c.x[i] >= r[0] && c.x[i] <= r[2] && c.y[i] >= r[1] && c.y[i] <= r[3])
+        .map(|i| {
+            (
+                (c.x[i] * 1000.0).round() as i64,
+                (c.y[i] * 1000.0).round() as i64,
+                (c.z[i] * 1000.0).round() as i64,
+                c.intensity[i],
+                c.classification[i],
+                c.return_number[i],
+            )
+        })
+        .collect()
+}
+
+/// A box read of a COPC file decodes only the nodes meeting the box and returns exactly the
+/// points a full read filtered to the box returns, in the same order.
+#[test]
+fn copc_box_reads_equal_a_brute_force_filter() {
+    let src = landcarbon::testdata::shared_or_skip("lasR_bcts_2.laz", "copc_box_reads")
+        .unwrap_or_else(|| {
+            landcarbon::testdata::bundled("ignf-lidar-for-fuel_test_data_0000_0000_LA93_IGN69.laz")
+        });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.copc.laz");
+    points::write(&points::read(&src).unwrap(), &out).unwrap();
+    let whole = points::read(&out).unwrap();
+    let b = whole.bounds().unwrap();
+    let (w, h) = (b[3] - b[0], b[4] - b[1]);
+    let boxes = [
+        [b[0], b[1], b[0] + 30.0, b[4]], // west strip
+        [b[3] - 30.0, b[1], b[3], b[4]], // east strip
+        [b[0], b[4] - 30.0, b[3], b[4]], // north strip
+        [
+            b[0] + 0.3 * w,
+            b[1] + 0.3 * h,
+            b[0] + 0.6 * w,
+            b[1] + 0.5 * h,
+        ], // inside
+        [b[0] - 100.0, b[1] - 100.0, b[0] - 50.0, b[1] - 50.0], // outside
+        [b[0] - 1.0, b[1] - 1.0, b[3] + 1.0, b[4] + 1.0], // all
+    ];
+    for r in boxes {
+        let mut c = points::PointCloud::empty(whole.meta.clone());
+        let decoded = copc::read::read_box_into(&out, &mut c, r, &mut |_, _| Some(false)).unwrap();
+        assert_eq!(filtered(&c, r), filtered(&whole, r), "box {r:?}");
+        assert_eq!(
+            c.len(),
+            filtered(&whole, r).len(),
+            "box {r:?}: no point outside"
+        );
+        if r[2] - r[0] <= 30.0 {
+            assert!(
+                decoded < whole.len() as u64 * 6 / 10,
+                "a 30 m strip decoded {decoded} of {} points",
+                whole.len()
+            );
+        }
+    }
+}
+
+/// Chunks read from COPC tiles (neighbour strips and the parts of a cut tile through the
+/// octree) hold the same points, core and buffer alike, as chunks read from the LAZ tiles.
+#[test]
+fn catalog_chunks_of_copc_tiles_equal_those_of_laz_tiles() {
+    let (Some(a), Some(b)) = (
+        landcarbon::testdata::shared_or_skip("lasR_bcts_1.laz", "catalog_chunks_of_copc_tiles"),
+        landcarbon::testdata::shared_or_skip("lasR_bcts_2.laz", "catalog_chunks_of_copc_tiles"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut copc_paths = Vec::new();
+    for (p, name) in [(&a, "a.copc.laz"), (&b, "b.copc.laz")] {
+        let out = dir.path().join(name);
+        points::write(&points::read(p).unwrap(), &out).unwrap();
+        copc_paths.push(out.display().to_string());
+    }
+    let laz_paths = vec![a.display().to_string(), b.display().to_string()];
+    use landcarbon::catalog::{self, strips::StripCache, Catalog, ChunkOptions};
+    // Whole tiles, then tiles cut into parts of about 300k points.
+    for max_points in [0, 300_000] {
+        let opts = ChunkOptions {
+            buffer_m: 20.0,
+            max_points,
+            ..Default::default()
+        };
+        let mut per_layout = Vec::new();
+        for paths in [&laz_paths, &copc_paths] {
+            let cat = Catalog::open(paths).unwrap();
+            let plan = cat.plan(&opts).unwrap();
+            let ids: Vec<usize> = (0..plan.len()).collect();
+            let cache = StripCache::build(&cat, &plan, &ids, Some(dir.path())).unwrap();
+            let chunks: Vec<_> = plan
+                .iter()
+                .map(|c| {
+                    let pts = catalog::read_chunk_with(&cat, c, Some(&cache)).unwrap();
+                    let mut v: Vec<_> = (0..pts.len())
+                        .map(|i| {
+                            (
+                                pts.is_buffer[i],
+                                (pts.x[i] * 100.0).round() as i64,
+                                (pts.y[i] * 100.0).round() as i64,
+                                (pts.z[i] * 100.0).round() as i64,
+                                pts.intensity[i],
+                            )
+                        })
+                        .collect();
+                    v.sort_unstable();
+                    v
+                })
+                .collect();
+            per_layout.push(chunks);
+        }
+        assert_eq!(per_layout[0].len(), per_layout[1].len());
+        if max_points > 0 {
+            assert!(per_layout[0].len() > 2, "the tiles should be cut");
+        }
+        for (k, (l, c)) in per_layout[0].iter().zip(&per_layout[1]).enumerate() {
+            assert!(l.iter().any(|p| p.0), "chunk {k} has buffer points");
+            assert_eq!(l, c, "chunk {k} (max_points {max_points})");
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //! which must drop them: a non-COPC file carrying them is corrupt for COPC readers.
 
 pub mod octree;
+pub mod read;
 pub mod write;
 
 /// The user id of every COPC record.
