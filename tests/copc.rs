@@ -4,9 +4,12 @@
 use landcarbon::points::{self, copc};
 use std::path::Path;
 
-/// `(user_id, record_id)` of every VLR and EVLR of `path`, parsed from the raw file so that
-/// the check does not depend on any LAS library's reading of EVLRs.
-fn raw_records(path: &Path) -> (Vec<(String, u16)>, Vec<(String, u16)>) {
+/// `(user_id, record_id)` of some VLRs or EVLRs.
+type Records = Vec<(String, u16)>;
+
+/// The records of every VLR and EVLR of `path`, parsed from the raw file so that the check
+/// does not depend on any LAS library's reading of EVLRs.
+fn raw_records(path: &Path) -> (Records, Records) {
     let b = std::fs::read(path).unwrap();
     let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
     let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
