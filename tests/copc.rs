@@ -432,3 +432,27 @@ fn catalog_chunks_of_copc_tiles_equal_those_of_laz_tiles() {
         }
     }
 }
+
+#[test]
+fn a_copc_hierarchy_that_miscounts_is_refused_naming_the_file() {
+    let c = points::read(&landcarbon::testdata::bundled("isprs/samp24-utm.laz")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bad.copc.laz");
+    points::write(&c, &out).unwrap();
+    let (info, _) = copc_layout(&out);
+    let meta = points::read(&out).unwrap().meta;
+    let mut b = std::fs::read(&out).unwrap();
+    // The first entry's point count: 28 bytes into it.
+    let at = info.root_hier_offset as usize + 28;
+    b[at..at + 4].copy_from_slice(&i32::MAX.to_le_bytes());
+    std::fs::write(&out, &b).unwrap();
+    let mut cloud = points::PointCloud::empty(meta);
+    let err = copc::read::read_box_into(&out, &mut cloud, [0.0, 0.0, 1e9, 1e9], &mut |_, _| {
+        Some(false)
+    });
+    let msg = format!("{:?}", err.map(|_| ()));
+    assert!(
+        msg.contains("bad.copc.laz") && msg.contains("hierarchy"),
+        "{msg}"
+    );
+}

@@ -100,6 +100,15 @@ pub fn index(path: &Path, header: &las::Header) -> Result<CopcIndex> {
             }
         }
     }
+    // Every point sits in exactly one node: a hierarchy that counts otherwise is corrupt, and
+    // its counts must not size any allocation.
+    let counted: u64 = nodes.iter().map(|e| e.point_count as u64).sum();
+    if counted != header.number_of_points() {
+        return Err(bad(format!(
+            "the hierarchy counts {counted} points in its nodes but the header announces {}: corrupt hierarchy",
+            header.number_of_points()
+        )));
+    }
     nodes.sort_by_key(|e| e.offset);
     Ok(CopcIndex { info, nodes })
 }
