@@ -118,6 +118,15 @@ pub fn read_chunk_with(
     for &(ti, source) in &sources {
         let in_buffered = |x: f64, y: f64| x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3];
         let own_whole = chunk.own_tile == Some(ti) && chunk.part.is_none();
+        // A COPC tile read for part of its area (a neighbour's strip, a part, a grid chunk):
+        // only the octree nodes meeting the buffered rectangle are decoded (no strip file).
+        if !own_whole && points::copc::read::is_copc_file(source) {
+            let neighbour = chunk.own_tile.is_some() && chunk.own_tile != Some(ti);
+            points::copc::read::read_box_into(source, &mut cloud, b, &mut |x, y| {
+                Some(neighbour || !chunk.core_contains(x, y))
+            })?;
+            continue;
+        }
         if own_whole {
             points::read::read_filtered_into(source, &mut cloud, &mut |_, _| Some(false))
         } else if chunk.own_tile.is_some() && chunk.own_tile != Some(ti) {

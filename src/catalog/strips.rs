@@ -12,6 +12,9 @@
 //! Every tile is decoded in one streaming pass ([`points::split_by_rects`]): the memory of the
 //! pass is a batch of records per output, not the tile.
 //!
+//! COPC tiles get no strip and no part files: a chunk reads the octree nodes of a COPC tile that
+//! meet its buffered rectangle directly ([`points::copc::read::read_box_into`]).
+//!
 //! The scratch folder is removed when the cache is dropped.
 
 use super::plan::{Chunk, Rect};
@@ -78,6 +81,8 @@ impl StripCache {
         let built: Vec<Result<Built>> = (0..catalog.tiles.len())
             .into_par_iter()
             .filter(|&t| !needs[t].is_empty() || !parts[t].is_empty())
+            // A COPC tile needs no strip: chunks read its octree nodes within their rectangle.
+            .filter(|&t| !points::copc::read::is_copc_file(&catalog.tiles[t].path))
             .map(|t| {
                 let mut outputs: Vec<(Vec<Rect>, PathBuf)> = Vec::new();
                 let strip =

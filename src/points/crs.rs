@@ -1,5 +1,6 @@
-//! Coordinate reference systems as LAS files store them: an OGC WKT VLR (LAS 1.4, or any file
-//! whose global encoding says WKT) or GeoTIFF keys (LASF_Projection 34735–34737).
+//! Coordinate reference systems as LAS files store them: an OGC WKT record (LAS 1.4, or any file
+//! whose global encoding says WKT) or GeoTIFF keys (LASF_Projection 34735–34737), each in a VLR
+//! or an EVLR (COPC files put the WKT in an EVLR; the reader loads every EVLR).
 //!
 //! The crate does not reproject. It reads the CRS to report it, to write it into rasters and
 //! vectors, and to refuse mixing tiles of different CRS in one run.
@@ -31,7 +32,7 @@ impl Crs {
         self.epsg.is_none() && self.wkt.is_none()
     }
 
-    /// Reads the CRS from a header: WKT first, then GeoTIFF keys.
+    /// Reads the CRS from a header's VLRs and EVLRs: WKT first, then GeoTIFF keys.
     ///
     /// A WKT VLR that is not text, or GeoTIFF keys that cannot be decoded, give an error naming
     /// `path`; a header with no CRS VLR gives [`Crs::default`] (unknown).

@@ -3,7 +3,9 @@
 
 mod check;
 mod cloud;
+pub mod copc;
 pub mod crs;
+mod evlr;
 pub mod extra;
 mod index;
 pub mod layout;

@@ -36,7 +36,7 @@ fn open_checked(path: &Path) -> Result<(las::Reader, LasMeta, RawFacts)> {
     }
     let facts = check_raw_header(path, meta_fs.len())?;
     let reader = las::Reader::from_path(path).map_err(|e| las_error(path, e))?;
-    let header = reader.header().clone();
+    let header = super::evlr::with_all_evlrs(reader.header().clone(), path)?;
     // More data than the header announces: the readers stop at the header's count, so say
     // how much is left unread (exactly for LAS, at least for LAZ from its chunk table).
     let announced = header.number_of_points();

@@ -22,7 +22,9 @@ pub fn split_by_rects(path: &Path, outputs: &[(Vec<SplitRect>, PathBuf)]) -> Res
     let expected = meta.header.number_of_points();
     let mut b = las::Builder::from(meta.header.clone());
     b.point_format.is_compressed = false;
-    b.vlrs.retain(|v| !las::laz::is_laszip_vlr(v));
+    b.vlrs
+        .retain(|v| !las::laz::is_laszip_vlr(v) && !super::copc::is_copc_record(v));
+    b.evlrs.retain(|v| !super::copc::is_copc_record(v));
     let header = b
         .into_header()
         .map_err(|e| Error::las(path, format!("cannot build a split header: {e}")))?;

@@ -9,8 +9,19 @@ use super::layout::RecordLayout;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
-/// Writes `cloud` to `path` (`.laz` compressed, `.las` plain).
+/// Writes `cloud` to `path` (`.laz` compressed, `.las` plain, `.copc.laz` COPC).
 pub fn write(cloud: &PointCloud, path: &Path) -> Result<()> {
+    if super::copc::is_copc_path(path) {
+        return super::copc::write::write_copc(cloud, path).map(|s| {
+            log::debug!(
+                "{}: COPC, {} points in {} octree nodes (deepest level {})",
+                path.display(),
+                s.points,
+                s.nodes,
+                s.max_level
+            );
+        });
+    }
     let header = header_for(cloud, path)?;
     let lay = RecordLayout::of(header.point_format());
     let bytes = encode(
@@ -63,7 +74,7 @@ pub fn commit_temp(tmp: &Path, path: &Path) -> Result<()> {
     })
 }
 
-fn header_for(cloud: &PointCloud, path: &Path) -> Result<las::Header> {
+pub(crate) fn header_for(cloud: &PointCloud, path: &Path) -> Result<las::Header> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
@@ -94,7 +105,11 @@ fn header_for(cloud: &PointCloud, path: &Path) -> Result<las::Header> {
         );
         b.version = las::Version::new(1, 4);
     }
-    b.vlrs.retain(|v| !las::laz::is_laszip_vlr(v));
+    // The LASzip VLR is made anew by the writer (a COPC source's says variable-size chunks);
+    // COPC records describe the source's octree and chunks, not this file's.
+    b.vlrs
+        .retain(|v| !las::laz::is_laszip_vlr(v) && !super::copc::is_copc_record(v));
+    b.evlrs.retain(|v| !super::copc::is_copc_record(v));
     if let Some(desc) = cloud.extra.descriptors_if_changed() {
         b.vlrs.retain(|v| !is_extra_bytes_vlr(v));
         b.evlrs.retain(|v| !is_extra_bytes_vlr(v));
@@ -109,7 +124,7 @@ fn header_for(cloud: &PointCloud, path: &Path) -> Result<las::Header> {
         .map_err(|e| Error::las(path, format!("cannot build header: {e}")))
 }
 
-fn encode(
+pub(crate) fn encode(
     c: &PointCloud,
     lay: &RecordLayout,
     t: &las::Vector<las::Transform>,
