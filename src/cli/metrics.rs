@@ -4,7 +4,7 @@
 //! `--height NAME`). A run record `<output stem>.run.json` is written beside the output.
 
 use super::common::{load_config, progress, report_failures, CatalogArgs, Common, Outcome};
-use landcarbon::algo::grid_metrics::{grid_metrics, owned_grid};
+use landcarbon::algo::grid_metrics::grid_metrics;
 use landcarbon::algo::metrics::{ReturnFilter, METRIC_NAMES, N_METRICS};
 use landcarbon::biomass::plot_metrics::{clip_plots, plot_metrics, HeightSource};
 use landcarbon::catalog::{self, Catalog, ChunkOptions};
@@ -232,13 +232,18 @@ fn run_grid(
     if !(res > 0.0 && res.is_finite()) {
         anyhow::bail!("grid cell size must be positive, got {res}");
     }
-    // Cells reach half a cell beyond the chunk core, and at a tile-chunked catalog's outer
-    // edge one cell more (`owned_grid`): the buffer must cover it.
+    // Cells reach half a cell beyond the chunk core, and on the plan's outer edge one cell
+    // more (`Grid::chunk_cells`): the buffer must cover it.
     let buffer = a.catalog.buffer.unwrap_or(1.5 * res + 0.5);
     if buffer < res / 2.0 {
         anyhow::bail!(
             "--buffer {buffer} is less than half a grid cell ({})",
             res / 2.0
+        );
+    }
+    if buffer < 1.5 * res {
+        log::warn!(
+            "buffer {buffer} < 1.5 cells: partial cells on the catalog's outer edge miss some returns"
         );
     }
     let chunk_opts = ChunkOptions {
@@ -247,27 +252,15 @@ fn run_grid(
     };
     let catalog = Catalog::open(&a.catalog.inputs)?;
     let plan = catalog.plan(&chunk_opts)?;
-    // In tile mode, partial cells on the catalog's outer edge belong to no core: the chunks on
-    // the edge take them (needs a buffer of 1.5 cells).
-    let extend = chunk_opts.size_m == 0.0 && buffer >= 1.5 * res;
-    if chunk_opts.size_m == 0.0 && !extend {
-        log::warn!(
-            "buffer {buffer} < 1.5 cells: partial cells on the catalog's outer edge are left out"
-        );
+    if plan.is_empty() {
+        anyhow::bail!("the catalog covers no grid cell");
     }
+    // One grid whatever the chunking (`Grid::product`), as `dtm`, `chm` and `run`.
+    let full = Grid::product(&catalog.extent(), res);
     let cores: Vec<landcarbon::catalog::Rect> = plan.iter().map(|ch| ch.core).collect();
     let chunk_grids: Vec<Grid> = (0..plan.len())
-        .map(|i| owned_grid(&cores, i, res, extend))
+        .map(|i| full.chunk_cells(&cores, i))
         .collect();
-    let grids: Vec<Grid> = chunk_grids
-        .iter()
-        .copied()
-        .filter(|g| !g.is_empty())
-        .collect();
-    let Some(first) = grids.first() else {
-        anyhow::bail!("the catalog covers no grid cell");
-    };
-    let full = grids.iter().skip(1).fold(*first, |acc, g| acc.union(g));
     let names: Vec<String> = METRIC_NAMES.iter().map(|s| s.to_string()).collect();
     let nodata = m.nodata as f32;
     let mosaic = MosaicWriter::create(&a.output, full, &names, nodata, &catalog.crs)?;
