@@ -1,12 +1,16 @@
 //! `landcarbon metrics`: the standard ABA metric set per field plot (`--plots`, a CSV table)
 //! or on an aligned grid (`--grid RES`, one multi-band GeoTIFF, band names = metric names).
-//! Point clouds must be height-normalized (or carry heights in an extra-bytes attribute,
-//! `--height NAME`). A run record `<output stem>.run.json` is written beside the output.
+//! Heights above ground come from where `chm` and `trees` take them (`--height auto`): the
+//! `HeightAboveGround` dimension, else the ground surface of the class-2 points (un-normalized
+//! tiles are normalized on the fly, with the `[normalize]` options, over the chunk's or plot's
+//! buffer), else Z with a warning. A run record `<output stem>.run.json` is written beside the
+//! output.
 
 use super::common::{load_config, progress, report_failures, CatalogArgs, Common, Outcome};
+use landcarbon::algo::canopy::heights::{self, HeightSource};
 use landcarbon::algo::grid_metrics::grid_metrics;
 use landcarbon::algo::metrics::{ReturnFilter, METRIC_NAMES, N_METRICS};
-use landcarbon::biomass::plot_metrics::{clip_plots, plot_metrics, HeightSource};
+use landcarbon::biomass::plot_metrics::{clip_plots, plot_metrics, PlotHeights};
 use landcarbon::catalog::{self, Catalog, ChunkOptions};
 use landcarbon::raster::{Grid, MosaicWriter, Raster};
 use landcarbon::vector::table::{fmt_num, Table};
@@ -34,7 +38,9 @@ pub struct Args {
     /// Plot id column.
     #[arg(long)]
     pub id_col: Option<String>,
-    /// Heights: `z` (normalized clouds) or an extra-bytes attribute name.
+    /// Heights above ground: auto (HeightAboveGround dimension, else the ground surface of the
+    /// class-2 points as `landcarbon normalize` builds it, else Z; as chm and trees), z (already
+    /// normalized), ground, or dim:NAME (or NAME) for an extra-bytes dimension.
     #[arg(long)]
     pub height: Option<String>,
     /// Height break for cover, mch and density deciles (m).
@@ -104,7 +110,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     for out in [a.output.clone(), run_record_path(&a.output)] {
         super::common::refuse_input_overwrite(&out, inputs.iter().map(|(f, p)| (*f, p.as_path())))?;
     }
-    let height = HeightSource::parse(&m.height);
+    let height = m.height_source();
     match (&a.plots, a.grid) {
         (Some(p), _) => {
             super::common::check_output_extension(&a.output, "plot metrics", &["csv"])?;
@@ -136,7 +142,12 @@ fn run_plots(
     let set = read_plots(plots_path, &m.plots)?;
     let catalog = Catalog::open(&a.catalog.inputs)?;
     let pb = progress(c, catalog.tiles.len() as u64, "plots");
-    let returns = clip_plots(&catalog, &set.plots, height, cfg.threads, &|| pb.inc(1))?;
+    let ph = PlotHeights {
+        source: height.clone(),
+        normalize: cfg.normalize.clone(),
+        buffer_m: a.catalog.buffer.unwrap_or(cfg.chunk.buffer_m),
+    };
+    let returns = clip_plots(&catalog, &set.plots, &ph, cfg.threads, &|| pb.inc(1))?;
     pb.finish_and_clear();
     let values = plot_metrics(&returns, &m.options());
     // Output: plot attributes, plot area, metrics.
@@ -234,7 +245,11 @@ fn run_grid(
     }
     // Cells reach half a cell beyond the chunk core, and on the plan's outer edge one cell
     // more (`Grid::chunk_cells`): the buffer must cover it.
-    let buffer = a.catalog.buffer.unwrap_or(1.5 * res + 0.5);
+    // A ground surface (the default `auto` on un-normalized tiles) needs the chunk buffer too.
+    let buffer = a
+        .catalog
+        .buffer
+        .unwrap_or((1.5 * res + 0.5).max(cfg.chunk.buffer_m));
     if buffer < res / 2.0 {
         anyhow::bail!(
             "--buffer {buffer} is less than half a grid cell ({})",
@@ -276,7 +291,7 @@ fn run_grid(
             if grid.is_empty() {
                 return Ok((0usize, 0usize, 0.0f64));
             }
-            let h = height.heights(&cloud)?;
+            let h = heights::heights(&cloud, height, &cfg.normalize)?;
             let t = Instant::now();
             let gm = grid_metrics(
                 &cloud.x,
