@@ -71,7 +71,7 @@ def _paths(inputs):
 
 
 def read(path_or_paths, bounds=None) -> PointCloud:
-    """Read LAS/LAZ files (paths, folders or glob patterns) into one :class:`PointCloud`.
+    """Read LAS/LAZ files (paths, folders, glob patterns, input lists or .vpc files) into one :class:`PointCloud`.
 
     ``bounds=(xmin, ymin, xmax, ymax)`` keeps only the points inside (edges included).
     The columns (``x``, ``y``, ``z``, ``classification``, ``intensity``, ``return_number``, ...)
