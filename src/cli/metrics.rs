@@ -245,11 +245,13 @@ fn run_grid(
     }
     // Cells reach half a cell beyond the chunk core, and on the plan's outer edge one cell
     // more (`Grid::chunk_cells`): the buffer must cover it.
-    // A ground surface (the default `auto` on un-normalized tiles) needs the chunk buffer too.
-    let buffer = a
-        .catalog
-        .buffer
-        .unwrap_or((1.5 * res + 0.5).max(cfg.chunk.buffer_m));
+    // A ground surface (`auto` on un-normalized tiles, `ground`) needs the chunk buffer too.
+    let needs_ground = matches!(height, HeightSource::Auto | HeightSource::Ground);
+    let buffer = a.catalog.buffer.unwrap_or(if needs_ground {
+        (1.5 * res + 0.5).max(cfg.chunk.buffer_m)
+    } else {
+        1.5 * res + 0.5
+    });
     if buffer < res / 2.0 {
         anyhow::bail!(
             "--buffer {buffer} is less than half a grid cell ({})",

@@ -1,9 +1,10 @@
 //! The per-chunk stages, in one pass over the chunk's points in memory:
 //! ground (+ noise) → ground surface → DTM → height above ground → vegetation classes → CHM →
-//! trees → grid metrics → plot metrics. Every product is cropped to the chunk's core (raster
-//! cells of the catalog's product grid whose centre lies in the core, plus the plan's outer edge, trees whose apex does, plots whose centre does) and
-//! written under `chunks/c<id>/` with temporary names; the caller records the chunk in the
-//! manifest once all are in place.
+//! trees → grid metrics → plot metrics. Every product is cropped to the chunk's core (the
+//! cells of the catalog's product grid whose centre lies in the core, and on the plan's outer
+//! edge those whose centre lies in no core; trees whose apex does, plots whose centre does)
+//! and written under `chunks/c<id>/` with temporary names; the caller records the chunk in
+//! the manifest once all are in place.
 
 use super::config::Stages;
 use crate::algo::canopy::{self, CanopyColumns};
