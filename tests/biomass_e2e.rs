@@ -121,6 +121,10 @@ fn synthetic_metrics_calibrate_carbon_recovers_truth() {
     landcarbon(&[
         "metrics",
         tiles_s,
+        // Z is the height above the true terrain: read it as is (the default `auto` would
+        // re-normalize on the class-2 points, a second terrain estimate).
+        "--height",
+        "z",
         "--plots",
         plots.to_str().unwrap(),
         "--radius",
@@ -178,6 +182,10 @@ fn synthetic_metrics_calibrate_carbon_recovers_truth() {
     landcarbon(&[
         "metrics",
         tiles_s,
+        // Z is the height above the true terrain: read it as is (the default `auto` would
+        // re-normalize on the class-2 points, a second terrain estimate).
+        "--height",
+        "z",
         "--grid",
         "20",
         "-o",
@@ -187,6 +195,10 @@ fn synthetic_metrics_calibrate_carbon_recovers_truth() {
     landcarbon(&[
         "metrics",
         tiles_s,
+        // Z is the height above the true terrain: read it as is (the default `auto` would
+        // re-normalize on the class-2 points, a second terrain estimate).
+        "--height",
+        "z",
         "--grid",
         "20",
         "--chunk-size",

@@ -247,7 +247,8 @@ def trees(inputs, output=None, **params):
 
 
 def metrics(inputs, plots=None, grid=None, output=None, **params):
-    """Area-based metrics, as ``landcarbon metrics``, of normalized clouds: per field plot
+    """Area-based metrics, as ``landcarbon metrics``, on heights above ground taken as ``chm`` and
+    ``trees`` take them (``height="auto"``; ``height="z"`` for Z as is): per field plot
     (``plots=CSV``; returns the table) or on a grid (``grid=CELL_M``, 0 = the configured cell;
     returns a multi-band :class:`Raster`)."""
     if (plots is None) == (grid is None):
