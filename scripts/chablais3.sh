@@ -51,7 +51,7 @@ print(f"{len(trees)} live trees in 9 subplots")
 PY
 rm -f subplots.gpkg
 ogr2ogr -f GPKG subplots.gpkg subplots.csv -oo GEOM_POSSIBLE_NAMES=wkt -oo KEEP_GEOM_COLUMNS=NO -a_srs EPSG:2154 -nln subplots
-"$BIN" -q metrics chablais3_norm.laz --plots subplots.gpkg -o subplot_metrics.csv
+"$BIN" -q metrics chablais3_norm.laz --height z --plots subplots.gpkg -o subplot_metrics.csv
 for p in zq95 mch zmean cover; do
   echo "== agb_t_ha ~ $p (log-log, LOOCV)"
   "$BIN" -q calibrate --plots subplot_metrics.csv --trees trees.csv --response agb_t_ha \

@@ -20,3 +20,5 @@ bash scripts/test-python.sh
 bash scripts/slurm/equality-test.sh
 # Outputs on a full disk: non-zero exit, nothing under a final name (root only; skips loudly).
 bash scripts/disk-full.sh
+# Tree IDs in LAZ read back with laspy (an independent reader): uint64 extra bytes.
+bash scripts/check-treeid-laspy.sh

@@ -121,6 +121,10 @@ fn synthetic_metrics_calibrate_carbon_recovers_truth() {
     landcarbon(&[
         "metrics",
         tiles_s,
+        // Z is the height above the true terrain: read it as is (the default `auto` would
+        // re-normalize on the class-2 points, a second terrain estimate).
+        "--height",
+        "z",
         "--plots",
         plots.to_str().unwrap(),
         "--radius",
@@ -178,6 +182,10 @@ fn synthetic_metrics_calibrate_carbon_recovers_truth() {
     landcarbon(&[
         "metrics",
         tiles_s,
+        // Z is the height above the true terrain: read it as is (the default `auto` would
+        // re-normalize on the class-2 points, a second terrain estimate).
+        "--height",
+        "z",
         "--grid",
         "20",
         "-o",
@@ -187,6 +195,10 @@ fn synthetic_metrics_calibrate_carbon_recovers_truth() {
     landcarbon(&[
         "metrics",
         tiles_s,
+        // Z is the height above the true terrain: read it as is (the default `auto` would
+        // re-normalize on the class-2 points, a second terrain estimate).
+        "--height",
+        "z",
         "--grid",
         "20",
         "--chunk-size",
@@ -200,8 +212,7 @@ fn synthetic_metrics_calibrate_carbon_recovers_truth() {
         let k = metric_index(b).unwrap() + 1;
         let a = read_geotiff(&grid, k).unwrap();
         let c = read_geotiff(&grid60, k).unwrap();
-        // The 60 m chunk grid reaches beyond the data (empty cells are nodata); on the
-        // data's cells the values are identical.
+        // Both on the product grid of the data's extent; the values are identical.
         for row in 0..a.grid.nrows {
             for col in 0..a.grid.ncols {
                 let (x, y) = a.grid.centre(row, col);
@@ -219,18 +230,19 @@ fn synthetic_metrics_calibrate_carbon_recovers_truth() {
         assert_eq!(valid(&a), valid(&c), "band {b}");
     }
     let n = read_geotiff(&grid, 1).unwrap();
-    // 12 × 12 cells over the scene plus (mostly empty) outer-edge cells: tile-mode chunk cores
-    // are snapped outward to the 20 m alignment, so at most a ring and one more cell.
+    // The product grid: the 20 m cells touching the data's extent (12 × 12 over the scene,
+    // plus the row and column holding returns exactly on its far edges), whatever the chunking.
     assert!(
-        (14..=15).contains(&n.grid.ncols) && (14..=15).contains(&n.grid.nrows),
+        (12..=13).contains(&n.grid.ncols) && (12..=13).contains(&n.grid.nrows),
         "{:?}",
         n.grid
     );
     assert!(
-        n.grid.x_min <= ORIGIN[0] - 20.0 && n.grid.y_max >= ORIGIN[1] + 260.0,
+        n.grid.x_min == ORIGIN[0] && n.grid.y_max >= ORIGIN[1] + 240.0,
         "{:?}",
         n.grid
     );
+    assert_eq!(n.grid, read_geotiff(&grid60, 1).unwrap().grid);
 
     // 4. Carbon.
     let out = d.join("carbon");

@@ -5,7 +5,7 @@ use gdal::vector::OGRwkbGeometryType;
 use gdal::vector::{Feature, FieldValue, Geometry, LayerAccess, LayerOptions, OGRFieldType};
 use gdal::DriverManager;
 use landcarbon::algo::metrics::{metric_index, MetricOptions};
-use landcarbon::biomass::plot_metrics::{clip_plots, plot_metrics, HeightSource};
+use landcarbon::biomass::plot_metrics::{clip_plots, plot_metrics, HeightSource, PlotHeights};
 use landcarbon::catalog::Catalog;
 use landcarbon::points;
 use landcarbon::synth::{generate, SynthParams};
@@ -110,7 +110,14 @@ fn polygon_and_point_plots_clip_across_tiles() {
     ])
     .unwrap();
     for s in [&set, &cset] {
-        let ret = clip_plots(&cat, &s.plots, &HeightSource::Z, 1, &|| {}).unwrap();
+        let ret = clip_plots(
+            &cat,
+            &s.plots,
+            &PlotHeights::new(HeightSource::Z),
+            1,
+            &|| {},
+        )
+        .unwrap();
         for (p, r) in s.plots.iter().zip(&ret) {
             let want = all.iter().filter(|(x, y)| p.shape.contains(*x, *y)).count();
             assert_eq!(r.len(), want, "plot {}", p.id);
@@ -118,7 +125,14 @@ fn polygon_and_point_plots_clip_across_tiles() {
         }
     }
     // The straddling square takes returns from both tiles.
-    let ret = clip_plots(&cat, &set.plots, &HeightSource::Z, 2, &|| {}).unwrap();
+    let ret = clip_plots(
+        &cat,
+        &set.plots,
+        &PlotHeights::new(HeightSource::Z),
+        2,
+        &|| {},
+    )
+    .unwrap();
     assert!(ret[0].x.iter().any(|x| *x < 1050.0) && ret[0].x.iter().any(|x| *x >= 1050.0));
 }
 
@@ -151,7 +165,7 @@ fn heights_from_extra_bytes_equal_heights_in_z() {
         },
     };
     let opts = MetricOptions::default();
-    let m = |path: &Path, hs: HeightSource| {
+    let m = |path: &Path, hs: PlotHeights| {
         let cat = Catalog::open(&[path.display().to_string()]).unwrap();
         plot_metrics(
             &clip_plots(&cat, std::slice::from_ref(&plot), &hs, 1, &|| {}).unwrap(),
@@ -159,8 +173,8 @@ fn heights_from_extra_bytes_equal_heights_in_z() {
         )
         .remove(0)
     };
-    let a = m(&abs_path, HeightSource::parse("HeightAboveGround"));
-    let b = m(&norm_path, HeightSource::Z);
+    let a = m(&abs_path, PlotHeights::new(HeightSource::Auto));
+    let b = m(&norm_path, PlotHeights::new(HeightSource::Z));
     for name in ["n", "zmean", "zmax", "zq95", "cover", "d3"] {
         let k = metric_index(name).unwrap();
         // Z is stored at 1 cm, the extra bytes as f64: agree to the centimetre.
@@ -173,6 +187,7 @@ fn heights_from_extra_bytes_equal_heights_in_z() {
     }
     // Absolute Z read as heights would be nonsense: the extra attribute must exist when named.
     let cat = Catalog::open(&[norm_path.display().to_string()]).unwrap();
-    let err = clip_plots(&cat, &[plot], &HeightSource::parse("Nope"), 1, &|| {}).unwrap_err();
+    let nope = PlotHeights::new(HeightSource::Dim("Nope".into()));
+    let err = clip_plots(&cat, &[plot], &nope, 1, &|| {}).unwrap_err();
     assert!(err.to_string().contains("Nope"));
 }

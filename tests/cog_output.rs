@@ -52,9 +52,9 @@ fn cog_facts(p: &Path) -> (Option<String>, usize, String, String, (usize, usize)
 fn chm_and_dtm_are_cogs_with_units() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    // 60 m at 0.1 m = 600 x 600 cells: larger than one 512-cell tile, so overviews.
+    // 50 m at 0.09 m = 557 x 557 cells: larger than one 512-cell tile, so overviews.
     let big = d.join("chm.tif");
-    ok(&["chm", LAZ, "--res", "0.1", "-o", big.to_str().unwrap()]);
+    ok(&["chm", LAZ, "--res", "0.09", "-o", big.to_str().unwrap()]);
     let (layout, ovr, desc, unit, size) = cog_facts(&big);
     assert_eq!(layout.as_deref(), Some("COG"));
     assert!(size.0 > 512 && size.1 > 512, "{size:?}");
@@ -64,7 +64,7 @@ fn chm_and_dtm_are_cogs_with_units() {
 
     // Deterministic: the same command writes the same bytes.
     let again = d.join("chm2.tif");
-    ok(&["chm", LAZ, "--res", "0.1", "-o", again.to_str().unwrap()]);
+    ok(&["chm", LAZ, "--res", "0.09", "-o", again.to_str().unwrap()]);
     assert_eq!(std::fs::read(&big).unwrap(), std::fs::read(&again).unwrap());
 
     // One tile: still a COG, no overview needed.

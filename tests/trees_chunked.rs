@@ -35,14 +35,14 @@ fn point_ids(dir: &Path) -> (PointIds, usize) {
     let mut n = 0;
     for e in std::fs::read_dir(dir).unwrap() {
         let c = points::read(&e.unwrap().path()).unwrap();
-        let ids = c.extra.get_f64("treeID").expect("treeID dimension");
+        let ids = c.extra.get_u64("treeID").expect("integer treeID dimension");
         for (i, id) in ids.iter().enumerate() {
             let k = (
                 (c.x[i] * 100.0).round() as i64,
                 (c.y[i] * 100.0).round() as i64,
                 (c.z[i] * 100.0).round() as i64,
             );
-            m.entry(k).or_default().push(*id as u64);
+            m.entry(k).or_default().push(*id);
             n += 1;
         }
     }

@@ -86,7 +86,7 @@ def _paths(inputs):
 
 
 def read(path_or_paths, bounds=None) -> PointCloud:
-    """Read LAS/LAZ files (paths, folders or glob patterns) into one :class:`PointCloud`.
+    """Read LAS/LAZ files (paths, folders, glob patterns, input lists or .vpc files) into one :class:`PointCloud`.
 
     ``bounds=(xmin, ymin, xmax, ymax)`` keeps only the points inside (edges included).
     The columns (``x``, ``y``, ``z``, ``classification``, ``intensity``, ``return_number``, ...)
@@ -374,7 +374,8 @@ def trees(inputs, output=None, *, progress=None, table_format=None, **params):
 
 
 def metrics(inputs, plots=None, grid=None, output=None, *, progress=None, table_format=None, **params):
-    """Area-based metrics, as ``landcarbon metrics``, of normalized clouds: per field plot
+    """Area-based metrics, as ``landcarbon metrics``, on heights above ground taken as ``chm`` and
+    ``trees`` take them (``height="auto"``; ``height="z"`` for Z as is): per field plot
     (``plots=CSV``; returns the table, in ``table_format`` as for :func:`trees`) or on a grid
     (``grid=CELL_M``, 0 = the configured cell; returns a multi-band :class:`Raster`).
     ``progress``: tiles or chunks done (see the module's help)."""

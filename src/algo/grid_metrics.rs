@@ -9,7 +9,7 @@
 //!
 //! A cell `(row, col)` covers `x ∈ [x₀, x₀ + res)`, `y ∈ (y₁ − res, y₁]` (see
 //! [`crate::raster::Grid::cell_of`]). For seamless chunked output the caller passes the grid
-//! of the cells whose centres lie in its chunk core ([`crate::raster::Grid::covering_centres`])
+//! of the cells its chunk computes ([`crate::raster::Grid::chunk_cells`])
 //! and the points of the core *and* buffer: a cell may reach half a cell beyond the core, and
 //! its points there are read from the buffer. Points outside the grid are ignored.
 //!
@@ -20,7 +20,6 @@
 //! See also: [`crate::algo::metrics`] (definitions), `landcarbon metrics --grid`.
 
 use super::metrics::{MetricComputer, MetricOptions, Returns, N_METRICS};
-use crate::catalog::Rect;
 use crate::raster::{Grid, Raster};
 use rayon::prelude::*;
 
@@ -55,51 +54,6 @@ impl GridMetrics {
             })
             .collect()
     }
-}
-
-/// The cells chunk `i` (of chunks with cores `cores`) computes: those whose centres lie in its
-/// core ([`Grid::covering_centres`]); with `extend_free_sides`, one more row or column on each
-/// side where a cell of the strip beyond has its centre in no core — the outer edge of a
-/// catalog chunked by tiles, whose partial cells would otherwise belong to no chunk. A cell so
-/// taken by two chunks is computed twice from the same returns in the same order (tiles are
-/// read in catalog order), so both write identical values. Extended cells reach up to 1.5
-/// cells beyond the core: the chunk buffer must cover that.
-pub fn owned_grid(cores: &[Rect], i: usize, res_m: f64, extend_free_sides: bool) -> Grid {
-    let mut g = Grid::covering_centres(&cores[i], res_m);
-    if !extend_free_sides || g.is_empty() {
-        return g;
-    }
-    // A side is free when some cell of the strip beyond it has its centre in no core.
-    let owned = |x: f64, y: f64| {
-        cores
-            .iter()
-            .any(|c| x >= c[0] && x < c[2] && y >= c[1] && y < c[3])
-    };
-    let h = res_m / 2.0;
-    let r = g.rect();
-    let cols = |y: f64| (0..g.ncols).any(|k| !owned(r[0] + h + k as f64 * res_m, y));
-    let rows = |x: f64| (0..g.nrows).any(|k| !owned(x, r[1] + h + k as f64 * res_m));
-    let (left, right, bottom, top) = (
-        rows(r[0] - h),
-        rows(r[2] + h),
-        cols(r[1] - h),
-        cols(r[3] + h),
-    );
-    if left {
-        g.x_min -= res_m;
-        g.ncols += 1;
-    }
-    if right {
-        g.ncols += 1;
-    }
-    if top {
-        g.y_max += res_m;
-        g.nrows += 1;
-    }
-    if bottom {
-        g.nrows += 1;
-    }
-    g
 }
 
 /// Computes the metric set on each cell of `grid` from points `(x[i], y[i])` with attributes
@@ -214,23 +168,6 @@ pub fn grid_metrics(
 mod tests {
     use super::*;
     use crate::algo::metrics::{metric_index, metrics};
-
-    #[test]
-    fn owned_grids_extend_only_on_free_sides() {
-        // Two tiles side by side, cores [0, 101) and [100, 201) (1 m snapping overlap).
-        let cores = [[0.0, 0.0, 101.0, 50.0], [100.0, 0.0, 201.0, 50.0]];
-        let a = owned_grid(&cores, 0, 20.0, true);
-        let b = owned_grid(&cores, 1, 20.0, true);
-        // a: centres 10..90 → 5 columns, plus one on the left; rows: centres 10..30 → 2 rows
-        // plus top (40..60) and bottom (−20..0).
-        assert_eq!((a.x_min, a.ncols), (-20.0, 6));
-        assert_eq!((a.y_max, a.nrows), (60.0, 4));
-        // b: centres 110..190 → [100, 200), plus one on the right; not on the left.
-        assert_eq!((b.x_min, b.ncols), (100.0, 6));
-        assert_eq!(a.x_max(), b.x_min);
-        let plain = owned_grid(&cores, 0, 20.0, false);
-        assert_eq!((plain.x_min, plain.ncols, plain.nrows), (0.0, 5, 2));
-    }
 
     #[test]
     fn cells_equal_metrics_of_their_points() {

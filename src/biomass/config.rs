@@ -5,7 +5,8 @@
 //! ```toml
 //! [metrics]
 //! res_m = 20.0            # grid cell (m); ideally the plot area (20 m = 400 m²)
-//! height = "z"            # or the name of an extra-bytes attribute holding heights
+//! height = "auto"         # as chm/trees: HeightAboveGround, else normalize on the class-2
+//!                         # points, else Z; or "z", "ground", "dim:NAME" (or a bare NAME)
 //! nodata = -9999.0
 //! height_break_m = 2.0
 //! returns = "all"         # all | first | last | single
@@ -34,7 +35,10 @@ use std::path::PathBuf;
 pub struct MetricsConfig {
     /// Grid cell size (m). Default 20 (400 m², the minimum plot size of carbon-accounting.md §2).
     pub res_m: f64,
-    /// `z` or the extra-bytes attribute holding height above ground.
+    /// Heights above ground, as `chm` and `trees` take them: `auto` (the `HeightAboveGround`
+    /// dimension, else the ground surface of the ground points as `landcarbon normalize` builds
+    /// it with the `[normalize]` options, else Z with a warning), `z` (already normalized),
+    /// `ground`, or `dim:NAME` / `NAME` (an extra-bytes dimension).
     pub height: String,
     /// Nodata value of the metric rasters.
     pub nodata: f64,
@@ -53,7 +57,7 @@ impl Default for MetricsConfig {
         let o = MetricOptions::default();
         MetricsConfig {
             res_m: 20.0,
-            height: "z".into(),
+            height: "auto".into(),
             nodata: -9999.0,
             height_break_m: o.height_break_m,
             returns: o.returns,
@@ -67,6 +71,15 @@ impl Default for MetricsConfig {
 }
 
 impl MetricsConfig {
+    /// The height source named by `height` (a name that is not a keyword is an extra-bytes
+    /// dimension, as before `dim:` existed).
+    pub fn height_source(&self) -> crate::algo::canopy::heights::HeightSource {
+        use crate::algo::canopy::heights::HeightSource;
+        self.height
+            .parse()
+            .unwrap_or_else(|_| HeightSource::Dim(self.height.clone()))
+    }
+
     /// The metric options of this section.
     pub fn options(&self) -> MetricOptions {
         MetricOptions {

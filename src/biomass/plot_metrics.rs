@@ -7,59 +7,52 @@
 //! overlap). Tiles are read in parallel; the returns of a plot are assembled in tile order, so
 //! the result does not depend on scheduling.
 //!
-//! Heights: the point clouds must be height-normalized. Heights are `z` (default) or an
-//! extra-bytes attribute holding height above ground (e.g. `HeightAboveGround` as PDAL writes
-//! it), see [`HeightSource`].
+//! Heights ([`PlotHeights`]): as `chm` and `trees`, by default the `HeightAboveGround`
+//! dimension when the file has one, else the ground surface of the class-2 points around the
+//! plot (un-normalized tiles are normalized on the fly), else Z with a warning; or `z` (already
+//! normalized), `ground`, or a named extra-bytes dimension.
 //!
 //! A plot that no tile reaches, or that holds no return, gets `n = 0` and undefined metrics,
 //! with a warning.
 //!
 //! See also: [`crate::vector::plots`] (reading plots), `landcarbon metrics --plots`.
 
+use crate::algo::canopy::heights;
+pub use crate::algo::canopy::heights::HeightSource;
 use crate::algo::metrics::{MetricComputer, MetricOptions, Returns, N_METRICS};
+use crate::algo::terrain::{ground_mask, NormalizeOptions};
 use crate::catalog::{engine::thread_pool, Catalog};
 use crate::points::{self, PointCloud};
 use crate::vector::Plot;
 use crate::{Error, Result};
 use rayon::prelude::*;
 
-/// Where heights above ground come from.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HeightSource {
-    /// `z` is already height above ground.
-    #[default]
-    Z,
-    /// An extra-bytes attribute of this name holds the height.
-    Extra(String),
+/// Where plot returns take their heights above ground from: the same sources as `chm` and
+/// `trees` ([`HeightSource`], `auto` by default). A surface from the ground points (`auto`
+/// without a `HeightAboveGround` dimension, or `ground`) is built, per plot, from the ground
+/// points within `buffer_m` of the plot's bounding box, read across tiles, with the classes and
+/// method of `normalize`, as `landcarbon normalize` does on a chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotHeights {
+    pub source: HeightSource,
+    pub normalize: NormalizeOptions,
+    /// How far around a plot ground points are read for its surface (metres).
+    pub buffer_m: f64,
 }
 
-impl HeightSource {
-    /// Parses `z` or the name of an extra-bytes attribute.
-    pub fn parse(s: &str) -> HeightSource {
-        if s.eq_ignore_ascii_case("z") {
-            HeightSource::Z
-        } else {
-            HeightSource::Extra(s.to_string())
+impl PlotHeights {
+    /// Heights from `source`, default normalization options and a 30 m buffer.
+    pub fn new(source: HeightSource) -> PlotHeights {
+        PlotHeights {
+            source,
+            normalize: NormalizeOptions::default(),
+            buffer_m: 30.0,
         }
     }
 
-    /// Heights of every point of `cloud`.
-    pub fn heights(&self, cloud: &PointCloud) -> Result<Vec<f64>> {
-        match self {
-            HeightSource::Z => Ok(cloud.z.clone()),
-            HeightSource::Extra(name) => cloud.extra.get_f64(name).ok_or_else(|| {
-                Error::data(
-                    cloud
-                        .meta
-                        .path
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default(),
-                    format!("no extra-bytes attribute '{name}' to read heights from"),
-                )
-            }),
-        }
+    /// Whether the heights may need the ground points around the plot.
+    fn needs_ground(&self) -> bool {
+        matches!(self.source, HeightSource::Auto | HeightSource::Ground)
     }
 }
 
@@ -86,17 +79,6 @@ impl PlotReturns {
         self.number_of_returns.push(c.number_of_returns[i]);
         self.classification.push(c.classification[i]);
         self.flags.push(c.flags[i]);
-    }
-
-    fn append(&mut self, o: PlotReturns) {
-        self.x.extend(o.x);
-        self.y.extend(o.y);
-        self.height_m.extend(o.height_m);
-        self.intensity.extend(o.intensity);
-        self.return_number.extend(o.return_number);
-        self.number_of_returns.extend(o.number_of_returns);
-        self.classification.extend(o.classification);
-        self.flags.extend(o.flags);
     }
 
     /// The columns as metric input.
@@ -131,11 +113,21 @@ fn overlaps(a: &[f64; 4], b: &[f64; 4]) -> bool {
 pub fn clip_plots(
     catalog: &Catalog,
     plots: &[Plot],
-    height: &HeightSource,
+    height: &PlotHeights,
     threads: usize,
     on_tile: &(dyn Fn() + Sync),
 ) -> Result<Vec<PlotReturns>> {
     let boxes: Vec<[f64; 4]> = plots.iter().map(|p| p.shape.bbox()).collect();
+    // Points are read within each plot's box, and ground points within its buffered box.
+    let reach = if height.needs_ground() {
+        height.buffer_m
+    } else {
+        0.0
+    };
+    let grown: Vec<[f64; 4]> = boxes
+        .iter()
+        .map(|b| [b[0] - reach, b[1] - reach, b[2] + reach, b[3] + reach])
+        .collect();
     let work: Vec<(usize, Vec<usize>)> = catalog
         .tiles
         .iter()
@@ -143,45 +135,85 @@ pub fn clip_plots(
         .filter_map(|(ti, t)| {
             let tb = [t.bounds[0], t.bounds[1], t.bounds[3], t.bounds[4]];
             let ps: Vec<usize> = (0..plots.len())
-                .filter(|&p| overlaps(&tb, &boxes[p]))
+                .filter(|&p| overlaps(&tb, &grown[p]))
                 .collect();
             (!ps.is_empty()).then_some((ti, ps))
         })
         .collect();
+    let inside = |b: &[f64; 4], x: f64, y: f64| x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3];
     let pool = thread_pool(threads)?;
-    let per_tile: Vec<Result<Vec<(usize, PlotReturns)>>> = pool.install(|| {
+    // Per tile, per plot: the tile's points the plot needs (its box, and its buffered box's
+    // ground points when a surface may be needed).
+    // (tile, [(plot, its points in the tile)])
+    type TilePieces = (usize, Vec<(usize, PointCloud)>);
+    let per_tile: Vec<Result<TilePieces>> = pool.install(|| {
         work.par_iter()
             .map(|(ti, ps)| {
                 let path = &catalog.tiles[*ti].path;
                 let cloud = points::read_filtered(path, &mut |x, y| {
-                    ps.iter()
-                        .any(|&p| {
-                            let b = &boxes[p];
-                            x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]
-                        })
-                        .then_some(false)
+                    ps.iter().any(|&p| inside(&grown[p], x, y)).then_some(false)
                 })?;
-                let h = height.heights(&cloud)?;
-                let mut out: Vec<(usize, PlotReturns)> =
-                    ps.iter().map(|&p| (p, PlotReturns::default())).collect();
-                for i in 0..cloud.len() {
-                    for (p, pr) in out.iter_mut() {
-                        if plots[*p].shape.contains(cloud.x[i], cloud.y[i]) {
-                            pr.push(&cloud, &h, i);
-                        }
-                    }
-                }
+                let ground = if reach > 0.0 {
+                    ground_mask(&cloud, &height.normalize.ground_classes)
+                } else {
+                    vec![false; cloud.len()]
+                };
+                let out: Vec<(usize, PointCloud)> = ps
+                    .iter()
+                    .map(|&p| {
+                        let idx: Vec<usize> = (0..cloud.len())
+                            .filter(|&i| {
+                                let (x, y) = (cloud.x[i], cloud.y[i]);
+                                inside(&boxes[p], x, y) || (ground[i] && inside(&grown[p], x, y))
+                            })
+                            .collect();
+                        (p, cloud.select(&idx))
+                    })
+                    .collect();
                 on_tile();
-                Ok(out)
+                Ok((*ti, out))
             })
             .collect()
     });
-    let mut result: Vec<PlotReturns> = vec![PlotReturns::default(); plots.len()];
+    // Each plot's points from every tile, in tile order.
+    let mut pieces: Vec<Option<PointCloud>> = vec![None; plots.len()];
     for r in per_tile {
-        for (p, pr) in r? {
-            result[p].append(pr);
+        let (ti, out) = r?;
+        for (p, c) in out {
+            match &mut pieces[p] {
+                None => pieces[p] = Some(c),
+                Some(acc) => acc.append(&c).map_err(|e| {
+                    Error::data(
+                        catalog.tiles[ti].path.display(),
+                        format!(
+                            "plot '{}' spans tiles that cannot be merged: {e}",
+                            plots[p].id
+                        ),
+                    )
+                })?,
+            }
         }
     }
+    let result: Vec<Result<PlotReturns>> = pool.install(|| {
+        pieces
+            .par_iter()
+            .zip(plots)
+            .map(|(cloud, plot)| {
+                let mut pr = PlotReturns::default();
+                let Some(cloud) = cloud else {
+                    return Ok(pr);
+                };
+                let h = heights::heights(cloud, &height.source, &height.normalize)?;
+                for i in 0..cloud.len() {
+                    if plot.shape.contains(cloud.x[i], cloud.y[i]) && h[i].is_finite() {
+                        pr.push(cloud, &h, i);
+                    }
+                }
+                Ok(pr)
+            })
+            .collect()
+    });
+    let result: Vec<PlotReturns> = result.into_iter().collect::<Result<_>>()?;
     for (p, pr) in plots.iter().zip(&result) {
         if pr.is_empty() {
             log::warn!("plot '{}': no return inside the plot", p.id);

@@ -1,6 +1,7 @@
 //! The tile index: what the headers of a set of LAS/LAZ files say (bounds, point counts, CRS,
 //! format), gathered without reading any point.
 
+use super::lists::{kind_of, read_list, read_vpc, Hint, InputKind};
 use crate::points::{self, Crs};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -53,12 +54,25 @@ impl TileInfo {
     }
 }
 
-/// Expands inputs (files, folders, glob patterns) into a sorted list of LAS/LAZ paths.
+/// Expands inputs (files, folders, glob patterns, input lists, virtual point clouds) into a
+/// sorted list of LAS/LAZ paths.
 ///
 /// A folder contributes its `*.las` and `*.laz` files (not recursive); a pattern with `*`, `?`
-/// or `[` is a glob. A named file that does not exist is an error naming it.
+/// or `[` is a glob; a text file of paths or a `.vpc` contributes the files it names
+/// ([`super::lists`]). A named file that does not exist is an error naming it.
 pub fn expand_inputs(inputs: &[impl AsRef<str>]) -> Result<Vec<PathBuf>> {
+    Ok(expand_inputs_with_hints(inputs)?
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect())
+}
+
+/// [`expand_inputs`], with what a virtual point cloud says of each of its files.
+pub fn expand_inputs_with_hints(
+    inputs: &[impl AsRef<str>],
+) -> Result<Vec<(PathBuf, Option<Hint>)>> {
     let mut out = Vec::new();
+    let mut hints: std::collections::HashMap<PathBuf, Hint> = std::collections::HashMap::new();
     for input in inputs {
         let s = input.as_ref();
         let p = Path::new(s);
@@ -92,7 +106,16 @@ pub fn expand_inputs(inputs: &[impl AsRef<str>]) -> Result<Vec<PathBuf>> {
                 )));
             }
         } else if p.exists() {
-            out.push(p.to_path_buf());
+            match kind_of(p) {
+                InputKind::Points => out.push(p.to_path_buf()),
+                InputKind::List => out.extend(read_list(p)?),
+                InputKind::Vpc => {
+                    for (f, h) in read_vpc(p)? {
+                        hints.insert(f.clone(), h);
+                        out.push(f);
+                    }
+                }
+            }
         } else {
             return Err(Error::io(
                 p,
@@ -118,7 +141,13 @@ pub fn expand_inputs(inputs: &[impl AsRef<str>]) -> Result<Vec<PathBuf>> {
     if out.is_empty() {
         return Err(Error::NoInput("no input files given".to_string()));
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|p| {
+            let h = hints.remove(&p);
+            (p, h)
+        })
+        .collect())
 }
 
 fn is_point_file(p: &Path) -> bool {

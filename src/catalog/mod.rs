@@ -3,11 +3,12 @@
 
 pub mod engine;
 pub mod index;
+pub mod lists;
 pub mod plan;
 pub mod strips;
 
 pub use engine::{read_chunk, read_chunk_with, run, ChunkFailure, EngineOptions, RunReport};
-pub use index::{expand_inputs, TileInfo};
+pub use index::{expand_inputs, expand_inputs_with_hints, TileInfo};
 pub use plan::{plan, Chunk, ChunkOptions, Rect};
 
 use crate::points::Crs;
@@ -22,16 +23,24 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Indexes `inputs` (files, folders or globs) from their headers, in parallel.
+    /// Indexes `inputs` (files, folders, globs, input lists or virtual point clouds) from
+    /// their headers, in parallel.
     ///
     /// Fails on the first unreadable header (naming the file), and when tiles carry different
     /// CRS (naming one file of each). Tiles with an unknown CRS are accepted beside known ones
-    /// (with a warning), since many providers omit it.
+    /// (with a warning), since many providers omit it. What a virtual point cloud says of a
+    /// file (point count, bounding box) is only checked against its header, with a warning.
     pub fn open(inputs: &[impl AsRef<str>]) -> Result<Catalog> {
-        let paths = expand_inputs(inputs)?;
+        let paths = expand_inputs_with_hints(inputs)?;
         let tiles: Vec<TileInfo> = paths
             .par_iter()
-            .map(|p| TileInfo::from_path(p))
+            .map(|(p, hint)| {
+                let t = TileInfo::from_path(p)?;
+                if let Some(h) = hint {
+                    lists::check_hint(h, p, t.n_points, &t.bounds);
+                }
+                Ok(t)
+            })
             .collect::<Result<_>>()?;
         Catalog::from_tiles(tiles)
     }

@@ -102,13 +102,12 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         );
     }
     let (catalog, plan) = open_catalog(&a.catalog, &cfg.chunk)?;
-    let Some(grid) = plan
-        .iter()
-        .map(|ch| Grid::covering_centres(&ch.core, p.res_m))
-        .reduce(|a, b| a.union(&b))
-    else {
+    if plan.is_empty() {
         anyhow::bail!("the catalog has no points");
-    };
+    }
+    // One grid whatever the chunking (`Grid::product`); each chunk computes its share.
+    let grid = Grid::product(&catalog.extent(), p.res_m);
+    let cores: Vec<landcarbon::catalog::Rect> = plan.iter().map(|ch| ch.core).collect();
     let mosaic = MosaicWriter::create(
         &a.output,
         grid,
@@ -126,7 +125,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         |chunk, cloud| {
             let h = heights::heights(&cloud, &cfg.heights.source, &cfg.normalize)?;
             let cols = CanopyColumns::from_cloud(&cloud, &h)?;
-            let g = Grid::covering_centres(&chunk.core, p.res_m);
+            let g = grid.chunk_cells(&cores, chunk.id);
             let r = canopy::rasterize(&cols.view(), &g, &p)?;
             mosaic.paste(&[&r])?;
             Ok(cloud.len())

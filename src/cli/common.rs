@@ -25,7 +25,8 @@ pub struct Common {
 /// Catalog flags: inputs and chunking.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CatalogArgs {
-    /// LAS/LAZ files, folders or glob patterns.
+    /// LAS/LAZ files, folders, glob patterns, input lists (a text file of paths, one a line,
+    /// relative to it; # comments) or virtual point clouds (.vpc, as PDAL wrench and QGIS write).
     #[arg(required = true)]
     pub inputs: Vec<String>,
     /// Chunk side in metres (0 = one chunk per tile).
@@ -280,10 +281,11 @@ pub fn refuse_input_overwrite<'a>(
     Ok(())
 }
 
-/// The files named by catalog input arguments (plain files and glob matches; folders are
-/// skipped: a folder input holds point clouds, which no raster or table output can be).
+/// The files named by catalog input arguments: the tiles they expand to (folders, globs, input
+/// lists, virtual point clouds), and the plain files named themselves (a list or a .vpc).
 pub fn catalog_input_files(args: &CatalogArgs) -> Vec<PathBuf> {
-    let mut out = Vec::new();
+    // The tiles (through lists and virtual point clouds too) and the files named themselves.
+    let mut out = landcarbon::catalog::expand_inputs(&args.inputs).unwrap_or_default();
     for s in &args.inputs {
         let p = std::path::Path::new(s);
         if p.is_file() {

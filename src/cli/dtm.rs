@@ -104,21 +104,6 @@ fn options(cfg: &DtmOptions, a: &Args) -> DtmOptions {
     o
 }
 
-/// The cells common to two aligned grids of one resolution.
-fn intersect(a: &Grid, b: &Grid) -> Grid {
-    let x_min = a.x_min.max(b.x_min);
-    let y_max = a.y_max.min(b.y_max);
-    let x_max = a.x_max().min(b.x_max());
-    let y_min = a.y_min().max(b.y_min());
-    Grid {
-        x_min,
-        y_max,
-        res_m: a.res_m,
-        ncols: ((x_max - x_min) / a.res_m).round().max(0.0) as usize,
-        nrows: ((y_max - y_min) / a.res_m).round().max(0.0) as usize,
-    }
-}
-
 fn to_f32(r: &Raster<f64>) -> Raster<f32> {
     Raster {
         grid: r.grid,
@@ -141,15 +126,10 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     if cfg.chunk.buffer_m <= 0.0 && plan.len() > 1 {
         log::warn!("no chunk buffer: the DTM will not be seamless across chunk edges");
     }
-    // The cells touching the catalog's extent (lidR's DTM covers the bounding box), within
-    // the cells some chunk owns; tile cores are snapped outward (align_m) and would otherwise
-    // add a margin of pure extrapolation.
-    let owned = plan
-        .iter()
-        .map(|ch| Grid::covering_centres(&ch.core, opts.res_m))
-        .reduce(|g, h| g.union(&h))
-        .expect("non-empty plan");
-    let grid = intersect(&Grid::covering(&cat.extent(), opts.res_m), &owned);
+    // The cells touching the catalog's extent (lidR's DTM covers the bounding box), whatever
+    // the chunking; each chunk computes its share of them (`Grid::chunk_cells`).
+    let grid = Grid::product(&cat.extent(), opts.res_m);
+    let cores: Vec<catalog::Rect> = plan.iter().map(|ch| ch.core).collect();
     // A GeoTIFF cannot hold more than 2^31 columns or rows; refuse sizes that are typos.
     if grid.len() > 1usize << 34 {
         anyhow::bail!(
@@ -180,7 +160,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
         &cfg.engine,
         &|_, _| pb.inc(1),
         |chunk, cloud| {
-            let out = terrain::dtm_chunk(&cloud, &chunk.core, &opts)?;
+            let out = terrain::dtm_cells(&cloud, grid.chunk_cells(&cores, chunk.id), &opts)?;
             let g = &out.raster.grid;
             let valid = out
                 .raster

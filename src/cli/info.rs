@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// LAS/LAZ files, folders or glob patterns.
+    /// LAS/LAZ files, folders, glob patterns, input lists (a text file of paths, one a line,
+    /// relative to it; # comments) or virtual point clouds (.vpc, as PDAL wrench and QGIS write).
     #[arg(required = true)]
     pub inputs: Vec<String>,
     /// Print JSON instead of text.

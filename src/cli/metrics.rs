@@ -1,12 +1,16 @@
 //! `landcarbon metrics`: the standard ABA metric set per field plot (`--plots`, a CSV table)
 //! or on an aligned grid (`--grid RES`, one multi-band GeoTIFF, band names = metric names).
-//! Point clouds must be height-normalized (or carry heights in an extra-bytes attribute,
-//! `--height NAME`). A run record `<output stem>.run.json` is written beside the output.
+//! Heights above ground come from where `chm` and `trees` take them (`--height auto`): the
+//! `HeightAboveGround` dimension, else the ground surface of the class-2 points (un-normalized
+//! tiles are normalized on the fly, with the `[normalize]` options, over the chunk's or plot's
+//! buffer), else Z with a warning. A run record `<output stem>.run.json` is written beside the
+//! output.
 
 use super::common::{load_config, progress, report_failures, CatalogArgs, Common, Outcome};
-use landcarbon::algo::grid_metrics::{grid_metrics, owned_grid};
+use landcarbon::algo::canopy::heights::{self, HeightSource};
+use landcarbon::algo::grid_metrics::grid_metrics;
 use landcarbon::algo::metrics::{ReturnFilter, METRIC_NAMES, N_METRICS};
-use landcarbon::biomass::plot_metrics::{clip_plots, plot_metrics, HeightSource};
+use landcarbon::biomass::plot_metrics::{clip_plots, plot_metrics, PlotHeights};
 use landcarbon::catalog::{self, Catalog, ChunkOptions};
 use landcarbon::raster::{Grid, MosaicWriter, Raster};
 use landcarbon::vector::table::{fmt_num, Table};
@@ -34,7 +38,9 @@ pub struct Args {
     /// Plot id column.
     #[arg(long)]
     pub id_col: Option<String>,
-    /// Heights: `z` (normalized clouds) or an extra-bytes attribute name.
+    /// Heights above ground: auto (HeightAboveGround dimension, else the ground surface of the
+    /// class-2 points as `landcarbon normalize` builds it, else Z; as chm and trees), z (already
+    /// normalized), ground, or dim:NAME (or NAME) for an extra-bytes dimension.
     #[arg(long)]
     pub height: Option<String>,
     /// Height break for cover, mch and density deciles (m).
@@ -104,7 +110,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     for out in [a.output.clone(), run_record_path(&a.output)] {
         super::common::refuse_input_overwrite(&out, inputs.iter().map(|(f, p)| (*f, p.as_path())))?;
     }
-    let height = HeightSource::parse(&m.height);
+    let height = m.height_source();
     match (&a.plots, a.grid) {
         (Some(p), _) => {
             super::common::check_output_extension(&a.output, "plot metrics", &["csv"])?;
@@ -136,7 +142,12 @@ fn run_plots(
     let set = read_plots(plots_path, &m.plots)?;
     let catalog = Catalog::open(&a.catalog.inputs)?;
     let pb = progress(c, catalog.tiles.len() as u64, "plots");
-    let returns = clip_plots(&catalog, &set.plots, height, cfg.threads, &|| pb.inc(1))?;
+    let ph = PlotHeights {
+        source: height.clone(),
+        normalize: cfg.normalize.clone(),
+        buffer_m: a.catalog.buffer.unwrap_or(cfg.chunk.buffer_m),
+    };
+    let returns = clip_plots(&catalog, &set.plots, &ph, cfg.threads, &|| pb.inc(1))?;
     pb.finish_and_clear();
     let values = plot_metrics(&returns, &m.options());
     // Output: plot attributes, plot area, metrics.
@@ -232,13 +243,24 @@ fn run_grid(
     if !(res > 0.0 && res.is_finite()) {
         anyhow::bail!("grid cell size must be positive, got {res}");
     }
-    // Cells reach half a cell beyond the chunk core, and at a tile-chunked catalog's outer
-    // edge one cell more (`owned_grid`): the buffer must cover it.
-    let buffer = a.catalog.buffer.unwrap_or(1.5 * res + 0.5);
+    // Cells reach half a cell beyond the chunk core, and on the plan's outer edge one cell
+    // more (`Grid::chunk_cells`): the buffer must cover it.
+    // A ground surface (`auto` on un-normalized tiles, `ground`) needs the chunk buffer too.
+    let needs_ground = matches!(height, HeightSource::Auto | HeightSource::Ground);
+    let buffer = a.catalog.buffer.unwrap_or(if needs_ground {
+        (1.5 * res + 0.5).max(cfg.chunk.buffer_m)
+    } else {
+        1.5 * res + 0.5
+    });
     if buffer < res / 2.0 {
         anyhow::bail!(
             "--buffer {buffer} is less than half a grid cell ({})",
             res / 2.0
+        );
+    }
+    if buffer < 1.5 * res {
+        log::warn!(
+            "buffer {buffer} < 1.5 cells: partial cells on the catalog's outer edge miss some returns"
         );
     }
     let chunk_opts = ChunkOptions {
@@ -247,27 +269,15 @@ fn run_grid(
     };
     let catalog = Catalog::open(&a.catalog.inputs)?;
     let plan = catalog.plan(&chunk_opts)?;
-    // In tile mode, partial cells on the catalog's outer edge belong to no core: the chunks on
-    // the edge take them (needs a buffer of 1.5 cells).
-    let extend = chunk_opts.size_m == 0.0 && buffer >= 1.5 * res;
-    if chunk_opts.size_m == 0.0 && !extend {
-        log::warn!(
-            "buffer {buffer} < 1.5 cells: partial cells on the catalog's outer edge are left out"
-        );
+    if plan.is_empty() {
+        anyhow::bail!("the catalog covers no grid cell");
     }
+    // One grid whatever the chunking (`Grid::product`), as `dtm`, `chm` and `run`.
+    let full = Grid::product(&catalog.extent(), res);
     let cores: Vec<landcarbon::catalog::Rect> = plan.iter().map(|ch| ch.core).collect();
     let chunk_grids: Vec<Grid> = (0..plan.len())
-        .map(|i| owned_grid(&cores, i, res, extend))
+        .map(|i| full.chunk_cells(&cores, i))
         .collect();
-    let grids: Vec<Grid> = chunk_grids
-        .iter()
-        .copied()
-        .filter(|g| !g.is_empty())
-        .collect();
-    let Some(first) = grids.first() else {
-        anyhow::bail!("the catalog covers no grid cell");
-    };
-    let full = grids.iter().skip(1).fold(*first, |acc, g| acc.union(g));
     let names: Vec<String> = METRIC_NAMES.iter().map(|s| s.to_string()).collect();
     let nodata = m.nodata as f32;
     let mosaic = MosaicWriter::create(&a.output, full, &names, nodata, &catalog.crs)?;
@@ -283,7 +293,7 @@ fn run_grid(
             if grid.is_empty() {
                 return Ok((0usize, 0usize, 0.0f64));
             }
-            let h = height.heights(&cloud)?;
+            let h = heights::heights(&cloud, height, &cfg.normalize)?;
             let t = Instant::now();
             let gm = grid_metrics(
                 &cloud.x,

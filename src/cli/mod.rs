@@ -65,7 +65,7 @@ pub enum Command {
     Merge(run::MergeArgs),
     /// Accuracy of products against references (ground, dtm, trees).
     Eval(eval::Args),
-    /// Standard ABA metrics per field plot (--plots) or on a grid (--grid) from normalized clouds.
+    /// Standard ABA metrics per field plot (--plots) or on a grid (--grid), on heights above ground (normalized on the fly as chm and trees do).
     Metrics(metrics::Args),
     /// Fit a plot-level biomass model (log-log best subset, power NLS) with LOOCV statistics.
     Calibrate(calibrate::Args),

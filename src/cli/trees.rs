@@ -1,6 +1,7 @@
 //! `landcarbon trees`: individual trees over a catalog — CHM, tree tops (local maximum
 //! filter), crowns (Dalponte 2016 or watershed), tree table (CSV, and GeoPackage with tree-top
-//! points and crown polygons), optionally LAZ files whose points carry a `treeID` dimension.
+//! points and crown polygons), optionally LAZ files whose points carry a `treeID` dimension
+//! (unsigned 64-bit integer extra bytes, 0 = no tree; the ID of `algo::trees::tree_id`).
 //!
 //! Chunks run in parallel with their buffers; each chunk reports the trees whose apex lies in
 //! its core, so every tree appears once and the table does not depend on the chunking.
@@ -84,7 +85,8 @@ pub struct Args {
     /// Parameter file overriding the embedded defaults (allometry table).
     #[arg(long)]
     pub params: Option<PathBuf>,
-    /// Also write the core points of every chunk, with a treeID dimension, to this folder.
+    /// Also write the core points of every chunk, with a treeID dimension (u64 extra bytes,
+    /// 0 = no tree; the tree table's tree_id), to this folder.
     #[arg(long)]
     pub laz_out: Option<PathBuf>,
 }
@@ -215,12 +217,12 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
             let cols = CanopyColumns::from_cloud(&cloud, &h)?;
             let seg = trees::segment_trees(&cols.view(), &cfg.trees)?;
             if let Some(dir) = &a.laz_out {
-                let mut ids = vec![0.0f64; cloud.len()];
+                let mut ids = vec![0u64; cloud.len()];
                 for (k, id) in seg.point_ids().into_iter().enumerate() {
-                    ids[cols.index[k]] = id as f64;
+                    ids[cols.index[k]] = id;
                 }
                 let keep: Vec<bool> = cloud.is_buffer.iter().map(|b| !b).collect();
-                let ids: Vec<f64> = ids
+                let ids: Vec<u64> = ids
                     .into_iter()
                     .zip(&keep)
                     .filter_map(|(v, &k)| k.then_some(v))
@@ -228,7 +230,7 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
                 cloud.retain_mask(&keep);
                 cloud
                     .extra
-                    .set_f64("treeID", &ids, "tree ID from apex position");
+                    .set_u64("treeID", &ids, "tree ID from apex position");
                 let name = format!("{}.laz", chunk.file_stem(&catalog.tiles));
                 points::write(&cloud, &dir.join(name))?;
             }

@@ -1,9 +1,10 @@
 //! The per-chunk stages, in one pass over the chunk's points in memory:
 //! ground (+ noise) → ground surface → DTM → height above ground → vegetation classes → CHM →
-//! trees → grid metrics → plot metrics. Every product is cropped to the chunk's core (raster
-//! cells whose centre lies in the core, trees whose apex does, plots whose centre does) and
-//! written under `chunks/c<id>/` with temporary names; the caller records the chunk in the
-//! manifest once all are in place.
+//! trees → grid metrics → plot metrics. Every product is cropped to the chunk's core (the
+//! cells of the catalog's product grid whose centre lies in the core, and on the plan's outer
+//! edge those whose centre lies in no core; trees whose apex does, plots whose centre does)
+//! and written under `chunks/c<id>/` with temporary names; the caller records the chunk in
+//! the manifest once all are in place.
 
 use super::config::Stages;
 use crate::algo::canopy::{self, CanopyColumns};
@@ -12,7 +13,7 @@ use crate::algo::metrics::{MetricComputer, Returns, METRIC_NAMES};
 use crate::algo::terrain::{self, GroundSurface};
 use crate::algo::trees::{self, Tree};
 use crate::algo::vegetation;
-use crate::catalog::Chunk;
+use crate::catalog::{Chunk, Rect};
 use crate::config::Config;
 use crate::points::{self, Crs, PointCloud};
 use crate::raster::{write_geotiff_bands_intermediate as write_bands, Grid, Raster};
@@ -32,6 +33,18 @@ pub struct ChunkContext<'a> {
     pub plots: &'a [Plot],
     /// Allometry giving each detected tree its DBH and AGB.
     pub allometry: Option<&'a crate::biomass::allometry::GroupAllometry>,
+    /// The cores of every chunk of the plan, by chunk id (which raster cells a chunk computes,
+    /// [`Grid::chunk_cells`]).
+    pub cores: &'a [Rect],
+    /// The catalog's extent (the raster products' grids, [`Grid::product`]).
+    pub extent: Rect,
+}
+
+impl ChunkContext<'_> {
+    /// The cells of a product of resolution `res_m` that `chunk` computes.
+    fn cells(&self, chunk: &Chunk, res_m: f64) -> Grid {
+        Grid::product(&self.extent, res_m).chunk_cells(self.cores, chunk.id)
+    }
 }
 
 /// Plot metrics of one plot.
@@ -105,7 +118,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
     };
     t.lap("surface");
     if st.dtm {
-        let grid = Grid::covering_centres(&chunk.core, cfg.dtm.res_m);
+        let grid = ctx.cells(chunk, cfg.dtm.res_m);
         let dtm = match &surface {
             Some(s) => terrain::rasterize(s, grid),
             None => Raster::filled(grid, terrain::NODATA),
@@ -132,7 +145,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
     }
     let cols = CanopyColumns::from_cloud(&cloud, &hag)?;
     if st.chm {
-        let grid = Grid::covering_centres(&chunk.core, cfg.chm.res_m);
+        let grid = ctx.cells(chunk, cfg.chm.res_m);
         let chm = canopy::rasterize(&cols.view(), &grid, &cfg.chm)?;
         let p = dir.join("chm.tif");
         write_bands(&[("chm".into(), &chm)], ctx.crs, &p)?;
@@ -159,7 +172,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
     }
     let opts = cfg.metrics.options();
     if st.metrics {
-        let grid = Grid::covering_centres(&chunk.core, cfg.metrics.res_m);
+        let grid = ctx.cells(chunk, cfg.metrics.res_m);
         let r = Returns::from_cloud(&cloud, &hag);
         let gm = crate::algo::grid_metrics::grid_metrics(&cloud.x, &cloud.y, &r, &grid, &opts);
         let nodata = cfg.metrics.nodata as f32;

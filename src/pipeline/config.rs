@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 pub struct Survey {
     /// The survey year (the accounting's t1 or t2).
     pub year: i32,
-    /// Tiles: files, folders or globs.
+    /// Tiles: files, folders, globs, input lists (a text file of paths, one a line) or
+    /// virtual point clouds (`.vpc`).
     pub inputs: Vec<String>,
     /// Field plots with the response (CSV or GDAL vector); `None`: no calibration here, a
     /// `model` must be given for carbon density.

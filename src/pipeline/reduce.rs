@@ -19,9 +19,16 @@ use crate::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Pastes `chunks/c*/NAME.tif` of `chunk_ids` into `out/NAME.tif` (all bands, names kept).
-/// Returns `None` when no chunk wrote the product.
-pub fn mosaic(out: &Path, chunk_ids: &[usize], name: &str, crs: &Crs) -> Result<Option<PathBuf>> {
+/// Pastes `chunks/c*/NAME.tif` of `chunk_ids` into `out/NAME.tif` (all bands, names kept), on
+/// the product grid of the catalog's `extent` ([`Grid::product`], as the single-stage
+/// commands). Returns `None` when no chunk wrote the product.
+pub fn mosaic(
+    out: &Path,
+    chunk_ids: &[usize],
+    name: &str,
+    crs: &Crs,
+    extent: &crate::catalog::Rect,
+) -> Result<Option<PathBuf>> {
     let parts: Vec<PathBuf> = chunk_ids
         .iter()
         .map(|&id| chunk_dir(out, id).join(format!("{name}.tif")))
@@ -31,15 +38,7 @@ pub fn mosaic(out: &Path, chunk_ids: &[usize], name: &str, crs: &Crs) -> Result<
         return Ok(None);
     };
     let names = band_names(first)?;
-    let mut grid: Option<Grid> = None;
-    for p in &parts {
-        let g = read_geotiff(p, 1)?.grid;
-        grid = Some(match grid {
-            None => g,
-            Some(u) => u.union(&g),
-        });
-    }
-    let grid = grid.expect("at least one part");
+    let grid = Grid::product(extent, read_geotiff(first, 1)?.grid.res_m);
     let nodata = read_geotiff(first, 1)?.nodata;
     let dest = out.join(format!("{name}.tif"));
     let w = MosaicWriter::create(&dest, grid, &names, nodata as f32, crs)?;

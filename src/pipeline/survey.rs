@@ -264,7 +264,10 @@ impl<'a> SurveyRun<'a> {
             .map(|s| s.plots.as_slice())
             .unwrap_or(&[]);
         let params = Params::load(self.cfg.carbon.params.as_deref())?;
+        let cores: Vec<catalog::Rect> = self.plan.iter().map(|c| c.core).collect();
         let ctx = ChunkContext {
+            cores: &cores,
+            extent: self.catalog.extent(),
             cfg: self.cfg,
             stages: self.stages,
             crs: &self.catalog.crs,
@@ -382,7 +385,7 @@ impl<'a> SurveyRun<'a> {
         let crs = &self.catalog.crs;
         let mut rep = ReduceReport::default();
         for name in ["dtm", "chm", "metrics"] {
-            if let Some(p) = reduce::mosaic(&self.out, &ids, name, crs)? {
+            if let Some(p) = reduce::mosaic(&self.out, &ids, name, crs, &self.catalog.extent())? {
                 rep.files.push(p);
             }
         }

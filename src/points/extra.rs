@@ -161,37 +161,83 @@ impl ExtraBytes {
         )
     }
 
+    /// Values of dimension `name` as unsigned integers, exactly for every integer type (a
+    /// 64-bit ID does not survive a trip through `f64`); `None` when there is no such
+    /// dimension or it is not a non-negative integer without scale or offset.
+    pub fn get_u64(&self, name: &str) -> Option<Vec<u64>> {
+        let d = &self.dims[self.find(name)?];
+        if d.scale.is_some() || d.value_offset.is_some() {
+            return None;
+        }
+        let l = self.record_len;
+        let v = |r: &[u8]| -> Option<u64> {
+            let b = &r[d.offset..d.offset + d.kind.size()];
+            match d.kind {
+                ExtraType::U8 => Some(b[0] as u64),
+                ExtraType::U16 => Some(u16::from_le_bytes([b[0], b[1]]) as u64),
+                ExtraType::U32 => Some(u32::from_le_bytes(b.try_into().ok()?) as u64),
+                ExtraType::U64 => Some(u64::from_le_bytes(b.try_into().ok()?)),
+                ExtraType::I8 | ExtraType::I16 | ExtraType::I32 | ExtraType::I64 => {
+                    u64::try_from(raw_value(d.kind, b) as i64).ok()
+                }
+                _ => None,
+            }
+        };
+        if l == 0 {
+            return Some(Vec::new());
+        }
+        self.data.chunks_exact(l).map(v).collect()
+    }
+
+    /// Sets dimension `name` to the integers `values` (one per point), adding it as a new
+    /// unsigned 64-bit dimension (LAS extra-bytes data type 7) when absent; an existing
+    /// dimension keeps its type. Existing extra bytes must have `values.len()` points.
+    pub fn set_u64(&mut self, name: &str, values: &[u64], description: &str) {
+        let idx = self.dim_or_add(name, ExtraType::U64, values.len(), description);
+        let d = self.dims[idx].clone();
+        if d.kind != ExtraType::U64 || d.scale.is_some() || d.value_offset.is_some() {
+            let v: Vec<f64> = values.iter().map(|&v| v as f64).collect();
+            return self.set_f64(name, &v, description);
+        }
+        for (rec, &v) in self.data.chunks_exact_mut(self.record_len).zip(values) {
+            rec[d.offset..d.offset + 8].copy_from_slice(&v.to_le_bytes());
+        }
+    }
+
+    /// Index of dimension `name`, added as a new `kind` dimension (zeros) for `n` points when
+    /// absent.
+    fn dim_or_add(&mut self, name: &str, kind: ExtraType, n: usize, description: &str) -> usize {
+        if let Some(i) = self.find(name) {
+            return i;
+        }
+        let old = self.record_len;
+        let new_len = old + kind.size();
+        let mut data = vec![0u8; new_len * n];
+        if old > 0 {
+            for (dst, src) in data
+                .chunks_exact_mut(new_len)
+                .zip(self.data.chunks_exact(old))
+            {
+                dst[..old].copy_from_slice(src);
+            }
+        }
+        self.data = data;
+        self.record_len = new_len;
+        self.dims.push(ExtraDim {
+            name: name.to_string(),
+            kind,
+            offset: old,
+            scale: None,
+            value_offset: None,
+            descriptor: descriptor(name, kind, description),
+        });
+        self.dims.len() - 1
+    }
+
     /// Sets dimension `name` to `values` (one per point), adding it as a new `f64` dimension when
     /// absent. The number of points is `values.len()`; existing extra bytes must match it.
     pub fn set_f64(&mut self, name: &str, values: &[f64], description: &str) {
-        let n = values.len();
-        let idx = match self.find(name) {
-            Some(i) => i,
-            None => {
-                let old = self.record_len;
-                let new_len = old + 8;
-                let mut data = vec![0u8; new_len * n];
-                if old > 0 {
-                    for (dst, src) in data
-                        .chunks_exact_mut(new_len)
-                        .zip(self.data.chunks_exact(old))
-                    {
-                        dst[..old].copy_from_slice(src);
-                    }
-                }
-                self.data = data;
-                self.record_len = new_len;
-                self.dims.push(ExtraDim {
-                    name: name.to_string(),
-                    kind: ExtraType::F64,
-                    offset: old,
-                    scale: None,
-                    value_offset: None,
-                    descriptor: descriptor(name, ExtraType::F64, description),
-                });
-                self.dims.len() - 1
-            }
-        };
+        let idx = self.dim_or_add(name, ExtraType::F64, values.len(), description);
         let d = self.dims[idx].clone();
         let scale = d.scale.unwrap_or(1.0);
         let off = d.value_offset.unwrap_or(0.0);
@@ -303,5 +349,28 @@ fn write_value(kind: ExtraType, b: &mut [u8], v: f64) {
         ExtraType::I64 => b.copy_from_slice(&(v.round() as i64).to_le_bytes()),
         ExtraType::F32 => b.copy_from_slice(&(v as f32).to_le_bytes()),
         ExtraType::F64 => b.copy_from_slice(&v.to_le_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn u64_dimensions_keep_every_bit() {
+        let mut e = ExtraBytes::default();
+        e.set_f64("h", &[1.5, 2.5, 3.5], "height");
+        // Above 2^53, where an f64 would round.
+        let ids = [0u64, (1 << 60) + 1, u64::MAX];
+        e.set_u64("treeID", &ids, "tree ID");
+        let d = &e.dims[e.find("treeID").unwrap()];
+        assert_eq!(
+            (d.kind, d.descriptor[2], e.record_len),
+            (ExtraType::U64, 7, 16)
+        );
+        assert_eq!(e.get_u64("treeID").unwrap(), ids);
+        assert_eq!(e.get_f64("h").unwrap(), [1.5, 2.5, 3.5]);
+        // Not an integer dimension.
+        assert_eq!(e.get_u64("h"), None);
     }
 }

@@ -120,8 +120,13 @@ pub fn heights(
         HeightSource::Ground => heights_from_ground(cloud, normalize),
         HeightSource::Dim(name) => cloud.extra.get_f64(name).ok_or_else(|| {
             Error::data(
-                "height above ground",
-                format!("no extra-bytes dimension '{name}'"),
+                cloud
+                    .meta
+                    .path
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "height above ground".into()),
+                format!("no extra-bytes dimension '{name}' to read heights above ground from"),
             )
         }),
         HeightSource::Auto => {
@@ -136,7 +141,14 @@ pub fn heights(
                 heights_from_ground(cloud, normalize)
             } else {
                 log::warn!(
-                    "no {HAG_NAME} dimension and no ground point: using Z as height above ground"
+                    "{}: no {HAG_NAME} dimension and no ground point (classes {:?}): using Z as height above ground",
+                    cloud
+                        .meta
+                        .path
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "points".into()),
+                    normalize.ground_classes
                 );
                 Ok(cloud.z.clone())
             }

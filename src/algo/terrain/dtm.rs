@@ -132,13 +132,19 @@ pub struct ChunkDtm {
 /// (buffered) `cloud`. A chunk without ground points gives an all-nodata raster and
 /// `n_ground = 0`, for the caller to report.
 pub fn dtm_chunk(cloud: &PointCloud, core: &Rect, opts: &DtmOptions) -> Result<ChunkDtm> {
+    dtm_cells(cloud, Grid::covering_centres(core, opts.res_m), opts)
+}
+
+/// DTM of one chunk on the cells `grid` it computes (of a catalog's product grid, see
+/// [`Grid::chunk_cells`]), from the ground points of the whole (buffered) `cloud`; as
+/// [`dtm_chunk`] otherwise.
+pub fn dtm_cells(cloud: &PointCloud, grid: Grid, opts: &DtmOptions) -> Result<ChunkDtm> {
     opts.validate()?;
-    let grid = Grid::covering_centres(core, opts.res_m);
     if grid.len() > MAX_CHUNK_CELLS {
         return Err(Error::Config(format!(
             "dtm: a chunk of {:.0} m x {:.0} m at {} m is {} cells (more than {MAX_CHUNK_CELLS}): use a larger res_m or smaller chunks (--chunk-size)",
-            core[2] - core[0],
-            core[3] - core[1],
+            grid.ncols as f64 * grid.res_m,
+            grid.nrows as f64 * grid.res_m,
             opts.res_m,
             grid.len()
         )));

@@ -23,7 +23,7 @@ pub mod normalize;
 pub mod tin;
 
 pub use compare::{compare, RasterDiff};
-pub use dtm::{dtm, dtm_chunk, rasterize, ChunkDtm, DtmOptions, NODATA};
+pub use dtm::{dtm, dtm_cells, dtm_chunk, rasterize, ChunkDtm, DtmOptions, NODATA};
 pub use idw::{Idw, IdwSurface};
 pub use normalize::{
     height_above_ground, normalize, GroundReference, HagOutput, NormalizeOptions, NormalizeReport,

@@ -32,14 +32,17 @@ use crate::raster::{Grid, Raster};
 use crate::{Error, Result};
 use std::cmp::Ordering;
 
-/// The tree ID of an apex at `(x, y)`: its position in decimetres packed into 53 bits, so that
-/// it is exact in a `f64` (LAS extra bytes, GeoPackage, R, CloudCompare):
-/// `(x_dm mod 2²⁷)·2²⁶ + (y_dm mod 2²⁶) + 1`.
+/// The tree ID of an apex at `(x, y)`: the index of its decimetre cell on a fixed global grid,
+/// lidR's `bitmerge` idea (x in the high bits, y in the low bits) on a grid of its own rather
+/// than the file's scale and offset, so that it does not depend on the file, the chunk or the
+/// run: `(x_dm mod 2²⁷)·2²⁶ + (y_dm mod 2²⁶) + 1`.
 ///
-/// Two apexes share an ID only if they lie in the same decimetre cell modulo 13,421 km in x and
-/// 6,710 km in y, i.e. never within one projected CRS zone (local maxima are metres apart).
-/// 0 is never an ID: it marks "no tree" on points. Like lidR's `bitmerge`, the ID depends only
-/// on the apex position, not on the chunk that found it.
+/// IDs are integers, written as such: an unsigned 64-bit extra-bytes dimension (LAS data type
+/// 7) in LAZ, an integer column in CSV, an Integer64 field in GeoPackage. They stay below 2⁵³ so
+/// that tools which turn every attribute into a double (R's rlas/lidR, CloudCompare scalar
+/// fields) still read them exactly. Two apexes share an ID only if they lie in the same
+/// decimetre cell modulo 13,421 km in x and 6,710 km in y, i.e. never within one projected CRS
+/// zone (local maxima are metres apart). 0 is never an ID: it marks "no tree" on points.
 pub fn tree_id(x: f64, y: f64) -> u64 {
     let xd = (x * 10.0).round() as i64;
     let yd = (y * 10.0).round() as i64;
