@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Starts a single-node Slurm cluster on this machine (munge + slurmctld + slurmd on localhost),
 # for the test suite and for trying the job scripts. Idempotent: a running cluster is left as is.
-# Debian packages slurm-wlm and munge are installed when missing. Run as root.
+# Debian packages slurm-wlm, munge and procps (pgrep) are installed when missing. Run as root.
 # Exit 0 when the node is up and idle; 3 when Slurm cannot be installed or started.
 set -uo pipefail
 
 need=()
-for p in slurm-wlm munge; do
+for p in slurm-wlm munge procps; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
