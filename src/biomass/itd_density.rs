@@ -226,14 +226,7 @@ pub fn calibrate(
     strata: Option<&[Option<String>]>,
     fits: &BTreeMap<String, RatioFit>,
 ) -> AgbGrid {
-    let n = itd.len();
-    let mut out = AgbGrid {
-        grid,
-        agb_t_ha: vec![f64::NAN; n],
-        se_t_ha: vec![f64::NAN; n],
-        se_model_t_ha: vec![f64::NAN; n],
-        flag: vec![0; n],
-    };
+    let mut out = AgbGrid::empty(grid);
     for (c, &x) in itd.iter().enumerate() {
         if !x.is_finite() {
             out.flag[c] |= flag::NO_DATA;

@@ -29,7 +29,7 @@
 
 use super::model::ModelFile;
 use crate::params::{LandClass, Params};
-use crate::raster::{Grid, Raster};
+use crate::raster::{band_names, read_geotiff, Grid, Raster};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 
@@ -55,6 +55,20 @@ pub struct AgbGrid {
     pub flag: Vec<u8>,
 }
 
+impl AgbGrid {
+    /// A grid with no value in any cell (NaN) and no flag yet.
+    pub fn empty(grid: Grid) -> AgbGrid {
+        let n = grid.len();
+        AgbGrid {
+            grid,
+            agb_t_ha: vec![f64::NAN; n],
+            se_t_ha: vec![f64::NAN; n],
+            se_model_t_ha: vec![f64::NAN; n],
+            flag: vec![0; n],
+        }
+    }
+}
+
 /// Counts of the flags, for the run record.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PredictionSummary {
@@ -74,6 +88,36 @@ fn stratum_key(v: f64) -> String {
     } else {
         format!("{v}")
     }
+}
+
+/// The bands of the metrics raster a model needs (its predictors), nodata and non-finite values
+/// as NaN. A missing band is an error naming the file and listing the bands it has.
+pub fn predictor_bands(
+    metrics: &std::path::Path,
+    model: &ModelFile,
+) -> Result<BTreeMap<String, Raster<f64>>> {
+    let names = band_names(metrics)?;
+    let mut bands = BTreeMap::new();
+    for p in model.all_predictors() {
+        let i = names.iter().position(|n| *n == p).ok_or_else(|| {
+            Error::data(
+                metrics.display(),
+                format!("no band '{p}' for the model (bands: {})", names.join(", ")),
+            )
+        })?;
+        let mut r = read_geotiff(metrics, i + 1)?;
+        let nd = r.nodata;
+        r.data.mapv_inplace(|v| {
+            if v == nd || !v.is_finite() {
+                f64::NAN
+            } else {
+                v
+            }
+        });
+        r.nodata = f64::NAN;
+        bands.insert(p, r);
+    }
+    Ok(bands)
 }
 
 /// Applies the model file to metric rasters `bands` (by metric name; nodata already NaN),
@@ -118,21 +162,14 @@ pub fn predict_agb(
             "the model has one model per stratum: give a stratum raster".into(),
         ));
     }
-    let n = grid.len();
-    let mut out = AgbGrid {
-        grid,
-        agb_t_ha: vec![f64::NAN; n],
-        se_t_ha: vec![f64::NAN; n],
-        se_model_t_ha: vec![f64::NAN; n],
-        flag: vec![0; n],
-    };
+    let mut out = AgbGrid::empty(grid);
     let cols: BTreeMap<&str, &[f64]> = bands
         .iter()
         .map(|(k, r)| (k.as_str(), r.data.as_slice().expect("standard layout")))
         .collect();
     let strata_vals = strata.map(|s| s.data.as_slice().expect("standard layout"));
     let mut x = Vec::new();
-    for c in 0..n {
+    for c in 0..out.grid.len() {
         let model = match strata_vals {
             None => models.model_for(None),
             Some(sv) => {

@@ -8,8 +8,7 @@ use super::metrics::run_record_path;
 use landcarbon::biomass::model::ModelFile;
 use landcarbon::biomass::predict::{carbon_density, predict_agb, AgbGrid};
 use landcarbon::params::{LandClass, Params};
-use landcarbon::raster::{band_names, raster_crs, read_geotiff, write_geotiff, Raster};
-use std::collections::BTreeMap;
+use landcarbon::raster::{raster_crs, read_geotiff, write_geotiff};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -272,28 +271,7 @@ fn area_based(
             }
         }
     }
-    let names = band_names(metrics)?;
-    let mut bands: BTreeMap<String, Raster<f64>> = BTreeMap::new();
-    for p in model.all_predictors() {
-        let Some(i) = names.iter().position(|n| *n == p) else {
-            anyhow::bail!(
-                "{} has no band '{p}' (bands: {})",
-                metrics.display(),
-                names.join(", ")
-            );
-        };
-        let mut r = read_geotiff(metrics, i + 1)?;
-        let nd = r.nodata;
-        r.data.mapv_inplace(|v| {
-            if v == nd || !v.is_finite() {
-                f64::NAN
-            } else {
-                v
-            }
-        });
-        r.nodata = f64::NAN;
-        bands.insert(p, r);
-    }
+    let bands = landcarbon::biomass::predict::predictor_bands(metrics, &model)?;
     let strata = match &a.strata_raster {
         Some(p) => {
             let mut r = read_geotiff(p, 1)?;

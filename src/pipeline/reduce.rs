@@ -184,27 +184,7 @@ pub fn carbon(
     opts: &CarbonOptions,
     crs: &Crs,
 ) -> Result<PathBuf> {
-    let names = band_names(metrics)?;
-    let mut bands: BTreeMap<String, Raster<f64>> = BTreeMap::new();
-    for p in model.all_predictors() {
-        let i = names.iter().position(|n| *n == p).ok_or_else(|| {
-            Error::data(
-                metrics.display(),
-                format!("no band '{p}' for the model (bands: {})", names.join(", ")),
-            )
-        })?;
-        let mut r = read_geotiff(metrics, i + 1)?;
-        let nd = r.nodata;
-        r.data.mapv_inplace(|v| {
-            if v == nd || !v.is_finite() {
-                f64::NAN
-            } else {
-                v
-            }
-        });
-        r.nodata = f64::NAN;
-        bands.insert(p, r);
-    }
+    let bands = crate::biomass::predict::predictor_bands(metrics, model)?;
     let agb = predict_agb(model, &bands, None)?;
     let c = carbon_density(&agb, params, opts)?;
     let dir = out.join("carbon");
