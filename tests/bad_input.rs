@@ -371,6 +371,35 @@ fn vlrs_or_header_sizes_that_overrun_the_file_are_refused() {
 }
 
 #[test]
+fn evlrs_that_overrun_the_file_are_refused_without_aborting() {
+    // Found by the fuzzer: the LAS reader allocated an EVLR's 64-bit length as it stood
+    // (capacity overflow panic, or an allocation abort).
+    let d = tempfile::tempdir().unwrap();
+    for (name, len, count) in [
+        ("evlr-huge.las", u64::MAX - 1, 1u32),
+        ("evlr-8e18.las", 8_000_000_000_000_000_000, 1),
+        ("evlr-4e9.las", 4_000_000_000, 1),
+        ("evlr-count.las", 0, 1000),
+    ] {
+        let p = hostile(d.path(), name, &las14(), |b| {
+            let at = b.len() as u64;
+            let mut e = vec![0u8; 60];
+            e[2..17].copy_from_slice(b"LASF_Projection");
+            e[18..20].copy_from_slice(&2112u16.to_le_bytes());
+            e[20..28].copy_from_slice(&len.to_le_bytes());
+            b.extend_from_slice(&e);
+            b[235..243].copy_from_slice(&at.to_le_bytes());
+            b[243..247].copy_from_slice(&count.to_le_bytes());
+        });
+        let e = err_of(&p);
+        assert!(
+            e.contains(name) && e.contains("EVLR") && e.contains("past the end of the file"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn the_same_tile_twice_is_a_duplicate_input() {
     let las = las14();
     let other = las

@@ -194,6 +194,9 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
     if extra_start > offset_to_points && extra_start < file_len {
         data_end = extra_start;
     }
+    if minor >= 4 {
+        check_evlrs(&mut f, path, u64_at(&h, 235), u32_at(&h, 243), file_len)?;
+    }
     let facts = RawFacts {
         file_len,
         data_end,
@@ -238,6 +241,45 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
         }
     }
     Ok(facts)
+}
+
+/// EVLRs (LAS 1.4): a 60-byte header each, then a payload whose 64-bit length the LAS reader
+/// allocates as it stands, so each must lie inside the file.
+fn check_evlrs(
+    f: &mut std::fs::File,
+    path: &Path,
+    start: u64,
+    count: u32,
+    file_len: u64,
+) -> Result<()> {
+    // The LAS reader reads none unless both are set.
+    if start == 0 || count == 0 {
+        return Ok(());
+    }
+    let bad = |why: String| Error::las(path, why);
+    let mut at = start;
+    // Each EVLR takes 60+ bytes: the loop ends within the file's length.
+    for i in 0..count {
+        if at.checked_add(60).is_none_or(|end| end > file_len) {
+            return Err(bad(format!(
+                "EVLR {i} of the {count} the header announces starts at byte {at}, past the end of the file ({file_len} bytes): truncated or corrupt file"
+            )));
+        }
+        let mut eh = [0u8; 60];
+        f.seek(SeekFrom::Start(at))
+            .and_then(|_| f.read_exact(&mut eh))
+            .map_err(|e| Error::io(path, e))?;
+        let len = u64_at(&eh, 20);
+        match (at + 60).checked_add(len) {
+            Some(end) if end <= file_len => at = end,
+            _ => {
+                return Err(bad(format!(
+                    "EVLR {i} at byte {at} announces {len} bytes of data, past the end of the file ({file_len} bytes): truncated or corrupt file"
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Header bounds `[min, max]` per axis, widened by a few scale steps and a small relative
