@@ -399,6 +399,35 @@ fn evlrs_that_overrun_the_file_are_refused_without_aborting() {
     }
 }
 
+/// Start of the LASzip VLR's payload in the LAZ file `b`.
+fn laszip_payload(b: &[u8]) -> usize {
+    let mut at = u16::from_le_bytes([b[94], b[95]]) as usize;
+    while &b[at + 2..at + 16] != b"laszip encoded" {
+        at += 54 + u16::from_le_bytes([b[at + 20], b[at + 21]]) as usize;
+    }
+    at + 54
+}
+
+#[test]
+fn laszip_items_that_do_not_describe_the_records_are_refused() {
+    // Found by the fuzzer: the parallel LAZ decompressor asserted (panicked) on an item size
+    // that did not divide the records, and divided by zero on an item size of 0.
+    let d = tempfile::tempdir().unwrap();
+    for (name, item0_size) in [
+        ("item127.laz", 127u16),
+        ("item0.laz", 0),
+        ("item19.laz", 19),
+    ] {
+        let p = hostile(d.path(), name, &sample(), |b| {
+            // Items follow 34 bytes of LASzip fields: type, size, version (u16 each).
+            let at = laszip_payload(b) + 34 + 2;
+            b[at..at + 2].copy_from_slice(&item0_size.to_le_bytes());
+        });
+        let e = err_of(&p);
+        assert!(e.contains(name) && e.contains("LASzip item"), "{e}");
+    }
+}
+
 #[test]
 fn the_same_tile_twice_is_a_duplicate_input() {
     let las = las14();

@@ -113,6 +113,7 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
     // VLRs: each a 54-byte header and its payload, all before the point data.
     let n_vlrs = u32_at(&h, 100) as u64;
     let mut at = header_size;
+    let mut laszip = None;
     for i in 0..n_vlrs {
         if at + 54 > offset_to_points {
             return Err(bad(format!(
@@ -123,11 +124,17 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
         f.seek(SeekFrom::Start(at))
             .and_then(|_| f.read_exact(&mut vh))
             .map_err(|e| Error::io(path, e))?;
-        at += 54 + u16_at(&vh, 20) as u64;
+        let payload = at + 54;
+        at = payload + u16_at(&vh, 20) as u64;
         if at > offset_to_points {
             return Err(bad(format!(
                 "VLR {i} runs to byte {at}, past the start of the point data at {offset_to_points}: corrupt header"
             )));
+        }
+        // The LAS reader uses the first LASzip VLR (user id up to its first NUL).
+        let user = vh[2..18].split(|&c| c == 0).next().unwrap_or_default();
+        if laszip.is_none() && user == b"laszip encoded" && u16_at(&vh, 18) == 22204 {
+            laszip = Some((payload, at - payload));
         }
     }
     let format = h[104];
@@ -152,6 +159,17 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
             "the point record length {record_len} is too small for point format {} ({base_len} bytes at least)",
             format & 0x3F
         )));
+    }
+    if let (true, Some((at, len))) = (compressed, laszip) {
+        let mut payload = vec![0u8; len as usize];
+        f.seek(SeekFrom::Start(at))
+            .and_then(|_| f.read_exact(&mut payload))
+            .map_err(|e| Error::io(path, e))?;
+        // An unreadable VLR is the LAZ reader's to report; a readable one must describe the
+        // records, or the decompressor asserts (panics) on the first batch.
+        if let Ok(vlr) = laz::LazVlr::from_buffer(&payload) {
+            check_laszip_items(&vlr, record_len).map_err(bad)?;
+        }
     }
     let legacy = u32_at(&h, 107) as u64;
     let n_points = if minor >= 4 && (legacy == 0 || format & 0x3F >= 6) {
@@ -241,6 +259,38 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
         }
     }
     Ok(facts)
+}
+
+/// The LASzip items must be of their type's size and add up to the point record length.
+fn check_laszip_items(vlr: &laz::LazVlr, record_len: u64) -> std::result::Result<(), String> {
+    use laz::LazItemType as T;
+    let mut sum = 0u64;
+    for (i, item) in vlr.items().iter().enumerate() {
+        let size = u64::from(item.size());
+        let want = match item.item_type() {
+            T::Point10 => Some(20),
+            T::GpsTime => Some(8),
+            T::RGB12 | T::RGB14 => Some(6),
+            T::RGBNIR14 => Some(8),
+            T::WavePacket13 | T::WavePacket14 => Some(29),
+            T::Point14 => Some(30),
+            T::Byte(_) | T::Byte14(_) => None,
+        };
+        if want.is_some_and(|w| w != size) || size == 0 {
+            return Err(format!(
+                "LASzip item {i} ({:?}) is {size} bytes long{}: corrupt LAZ header",
+                item.item_type(),
+                want.map_or(String::new(), |w| format!(", not {w}"))
+            ));
+        }
+        sum += size;
+    }
+    if sum != record_len {
+        return Err(format!(
+            "the LASzip items describe {sum}-byte point records but the header's record length is {record_len}: corrupt LAZ header"
+        ));
+    }
+    Ok(())
 }
 
 /// EVLRs (LAS 1.4): a 60-byte header each, then a payload whose 64-bit length the LAS reader
