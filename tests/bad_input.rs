@@ -308,6 +308,21 @@ fn bad_scales_and_offsets_are_refused() {
 }
 
 #[test]
+fn a_scale_that_decodes_to_infinity_is_refused() {
+    // Found by the fuzzer: with a scale of f64::MAX the bounds check widened the header
+    // bounds to infinity and let the infinite coordinates through (read returned Ok).
+    let d = tempfile::tempdir().unwrap();
+    let p = hostile(d.path(), "scalemax.las", &las14(), |b| {
+        put_f64(b, 131, f64::MAX)
+    });
+    let e = err_of(&p);
+    assert!(
+        e.contains("scalemax.las") && e.contains("beyond the range of a 64-bit float"),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_scale_of_1e9_decodes_outside_the_bounds_and_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let p = hostile(d.path(), "scale1e9.las", &las14(), |b| put_f64(b, 131, 1e9));

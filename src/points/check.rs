@@ -191,6 +191,13 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
                 "the {axis} offset is {offset}: it must be finite (corrupt header)"
             )));
         }
+        // Every stored i32 must decode to a finite coordinate: bounds near f64::MAX widen to
+        // infinity and would let infinite points through the bounds check.
+        if !(offset.abs() + scale * 2_147_483_648.0).is_finite() {
+            return Err(bad(format!(
+                "the {axis} scale {scale} and offset {offset} decode coordinates beyond the range of a 64-bit float (corrupt header)"
+            )));
+        }
         let (max, min) = (f64_at(&h, 179 + 16 * k), f64_at(&h, 187 + 16 * k));
         if !(max.is_finite() && min.is_finite()) {
             return Err(bad(format!(
