@@ -53,11 +53,17 @@ impl RawFacts {
     }
 
     /// Points it is reasonable to reserve memory for up front: never more than the file can
-    /// hold (uncompressed) or than a quarter point per byte (LAZ stores 4+ bytes a point).
+    /// hold (uncompressed), than a quarter point per byte (LAZ stores 4+ bytes a point), or
+    /// than 16 times the compressed bytes once decompressed (long records, e.g. many extra
+    /// bytes, are reserved at their full length: a small LAZ with a corrupt record length
+    /// asked for about a gigabyte). Past the hint the columns grow as points are decoded.
     pub fn reservable_points(&self) -> usize {
         let cap = match self.records_on_disk() {
             Some(r) => r,
-            None => self.file_len.saturating_sub(self.offset_to_points) / 4,
+            None => {
+                let payload = self.file_len.saturating_sub(self.offset_to_points);
+                (payload / 4).min(payload.saturating_mul(16) / self.record_len.max(1))
+            }
         };
         self.n_points.min(cap).min(usize::MAX as u64) as usize
     }
@@ -422,5 +428,32 @@ pub(crate) fn laz_points_at_least(
         Some(table.as_ref().iter().map(|e| e.point_count).sum())
     } else {
         Some((n - 1) * u64::from(vlr.chunk_size()) + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RawFacts;
+
+    fn laz(file_len: u64, record_len: u64, n_points: u64) -> RawFacts {
+        RawFacts {
+            file_len,
+            data_end: file_len,
+            offset_to_points: 2000,
+            record_len,
+            compressed: true,
+            n_points,
+        }
+    }
+
+    #[test]
+    fn a_laz_reservation_is_bounded_by_the_compressed_bytes() {
+        // Found by the fuzzer: a 105 kB LAZ whose record length was corrupted to 39866 bytes
+        // reserved 982 MB of extra bytes for its 24665 points.
+        let f = laz(105_401, 39_866, 24_665);
+        assert!(f.reservable_points() as u64 * f.record_len <= 16 * f.file_len);
+        // A real tile keeps its full reservation: 100 M points of 34 bytes in 1 GB of LAZ.
+        let f = laz(1_000_000_000, 34, 100_000_000);
+        assert_eq!(f.reservable_points(), 100_000_000);
     }
 }
