@@ -444,6 +444,25 @@ fn laszip_items_that_do_not_describe_the_records_are_refused() {
 }
 
 #[test]
+fn laz_chunk_sizes_that_do_not_fit_the_points_or_memory_are_refused() {
+    // Found by the fuzzer: a chunk size of 4e9 points made the LAZ decompressor abort on
+    // allocation; one of 255 points (fewer than the header's 7492 in the one chunk) made it
+    // wrap a subtraction and panic (capacity overflow).
+    let d = tempfile::tempdir().unwrap();
+    for (name, chunk_points, expect) in [
+        ("chunk4e9.laz", 4_294_967_294u32, "LASzip chunk size"),
+        ("chunk255.laz", 255, "chunk table holds at most 255"),
+    ] {
+        let p = hostile(d.path(), name, &sample(), |b| {
+            let at = laszip_payload(b) + 12;
+            b[at..at + 4].copy_from_slice(&chunk_points.to_le_bytes());
+        });
+        let e = err_of(&p);
+        assert!(e.contains(name) && e.contains(expect), "{e}");
+    }
+}
+
+#[test]
 fn the_same_tile_twice_is_a_duplicate_input() {
     let las = las14();
     let other = las

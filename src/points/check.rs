@@ -166,6 +166,7 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
             format & 0x3F
         )));
     }
+    let mut laz_vlr = None;
     if let (true, Some((at, len))) = (compressed, laszip) {
         let mut payload = vec![0u8; len as usize];
         f.seek(SeekFrom::Start(at))
@@ -175,6 +176,7 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
         // records, or the decompressor asserts (panics) on the first batch.
         if let Ok(vlr) = laz::LazVlr::from_buffer(&payload) {
             check_laszip_items(&vlr, record_len).map_err(bad)?;
+            laz_vlr = Some(vlr);
         }
     }
     let legacy = u32_at(&h, 107) as u64;
@@ -265,6 +267,17 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
                     "the LAZ chunk table announces {chunks} chunks but the file has room for at most {room}: corrupt LAZ file"
                 )));
             }
+            if let Some(vlr) = &laz_vlr {
+                check_laz_chunks(
+                    &mut f,
+                    offset_to_points,
+                    vlr,
+                    record_len,
+                    file_len,
+                    n_points,
+                )
+                .map_err(bad)?;
+            }
         } else if table != -1 && (table <= 0 || table as u64 >= file_len) {
             return Err(bad(format!(
                 "the LAZ chunk table offset {table} lies outside the file ({file_len} bytes): truncated or corrupt LAZ file"
@@ -272,6 +285,63 @@ pub(crate) fn check_raw_header(path: &Path, file_len: u64) -> Result<RawFacts> {
         }
     }
     Ok(facts)
+}
+
+/// Bytes one decompressed LAZ chunk may take: the decompressor allocates whole chunks (points
+/// × record length) and reads each chunk's compressed bytes in one buffer, as the chunk table
+/// and the LASzip VLR's chunk size say. 256 MiB is 4 M points of the longest standard record,
+/// 80 times the usual 50 000-point chunk.
+const MAX_LAZ_CHUNK_BYTES: u64 = 256 << 20;
+
+/// The chunk table's point and byte counts must fit a chunk in memory, the chunks in the file,
+/// and the header's points in the chunks; a corrupt chunk size or table made the decompressor
+/// overflow a capacity (a wrapped subtraction) or abort.
+fn check_laz_chunks(
+    f: &mut std::fs::File,
+    offset_to_points: u64,
+    vlr: &laz::LazVlr,
+    record_len: u64,
+    file_len: u64,
+    n_points: u64,
+) -> std::result::Result<(), String> {
+    if !vlr.uses_variable_size_chunks()
+        && u64::from(vlr.chunk_size()) * record_len > MAX_LAZ_CHUNK_BYTES
+    {
+        return Err(format!(
+            "the LASzip chunk size of {} points of {record_len} bytes is more than a reader can hold ({MAX_LAZ_CHUNK_BYTES} bytes a chunk): corrupt LAZ header",
+            vlr.chunk_size()
+        ));
+    }
+    if f.seek(SeekFrom::Start(offset_to_points)).is_err() {
+        return Ok(());
+    }
+    // An unreadable table is the LAZ reader's to report.
+    let Ok(table) = laz::laszip::ChunkTable::read_from(std::io::BufReader::new(f), vlr) else {
+        return Ok(());
+    };
+    let (mut bytes, mut points) = (0u64, 0u64);
+    for (i, e) in table.as_ref().iter().enumerate() {
+        if e.point_count.saturating_mul(record_len) > MAX_LAZ_CHUNK_BYTES {
+            return Err(format!(
+                "LAZ chunk {i} announces {} points, more than a reader can hold ({MAX_LAZ_CHUNK_BYTES} bytes a chunk): corrupt LAZ chunk table",
+                e.point_count
+            ));
+        }
+        bytes = bytes.saturating_add(e.byte_count);
+        points = points.saturating_add(e.point_count);
+    }
+    // With fixed-size chunks only the last may be short: the table holds at most this many.
+    if n_points > points {
+        return Err(format!(
+            "the header announces {n_points} points but the LAZ chunk table holds at most {points}: corrupt header or chunk table"
+        ));
+    }
+    if bytes > file_len {
+        return Err(format!(
+            "the LAZ chunks add up to {bytes} compressed bytes, more than the file's {file_len}: corrupt LAZ chunk table"
+        ));
+    }
+    Ok(())
 }
 
 /// The LASzip items must be of their type's size and add up to the point record length.
