@@ -976,7 +976,13 @@ fn install_hooks(dir: &Path) {
             if CASE_ACTIVE.load(Ordering::SeqCst) {
                 if let Ok(mut g) = PANIC_MSG.try_lock() {
                     if g.is_none() {
-                        *g = Some(info.to_string().replace('\n', " "));
+                        let mut msg = info.to_string().replace('\n', " ");
+                        // FUZZ_BACKTRACE=1 (with --repro) says where a panic came from.
+                        if std::env::var_os("FUZZ_BACKTRACE").is_some() {
+                            let bt = std::backtrace::Backtrace::force_capture();
+                            msg = format!("{msg}\n{bt}");
+                        }
+                        *g = Some(msg);
                     }
                 }
             } else {
