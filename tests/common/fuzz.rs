@@ -960,16 +960,17 @@ static CASE_STARTED_MS: AtomicU64 = AtomicU64::new(0);
 static HARD_LIMIT_MS: AtomicU64 = AtomicU64::new(60_000);
 /// One harness run at a time: the allocation figures and the panic slot are process-wide.
 static RUN_LOCK: Mutex<()> = Mutex::new(());
+/// The running case's description file, for the watchdog's message.
+static CURRENT_TXT: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 fn clock_ms() -> u64 {
     static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     ORIGIN.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
 }
 
-fn install_hooks(dir: &Path) {
+fn install_hooks() {
     static ONCE: Once = Once::new();
-    let current = dir.join("current.txt");
-    ONCE.call_once(move || {
+    ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             // Panics inside a case are the harness's to report, quietly; others as usual.
@@ -996,6 +997,11 @@ fn install_hooks(dir: &Path) {
             let started = CASE_STARTED_MS.load(Ordering::SeqCst);
             let limit = HARD_LIMIT_MS.load(Ordering::SeqCst);
             if started > 0 && clock_ms().saturating_sub(started) > limit {
+                let current = CURRENT_TXT
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone()
+                    .unwrap_or_default();
                 let what = std::fs::read_to_string(&current).unwrap_or_default();
                 eprintln!(
                     "fuzz: a case ran past the hard limit of {limit} ms; reproducer {}: {what}",
@@ -1051,7 +1057,8 @@ impl Harness {
         target: &Target,
     ) -> CaseReport {
         let _one = RUN_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        install_hooks(&self.dir);
+        install_hooks();
+        *CURRENT_TXT.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.dir.join("current.txt"));
         HARD_LIMIT_MS.store(self.hard_limit.as_millis() as u64, Ordering::SeqCst);
         let path = self.current_file(seed);
         let describe = format!(
