@@ -673,8 +673,8 @@ fn mutate_once(r: &mut Rng, b: &mut Vec<u8>, m: &Map, donor: &[u8]) -> String {
             if m.compressed {
                 let at = data_start + 8 + r.index(len.saturating_sub(data_start + 8).max(1));
                 let n = 1 + r.index(8);
-                for k in at..(at + n).min(len) {
-                    b[k] = r.next_u64() as u8;
+                for v in &mut b[at.min(len)..(at + n).min(len)] {
+                    *v = r.next_u64() as u8;
                 }
                 format!("LAZ stream bytes @{at}..+{n} randomised")
             } else {
@@ -689,8 +689,8 @@ fn mutate_once(r: &mut Rng, b: &mut Vec<u8>, m: &Map, donor: &[u8]) -> String {
         _ => {
             let at = offset(r);
             let n = 1 + r.index(16);
-            for k in at..(at + n).min(len) {
-                b[k] = r.next_u64() as u8;
+            for v in &mut b[at.min(len)..(at + n).min(len)] {
+                *v = r.next_u64() as u8;
             }
             format!("random bytes @{at}..+{n}")
         }
@@ -781,7 +781,8 @@ fn consistent(what: &str, c: &PointCloud) -> Result<(), String> {
             l => c.extra.data.len() / l,
         },
     ];
-    if lens.iter().any(|&l| l != n) || c.extra.data.len() % c.extra.record_len.max(1) != 0 {
+    if lens.iter().any(|&l| l != n) || !c.extra.data.len().is_multiple_of(c.extra.record_len.max(1))
+    {
         return Err(format!(
             "{what}: columns of different lengths ({n} x, {lens:?})"
         ));
