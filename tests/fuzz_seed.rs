@@ -17,7 +17,10 @@ const CASES_PER_SEED: u64 = 300;
 
 #[test]
 fn the_seed_corpus_survives_a_deterministic_mutation_pass() {
-    let d = tempfile::tempdir().unwrap();
+    // A fixed folder, not a temporary one: after a crash (an abort skips the report),
+    // target/tmp/fuzz_seed/work/current.txt names the case and current.* is its file.
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fuzz_seed");
+    let _ = std::fs::remove_dir_all(&dir);
     let laz = fuzz::default_seed_paths();
     let mut paths = laz.clone();
     // The raw LAS record decoder, with the LAZ seeds' formats (0 and 8 with extra bytes).
@@ -27,10 +30,10 @@ fn the_seed_corpus_survives_a_deterministic_mutation_pass() {
         .skip(1)
         .cloned()
         .collect();
-    paths.extend(fuzz::las_copies(&lazs, &d.path().join("seeds")).unwrap());
+    paths.extend(fuzz::las_copies(&lazs, &dir.join("seeds")).unwrap());
     let seeds: Vec<Seed> = paths.iter().map(|p| Seed::load(p).unwrap()).collect();
-    let mut h = Harness::new(&d.path().join("work"));
-    h.save_failures = Some(d.path().join("failures"));
+    let mut h = Harness::new(&dir.join("work"));
+    h.save_failures = Some(dir.join("failures"));
     let t = Instant::now();
     let (mut accepted, mut refused, mut failures) = (0, 0, Vec::new());
     for seed in &seeds {
