@@ -463,6 +463,22 @@ fn laz_chunk_sizes_that_do_not_fit_the_points_or_memory_are_refused() {
 }
 
 #[test]
+fn laz_layer_sizes_larger_than_their_chunk_are_refused() {
+    // Found by the fuzzer (point format 6 seed): the layered LAZ decompressor allocated a
+    // corrupt layer size as read, up to 4 GiB per layer, and aborted.
+    let d = tempfile::tempdir().unwrap();
+    let base = landcarbon::testdata::bundled("pdal_extra_bytes_crop.laz");
+    let p = hostile(d.path(), "layer4g.laz", &base, |b| {
+        // Chunk 0: its first point raw (the record length), a u32 count, then layer sizes.
+        let rec = u16::from_le_bytes([b[105], b[106]]) as usize;
+        let at = offset_to_points(b) + 8 + rec + 4;
+        b[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    });
+    let e = err_of(&p);
+    assert!(e.contains("layer4g.laz") && e.contains("layers"), "{e}");
+}
+
+#[test]
 fn the_same_tile_twice_is_a_duplicate_input() {
     let las = las14();
     let other = las

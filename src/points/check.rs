@@ -315,8 +315,9 @@ fn check_laz_chunks(
     if f.seek(SeekFrom::Start(offset_to_points)).is_err() {
         return Ok(());
     }
+    let mut r = std::io::BufReader::new(f);
     // An unreadable table is the LAZ reader's to report.
-    let Ok(table) = laz::laszip::ChunkTable::read_from(std::io::BufReader::new(f), vlr) else {
+    let Ok(table) = laz::laszip::ChunkTable::read_from(&mut r, vlr) else {
         return Ok(());
     };
     let (mut bytes, mut points) = (0u64, 0u64);
@@ -340,6 +341,61 @@ fn check_laz_chunks(
         return Err(format!(
             "the LAZ chunks add up to {bytes} compressed bytes, more than the file's {file_len}: corrupt LAZ chunk table"
         ));
+    }
+    check_laz_layers(
+        &mut r,
+        offset_to_points + 8,
+        vlr,
+        record_len,
+        table.as_ref(),
+    )
+}
+
+/// Layered LAZ (point formats 6-10): each chunk starts with its first point raw, a point count
+/// and one u32 size per layer, and the decompressor allocates each layer's size as read. The
+/// layers must fit in the chunk's compressed bytes (a corrupt size asked for gigabytes).
+fn check_laz_layers(
+    r: &mut (impl Read + Seek),
+    data_start: u64,
+    vlr: &laz::LazVlr,
+    record_len: u64,
+    chunks: &[laz::laszip::ChunkTableEntry],
+) -> std::result::Result<(), String> {
+    use laz::LazItemType as T;
+    let mut layers = 0u64;
+    for item in vlr.items() {
+        layers += match item.item_type() {
+            T::Point14 => 9,
+            T::RGB14 | T::WavePacket14 => 1,
+            T::RGBNIR14 => 2,
+            T::Byte14(n) => u64::from(n),
+            // Not layered: the whole chunk is one arithmetic-coded stream.
+            _ => return Ok(()),
+        };
+    }
+    let head = record_len + 4;
+    let mut sizes = vec![0u8; 4 * layers as usize];
+    let mut start = data_start;
+    for (i, c) in chunks.iter().enumerate() {
+        if c.byte_count > 0 {
+            // A chunk the file cannot give is the decompressor's to report (an I/O error).
+            if r.seek(SeekFrom::Start(start + head)).is_err() || r.read_exact(&mut sizes).is_err() {
+                return Ok(());
+            }
+            let total = sizes
+                .chunks_exact(4)
+                .map(|s| u64::from(u32_at(s, 0)))
+                .sum::<u64>()
+                + head
+                + 4 * layers;
+            if total > c.byte_count {
+                return Err(format!(
+                    "LAZ chunk {i} announces layers of {total} bytes in all but holds {} bytes: corrupt LAZ data",
+                    c.byte_count
+                ));
+            }
+        }
+        start += c.byte_count;
     }
     Ok(())
 }
