@@ -574,9 +574,17 @@ fn mutate_once(r: &mut Rng, b: &mut Vec<u8>, m: &Map, donor: &[u8]) -> String {
             format!("{name} @{} = {s}", d + o)
         }
         8 if m.compressed => {
-            // The chunk table: its offset, its version and count, or its entries.
+            // The chunk table: its offset, its version and count, or its entries; or the head
+            // of the first chunk (after its raw first point: a point count and, in layered
+            // LAZ, one size per layer).
             let t = m.chunk_table.unwrap_or(len.saturating_sub(8));
-            match r.below(3) {
+            match r.below(4) {
+                3 => {
+                    let at = m.offset_to_points + 8 + m.record_len + 4 * r.index(12);
+                    let (val, s) = interesting(r, b, at, Kind::U32);
+                    put(b, at, &val);
+                    format!("chunk 0 head word @{at} = {s}")
+                }
                 0 => {
                     let (val, s) = interesting(r, b, m.offset_to_points, Kind::U64);
                     put(b, m.offset_to_points, &val);
