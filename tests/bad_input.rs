@@ -308,6 +308,21 @@ fn bad_scales_and_offsets_are_refused() {
 }
 
 #[test]
+fn a_scale_that_decodes_to_infinity_is_refused() {
+    // Found by the fuzzer: with a scale of f64::MAX the bounds check widened the header
+    // bounds to infinity and let the infinite coordinates through (read returned Ok).
+    let d = tempfile::tempdir().unwrap();
+    let p = hostile(d.path(), "scalemax.las", &las14(), |b| {
+        put_f64(b, 131, f64::MAX)
+    });
+    let e = err_of(&p);
+    assert!(
+        e.contains("scalemax.las") && e.contains("beyond the range of a 64-bit float"),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_scale_of_1e9_decodes_outside_the_bounds_and_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let p = hostile(d.path(), "scale1e9.las", &las14(), |b| put_f64(b, 131, 1e9));
@@ -368,6 +383,99 @@ fn vlrs_or_header_sizes_that_overrun_the_file_are_refused() {
     });
     let e = err_of(&p);
     assert!(e.contains("hsize.las") && e.contains("header size"), "{e}");
+}
+
+#[test]
+fn evlrs_that_overrun_the_file_are_refused_without_aborting() {
+    // Found by the fuzzer: the LAS reader allocated an EVLR's 64-bit length as it stood
+    // (capacity overflow panic, or an allocation abort).
+    let d = tempfile::tempdir().unwrap();
+    for (name, len, count) in [
+        ("evlr-huge.las", u64::MAX - 1, 1u32),
+        ("evlr-8e18.las", 8_000_000_000_000_000_000, 1),
+        ("evlr-4e9.las", 4_000_000_000, 1),
+        ("evlr-count.las", 0, 1000),
+    ] {
+        let p = hostile(d.path(), name, &las14(), |b| {
+            let at = b.len() as u64;
+            let mut e = vec![0u8; 60];
+            e[2..17].copy_from_slice(b"LASF_Projection");
+            e[18..20].copy_from_slice(&2112u16.to_le_bytes());
+            e[20..28].copy_from_slice(&len.to_le_bytes());
+            b.extend_from_slice(&e);
+            b[235..243].copy_from_slice(&at.to_le_bytes());
+            b[243..247].copy_from_slice(&count.to_le_bytes());
+        });
+        let e = err_of(&p);
+        assert!(
+            e.contains(name) && e.contains("EVLR") && e.contains("past the end of the file"),
+            "{e}"
+        );
+    }
+}
+
+/// Start of the LASzip VLR's payload in the LAZ file `b`.
+fn laszip_payload(b: &[u8]) -> usize {
+    let mut at = u16::from_le_bytes([b[94], b[95]]) as usize;
+    while &b[at + 2..at + 16] != b"laszip encoded" {
+        at += 54 + u16::from_le_bytes([b[at + 20], b[at + 21]]) as usize;
+    }
+    at + 54
+}
+
+#[test]
+fn laszip_items_that_do_not_describe_the_records_are_refused() {
+    // Found by the fuzzer: the parallel LAZ decompressor asserted (panicked) on an item size
+    // that did not divide the records, and divided by zero on an item size of 0.
+    let d = tempfile::tempdir().unwrap();
+    for (name, item0_size) in [
+        ("item127.laz", 127u16),
+        ("item0.laz", 0),
+        ("item19.laz", 19),
+    ] {
+        let p = hostile(d.path(), name, &sample(), |b| {
+            // Items follow 34 bytes of LASzip fields: type, size, version (u16 each).
+            let at = laszip_payload(b) + 34 + 2;
+            b[at..at + 2].copy_from_slice(&item0_size.to_le_bytes());
+        });
+        let e = err_of(&p);
+        assert!(e.contains(name) && e.contains("LASzip item"), "{e}");
+    }
+}
+
+#[test]
+fn laz_chunk_sizes_that_do_not_fit_the_points_or_memory_are_refused() {
+    // Found by the fuzzer: a chunk size of 4e9 points made the LAZ decompressor abort on
+    // allocation; one of 255 points (fewer than the header's 7492 in the one chunk) made it
+    // wrap a subtraction and panic (capacity overflow).
+    let d = tempfile::tempdir().unwrap();
+    for (name, chunk_points, expect) in [
+        ("chunk4e9.laz", 4_294_967_294u32, "LASzip chunk size"),
+        ("chunk255.laz", 255, "chunk table holds at most 255"),
+    ] {
+        let p = hostile(d.path(), name, &sample(), |b| {
+            let at = laszip_payload(b) + 12;
+            b[at..at + 4].copy_from_slice(&chunk_points.to_le_bytes());
+        });
+        let e = err_of(&p);
+        assert!(e.contains(name) && e.contains(expect), "{e}");
+    }
+}
+
+#[test]
+fn laz_layer_sizes_larger_than_their_chunk_are_refused() {
+    // Found by the fuzzer (point format 6 seed): the layered LAZ decompressor allocated a
+    // corrupt layer size as read, up to 4 GiB per layer, and aborted.
+    let d = tempfile::tempdir().unwrap();
+    let base = landcarbon::testdata::bundled("pdal_extra_bytes_crop.laz");
+    let p = hostile(d.path(), "layer4g.laz", &base, |b| {
+        // Chunk 0: its first point raw (the record length), a u32 count, then layer sizes.
+        let rec = u16::from_le_bytes([b[105], b[106]]) as usize;
+        let at = offset_to_points(b) + 8 + rec + 4;
+        b[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    });
+    let e = err_of(&p);
+    assert!(e.contains("layer4g.laz") && e.contains("layers"), "{e}");
 }
 
 #[test]

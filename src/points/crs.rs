@@ -121,10 +121,13 @@ pub fn epsg_from_wkt(wkt: &str) -> Option<u32> {
             b'[' | b'(' => depth += 1,
             b']' | b')' => depth -= 1,
             _ => {
-                if depth == 1 {
+                // Keys are ASCII: compare bytes, and slice the text only at an ASCII byte (a
+                // char boundary), never inside a multi-byte character of a corrupt WKT.
+                if depth == 1 && bytes[i].is_ascii() {
                     let rest = &wkt[i..];
                     for key in ["AUTHORITY[", "ID["] {
-                        if rest.len() >= key.len() && rest[..key.len()].eq_ignore_ascii_case(key) {
+                        let head = rest.as_bytes().get(..key.len());
+                        if head.is_some_and(|h| h.eq_ignore_ascii_case(key.as_bytes())) {
                             let inner = &rest[key.len()..];
                             let inner = inner.split(']').next().unwrap_or("");
                             let mut parts = inner.split(',');
@@ -167,6 +170,24 @@ mod tests {
     fn epsg_of_outer_crs_in_wkt1() {
         let wkt = r#"PROJCS["RGF93 / Lambert-93",GEOGCS["RGF93",DATUM["x",SPHEROID["GRS 1980",6378137,298.257222101,AUTHORITY["EPSG","7019"]],AUTHORITY["EPSG","6171"]],AUTHORITY["EPSG","4171"]],UNIT["metre",1],AUTHORITY["EPSG","2154"]]"#;
         assert_eq!(epsg_from_wkt(wkt), Some(2154));
+    }
+
+    #[test]
+    fn wkt_with_multibyte_characters_is_not_sliced_inside_one() {
+        // Found by the fuzzer: a corrupt WKT VLR panicked with "byte index is not a char
+        // boundary".
+        for wkt in [
+            r#"PROJCRS["RGF93QWŵzbert-93",BASEGEOGCRS["RGF93"],ID["EPSG",2154]]"#,
+            r#"PROJCRS["x",IDŵ["EPSG",1],AUTHŵ["EPSG","2"],ID["EPSG",2154]]"#,
+            "PROJCRS[\"é\",ÀUTHORITY[\"EPSG\",\"1\"]]",
+        ] {
+            assert_eq!(
+                epsg_from_wkt(wkt),
+                (!wkt.contains('À')).then_some(2154),
+                "{wkt}"
+            );
+        }
+        assert_eq!(epsg_from_wkt("PROJCRS[\"x\",IDŵ"), None);
     }
 
     #[test]
