@@ -7,28 +7,10 @@
 use landcarbon::points;
 use landcarbon::raster::read_geotiff;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn landcarbon(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_landcarbon"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = landcarbon(args);
-    assert!(
-        out.status.success(),
-        "landcarbon {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().to_string()
-}
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{landcarbon, ok, s};
 
 /// The bundled IGN tile cut into a west and an east half under `dir/tiles`; returns the two
 /// files and their point counts.

@@ -6,24 +6,10 @@
 use landcarbon::raster::read_geotiff;
 use landcarbon::vector::Table;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn landcarbon(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_landcarbon"))
-        .arg("-q")
-        .args(args)
-        .output()
-        .expect("run landcarbon")
-}
-
-fn ok(args: &[&str]) {
-    let out = landcarbon(args);
-    assert!(
-        out.status.success(),
-        "landcarbon {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{ok_quiet as ok, quiet as landcarbon};
 
 fn num(t: &Table, row: usize, col: &str) -> f64 {
     t.cell(row, t.col(col).unwrap()).parse().unwrap()

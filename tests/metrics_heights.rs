@@ -6,20 +6,10 @@
 use landcarbon::algo::metrics::metric_index;
 use landcarbon::raster::read_geotiff;
 use std::path::Path;
-use std::process::Command;
 
-fn landcarbon(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_landcarbon"))
-        .arg("-q")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "landcarbon {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+#[path = "common/cli.rs"]
+mod cli;
+use cli::ok_quiet as landcarbon;
 
 /// Rows of a CSV as (header, rows of cells).
 fn csv(p: &Path) -> (Vec<String>, Vec<Vec<String>>) {

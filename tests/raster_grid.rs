@@ -6,24 +6,10 @@
 use landcarbon::points;
 use landcarbon::raster::{read_geotiff, Grid, Raster};
 use std::path::Path;
-use std::process::Command;
 
-fn landcarbon(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_landcarbon"))
-        .arg("-q")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "landcarbon {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().to_string()
-}
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{ok_quiet as landcarbon, s};
 
 fn header_extent(tile: &Path) -> [f64; 4] {
     let b = points::read(tile).unwrap().bounds().unwrap();
