@@ -137,6 +137,25 @@ pub fn read_filtered(
     Ok(cloud)
 }
 
+/// Refuses a file whose point columns or extra bytes differ from those of `cloud`, which its
+/// points are about to be appended to.
+pub(crate) fn check_same_columns(path: &Path, meta: &LasMeta, cloud: &PointCloud) -> Result<()> {
+    let same = meta.format.has_gps_time == cloud.gps_time.is_some()
+        && meta.format.has_color == cloud.rgb.is_some()
+        && meta.format.has_nir == cloud.nir.is_some()
+        && meta.format.has_waveform == cloud.waveform.is_some()
+        && meta.format.extra_bytes as usize == cloud.extra.record_len
+        && meta.format.is_extended == cloud.meta.format.is_extended;
+    if same {
+        Ok(())
+    } else {
+        Err(Error::data(
+            path.display(),
+            "its point format or extra bytes differ from the other files of the chunk",
+        ))
+    }
+}
+
 /// Appends to `cloud` the points of `path` for which `keep(x, y)` is `Some(is_buffer)`, as
 /// [`read_filtered`] reads them (decoded with `path`'s own scale and offset), without a second
 /// cloud: a chunk read from several files grows one set of columns, reserved once by the
@@ -148,18 +167,7 @@ pub fn read_filtered_into(
     keep: &mut dyn FnMut(f64, f64) -> Option<bool>,
 ) -> Result<()> {
     let (mut reader, meta) = open(path)?;
-    let same_columns = meta.format.has_gps_time == cloud.gps_time.is_some()
-        && meta.format.has_color == cloud.rgb.is_some()
-        && meta.format.has_nir == cloud.nir.is_some()
-        && meta.format.has_waveform == cloud.waveform.is_some()
-        && meta.format.extra_bytes as usize == cloud.extra.record_len
-        && meta.format.is_extended == cloud.meta.format.is_extended;
-    if !same_columns {
-        return Err(Error::data(
-            path.display(),
-            "its point format or extra bytes differ from the other files of the chunk",
-        ));
-    }
+    check_same_columns(path, &meta, cloud)?;
     let expected = meta.header.number_of_points();
     let mut slab = las::PointDataBuilder::new()
         .for_header(reader.header())

@@ -7,7 +7,7 @@ use super::{CopcInfo, Entry, HIERARCHY_RECORD, INFO_LEN, INFO_RECORD, USER_ID};
 use crate::points::check::BoundsCheck;
 use crate::points::cloud::PointCloud;
 use crate::points::layout::RecordLayout;
-use crate::points::read::{decode_into, open};
+use crate::points::read::{check_same_columns, decode_into, open};
 use crate::{Error, Result};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -141,18 +141,7 @@ pub fn read_box_into(
     keep: &mut dyn FnMut(f64, f64) -> Option<bool>,
 ) -> Result<u64> {
     let (_, meta) = open(path)?;
-    let same_columns = meta.format.has_gps_time == cloud.gps_time.is_some()
-        && meta.format.has_color == cloud.rgb.is_some()
-        && meta.format.has_nir == cloud.nir.is_some()
-        && meta.format.has_waveform == cloud.waveform.is_some()
-        && meta.format.extra_bytes as usize == cloud.extra.record_len
-        && meta.format.is_extended == cloud.meta.format.is_extended;
-    if !same_columns {
-        return Err(Error::data(
-            path.display(),
-            "its point format or extra bytes differ from the other files of the chunk",
-        ));
-    }
+    check_same_columns(path, &meta, cloud)?;
     let idx = index(path, &meta.header)?;
     let laz_vlr = meta
         .header
