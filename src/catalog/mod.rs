@@ -107,9 +107,26 @@ impl Catalog {
         e
     }
 
-    /// Plans chunks with `opts`.
+    /// Plans chunks with `opts`. A tile to be cut into parts is sampled
+    /// ([`crate::points::sample`]: about 2 % of its points, decoded from the start of each
+    /// LAZ chunk) so that its parts follow where its points are. A tile that cannot be sampled
+    /// is cut by its mean density: reading it fails its chunks later, collected with its name.
     pub fn plan(&self, opts: &ChunkOptions) -> Result<Vec<Chunk>> {
-        plan::plan(&self.tiles, opts)
+        plan::plan_with(&self.tiles, opts, &|t, core| {
+            Ok(match crate::points::sample::sample_xy(&t.path) {
+                Ok(s) => plan::CellCounts::from_sample(core, opts.align_m, &s.x, &s.y, &s.weight),
+                Err(e) => {
+                    log::warn!("{e}; cutting {} by its mean density", t.path.display());
+                    let b = &t.bounds;
+                    plan::CellCounts::uniform(
+                        core,
+                        opts.align_m,
+                        &[b[0], b[1], b[3], b[4]],
+                        t.n_points,
+                    )
+                }
+            })
+        })
     }
 }
 

@@ -16,10 +16,12 @@
 //! * by grid (`size_m > 0`): square chunks on a grid aligned to `origin`; a point belongs to
 //!   the chunk whose half-open core `[x0, x1) × [y0, y1)` contains it.
 //!
-//! In tile mode a tile of more than `max_points` points is cut automatically into *parts*: its
-//! snapped core is divided into a grid of square cells of a side that is a multiple of
-//! `align_m`, chosen so that each part holds about `max_points` at the tile's mean density
-//! (parts along an edge are narrower). Each part is a chunk whose core points are the tile's
+//! In tile mode a tile of more than `max_points` points is cut automatically into *parts*:
+//! rectangles of whole `align_m` cells of its snapped core, cut in two again and again where
+//! its points divide (estimated from a sample of the file) until each holds at most about
+//! `max_points` (see `tile_parts`). The sample depends on the order of the points in the file,
+//! so the same points stored in another order (a COPC octree) may be cut elsewhere; the same
+//! file is always cut the same way. Each part is a chunk whose core points are the tile's
 //! points in the part's half-open core and whose buffer holds the tile's other points and its
 //! neighbours' points within the buffer: the peak memory and the cost of a chunk are set by
 //! `max_points`, not by the file.
@@ -133,39 +135,162 @@ fn overlap_area(a: &Rect, b: &Rect) -> f64 {
     (a[2].min(b[2]) - a[0].max(b[0])).max(0.0) * (a[3].min(b[3]) - a[1].max(b[1])).max(0.0)
 }
 
-/// The cores of the parts of a tile of `n_points` over `area` whose snapped core is `core`:
-/// `[core]` when the tile is small enough; otherwise a grid over `core`, from its lower-left
-/// corner, of square cells whose side is a multiple of `align_m` and holds about `max_points`
-/// at the tile's mean density.
-fn tile_parts(core: &Rect, n_points: u64, area: f64, opts: &ChunkOptions) -> Vec<Rect> {
-    if opts.max_points == 0 || n_points <= opts.max_points || area <= 0.0 {
-        return vec![*core];
-    }
-    let a = opts.align_m;
-    let side_m = (area * opts.max_points as f64 / n_points as f64).sqrt();
-    let side_m = ((side_m / a).floor() * a).max(a);
-    let (w, h) = (core[2] - core[0], core[3] - core[1]);
-    let nx = ((w / side_m).ceil() as usize).max(1);
-    let ny = ((h / side_m).ceil() as usize).max(1);
-    if nx * ny == 1 {
-        return vec![*core];
-    }
-    let mut parts = Vec::with_capacity(nx * ny);
-    for j in 0..ny {
-        for i in 0..nx {
-            parts.push([
-                core[0] + i as f64 * side_m,
-                core[1] + j as f64 * side_m,
-                (core[0] + (i + 1) as f64 * side_m).min(core[2]),
-                (core[1] + (j + 1) as f64 * side_m).min(core[3]),
-            ]);
-        }
-    }
-    parts
+/// Estimated points per square cell of `align_m` over a tile's snapped core, row by row from
+/// its lower-left corner: from a sample of the file's points ([`crate::points::sample`]) or,
+/// without one, the mean density over the header's bounding box.
+#[derive(Debug, Clone)]
+pub struct CellCounts {
+    pub nx: usize,
+    pub ny: usize,
+    pub counts: Vec<f64>,
 }
 
-/// Plans the chunks of a catalog.
+impl CellCounts {
+    fn zeros(core: &Rect, align_m: f64) -> CellCounts {
+        let nx = (((core[2] - core[0]) / align_m).round() as usize).max(1);
+        let ny = (((core[3] - core[1]) / align_m).round() as usize).max(1);
+        CellCounts {
+            nx,
+            ny,
+            counts: vec![0.0; nx * ny],
+        }
+    }
+
+    /// The tile's points spread evenly over its bounding box `tile`.
+    pub fn uniform(core: &Rect, align_m: f64, tile: &Rect, n_points: u64) -> CellCounts {
+        let mut c = CellCounts::zeros(core, align_m);
+        let area = (tile[2] - tile[0]) * (tile[3] - tile[1]);
+        for j in 0..c.ny {
+            for i in 0..c.nx {
+                let cell = cell_rect(core, align_m, [i, j, i + 1, j + 1]);
+                c.counts[j * c.nx + i] = if area > 0.0 {
+                    n_points as f64 * overlap_area(&cell, tile) / area
+                } else {
+                    n_points as f64 / (c.nx * c.ny) as f64
+                };
+            }
+        }
+        c
+    }
+
+    /// Weighted positions binned into the cells (a position outside the core counts in the
+    /// nearest cell).
+    pub fn from_sample(core: &Rect, align_m: f64, x: &[f64], y: &[f64], w: &[f64]) -> CellCounts {
+        let mut c = CellCounts::zeros(core, align_m);
+        let bin =
+            |v: f64, lo: f64, n: usize| (((v - lo) / align_m).floor().max(0.0) as usize).min(n - 1);
+        for ((&x, &y), &w) in x.iter().zip(y).zip(w) {
+            c.counts[bin(y, core[1], c.ny) * c.nx + bin(x, core[0], c.nx)] += w;
+        }
+        c
+    }
+}
+
+/// The rectangle of cells `[i0, j0, i1, j1)` of a core.
+fn cell_rect(core: &Rect, a: f64, c: [usize; 4]) -> Rect {
+    [
+        core[0] + c[0] as f64 * a,
+        core[1] + c[1] as f64 * a,
+        (core[0] + c[2] as f64 * a).min(core[2]),
+        (core[1] + c[3] as f64 * a).min(core[3]),
+    ]
+}
+
+/// The cores of the parts of a tile of `n_points` whose snapped core is `core`, with their
+/// estimated core points: `[core]` when the tile is small enough; otherwise rectangles of whole
+/// cells of `align_m`, found by cutting the core in two, across its longer side, where the
+/// estimated points divide in the ratio of the parts each side needs, until every part holds at
+/// most `max_points` with the tile's points in its buffer, or is one cell. Parts follow the
+/// points (a gappy or unevenly dense tile gets large parts where it is empty and small ones where
+/// it is dense), so a part's cost and memory are set by `max_points`, not by the file.
+fn tile_parts(
+    core: &Rect,
+    n_points: u64,
+    counts: &dyn Fn() -> Result<CellCounts>,
+    opts: &ChunkOptions,
+) -> Result<Vec<(Rect, u64)>> {
+    if opts.max_points == 0 || n_points <= opts.max_points {
+        return Ok(vec![(*core, n_points)]);
+    }
+    let c = counts()?;
+    // Summed-area table: the estimated points of any rectangle of cells in O(1).
+    let w = c.nx + 1;
+    let mut sat = vec![0.0f64; w * (c.ny + 1)];
+    for j in 0..c.ny {
+        for i in 0..c.nx {
+            sat[(j + 1) * w + i + 1] =
+                c.counts[j * c.nx + i] + sat[j * w + i + 1] + sat[(j + 1) * w + i] - sat[j * w + i];
+        }
+    }
+    let sum = |r: [usize; 4]| {
+        sat[r[3] * w + r[2]] - sat[r[1] * w + r[2]] - sat[r[3] * w + r[0]] + sat[r[1] * w + r[0]]
+    };
+    // The part's rectangle grown by the buffer (whole cells, within the tile).
+    let g = (opts.buffer_m / opts.align_m).ceil() as usize;
+    let buffered = |r: [usize; 4]| {
+        sum([
+            r[0].saturating_sub(g),
+            r[1].saturating_sub(g),
+            (r[2] + g).min(c.nx),
+            (r[3] + g).min(c.ny),
+        ])
+    };
+    let max = opts.max_points as f64;
+    let mut parts = Vec::new();
+    let mut todo = vec![[0, 0, c.nx, c.ny]];
+    while let Some(r) = todo.pop() {
+        let total = sum(r);
+        let with_buffer = buffered(r);
+        let (wx, wy) = (r[2] - r[0], r[3] - r[1]);
+        if with_buffer <= max || wx * wy == 1 {
+            parts.push((cell_rect(core, opts.align_m, r), total.round() as u64));
+            continue;
+        }
+        let k = (with_buffer / max).ceil();
+        let target = total * (k / 2.0).floor() / k;
+        let along_x = wx > 1 && (wx >= wy || wy == 1);
+        let (lo, hi) = if along_x { (r[0], r[2]) } else { (r[1], r[3]) };
+        let side = |m: usize| {
+            if along_x {
+                ([r[0], r[1], m, r[3]], [m, r[1], r[2], r[3]])
+            } else {
+                ([r[0], r[1], r[2], m], [r[0], m, r[2], r[3]])
+            }
+        };
+        let cut = (lo + 1..hi)
+            .min_by(|&a, &b| {
+                let d = |m| (sum(side(m).0) - target).abs();
+                d(a).total_cmp(&d(b))
+            })
+            .expect("a side of two or more cells has a cut");
+        let (first, second) = side(cut);
+        // Pushed in reverse so that parts come out from the lower-left corner.
+        todo.push(second);
+        todo.push(first);
+    }
+    Ok(parts)
+}
+
+/// Plans the chunks of a catalog, sizing the parts of a big tile from the mean density over its
+/// bounding box. [`plan_with`] takes the cell counts from elsewhere (a sample of the file).
 pub fn plan(tiles: &[TileInfo], opts: &ChunkOptions) -> Result<Vec<Chunk>> {
+    plan_with(tiles, opts, &|t, core| {
+        Ok(CellCounts::uniform(
+            core,
+            opts.align_m,
+            &tile_rect(t),
+            t.n_points,
+        ))
+    })
+}
+
+/// Plans the chunks of a catalog; `counts(tile, core)` tells where a tile to be cut into parts
+/// has its points.
+pub fn plan_with(
+    tiles: &[TileInfo],
+    opts: &ChunkOptions,
+    counts: &dyn Fn(&TileInfo, &Rect) -> Result<CellCounts>,
+) -> Result<Vec<Chunk>> {
     let non_negative = |v: f64| v.is_finite() && v >= 0.0;
     if !(non_negative(opts.buffer_m)
         && non_negative(opts.size_m)
@@ -199,15 +324,10 @@ pub fn plan(tiles: &[TileInfo], opts: &ChunkOptions) -> Result<Vec<Chunk>> {
                 ((r[2] / a).floor() + 1.0) * a,
                 ((r[3] / a).floor() + 1.0) * a,
             ];
-            let parts = tile_parts(&core, t.n_points, t.area(), opts);
+            let parts = tile_parts(&core, t.n_points, &|| counts(t, &core), opts)?;
             let n = parts.len();
-            for (k, part) in parts.into_iter().enumerate() {
+            for (k, (part, est)) in parts.into_iter().enumerate() {
                 let buffered = grow(&part, opts.buffer_m);
-                let est = if n == 1 {
-                    t.n_points
-                } else {
-                    (t.density() * overlap_area(&part, &r)).round() as u64
-                };
                 chunks.push(Chunk {
                     id: chunks.len(),
                     core: part,
@@ -288,4 +408,108 @@ pub fn plan(tiles: &[TileInfo], opts: &ChunkOptions) -> Result<Vec<Chunk>> {
         }
     }
     Ok(chunks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parts tile the core exactly: whole cells, no overlap, areas adding up.
+    fn assert_tiles(core: &Rect, parts: &[(Rect, u64)], a: f64) {
+        let area: f64 = parts.iter().map(|(p, _)| overlap_area(p, p)).sum();
+        assert!((area - overlap_area(core, core)).abs() < 1e-6, "{parts:?}");
+        for (i, (p, _)) in parts.iter().enumerate() {
+            for v in p {
+                assert!(
+                    (v / a - (v / a).round()).abs() < 1e-9,
+                    "{p:?} off the {a} m cells"
+                );
+            }
+            for (q, _) in &parts[i + 1..] {
+                assert_eq!(overlap_area(p, q), 0.0, "{p:?} overlaps {q:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn parts_follow_the_points_not_the_mean_density() {
+        // 400 × 200 m core of 20 m cells; all 3 M points in the western 100 m (a gappy tile
+        // whose mean density over its box is a quarter of the real one).
+        let core = [0.0, 0.0, 400.0, 200.0];
+        let opts = ChunkOptions {
+            buffer_m: 20.0,
+            ..ChunkOptions::default()
+        };
+        let mut c = CellCounts::zeros(&core, 20.0);
+        for j in 0..c.ny {
+            for i in 0..5 {
+                c.counts[j * c.nx + i] = 3e6 / 50.0;
+            }
+        }
+        let parts = tile_parts(&core, 3_000_000, &|| Ok(c.clone()), &opts).unwrap();
+        assert_tiles(&core, &parts, 20.0);
+        let est: u64 = parts.iter().map(|(_, e)| e).sum();
+        assert_eq!(est, 3_000_000);
+        for (p, e) in &parts {
+            // With its buffer (one cell), every part stays under the target.
+            let grown = [p[0] - 20.0, p[1] - 20.0, p[2] + 20.0, p[3] + 20.0];
+            let dense = overlap_area(&grown, &[0.0, 0.0, 100.0, 200.0]);
+            assert!(
+                dense * 150.0 <= 1e6 + 1.0,
+                "{p:?}: {e} points, buffered {}",
+                dense * 150.0
+            );
+        }
+        // The empty east is one part at most a few cells wide of dense points.
+        let empty: Vec<_> = parts.iter().filter(|(_, e)| *e == 0).collect();
+        assert!(!empty.is_empty() && empty.len() <= 2, "{parts:?}");
+        // The mean density would have cut the dense strip into parts of up to 4 M points.
+        let mean = tile_parts(
+            &core,
+            3_000_000,
+            &|| Ok(CellCounts::uniform(&core, 20.0, &core, 3_000_000)),
+            &opts,
+        )
+        .unwrap();
+        assert_tiles(&core, &mean, 20.0);
+        assert!(mean.len() < parts.len(), "{mean:?} vs {parts:?}");
+    }
+
+    #[test]
+    fn a_small_tile_or_a_zero_target_is_not_cut() {
+        let core = [0.0, 0.0, 400.0, 200.0];
+        let never = || -> Result<CellCounts> { panic!("a tile not cut is not sampled") };
+        let opts = ChunkOptions::default();
+        assert_eq!(
+            tile_parts(&core, 999, &never, &opts).unwrap(),
+            vec![(core, 999)]
+        );
+        let opts = ChunkOptions {
+            max_points: 0,
+            ..ChunkOptions::default()
+        };
+        assert_eq!(
+            tile_parts(&core, 50_000_000, &never, &opts).unwrap(),
+            vec![(core, 50_000_000)]
+        );
+    }
+
+    #[test]
+    fn one_dense_cell_ends_the_cutting() {
+        let core = [0.0, 0.0, 60.0, 60.0];
+        let mut c = CellCounts::zeros(&core, 20.0);
+        c.counts[4] = 5e6;
+        let parts = tile_parts(
+            &core,
+            5_000_000,
+            &|| Ok(c.clone()),
+            &ChunkOptions::default(),
+        )
+        .unwrap();
+        assert_tiles(&core, &parts, 20.0);
+        assert!(
+            parts.contains(&([20.0, 20.0, 40.0, 40.0], 5_000_000)),
+            "{parts:?}"
+        );
+    }
 }

@@ -26,7 +26,7 @@ pub fn open(path: &Path) -> Result<(las::Reader, LasMeta)> {
     open_checked(path).map(|(r, m, _)| (r, m))
 }
 
-fn open_checked(path: &Path) -> Result<(las::Reader, LasMeta, RawFacts)> {
+pub(crate) fn open_checked(path: &Path) -> Result<(las::Reader, LasMeta, RawFacts)> {
     let meta_fs = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta_fs.is_dir() {
         return Err(Error::las(path, "is a folder, not a LAS/LAZ file"));
