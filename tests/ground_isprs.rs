@@ -8,22 +8,23 @@ use landcarbon::algo::ground::{classify_ground, eval::Confusion, GroundConfig};
 use landcarbon::points;
 use landcarbon::testdata::bundled;
 
-/// (sample, total-error guard in %) — measured with the defaults: 11 8.41, 12 2.52, 21 1.19,
-/// 22 2.91, 23 5.72, 24 3.39, 31 3.05, 41 5.46, 42 2.79; mean 3.94. (The issue's target is a
-/// mean of 4 %; shifting the data by fractions of a cell moves the mean between 3.83 and
-/// 4.27 %, sample 41 between 4.1 and 7.7 %, so the guards leave room for that.)
+/// (sample, total-error guard in %) — measured with the defaults: 11 7.57, 12 2.54, 21 1.19,
+/// 22 2.95, 23 5.50, 24 3.38, 31 2.46, 41 2.65, 42 1.31; mean 3.28 (issue #14: at most 3.3 %;
+/// it was 3.94 % before the raised-segment step and the 14 m window). Shifting the data by
+/// fractions of a cell moves the mean between 3.28 and 3.51 %, sample 41 between 2.65 and
+/// 4.35 %, so the per-sample guards leave room for that; the mean guard is the target itself.
 const GUARDS: [(&str, f64); 9] = [
-    ("samp11", 9.0),
+    ("samp11", 8.0),
     ("samp12", 3.0),
     ("samp21", 1.6),
     ("samp22", 3.4),
-    ("samp23", 6.2),
+    ("samp23", 6.0),
     ("samp24", 3.9),
-    ("samp31", 3.5),
-    ("samp41", 6.0),
-    ("samp42", 3.3),
+    ("samp31", 2.9),
+    ("samp41", 4.6),
+    ("samp42", 1.8),
 ];
-const MEAN_GUARD: f64 = 4.1;
+const MEAN_GUARD: f64 = 3.3;
 
 #[test]
 fn isprs_total_error_with_defaults() {
