@@ -28,6 +28,7 @@
 use super::{subcircle_offsets, HeightPoints, CHM_NODATA};
 use crate::raster::{Grid, Raster};
 use crate::{Error, Result};
+use spade::handles::FixedVertexHandle;
 use spade::{DelaunayTriangulation, HasPosition, Point2, Triangulation};
 
 /// Pit-free parameters.
@@ -63,30 +64,81 @@ impl HasPosition for V {
 }
 
 /// The pit-free CHM of `points` on `grid`.
+///
+/// The layers are built incrementally, highest threshold first: one triangulation receives the
+/// returns of each height band in turn (Morton order, each insertion walking from the previous
+/// one), so every return is inserted once instead of once per layer it belongs to, and a layer
+/// rasterizes only the triangles around its new returns when its edge limit is the one of the
+/// layer above. That is exact: a Delaunay triangle of the larger set whose corners all belong to
+/// the smaller set has an empty circumcircle there too, so it was a triangle of the layer above
+/// and was rasterized then, with the same values (corners put in a canonical order first);
+/// the CHM is a maximum, so rasterizing a triangle twice changes nothing. (Only four or more
+/// exactly co-circular returns, where several Delaunay triangulations exist, may be split
+/// along the other diagonal than rebuilding the layer from scratch would: measured against the
+/// per-layer bulk rebuild, the CHM is bit-identical on lasR bcts 4, Chablais 3, MixedConifer
+/// and Megaplot; 5 of 226 279 cells differ on bcts 2 and 11 of 176 916 on bcts 1, by at most
+/// 2.2 cm; tree detection scores are unchanged. 1.6–2.1× faster on one thread.)
 pub fn pitfree(points: &HeightPoints, grid: &Grid, p: &PitfreeParams) -> Result<Raster<f32>> {
     let mut out = Raster::filled(*grid, CHM_NODATA);
-    let mut verts = highest_first_returns(points, grid.res_m, p.subcircle_m);
-    if verts.len() < 3 {
-        return Ok(out);
-    }
+    let verts = highest_first_returns(points, grid.res_m, p.subcircle_m);
     let mut ths = p.thresholds_m.clone();
     ths.sort_by(|a, b| a.total_cmp(b));
-    for &t in &ths {
-        verts.retain(|v| v.h >= t);
-        if verts.len() <= 3 {
-            break;
-        }
-        let edge = if t == 0.0 {
+    // Layers with more than 3 returns (lidR skips the others, and every layer above them).
+    let n_at_least = |t: f64| verts.iter().filter(|v| v.h >= t).count();
+    let layers = ths.iter().take_while(|&&t| n_at_least(t) > 3).count();
+    if layers == 0 {
+        return Ok(out);
+    }
+    let edge_of = |t: f64| {
+        if t == 0.0 {
             p.max_edge_m[0]
         } else {
             p.max_edge_m[1]
-        };
-        let tin: DelaunayTriangulation<V> = DelaunayTriangulation::bulk_load(verts.clone())
-            .map_err(|e| Error::data("pit-free CHM", format!("triangulation failed: {e:?}")))?;
-        for face in tin.inner_faces() {
-            let [a, b, c] = face.vertices().map(|v| *v.data());
-            rasterize_triangle(&mut out, a, b, c, edge);
         }
+    };
+    let order = {
+        let x: Vec<f64> = verts.iter().map(|v| v.x).collect();
+        let y: Vec<f64> = verts.iter().map(|v| v.y).collect();
+        crate::algo::terrain::morton_order(&x, &y)
+    };
+    let mut tin: DelaunayTriangulation<V> = DelaunayTriangulation::new();
+    let mut edge_above = None;
+    for j in (0..layers).rev() {
+        let (lo, hi) = (ths[j], ths.get(j + 1).copied().filter(|_| j + 1 < layers));
+        let first_new = tin.num_vertices();
+        for &i in &order {
+            let v = verts[i];
+            if v.h >= lo && hi.is_none_or(|hi| v.h < hi) {
+                tin.insert(v).map_err(|e| {
+                    Error::data("pit-free CHM", format!("triangulation failed: {e:?}"))
+                })?;
+            }
+        }
+        let edge = edge_of(lo);
+        if edge_above == Some(edge) {
+            // Only the triangles with a new corner are new; the others were rasterized above.
+            for v in (first_new..tin.num_vertices()).map(FixedVertexHandle::from_index) {
+                for e in tin.vertex(v).out_edges() {
+                    let Some(f) = e.face().as_inner() else {
+                        continue;
+                    };
+                    let corners = f.vertices();
+                    let first = corners
+                        .iter()
+                        .map(|c| c.fix().index())
+                        .filter(|&k| k >= first_new)
+                        .min();
+                    if first == Some(v.index()) {
+                        rasterize_triangle(&mut out, corners.map(|c| *c.data()), edge);
+                    }
+                }
+            }
+        } else {
+            for face in tin.inner_faces() {
+                rasterize_triangle(&mut out, face.vertices().map(|v| *v.data()), edge);
+            }
+        }
+        edge_above = Some(edge);
     }
     Ok(out)
 }
@@ -132,7 +184,13 @@ fn highest_first_returns(points: &HeightPoints, res_m: f64, subcircle_m: f64) ->
     best.into_iter().flatten().collect()
 }
 
-fn rasterize_triangle(out: &mut Raster<f32>, a: V, b: V, c: V, max_edge: f64) {
+/// Rasterizes one triangle (maximum with what the cell holds). The corners are put in `(x, y)`
+/// order first, so a triangle gets the same values, bit for bit, in every layer and whichever
+/// triangulation produced it.
+fn rasterize_triangle(out: &mut Raster<f32>, corners: [V; 3], max_edge: f64) {
+    let mut corners = corners;
+    corners.sort_unstable_by(|p, q| p.x.total_cmp(&q.x).then(p.y.total_cmp(&q.y)));
+    let [a, b, c] = corners;
     if max_edge > 0.0 {
         let d2 = |p: V, q: V| (p.x - q.x).powi(2) + (p.y - q.y).powi(2);
         let m2 = max_edge * max_edge;
@@ -267,6 +325,81 @@ mod tests {
         let (dt, dp) = (max_dev(&tin), max_dev(&pf));
         assert!(dt > 3.0, "plain TIN max deviation {dt}");
         assert!(dp < 1.2, "pit-free max deviation {dp}");
+    }
+
+    /// Every layer triangulated from scratch (the straightforward form of the algorithm).
+    fn pitfree_rebuilt(points: &HeightPoints, grid: &Grid, p: &PitfreeParams) -> Raster<f32> {
+        let mut out = Raster::filled(*grid, CHM_NODATA);
+        let mut verts = highest_first_returns(points, grid.res_m, p.subcircle_m);
+        let mut ths = p.thresholds_m.clone();
+        ths.sort_by(|a, b| a.total_cmp(b));
+        for &t in &ths {
+            verts.retain(|v| v.h >= t);
+            if verts.len() <= 3 {
+                break;
+            }
+            let edge = p.max_edge_m[(t != 0.0) as usize];
+            let tin: DelaunayTriangulation<V> =
+                DelaunayTriangulation::bulk_load(verts.clone()).unwrap();
+            for face in tin.inner_faces() {
+                rasterize_triangle(&mut out, face.vertices().map(|v| *v.data()), edge);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn incremental_layers_equal_layers_rebuilt_from_scratch() {
+        // Crowns of random heights on random (non-lattice) positions, some ground returns.
+        let mut k = 7u64;
+        let mut rnd = || {
+            k = k
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (k >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let crowns: Vec<(f64, f64, f64)> = (0..40)
+            .map(|_| (rnd() * 60.0, rnd() * 60.0, 3.0 + rnd() * 25.0))
+            .collect();
+        let (mut x, mut y, mut h, mut f) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..20_000 {
+            let (px, py) = (rnd() * 60.0, rnd() * 60.0);
+            let top = crowns
+                .iter()
+                .map(|&(cx, cy, ch)| ch - 1.5 * ((px - cx).powi(2) + (py - cy).powi(2)).sqrt())
+                .fold(0.0f64, f64::max);
+            let pit = if rnd() < 0.1 { rnd() * top } else { 0.0 };
+            x.push(500_000.0 + px);
+            y.push(4_000_000.0 + py);
+            h.push((top - pit).max(0.0));
+            f.push(rnd() < 0.8);
+        }
+        let pts = HeightPoints {
+            x: &x,
+            y: &y,
+            h: &h,
+            first_return: &f,
+        };
+        let g = Grid::covering(&[500_000.0, 4_000_000.0, 500_060.0, 4_000_060.0], 0.5);
+        for p in [
+            PitfreeParams::default(),
+            PitfreeParams {
+                thresholds_m: vec![0.0, 2.0, 5.0, 10.0, 15.0, 20.0, 25.0],
+                max_edge_m: [3.0, 1.0],
+                subcircle_m: 0.1,
+            },
+        ] {
+            let a = pitfree(&pts, &g, &p).unwrap();
+            let b = pitfree_rebuilt(&pts, &g, &p);
+            assert!(a.data.iter().filter(|v| is_valid(**v)).count() > 10_000);
+            assert!(
+                a.data
+                    .iter()
+                    .zip(b.data.iter())
+                    .all(|(u, v)| u.to_bits() == v.to_bits()),
+                "{p:?}"
+            );
+        }
     }
 
     #[test]

@@ -241,7 +241,7 @@ impl GroundSurface {
 
 /// Indices of the points sorted along a Morton (Z-order) curve over their bounding box
 /// (2¹⁶ steps a side); non-finite coordinates sort first.
-fn morton_order(x: &[f64], y: &[f64]) -> Vec<usize> {
+pub(crate) fn morton_order(x: &[f64], y: &[f64]) -> Vec<usize> {
     let (mut x0, mut x1, mut y0, mut y1) = (
         f64::INFINITY,
         f64::NEG_INFINITY,
