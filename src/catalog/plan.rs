@@ -42,17 +42,19 @@ pub struct ChunkOptions {
     /// In tile mode, core rectangles are snapped outward to multiples of this step; raster
     /// resolutions should divide it.
     pub align_m: f64,
-    /// In tile mode, a tile with more points than this is cut into parts of about this many
-    /// points each (grid chunks with buffers inside the tile); 0 = never cut.
+    /// In tile mode, a tile with more points than this is cut into parts of at most about this
+    /// many points each, their buffers included (rectangles cut where the points are, with
+    /// buffers inside the tile); 0 = never cut.
     pub max_points: u64,
 }
 
-/// Default of [`ChunkOptions::max_points`]. Measured with `scripts/bench-scaling.sh`'s files
-/// (`ground --threads 1`, 2026-12-07, loaded machine, CPU seconds): the 8x file (15.6 M points
-/// in one file) takes 22.4 s and 420 MB cut at 2 M, 19.6 s and 252 MB cut at 1 M; the 1x file
-/// (1.95 M points) 2.42 s and 276 MB uncut (below 2 M), 2.12 s and 130 MB cut at 1 M. Smaller
-/// parts cost less per point as well as less memory: the work of several stages grows faster
-/// than the points of a chunk (sorts, the TIN), more than the buffers add.
+/// Default of [`ChunkOptions::max_points`], counted with the part's buffer. Measured with
+/// `scripts/bench-scaling.sh`'s files (`ground --threads 1`, 2026-12-07, loaded machine, CPU
+/// seconds, parts cut where the points are): the 1x/4x/8x files (1.95/7.79/15.6 M points in
+/// one file) take 2.4/11.5/25.2 s and peak at 185/191/193 MB with 1 M; 2.9/12.3/26.5 s and
+/// 231/225/260 MB with 1.5 M; 2.3/12.3/25.0 s and 254/295/303 MB with 2 M. Larger parts hold
+/// more memory and save no time (less buffer per point, but stages that grow faster than the
+/// points: sorts, the TIN).
 pub const DEFAULT_MAX_POINTS: u64 = 1_000_000;
 
 impl Default for ChunkOptions {

@@ -35,8 +35,8 @@ pub struct CatalogArgs {
     /// Buffer around each chunk in metres.
     #[arg(long)]
     pub buffer: Option<f64>,
-    /// A tile with more points is cut automatically into buffered chunks of about this many
-    /// points (0 = never; by-tile chunking only).
+    /// A tile with more points is cut automatically into buffered chunks of at most about this
+    /// many points, buffers included (0 = never; by-tile chunking only).
     #[arg(long)]
     pub max_chunk_points: Option<u64>,
     /// Stop starting new chunks after the first failure.
