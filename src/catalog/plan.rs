@@ -49,13 +49,13 @@ pub struct ChunkOptions {
 }
 
 /// Default of [`ChunkOptions::max_points`], counted with the part's buffer. Measured with
-/// `scripts/bench-scaling.sh`'s files (`ground --threads 1`, 2026-12-07, loaded machine, CPU
-/// seconds, parts cut where the points are): the 1x/4x/8x files (1.95/7.79/15.6 M points in
-/// one file) take 2.4/11.5/25.2 s and peak at 185/191/193 MB with 1 M; 2.9/12.3/26.5 s and
-/// 231/225/260 MB with 1.5 M; 2.3/12.3/25.0 s and 254/295/303 MB with 2 M. Larger parts hold
-/// more memory and save no time (less buffer per point, but stages that grow faster than the
-/// points: sorts, the TIN).
-pub const DEFAULT_MAX_POINTS: u64 = 1_000_000;
+/// `scripts/bench-scaling.sh`'s 8x file (15.6 M points in one file, `ground --threads 1`,
+/// 2026-12-07, CPU seconds, two interleaved rounds, relative to the cut by mean density at 1 M
+/// core points of the previous release, 271 MB): 1 M takes 1.15–1.21 times as long and peaks at
+/// 196 MB, 1.5 M 1.06–1.09 times and 261 MB, 2 M 0.96–0.97 times and 318 MB, 3 M (one run)
+/// 0.95 times and 399 MB. Smaller parts carry more buffer per core point; 1.5 M keeps the time
+/// and the memory of the previous release, now bounded whatever the file's gaps.
+pub const DEFAULT_MAX_POINTS: u64 = 1_500_000;
 
 impl Default for ChunkOptions {
     fn default() -> Self {
