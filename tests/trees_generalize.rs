@@ -131,8 +131,9 @@ fn mixedconifer_against_its_segment_apexes() {
     );
     eprintln!("MixedConifer: {:?}\nwithout merging: {:?}", e.all, off.all);
     adds_up(&e);
-    // Measured: F 0.798 (recall 0.903, precision 0.715), the same as without the merge (a
-    // closed stand: the open-canopy gate leaves its tops alone).
-    assert!(e.all.f_score >= 0.78, "F {}", e.all.f_score);
+    // Measured: F 0.800 (recall 0.922, precision 0.706; 0.798 without the lower-layer search),
+    // the same as without the merge (a closed stand: the open-canopy gate leaves its tops
+    // alone).
+    assert!(e.all.f_score >= 0.785, "F {}", e.all.f_score);
     assert!(e.all.f_score >= off.all.f_score - 1e-9);
 }

@@ -268,6 +268,16 @@ impl ChmParams {
 /// grid grown by the smoothing radius, so that the cells of `grid` are smoothed with their true
 /// neighbours.
 pub fn rasterize(points: &HeightPoints, grid: &Grid, p: &ChmParams) -> Result<Raster<f32>> {
+    Ok(rasterize_pair(points, grid, p)?.0)
+}
+
+/// [`rasterize`], returning also the CHM before smoothing (both on `grid`): `(smoothed, raw)`;
+/// without smoothing the two are equal.
+pub fn rasterize_pair(
+    points: &HeightPoints,
+    grid: &Grid,
+    p: &ChmParams,
+) -> Result<(Raster<f32>, Raster<f32>)> {
     p.validate()?;
     points.check()?;
     if (grid.res_m - p.res_m).abs() > 1e-9 * p.res_m {
@@ -295,8 +305,8 @@ pub fn rasterize(points: &HeightPoints, grid: &Grid, p: &ChmParams) -> Result<Ra
             *v = 0.0;
         }
     }
-    let r = smooth::smooth(&r, p.smooth, p.sigma_m);
-    Ok(crop(&r, grid))
+    let smoothed = smooth::smooth(&r, p.smooth, p.sigma_m);
+    Ok((crop(&smoothed, grid), crop(&r, grid)))
 }
 
 /// `g` grown by `cells` on every side.
