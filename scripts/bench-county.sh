@@ -4,7 +4,8 @@
 # DTM, normalize, vegetation, CHM, trees, grid metrics, plot metrics, calibration, carbon
 # density, mosaics, zonal sums, accounting tables and report — once per thread count.
 # Reports wall time, points/s and points/s per core, the per-stage CPU seconds summed over
-# chunks (from run.json), and peak RSS (/usr/bin/time -v). A second, quarter-size county run
+# chunks (from run.json) with each stage's ns per point (the budget table of issue #12), and
+# peak RSS (/usr/bin/time -v). A second, quarter-size county run
 # with the same chunking shows whether peak memory depends on the number of tiles.
 #
 # Usage: scripts/bench-county.sh [--cells N] [--pulses P] [--threads "1 2"] [--data DIR]
@@ -99,12 +100,17 @@ if len(rows) > 1:
     r = rows[-1]
     eff = r["points"] / r["wall"] / r["threads"] / base
     print("parallel efficiency at %d threads: %.0f %% of the 1-thread rate per core" % (r["threads"], 100 * eff))
-print()
-print("per-stage seconds (map stages: CPU summed over chunks; reducers: wall), threads = %d:" % rows[-1]["threads"])
-st = rows[-1]["stages"]
-tot = sum(st.values())
-for k, v in sorted(st.items(), key=lambda kv: -kv[1]):
-    print("  %-20s %8.1f s  %5.1f %%  %6.2f M points/s" % (k, v, 100 * v / tot, rows[-1]["points"] / v / 1e6 if v > 0 else 0))
+for r in rows:
+    print()
+    print("per-stage seconds (map stages: CPU summed over chunks; reducers: wall), threads = %d:" % r["threads"])
+    print("  %-20s %8s  %6s  %12s  %8s" % ("stage", "s", "share", "points/s", "ns/point"))
+    st = r["stages"]
+    tot = sum(st.values())
+    for k, v in sorted(st.items(), key=lambda kv: -kv[1]):
+        print("  %-20s %8.1f  %5.1f%%  %11.2fM  %8.0f" % (k, v, 100 * v / tot,
+              r["points"] / v / 1e6 if v > 0 else 0, 1e9 * v / r["points"]))
+    print("  %-20s %8.1f  %5.1f%%  %11.2fM  %8.0f" % ("all stages", tot, 100.0,
+          r["points"] / tot / 1e6 if tot > 0 else 0, 1e9 * tot / r["points"]))
 print()
 print("memory vs county size (same chunks, %d threads): %.2f M points -> %.0f MB; %.2f M points -> %.0f MB"
       % (small["threads"], small["points"] / 1e6, small["rss"], rows[-1]["points"] / 1e6, rows[-1]["rss"]))
