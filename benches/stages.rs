@@ -40,7 +40,11 @@ fn bench(c: &mut Criterion) {
     let cfg = Config::default();
     let raw = points::read(&path).expect("read the tile");
     let n = raw.len() as u64;
-    let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+    let name = path
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
     let mut g = c.benchmark_group(format!("stages/{name}"));
     g.sample_size(10);
     g.throughput(Throughput::Elements(n));
@@ -65,7 +69,9 @@ fn bench(c: &mut Criterion) {
     let surface = GroundSurface::from_cloud(&cloud, &mask, &method).unwrap();
 
     let dtm_grid = grid(&cloud, cfg.dtm.res_m);
-    g.bench_function("4_dtm", |b| b.iter(|| terrain::rasterize(&surface, dtm_grid)));
+    g.bench_function("4_dtm", |b| {
+        b.iter(|| terrain::rasterize(&surface, dtm_grid))
+    });
 
     let heights = |s: &GroundSurface| -> Vec<f64> {
         s.z_at_many(&cloud.x, &cloud.y)
@@ -106,7 +112,9 @@ fn bench(c: &mut Criterion) {
 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("points.laz");
-    g.bench_function("10_write_laz", |b| b.iter(|| points::write(&cloud, &out).unwrap()));
+    g.bench_function("10_write_laz", |b| {
+        b.iter(|| points::write(&cloud, &out).unwrap())
+    });
     g.finish();
 }
 

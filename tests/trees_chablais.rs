@@ -36,12 +36,7 @@ fn chablais3_detection_scores() {
         let detected: Vec<MatchTree> = s
             .trees
             .iter()
-            .map(|t| MatchTree {
-                x: t.x,
-                y: t.y,
-                height_m: Some(t.height_m),
-                dbh_cm: None,
-            })
+            .map(|t| MatchTree::with_height(t.x, t.y, t.height_m))
             .collect();
         let e = evaluate_plot(&reference, &detected, &EvalParams::default());
         eprintln!(
@@ -89,12 +84,7 @@ fn chablais3_detection_scores() {
             .unwrap()
             .trees
             .iter()
-            .map(|t| MatchTree {
-                x: t.x,
-                y: t.y,
-                height_m: Some(t.height_m),
-                dbh_cm: None,
-            })
+            .map(|t| MatchTree::with_height(t.x, t.y, t.height_m))
             .collect();
         let e_off = evaluate_plot(&reference, &det_off, &EvalParams::default());
         assert!(

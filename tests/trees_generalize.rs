@@ -21,12 +21,7 @@ fn detect(cloud: &PointCloud, src: &HeightSource, p: &TreesParams) -> Vec<MatchT
         .unwrap()
         .trees
         .iter()
-        .map(|t| MatchTree {
-            x: t.x,
-            y: t.y,
-            height_m: Some(t.height_m),
-            dbh_cm: None,
-        })
+        .map(|t| MatchTree::with_height(t.x, t.y, t.height_m))
         .collect()
 }
 
@@ -55,12 +50,7 @@ fn savanna_broad_crowns_are_not_split() {
         let (cloud, truth) = generate_savanna(&p);
         let reference: Vec<MatchTree> = truth
             .iter()
-            .map(|t| MatchTree {
-                x: t.x,
-                y: t.y,
-                height_m: Some(t.height_m),
-                dbh_cm: None,
-            })
+            .map(|t| MatchTree::with_height(t.x, t.y, t.height_m))
             .collect();
         let ev = EvalParams::default();
         let e = evaluate_plot(

@@ -19,22 +19,12 @@ fn run(p: &SynthParams, f: impl Fn(&mut TreesParams)) -> (Scores, usize, usize) 
     let seg = segment_trees(&cols.view(), &tp).unwrap();
     let reference: Vec<MatchTree> = truth
         .iter()
-        .map(|t| MatchTree {
-            x: t.x,
-            y: t.y,
-            height_m: Some(t.height_m),
-            dbh_cm: None,
-        })
+        .map(|t| MatchTree::with_height(t.x, t.y, t.height_m))
         .collect();
     let detected: Vec<MatchTree> = seg
         .trees
         .iter()
-        .map(|t| MatchTree {
-            x: t.x,
-            y: t.y,
-            height_m: Some(t.height_m),
-            dbh_cm: None,
-        })
+        .map(|t| MatchTree::with_height(t.x, t.y, t.height_m))
         .collect();
     // Synthetic apexes sit exactly above the stems: a strict rule (1.5 m, 10 %).
     let rule = MatchRule {

@@ -62,7 +62,7 @@ pub struct Args {
     /// SMRF and auto: slope tolerance, rise over run [0.15] (auto: the smallest).
     #[arg(long, help_heading = "SMRF and auto")]
     pub slope: Option<f64>,
-    /// SMRF and auto: maximum window radius in metres [18] (auto: 14).
+    /// SMRF and auto: maximum window radius in metres (SMRF: 18, the paper's; auto: 14).
     #[arg(long, help_heading = "SMRF and auto")]
     pub window: Option<f64>,
     /// SMRF and auto: elevation threshold in metres [0.5] (auto: at 1 point/m²).

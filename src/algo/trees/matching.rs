@@ -56,6 +56,18 @@ pub struct MatchTree {
     pub dbh_cm: Option<f64>,
 }
 
+impl MatchTree {
+    /// A tree at `(x, y)` of known height, DBH unknown (a detection, a synthetic truth).
+    pub fn with_height(x: f64, y: f64, height_m: f64) -> MatchTree {
+        MatchTree {
+            x,
+            y,
+            height_m: Some(height_m),
+            dbh_cm: None,
+        }
+    }
+}
+
 /// The matching rule.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
