@@ -440,6 +440,7 @@ mod tests {
         let core = [0.0, 0.0, 400.0, 200.0];
         let opts = ChunkOptions {
             buffer_m: 20.0,
+            max_points: 1_000_000,
             ..ChunkOptions::default()
         };
         let mut c = CellCounts::zeros(&core, 20.0);
