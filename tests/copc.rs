@@ -200,20 +200,23 @@ fn crs_is_read_from_any_evlr() {
     }
 }
 
+type PointKey = (i64, i64, i64, u16, u8, u8);
+
+/// Point `i` as a comparable tuple (coordinates to the millimetre).
+fn key(c: &points::PointCloud, i: usize) -> PointKey {
+    (
+        (c.x[i] * 1000.0).round() as i64,
+        (c.y[i] * 1000.0).round() as i64,
+        (c.z[i] * 1000.0).round() as i64,
+        c.intensity[i],
+        c.classification[i],
+        c.return_number[i],
+    )
+}
+
 /// Points as sortable tuples (a COPC file stores them node by node, not in source order).
-fn sorted_points(c: &points::PointCloud) -> Vec<(i64, i64, i64, u16, u8, u8)> {
-    let mut v: Vec<_> = (0..c.len())
-        .map(|i| {
-            (
-                (c.x[i] * 1000.0).round() as i64,
-                (c.y[i] * 1000.0).round() as i64,
-                (c.z[i] * 1000.0).round() as i64,
-                c.intensity[i],
-                c.classification[i],
-                c.return_number[i],
-            )
-        })
-        .collect();
+fn sorted_points(c: &points::PointCloud) -> Vec<PointKey> {
+    let mut v: Vec<_> = (0..c.len()).map(|i| key(c, i)).collect();
     v.sort_unstable();
     v
 }
@@ -307,19 +310,10 @@ fn copc_of_a_waveform_format_is_refused_naming_the_file() {
     assert!(!out.exists());
 }
 
-fn filtered(c: &points::PointCloud, r: [f64; 4]) -> Vec<(i64, i64, i64, u16, u8, u8)> {
+fn filtered(c: &points::PointCloud, r: [f64; 4]) -> Vec<PointKey> {
     (0..c.len())
         .filter(|&i| c.x[i] >= r[0] && c.x[i] <= r[2] && c.y[i] >= r[1] && c.y[i] <= r[3])
-        .map(|i| {
-            (
-                (c.x[i] * 1000.0).round() as i64,
-                (c.y[i] * 1000.0).round() as i64,
-                (c.z[i] * 1000.0).round() as i64,
-                c.intensity[i],
-                c.classification[i],
-                c.return_number[i],
-            )
-        })
+        .map(|i| key(c, i))
         .collect()
 }
 

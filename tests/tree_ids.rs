@@ -4,12 +4,15 @@
 //! each ID is the apex's position cell (`tree_id(x, y)`). `scripts/check-treeid-laspy.sh`
 //! checks the LAZ with laspy, an independent reader.
 
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::s;
 use gdal::vector::{FieldValue, LayerAccess, OGRFieldType};
 use gdal::Dataset;
 use landcarbon::algo::trees::tree_id;
 use landcarbon::points::{self, extra::ExtraType};
 use std::collections::BTreeSet;
-use std::process::Command;
 
 #[test]
 fn tree_ids_are_integers_in_laz_csv_and_gpkg() {
@@ -18,20 +21,7 @@ fn tree_ids_are_integers_in_laz_csv_and_gpkg() {
     let d = tempfile::tempdir().unwrap();
     let gpkg = d.path().join("trees.gpkg");
     let laz = d.path().join("laz");
-    let out = Command::new(env!("CARGO_BIN_EXE_landcarbon"))
-        .args(["-q", "trees"])
-        .arg(&tile)
-        .arg("-o")
-        .arg(&gpkg)
-        .arg("--laz-out")
-        .arg(&laz)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli::ok_quiet(&["trees", &s(&tile), "-o", &s(&gpkg), "--laz-out", &s(&laz)]);
 
     // CSV: integer IDs, each the apex's position cell.
     let text = std::fs::read_to_string(gpkg.with_extension("csv")).unwrap();

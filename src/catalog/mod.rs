@@ -117,13 +117,7 @@ impl Catalog {
                 Ok(s) => plan::CellCounts::from_sample(core, opts.align_m, &s.x, &s.y, &s.weight),
                 Err(e) => {
                     log::warn!("{e}; cutting {} by its mean density", t.path.display());
-                    let b = &t.bounds;
-                    plan::CellCounts::uniform(
-                        core,
-                        opts.align_m,
-                        &[b[0], b[1], b[3], b[4]],
-                        t.n_points,
-                    )
+                    plan::CellCounts::of_header(core, opts.align_m, t)
                 }
             })
         })

@@ -158,6 +158,11 @@ impl CellCounts {
         }
     }
 
+    /// The points of `t` spread evenly over its header's bounding box.
+    pub fn of_header(core: &Rect, align_m: f64, t: &TileInfo) -> CellCounts {
+        CellCounts::uniform(core, align_m, &tile_rect(t), t.n_points)
+    }
+
     /// The tile's points spread evenly over its bounding box `tile`.
     pub fn uniform(core: &Rect, align_m: f64, tile: &Rect, n_points: u64) -> CellCounts {
         let mut c = CellCounts::zeros(core, align_m);
@@ -277,12 +282,7 @@ fn tile_parts(
 /// bounding box. [`plan_with`] takes the cell counts from elsewhere (a sample of the file).
 pub fn plan(tiles: &[TileInfo], opts: &ChunkOptions) -> Result<Vec<Chunk>> {
     plan_with(tiles, opts, &|t, core| {
-        Ok(CellCounts::uniform(
-            core,
-            opts.align_m,
-            &tile_rect(t),
-            t.n_points,
-        ))
+        Ok(CellCounts::of_header(core, opts.align_m, t))
     })
 }
 

@@ -68,24 +68,16 @@ pub fn run(c: &Common, a: &Args) -> anyhow::Result<Outcome> {
     }
     let mut total = Report {
         total_points: files.iter().map(|f| f.tile.n_points).sum(),
-        bounds: [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ],
+        bounds: points::NO_BOUNDS,
         classes: BTreeMap::new(),
         returns: BTreeMap::new(),
         files: Vec::new(),
         failed,
     };
     for f in &files {
-        for k in 0..3 {
-            total.bounds[k] = total.bounds[k].min(f.tile.bounds[k]);
-            total.bounds[k + 3] = total.bounds[k + 3].max(f.tile.bounds[k + 3]);
-        }
+        let b = &f.tile.bounds;
+        points::widen_bounds(&mut total.bounds, [b[0], b[1], b[2]]);
+        points::widen_bounds(&mut total.bounds, [b[3], b[4], b[5]]);
         for (k, v) in &f.classes {
             *total.classes.entry(*k).or_default() += v;
         }

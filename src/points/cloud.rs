@@ -321,21 +321,9 @@ impl PointCloud {
         if self.is_empty() {
             return None;
         }
-        let mut b = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
+        let mut b = NO_BOUNDS;
         for i in 0..self.len() {
-            b[0] = b[0].min(self.x[i]);
-            b[1] = b[1].min(self.y[i]);
-            b[2] = b[2].min(self.z[i]);
-            b[3] = b[3].max(self.x[i]);
-            b[4] = b[4].max(self.y[i]);
-            b[5] = b[5].max(self.z[i]);
+            widen_bounds(&mut b, [self.x[i], self.y[i], self.z[i]]);
         }
         Some(b)
     }
@@ -347,5 +335,24 @@ impl PointCloud {
             h[c as usize] += 1;
         }
         h
+    }
+}
+
+/// 3-D bounds `[xmin, ymin, zmin, xmax, ymax, zmax]` that hold nothing yet: the first point
+/// or box widened into them sets them.
+pub const NO_BOUNDS: [f64; 6] = [
+    f64::INFINITY,
+    f64::INFINITY,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::NEG_INFINITY,
+    f64::NEG_INFINITY,
+];
+
+/// Widens the 3-D bounds `b` to hold the point `p`.
+pub fn widen_bounds(b: &mut [f64; 6], p: [f64; 3]) {
+    for k in 0..3 {
+        b[k] = b[k].min(p[k]);
+        b[k + 3] = b[k + 3].max(p[k]);
     }
 }

@@ -15,7 +15,7 @@ pub mod sample;
 pub mod split;
 pub mod write;
 
-pub use cloud::{class, flag, PointCloud, WaveformPacket};
+pub use cloud::{class, flag, widen_bounds, PointCloud, WaveformPacket, NO_BOUNDS};
 pub use crs::Crs;
 pub use index::KdIndex2;
 pub use meta::LasMeta;

@@ -268,7 +268,7 @@ impl ChmParams {
 /// grid grown by the smoothing radius, so that the cells of `grid` are smoothed with their true
 /// neighbours.
 pub fn rasterize(points: &HeightPoints, grid: &Grid, p: &ChmParams) -> Result<Raster<f32>> {
-    Ok(rasterize_pair(points, grid, p)?.0)
+    Ok(rasterize_with_raw(points, grid, p, false)?.0)
 }
 
 /// [`rasterize`], returning also the CHM before smoothing (both on `grid`): `(smoothed, raw)`;
@@ -278,6 +278,17 @@ pub fn rasterize_pair(
     grid: &Grid,
     p: &ChmParams,
 ) -> Result<(Raster<f32>, Raster<f32>)> {
+    let (smoothed, raw) = rasterize_with_raw(points, grid, p, true)?;
+    Ok((smoothed, raw.expect("asked for the raw CHM")))
+}
+
+/// The CHM, and the CHM before smoothing when `keep_raw` (cropped only then).
+fn rasterize_with_raw(
+    points: &HeightPoints,
+    grid: &Grid,
+    p: &ChmParams,
+    keep_raw: bool,
+) -> Result<(Raster<f32>, Option<Raster<f32>>)> {
     p.validate()?;
     points.check()?;
     if (grid.res_m - p.res_m).abs() > 1e-9 * p.res_m {
@@ -306,7 +317,7 @@ pub fn rasterize_pair(
         }
     }
     let smoothed = smooth::smooth(&r, p.smooth, p.sigma_m);
-    Ok((crop(&smoothed, grid), crop(&r, grid)))
+    Ok((crop(&smoothed, grid), keep_raw.then(|| crop(&r, grid))))
 }
 
 /// `g` grown by `cells` on every side.

@@ -345,24 +345,9 @@ fn drop_raised_patches(
         .collect();
     let walkable = |i: usize| seed[i] || m.is_ground(i);
     let neighbours = |c: usize, f: &mut dyn FnMut(usize, f64)| {
-        let (cx, cy) = ((c % cols) as isize, (c / cols) as isize);
-        for dy in -2isize..=2 {
-            for dx in -2isize..=2 {
-                let (nx, ny) = (cx + dx, cy + dy);
-                if (dx, dy) == (0, 0)
-                    || nx < 0
-                    || ny < 0
-                    || nx >= cols as isize
-                    || ny >= rows as isize
-                {
-                    continue;
-                }
-                f(
-                    ny as usize * cols + nx as usize,
-                    ((dx * dx + dy * dy) as f64).sqrt(),
-                );
-            }
-        }
+        for_neighbours(cols, rows, c, 2, &mut |q, dx, dy| {
+            f(q, ((dx * dx + dy * dy) as f64).sqrt())
+        })
     };
     // Walk from the seeds.
     let mut reached = seed.clone();
@@ -411,6 +396,27 @@ fn drop_raised_patches(
     dropped
 }
 
+/// Calls `f(cell, dx, dy)` for each cell within `reach` cells of `c` (not `c` itself) on a
+/// `cols × rows` grid.
+fn for_neighbours(
+    cols: usize,
+    rows: usize,
+    c: usize,
+    reach: isize,
+    f: &mut dyn FnMut(usize, isize, isize),
+) {
+    let (cx, cy) = ((c % cols) as isize, (c / cols) as isize);
+    for dy in -reach..=reach {
+        for dx in -reach..=reach {
+            let (nx, ny) = (cx + dx, cy + dy);
+            if (dx, dy) != (0, 0) && nx >= 0 && ny >= 0 && nx < cols as isize && ny < rows as isize
+            {
+                f(ny as usize * cols + nx as usize, dx, dy);
+            }
+        }
+    }
+}
+
 /// Step 4c: splits the cells that hold points (low outliers aside) into smooth segments
 /// (neighbours up to two cells apart whose heights differ by at most `STEP_M`, whatever their
 /// class); a segment holding ground cells is an object when it stands more than `SEGMENT_RISE_M`
@@ -422,20 +428,7 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
     let n = m.raw.len();
     let has: Vec<bool> = (0..n).map(|i| m.raw[i].is_finite() && !m.low[i]).collect();
     let neighbours = |c: usize, reach: isize, f: &mut dyn FnMut(usize)| {
-        let (cx, cy) = ((c % cols) as isize, (c / cols) as isize);
-        for dy in -reach..=reach {
-            for dx in -reach..=reach {
-                let (nx, ny) = (cx + dx, cy + dy);
-                if (dx, dy) != (0, 0)
-                    && nx >= 0
-                    && ny >= 0
-                    && nx < cols as isize
-                    && ny < rows as isize
-                {
-                    f(ny as usize * cols + nx as usize);
-                }
-            }
-        }
+        for_neighbours(cols, rows, c, reach, &mut |q, _, _| f(q))
     };
     const NONE: u32 = u32::MAX;
     let mut seg = vec![NONE; n];

@@ -113,19 +113,9 @@ pub fn write_copc(cloud: &PointCloud, path: &Path) -> Result<CopcSummary> {
         ys[i] = rd_i32(r, 4) as f64 * t.y.scale + t.y.offset;
         zs[i] = rd_i32(r, 8) as f64 * t.z.scale + t.z.offset;
     }
-    let mut bounds = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    ];
+    let mut bounds = crate::points::NO_BOUNDS;
     for i in 0..n {
-        for (k, v) in [xs[i], ys[i], zs[i]].into_iter().enumerate() {
-            bounds[k] = bounds[k].min(v);
-            bounds[k + 3] = bounds[k + 3].max(v);
-        }
+        crate::points::widen_bounds(&mut bounds, [xs[i], ys[i], zs[i]]);
     }
     if n == 0 {
         bounds = [0.0; 6];
