@@ -396,7 +396,7 @@ fn catalog_chunks_of_copc_tiles_equal_those_of_laz_tiles() {
         for paths in [&laz_paths, &copc_paths] {
             let cat = Catalog::open(paths).unwrap();
             let ids: Vec<usize> = (0..plan.len()).collect();
-            let cache = StripCache::build(&cat, &plan, &ids, Some(dir.path())).unwrap();
+            let cache = StripCache::build(&cat, &plan, &ids, Some(dir.path()), true).unwrap();
             let chunks: Vec<_> = plan
                 .iter()
                 .map(|c| {

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How to run the chunks.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineOptions {
     /// Worker threads; 0 = all cores.
@@ -31,6 +31,58 @@ pub struct EngineOptions {
     pub stop_early: bool,
     /// Folder for scratch files (buffer strips); the system temporary folder when unset.
     pub scratch_dir: Option<std::path::PathBuf>,
+    /// Scratch space for uncompressed copies of tiles, in GB (10⁹ bytes): tiles decoded once
+    /// for their neighbours' buffer strips are copied uncompressed for their own chunk, so that
+    /// they are not decoded again; chunks run in waves whose tiles' copies fit in this space
+    /// (a tile on the edge of a wave is decoded once more for the next wave's strips). 0 = no
+    /// copies (every tile with neighbours is decoded twice).
+    pub scratch_max_gb: f64,
+}
+
+/// Default of [`EngineOptions::scratch_max_gb`]: about 140 M points of point format 1.
+pub const DEFAULT_SCRATCH_MAX_GB: f64 = 4.0;
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            threads: 0,
+            stop_early: false,
+            scratch_dir: None,
+            scratch_max_gb: DEFAULT_SCRATCH_MAX_GB,
+        }
+    }
+}
+
+/// Splits the chunks of `plan` (in plan order) into waves whose own tiles, copied
+/// uncompressed, fit in `max_bytes`; every wave holds at least one chunk. With `max_bytes` 0,
+/// one wave (and the caller makes no copies).
+fn waves(catalog: &Catalog, plan: &[Chunk], max_bytes: f64) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut wave: Vec<usize> = Vec::new();
+    let mut bytes = 0.0;
+    for c in plan {
+        let size = match (c.own_tile, c.part) {
+            (Some(t), None) => {
+                let tile = &catalog.tiles[t];
+                let record = las::point::Format::new(tile.point_format)
+                    .map(|f| f.len() as f64)
+                    .unwrap_or(0.0)
+                    + f64::from(tile.extra_bytes);
+                tile.n_points as f64 * record
+            }
+            _ => 0.0,
+        };
+        if max_bytes > 0.0 && !wave.is_empty() && bytes + size > max_bytes {
+            out.push(std::mem::take(&mut wave));
+            bytes = 0.0;
+        }
+        bytes += size;
+        wave.push(c.id);
+    }
+    if !wave.is_empty() {
+        out.push(wave);
+    }
+    out
 }
 
 /// A chunk that failed, with the error that stopped it.
@@ -90,6 +142,7 @@ pub fn read_chunk_with(
             let tile = &catalog.tiles[ti];
             let source = match (chunk.own_tile, chunk.part) {
                 (Some(own), Some(_)) if ti == own => strips.and_then(|s| s.part(chunk.id)),
+                (Some(own), None) if ti == own => strips.and_then(|s| s.whole(ti)),
                 (Some(own), _) if ti != own => strips.and_then(|s| s.strip(ti)),
                 _ => None,
             };
@@ -163,57 +216,78 @@ where
     let cancelled = || job.as_ref().is_some_and(|j| j.is_cancelled());
     let pool = thread_pool(opts.threads)?;
     let stop = AtomicBool::new(false);
-    let t_strips = std::time::Instant::now();
-    // Tile mode with a buffer: decode each neighbour once into its buffer strip; tiles cut
-    // into parts: decode each once into its parts.
-    let strips = if plan
+    // Tile mode with a buffer: decode each neighbour once into its buffer strip (and a copy
+    // of it for its own chunk); tiles cut into parts: decode each once into its parts.
+    let needs_strips = plan
         .iter()
-        .any(|c| c.own_tile.is_some() && (c.tiles.len() > 1 || c.part.is_some()))
-    {
-        let ids: Vec<usize> = (0..plan.len()).collect();
-        Some(pool.install(|| StripCache::build(catalog, plan, &ids, opts.scratch_dir.as_deref()))?)
+        .any(|c| c.own_tile.is_some() && (c.tiles.len() > 1 || c.part.is_some()));
+    let waves = if needs_strips {
+        waves(catalog, plan, opts.scratch_max_gb.max(0.0) * 1e9)
     } else {
-        None
+        vec![(0..plan.len()).collect()]
     };
-    let strips_seconds = t_strips.elapsed().as_secs_f64();
-    if cancelled() {
-        return Err(Error::Cancelled);
-    }
+    let mut strips_seconds = 0.0;
     // Nanoseconds of reading, summed over chunks.
     let read_ns = std::sync::atomic::AtomicU64::new(0);
-    let outcomes: Vec<Option<(usize, Result<T>)>> = pool.install(|| {
-        plan.par_iter()
-            .map(|chunk| {
-                if (opts.stop_early && stop.load(Ordering::Relaxed)) || cancelled() {
-                    return None;
-                }
-                // So that the chunk's stages can check for cancellation (crate::job::check).
-                let _entered = job.as_ref().map(|j| j.enter());
-                let t0 = std::time::Instant::now();
-                let pts = read_chunk_with(catalog, chunk, strips.as_ref());
-                read_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                if let (Some(j), Ok(p)) = (&job, &pts) {
-                    j.add_points(p.len() as u64);
-                }
-                let r = pts.and_then(|pts| f(chunk, pts));
-                let r = r.map_err(|e| Error::Chunk {
-                    chunk_id: chunk.id,
-                    tiles: chunk
-                        .tiles
-                        .iter()
-                        .map(|&t| catalog.tiles[t].path.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    source: Box::new(e),
-                });
-                if r.is_err() {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                on_done(chunk.id, r.is_ok());
-                Some((chunk.id, r))
-            })
-            .collect()
-    });
+    let mut outcomes: Vec<Option<(usize, Result<T>)>> = Vec::with_capacity(plan.len());
+    for wave in &waves {
+        if cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let t_strips = std::time::Instant::now();
+        let strips = if needs_strips {
+            Some(pool.install(|| {
+                StripCache::build(
+                    catalog,
+                    plan,
+                    wave,
+                    opts.scratch_dir.as_deref(),
+                    opts.scratch_max_gb > 0.0,
+                )
+            })?)
+        } else {
+            None
+        };
+        strips_seconds += t_strips.elapsed().as_secs_f64();
+        if cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let done: Vec<Option<(usize, Result<T>)>> = pool.install(|| {
+            wave.par_iter()
+                .map(|&ci| {
+                    let chunk = &plan[ci];
+                    if (opts.stop_early && stop.load(Ordering::Relaxed)) || cancelled() {
+                        return None;
+                    }
+                    // So that the chunk's stages can check for cancellation (crate::job::check).
+                    let _entered = job.as_ref().map(|j| j.enter());
+                    let t0 = std::time::Instant::now();
+                    let pts = read_chunk_with(catalog, chunk, strips.as_ref());
+                    read_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    if let (Some(j), Ok(p)) = (&job, &pts) {
+                        j.add_points(p.len() as u64);
+                    }
+                    let r = pts.and_then(|pts| f(chunk, pts));
+                    let r = r.map_err(|e| Error::Chunk {
+                        chunk_id: chunk.id,
+                        tiles: chunk
+                            .tiles
+                            .iter()
+                            .map(|&t| catalog.tiles[t].path.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        source: Box::new(e),
+                    });
+                    if r.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    on_done(chunk.id, r.is_ok());
+                    Some((chunk.id, r))
+                })
+                .collect()
+        });
+        outcomes.extend(done);
+    }
     // Chunks that finished are kept by their callers (the pipeline's manifest), but a
     // cancelled run has no report: its callers must not assemble outputs from part of it.
     if cancelled() {
@@ -237,4 +311,46 @@ where
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::plan::ChunkOptions;
+
+    fn tile(name: &str, x0: f64, n_points: u64) -> crate::catalog::TileInfo {
+        crate::catalog::TileInfo {
+            path: name.into(),
+            bounds: [x0, 0.0, 0.0, x0 + 100.0, 100.0, 10.0],
+            n_points,
+            version: "1.2".into(),
+            point_format: 1,
+            compressed: true,
+            crs: Default::default(),
+            extra_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn waves_hold_the_tiles_that_fit_in_the_scratch_space() {
+        // Five tiles of 1,000 points of 28 bytes, side by side.
+        let tiles: Vec<_> = (0..5)
+            .map(|i| tile(&format!("t{i}.laz"), 100.0 * i as f64, 1000))
+            .collect();
+        let catalog = Catalog {
+            tiles,
+            crs: Default::default(),
+        };
+        let plan = crate::catalog::plan::plan(&catalog.tiles, &ChunkOptions::default()).unwrap();
+        assert_eq!(plan.len(), 5);
+        // Two tiles per wave (56 kB; a third would make 84 kB).
+        assert_eq!(
+            waves(&catalog, &plan, 60_000.0),
+            vec![vec![0, 1], vec![2, 3], vec![4]]
+        );
+        // Less than one tile: one per wave, never none.
+        assert_eq!(waves(&catalog, &plan, 1.0).len(), 5);
+        // No limit: one wave.
+        assert_eq!(waves(&catalog, &plan, 0.0), vec![vec![0, 1, 2, 3, 4]]);
+    }
 }

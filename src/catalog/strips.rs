@@ -9,6 +9,14 @@
 //! rectangle of the tile is written to its own scratch file, which the part then reads instead
 //! of the tile, so a big tile is decompressed once in all, not once per part.
 //!
+//! A tile decoded for its strip whose own chunk is among those run is also copied whole,
+//! uncompressed, in the same pass; its chunk reads the copy, so every tile is decompressed once
+//! in all. Reading an uncompressed copy costs a small part of decoding LAZ (on the
+//! replicated bcts tiles of `scripts/bench-scaling.sh`, decoding was a third of the `ground`
+//! command's time and the second decode a sixth). The copies take disk space (the tile's
+//! uncompressed size): the engine bounds it by running the chunks in waves
+//! ([`super::engine::EngineOptions::scratch_max_gb`]).
+//!
 //! Every tile is decoded in one streaming pass ([`points::split_by_rects`]): the memory of the
 //! pass is a batch of records per output, not the tile.
 //!
@@ -32,17 +40,22 @@ pub struct StripCache {
     paths: Vec<Option<PathBuf>>,
     /// `parts[chunk id]`: the own tile's points within the buffered rectangle of a part.
     parts: std::collections::HashMap<usize, PathBuf>,
+    /// `whole[tile]`: an uncompressed copy of the tile, for its own chunk, when the tile was
+    /// decoded for a strip anyway.
+    whole: Vec<Option<PathBuf>>,
 }
 
 impl StripCache {
     /// Builds the strips needed by the chunks `run` (tile mode) in a fresh folder under
-    /// `scratch` (the system temporary folder when `None`). Tiles are processed in parallel on
-    /// the current rayon pool.
+    /// `scratch` (the system temporary folder when `None`), and with `copy_whole` the
+    /// uncompressed copies of the tiles decoded for a strip whose own chunk is in `run`. Tiles
+    /// are processed in parallel on the current rayon pool.
     pub fn build(
         catalog: &Catalog,
         plan: &[Chunk],
         run: &[usize],
         scratch: Option<&Path>,
+        copy_whole: bool,
     ) -> Result<StripCache> {
         let base = scratch
             .map(Path::to_path_buf)
@@ -72,12 +85,25 @@ impl StripCache {
                 parts[own].push(ci);
             }
         }
+        // The tiles whose own chunk (whole, not cut) is among those run.
+        let mut own_whole = vec![false; catalog.tiles.len()];
+        for &ci in run {
+            if let (Some(own), None) = (plan[ci].own_tile, plan[ci].part) {
+                own_whole[own] = true;
+            }
+        }
         let mut cache = StripCache {
             dir,
             paths: vec![None; catalog.tiles.len()],
             parts: Default::default(),
+            whole: vec![None; catalog.tiles.len()],
         };
-        type Built = (usize, Option<PathBuf>, Vec<(usize, PathBuf)>);
+        type Built = (
+            usize,
+            Option<PathBuf>,
+            Option<PathBuf>,
+            Vec<(usize, PathBuf)>,
+        );
         let built: Vec<Result<Built>> = (0..catalog.tiles.len())
             .into_par_iter()
             .filter(|&t| !needs[t].is_empty() || !parts[t].is_empty())
@@ -90,6 +116,18 @@ impl StripCache {
                 if let Some(p) = &strip {
                     outputs.push((needs[t].clone(), p.clone()));
                 }
+                // Decoded anyway: keep a copy for the tile's own chunk.
+                let whole = (copy_whole && strip.is_some() && own_whole[t])
+                    .then(|| cache.dir.join(format!("whole-{t:06}.las")));
+                if let Some(p) = &whole {
+                    let everything = [
+                        f64::NEG_INFINITY,
+                        f64::NEG_INFINITY,
+                        f64::INFINITY,
+                        f64::INFINITY,
+                    ];
+                    outputs.push((vec![everything], p.clone()));
+                }
                 let part_files: Vec<(usize, PathBuf)> = parts[t]
                     .iter()
                     .map(|&ci| (ci, cache.dir.join(format!("part-{ci:06}.las"))))
@@ -98,12 +136,13 @@ impl StripCache {
                     outputs.push((vec![plan[*ci].buffered], p.clone()));
                 }
                 points::split_by_rects(&catalog.tiles[t].path, &outputs)?;
-                Ok((t, strip, part_files))
+                Ok((t, strip, whole, part_files))
             })
             .collect();
         // A tile that cannot be read fails the chunks that need it, later, with its name.
-        for (t, strip, part_files) in built.into_iter().flatten() {
+        for (t, strip, whole, part_files) in built.into_iter().flatten() {
             cache.paths[t] = strip;
+            cache.whole[t] = whole;
             cache.parts.extend(part_files);
         }
         Ok(cache)
@@ -112,6 +151,11 @@ impl StripCache {
     /// The strip of `tile`, when built.
     pub fn strip(&self, tile: usize) -> Option<&Path> {
         self.paths.get(tile).and_then(|p| p.as_deref())
+    }
+
+    /// The uncompressed copy of `tile` for its own chunk, when built.
+    pub fn whole(&self, tile: usize) -> Option<&Path> {
+        self.whole.get(tile).and_then(|p| p.as_deref())
     }
 
     /// The own tile's points of the part `chunk_id` (its buffered rectangle), when built.
