@@ -95,9 +95,15 @@ impl IdwSurface {
         if pts.is_empty() {
             return Err(Error::data("idw", "no ground points to interpolate"));
         }
+        Ok(Self::from_unique_checked(pts, params))
+    }
+
+    /// [`Self::from_unique`] for points and parameters the caller has already checked
+    /// (non-empty, valid).
+    pub(super) fn from_unique_checked(pts: Vec<[f64; 3]>, params: Idw) -> IdwSurface {
         let xy: Vec<[f64; 2]> = pts.iter().map(|p| [p[0], p[1]]).collect();
         let tree = ImmutableKdTree::new_from_slice(&xy);
-        Ok(IdwSurface { pts, tree, params })
+        IdwSurface { pts, tree, params }
     }
 
     /// Builds the surface from raw ground coordinates (merging `(x, y)` duplicates, lowest `z`).

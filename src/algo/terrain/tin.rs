@@ -137,10 +137,31 @@ pub struct LocateHint(Option<FixedVertexHandle>);
 /// A Delaunay TIN over ground points, extrapolated by kNN-IDW outside its hull.
 pub struct TinSurface {
     tri: DelaunayTriangulation<GroundVertex>,
-    extrapolation: IdwSurface,
+    extrapolation: LazyIdw,
     has_faces: bool,
     /// Per face index: peeled off the boundary (see [`Tin::max_boundary_edge_m`]).
     peeled: Vec<bool>,
+}
+
+/// The kNN-IDW extrapolation of a TIN, its k-d tree built on the first query outside the hull:
+/// the chunks of a catalog are queried inside their ground points' hull (the buffer reaches
+/// beyond the core), so most never need it, and building it cost about as much as the
+/// triangulation's point sorting. Results are those of a tree built up front.
+struct LazyIdw {
+    /// The unique ground points, until the tree takes them.
+    pts: std::sync::Mutex<Vec<[f64; 3]>>,
+    params: Idw,
+    built: std::sync::OnceLock<IdwSurface>,
+}
+
+impl LazyIdw {
+    fn get(&self) -> &IdwSurface {
+        self.built.get_or_init(|| {
+            // A poisoned lock still holds the points (taking them is the only write).
+            let mut pts = self.pts.lock().unwrap_or_else(|e| e.into_inner());
+            IdwSurface::from_unique_checked(std::mem::take(&mut *pts), self.params)
+        })
+    }
 }
 
 /// `(x, y)` lexicographic order.
@@ -179,7 +200,11 @@ impl TinSurface {
         }
         params.validate()?;
         let peeled = peel_boundary(&tri, params.max_boundary_edge_m);
-        let extrapolation = IdwSurface::from_unique(pts, params.extrapolation)?;
+        let extrapolation = LazyIdw {
+            pts: std::sync::Mutex::new(pts),
+            params: params.extrapolation,
+            built: std::sync::OnceLock::new(),
+        };
         Ok(TinSurface {
             tri,
             extrapolation,
@@ -222,7 +247,7 @@ impl TinSurface {
     /// extrapolation's `rmax_m`.
     pub fn z_at(&self, x: f64, y: f64, hint: &mut LocateHint) -> Option<f64> {
         self.z_in_hull(x, y, hint)
-            .or_else(|| self.extrapolation.z_at(x, y))
+            .or_else(|| self.extrapolation.get().z_at(x, y))
     }
 
     /// Elevation at `(x, y)` from the TIN alone: `None` outside the convex hull.
