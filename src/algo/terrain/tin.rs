@@ -396,6 +396,29 @@ impl TinSurface {
                 .collect();
             faces.par_chunks(4096).for_each(|block| {
                 for t in block {
+                    // Most triangles of a dense TIN hold no cell centre: reject them on their
+                    // bounding box before the exact orientation test.
+                    let (x0, x1) = (
+                        t[0].x.min(t[1].x).min(t[2].x),
+                        t[0].x.max(t[1].x).max(t[2].x),
+                    );
+                    let (y0, y1) = (
+                        t[0].y.min(t[1].y).min(t[2].y),
+                        t[0].y.max(t[1].y).max(t[2].y),
+                    );
+                    let (Some((c0, c1)), Some((r0, r1))) =
+                        (centres.cols(x0, x1), centres.rows(y0, y1))
+                    else {
+                        continue;
+                    };
+                    // The columns and rows (of the slack ranges) whose centres are in the box,
+                    // computed as the loop below computes them.
+                    let Some((c0, c1)) = within(c0, c1, |c| centres.centre(r0, c).0, x0, x1) else {
+                        continue;
+                    };
+                    let Some((r0, r1)) = within(r0, r1, |r| centres.centre(r, c0).1, y0, y1) else {
+                        continue;
+                    };
                     let mut t = *t;
                     let turn = robust::orient2d(
                         robust::Coord {
@@ -415,19 +438,6 @@ impl TinSurface {
                         t.swap(1, 2);
                     }
                     let t = &t;
-                    let (x0, x1) = (
-                        t[0].x.min(t[1].x).min(t[2].x),
-                        t[0].x.max(t[1].x).max(t[2].x),
-                    );
-                    let (y0, y1) = (
-                        t[0].y.min(t[1].y).min(t[2].y),
-                        t[0].y.max(t[1].y).max(t[2].y),
-                    );
-                    let (Some((c0, c1)), Some((r0, r1))) =
-                        (centres.cols(x0, x1), centres.rows(y0, y1))
-                    else {
-                        continue;
-                    };
                     let mut sorted = *t;
                     sorted.sort_unstable_by(xy_cmp);
                     for r in r0..=r1 {
@@ -459,6 +469,23 @@ impl TinSurface {
             })
             .collect()
     }
+}
+
+/// The sub-range of `lo..=hi` whose coordinates `at(i)` (monotonic in `i`) lie in `[v0, v1]`.
+fn within(
+    lo: usize,
+    hi: usize,
+    at: impl Fn(usize) -> f64,
+    v0: f64,
+    v1: f64,
+) -> Option<(usize, usize)> {
+    let inside = |i: usize| {
+        let v = at(i);
+        v >= v0 && v <= v1
+    };
+    let first = (lo..=hi).find(|&i| inside(i))?;
+    let last = (first..=hi).rev().find(|&i| inside(i))?;
+    Some((first, last))
 }
 
 /// Peels the triangles whose edge on the outer boundary is longer than `max_edge_m`, again and
