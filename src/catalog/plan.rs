@@ -303,7 +303,7 @@ fn core_points_per_part(c: &CellCounts, opts: &ChunkOptions) -> f64 {
     let total: f64 = c.counts.iter().sum();
     let density = total / (occupied * opts.align_m * opts.align_m);
     let max = opts.max_points as f64;
-    if !(density > 0.0) {
+    if density.is_nan() || density <= 0.0 {
         return max;
     }
     // Fixed point of core = max · (s / (s + 2b))², s = √(core / d): converges in a few steps.
