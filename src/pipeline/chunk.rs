@@ -10,7 +10,7 @@ use super::config::Stages;
 use crate::algo::canopy::{self, CanopyColumns};
 use crate::algo::ground;
 use crate::algo::metrics::{MetricComputer, Returns, METRIC_NAMES};
-use crate::algo::terrain::{self, GroundSurface};
+use crate::algo::terrain::{self, CloudGround};
 use crate::algo::trees::{self, Tree};
 use crate::algo::vegetation;
 use crate::catalog::{Chunk, Rect};
@@ -106,7 +106,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
         .filter(|(g, b)| **g && !**b)
         .count() as u64;
     let method = cfg.dtm.method.with(cfg.dtm.tin, cfg.dtm.idw);
-    let surface = match GroundSurface::from_cloud(&cloud, &mask, &method) {
+    let surface = match CloudGround::build(&cloud, &mask, &method) {
         Ok(s) => Some(s),
         Err(e) => {
             log::warn!(
@@ -120,7 +120,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
     if st.dtm {
         let grid = ctx.cells(chunk, cfg.dtm.res_m);
         let dtm = match &surface {
-            Some(s) => terrain::rasterize(s, grid),
+            Some(s) => terrain::rasterize(&s.surface, grid),
             None => Raster::filled(grid, terrain::NODATA),
         };
         let p = dir.join("dtm.tif");
@@ -132,7 +132,7 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
         return Ok(sum);
     };
     let hag: Vec<f64> = surface
-        .z_at_many(&cloud.x, &cloud.y)
+        .z_under(&cloud)
         .into_iter()
         .zip(&cloud.z)
         .map(|(g, z)| g.map(|g| z - g).unwrap_or(f64::NAN))

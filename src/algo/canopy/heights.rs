@@ -17,7 +17,7 @@
 //!
 //! See also: [`crate::algo::terrain::normalize`].
 
-use crate::algo::terrain::{ground_mask, GroundSurface, NormalizeOptions, HAG_NAME};
+use crate::algo::terrain::{ground_mask, CloudGround, NormalizeOptions, HAG_NAME};
 use crate::points::PointCloud;
 use crate::{Error, Result};
 
@@ -86,8 +86,7 @@ mod source_serde {
 pub fn heights_from_ground(cloud: &PointCloud, normalize: &NormalizeOptions) -> Result<Vec<f64>> {
     normalize.validate()?;
     let mask = ground_mask(cloud, &normalize.ground_classes);
-    let surface = GroundSurface::from_cloud(cloud, &mask, &normalize.method())?;
-    let g = surface.z_at_many(&cloud.x, &cloud.y);
+    let g = CloudGround::build(cloud, &mask, &normalize.method())?.z_under(cloud);
     let mut n_undefined = 0usize;
     let h: Vec<f64> = g
         .into_iter()

@@ -131,6 +131,40 @@ pub fn dedupe_lowest(x: &[f64], y: &[f64], z: &[f64]) -> Vec<[f64; 3]> {
     pts
 }
 
+/// [`dedupe_lowest`] over the points `idx` of `x, y, z`, also giving, for each of them (in
+/// the order of `idx`), the lowest `z` at its `(x, y)`: its elevation in a TIN of the result
+/// (NaN for a point with a non-finite coordinate).
+fn dedupe_lowest_indexed(
+    x: &[f64],
+    y: &[f64],
+    z: &[f64],
+    idx: &[usize],
+) -> (Vec<[f64; 3]>, Vec<f64>) {
+    let mut keyed: Vec<([f64; 3], usize)> = idx
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| ([x[i], y[i], z[i]], k))
+        .filter(|(p, _)| p.iter().all(|v| v.is_finite()))
+        .collect();
+    keyed.par_sort_unstable_by(|(p, _), (q, _)| {
+        p[0].total_cmp(&q[0])
+            .then(p[1].total_cmp(&q[1]))
+            .then(p[2].total_cmp(&q[2]))
+    });
+    let mut lowest = vec![f64::NAN; idx.len()];
+    let mut pts: Vec<[f64; 3]> = Vec::new();
+    for (p, k) in keyed {
+        match pts.last() {
+            Some(first) if first[0] == p[0] && first[1] == p[1] => lowest[k] = first[2],
+            _ => {
+                lowest[k] = p[2];
+                pts.push(p);
+            }
+        }
+    }
+    (pts, lowest)
+}
+
 /// A ground surface built by one of the [`DtmMethod`]s.
 pub enum GroundSurface {
     Tin(TinSurface),
@@ -154,6 +188,17 @@ impl GroundSurface {
                 "no ground point (is the cloud ground-classified? see `landcarbon ground`)",
             ));
         }
+        Self::from_unique(pts, method)
+    }
+
+    /// Builds the surface from ground points already unique in `(x, y)` and sorted.
+    fn from_unique(pts: Vec<[f64; 3]>, method: &DtmMethod) -> Result<GroundSurface> {
+        if pts.is_empty() {
+            return Err(Error::data(
+                "ground surface",
+                "no ground point (is the cloud ground-classified? see `landcarbon ground`)",
+            ));
+        }
         Ok(match method {
             DtmMethod::Tin(t) => GroundSurface::Tin(TinSurface::from_unique(pts, t)?),
             DtmMethod::Idw(i) => GroundSurface::Idw(IdwSurface::from_unique(pts, *i)?),
@@ -166,28 +211,7 @@ impl GroundSurface {
         is_ground: &[bool],
         method: &DtmMethod,
     ) -> Result<GroundSurface> {
-        if is_ground.len() != cloud.len() {
-            return Err(Error::data(
-                "ground surface",
-                format!(
-                    "ground mask has {} entries for {} points",
-                    is_ground.len(),
-                    cloud.len()
-                ),
-            ));
-        }
-        let n = is_ground.iter().filter(|g| **g).count();
-        let (mut x, mut y, mut z) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for i in (0..cloud.len()).filter(|&i| is_ground[i]) {
-            x.push(cloud.x[i]);
-            y.push(cloud.y[i]);
-            z.push(cloud.z[i]);
-        }
-        Self::new(&x, &y, &z, method)
+        Ok(CloudGround::build(cloud, is_ground, method)?.surface)
     }
 
     /// Number of unique ground points.
@@ -234,6 +258,73 @@ impl GroundSurface {
         let mut out = vec![None; n];
         for (&i, v) in order.iter().zip(sorted) {
             out[i] = v;
+        }
+        out
+    }
+}
+
+/// A ground surface built from a cloud's own ground points, knowing which points of the cloud
+/// are its vertices.
+pub struct CloudGround {
+    pub surface: GroundSurface,
+    /// Per point of the cloud: for a ground point of a TIN with triangles, the TIN's elevation
+    /// there (it is a vertex: the lowest ground `z` at its `(x, y)`); NaN otherwise.
+    vertex_z: Vec<f64>,
+}
+
+impl CloudGround {
+    /// Builds the surface from the points of `cloud` where `is_ground` is `true`.
+    pub fn build(
+        cloud: &PointCloud,
+        is_ground: &[bool],
+        method: &DtmMethod,
+    ) -> Result<CloudGround> {
+        if is_ground.len() != cloud.len() {
+            return Err(Error::data(
+                "ground surface",
+                format!(
+                    "ground mask has {} entries for {} points",
+                    is_ground.len(),
+                    cloud.len()
+                ),
+            ));
+        }
+        method.validate()?;
+        let idx: Vec<usize> = (0..cloud.len()).filter(|&i| is_ground[i]).collect();
+        let (pts, lowest) = dedupe_lowest_indexed(&cloud.x, &cloud.y, &cloud.z, &idx);
+        let surface = GroundSurface::from_unique(pts, method)?;
+        let mut vertex_z = Vec::new();
+        if matches!(&surface, GroundSurface::Tin(t) if t.has_triangles()) {
+            vertex_z = vec![f64::NAN; cloud.len()];
+            for (&i, &z) in idx.iter().zip(&lowest) {
+                vertex_z[i] = z;
+            }
+        }
+        Ok(CloudGround { surface, vertex_z })
+    }
+
+    /// The surface's elevation under every point of the cloud it was built from, as
+    /// [`GroundSurface::z_at_many`] gives it, without locating the ground points of a TIN: a
+    /// Delaunay point location lands on the vertex at a vertex's position, whose elevation is
+    /// known (the lowest ground `z` there). The same values, bit for bit; where most returns
+    /// are ground (open land), most of the locations are saved.
+    pub fn z_under(&self, cloud: &PointCloud) -> Vec<Option<f64>> {
+        if self.vertex_z.len() != cloud.len() {
+            return self.surface.z_at_many(&cloud.x, &cloud.y);
+        }
+        let rest: Vec<usize> = (0..cloud.len())
+            .filter(|&i| self.vertex_z[i].is_nan())
+            .collect();
+        let rx: Vec<f64> = rest.iter().map(|&i| cloud.x[i]).collect();
+        let ry: Vec<f64> = rest.iter().map(|&i| cloud.y[i]).collect();
+        let located = self.surface.z_at_many(&rx, &ry);
+        let mut out: Vec<Option<f64>> = self
+            .vertex_z
+            .iter()
+            .map(|&z| (!z.is_nan()).then_some(z))
+            .collect();
+        for (&i, z) in rest.iter().zip(located) {
+            out[i] = z;
         }
         out
     }
@@ -296,6 +387,48 @@ mod tests {
             &[3.0, 9.0, 8.0, 1.0, 1.0],
         );
         assert_eq!(p, vec![[1.0, 5.0, 8.0], [2.0, 0.0, 1.0]]);
+    }
+
+    #[test]
+    fn elevations_under_the_cloud_equal_point_location_bit_for_bit() {
+        let (mut cloud, _) = crate::synth::generate(&crate::synth::SynthParams {
+            size_m: [40.0, 40.0],
+            pulses_per_m2: 6.0,
+            ..Default::default()
+        });
+        // Ground duplicates in (x, y) at other heights, a ground point with a NaN coordinate
+        // and non-ground points on ground positions.
+        let n = cloud.len();
+        let ground: Vec<usize> = (0..n).filter(|&i| cloud.classification[i] == 2).collect();
+        let mut extra = cloud.select(&ground[..50]);
+        for k in 0..50 {
+            extra.z[k] += if k % 2 == 0 { 0.7 } else { -0.3 };
+            if k % 5 == 0 {
+                extra.classification[k] = 1;
+            }
+        }
+        extra.x[7] = f64::NAN;
+        cloud.append(&extra).unwrap();
+        let mask = ground_mask(&cloud, &[2]);
+        let g = CloudGround::build(&cloud, &mask, &DtmMethod::default()).unwrap();
+        let located = g.surface.z_at_many(&cloud.x, &cloud.y);
+        let under = g.z_under(&cloud);
+        assert_eq!(located.len(), under.len());
+        for (i, (a, b)) in located.iter().zip(&under).enumerate() {
+            assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits), "point {i}");
+        }
+        // The vertices were not located: most ground points are known.
+        let known = g.vertex_z.iter().filter(|z| !z.is_nan()).count();
+        assert!(
+            known >= ground.len(),
+            "{known} of {} ground points",
+            ground.len()
+        );
+        // An IDW surface is located everywhere, with the same result.
+        let idw = DtmMethod::Idw(Idw::default());
+        let g = CloudGround::build(&cloud, &mask, &idw).unwrap();
+        assert!(g.vertex_z.is_empty());
+        assert_eq!(g.z_under(&cloud), g.surface.z_at_many(&cloud.x, &cloud.y));
     }
 
     #[test]
