@@ -253,8 +253,8 @@ fn tile_parts(
             lo
         }
     };
-    let max = opts.max_points as f64;
-    let part_core = core_points_per_part(&c, opts);
+    let max = opts.max_points as f64 * ESTIMATE_MARGIN;
+    let part_core = core_points_per_part(&c, opts, max);
     let mut parts = Vec::new();
     let mut todo = vec![[0, 0, c.nx, c.ny]];
     while let Some(r) = todo.pop() {
@@ -292,17 +292,23 @@ fn tile_parts(
     Ok(parts)
 }
 
-/// The core points of a square part whose points with its buffer are `opts.max_points`, at the
+/// Parts are planned to this fraction of `max_points`: the sample's estimate of a part's points
+/// errs by up to about 15 % (it adds up a few dozen LAZ chunks, each standing for 50,000 points
+/// where its first 1,000 lie). Measured on `scripts/bench-scaling.sh`'s 8x file (15.6 M points,
+/// 1.5 M target): planned to the full target, parts held up to 1.72 M points with their buffer;
+/// planned to 87 %, up to 1.33 M (26 parts, buffered points 1.54 times the core ones).
+const ESTIMATE_MARGIN: f64 = 0.87;
+
+/// The core points of a square part whose points with its buffer are `max`, at the
 /// mean density of the occupied cells: a part of side `s` at density `d` holds `d·s²` core and
 /// `d·(s + 2·buffer)²` points in all. Without this, cutting a region into the number of parts
 /// its own points and buffer need underestimates it (every cut adds buffer on both sides), so
 /// the last cuts halve parts just over the target: on a 15.6 M-point file (1.5 M target, 30 m
 /// buffer) 24 parts of on average 0.65 M core points instead of about 15 of 1.0 M.
-fn core_points_per_part(c: &CellCounts, opts: &ChunkOptions) -> f64 {
+fn core_points_per_part(c: &CellCounts, opts: &ChunkOptions, max: f64) -> f64 {
     let occupied = c.counts.iter().filter(|&&v| v > 0.0).count().max(1) as f64;
     let total: f64 = c.counts.iter().sum();
     let density = total / (occupied * opts.align_m * opts.align_m);
-    let max = opts.max_points as f64;
     if density.is_nan() || density <= 0.0 {
         return max;
     }
