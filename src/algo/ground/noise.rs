@@ -194,6 +194,10 @@ pub fn sor(x: &[f64], y: &[f64], z: &[f64], p: &Sor) -> Vec<bool> {
 }
 
 /// Isolated voxel filter; `true` = noise.
+///
+/// The voxel counts live in a dense 3-D array when the occupied box holds at most
+/// [`DENSE_VOXELS_PER_POINT`] voxels per point (a tile or chunk: O(points)), else in a sorted
+/// list of occupied voxels searched by bisection; both give the same flags.
 pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
     let n = x.len();
     if n == 0 {
@@ -204,12 +208,77 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
     let snap = |v: f64| (v / p.res_m).floor() * p.res_m;
     let (x0, y0, z0) = (snap(min(x)), snap(min(y)), snap(min(z)));
     // Voxel coordinates offset by 1 so that the neighbour at -1 is still >= 0; 21 bits each.
+    // `as u64` truncates and saturates below 0: the floor of a value that cannot be below -1.
     const MASK: u64 = (1 << 21) - 1;
-    let key_of = |i: usize| -> u64 {
-        let v = |c: f64, o: f64| (((c - o) / p.res_m).floor() as u64 + 1).min(MASK - 1);
-        (v(x[i], x0) << 42) | (v(y[i], y0) << 21) | v(z[i], z0)
+    let v = |c: f64, o: f64| (((c - o) / p.res_m) as u64 + 1).min(MASK - 1);
+    let coords: Vec<[u64; 3]> = (0..n)
+        .map(|i| [v(x[i], x0), v(y[i], y0), v(z[i], z0)])
+        .collect();
+    // Box sizes with room for the neighbour at +1.
+    let mut dims = [0u64; 3];
+    for c in &coords {
+        for k in 0..3 {
+            dims[k] = dims[k].max(c[k] + 2);
+        }
+    }
+    let voxels = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+    let dense = voxels.is_some_and(|v| v <= (DENSE_VOXELS_PER_POINT * n as u64).max(1 << 16));
+    let around: Vec<u32> = if dense {
+        ivf_dense(&coords, dims)
+    } else {
+        ivf_sorted(&coords)
     };
-    let keys: Vec<u64> = (0..n).map(key_of).collect();
+    around
+        .iter()
+        .map(|&a| ((a - 1) as usize) < p.min_neighbours)
+        .collect()
+}
+
+/// Most voxels per point [`ivf`] allocates a dense array for.
+const DENSE_VOXELS_PER_POINT: u64 = 8;
+
+/// Points in the 27 voxels around each point's own (itself included), from a dense count array
+/// summed over 3 × 3 × 3 boxes one axis at a time.
+fn ivf_dense(coords: &[[u64; 3]], dims: [u64; 3]) -> Vec<u32> {
+    let [nx, ny, nz] = dims.map(|d| d as usize);
+    let at = |a: usize, b: usize, c: usize| (a * ny + b) * nz + c;
+    let mut count = vec![0u32; nx * ny * nz];
+    for c in coords {
+        count[at(c[0] as usize, c[1] as usize, c[2] as usize)] += 1;
+    }
+    // Box sums along z, then y, then x; the outermost voxels of each axis hold no point and are
+    // never read, so the sums skip them.
+    let mut sz = vec![0u32; count.len()];
+    for k in 0..nx * ny {
+        let (src, dst) = (&count[k * nz..(k + 1) * nz], &mut sz[k * nz..(k + 1) * nz]);
+        for c in 1..nz - 1 {
+            dst[c] = src[c - 1] + src[c] + src[c + 1];
+        }
+    }
+    let mut sy = vec![0u32; count.len()];
+    for a in 0..nx {
+        for b in 1..ny - 1 {
+            for c in 0..nz {
+                sy[at(a, b, c)] = sz[at(a, b - 1, c)] + sz[at(a, b, c)] + sz[at(a, b + 1, c)];
+            }
+        }
+    }
+    coords
+        .iter()
+        .map(|p| {
+            let (a, b, c) = (p[0] as usize, p[1] as usize, p[2] as usize);
+            sy[at(a - 1, b, c)] + sy[at(a, b, c)] + sy[at(a + 1, b, c)]
+        })
+        .collect()
+}
+
+/// As [`ivf_dense`], from the sorted occupied voxels (any extent).
+fn ivf_sorted(coords: &[[u64; 3]]) -> Vec<u32> {
+    const MASK: u64 = (1 << 21) - 1;
+    let keys: Vec<u64> = coords
+        .iter()
+        .map(|c| (c[0] << 42) | (c[1] << 21) | c[2])
+        .collect();
     let mut sorted = keys.clone();
     sorted.sort_unstable();
     // Unique keys and their counts.
@@ -243,10 +312,7 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
         })
         .collect();
     keys.iter()
-        .map(|k| {
-            let j = uk.binary_search(k).expect("key present");
-            ((around[j] - 1) as usize) < p.min_neighbours
-        })
+        .map(|k| around[uk.binary_search(k).expect("key present")])
         .collect()
 }
 
@@ -288,6 +354,35 @@ mod tests {
         usable[n - 1] = false;
         let d = detect(&cfg, &x, &y, &z, &usable).unwrap();
         assert_eq!(d[n - 3..], [true, true, false]);
+    }
+
+    #[test]
+    fn dense_and_sorted_voxel_counts_agree() {
+        let mut k = 7u64;
+        let mut rnd = || {
+            k = k
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (k >> 11) as f64 / (1u64 << 53) as f64
+        };
+        // Clustered points with isolated ones between clusters.
+        let coords: Vec<[u64; 3]> = (0..3000)
+            .map(|i| {
+                let spread = if i % 10 == 0 { 40.0 } else { 6.0 };
+                [
+                    1 + (rnd() * spread) as u64,
+                    1 + (rnd() * spread) as u64,
+                    1 + (rnd() * 9.0) as u64,
+                ]
+            })
+            .collect();
+        let mut dims = [0u64; 3];
+        for c in &coords {
+            for j in 0..3 {
+                dims[j] = dims[j].max(c[j] + 2);
+            }
+        }
+        assert_eq!(ivf_dense(&coords, dims), ivf_sorted(&coords));
     }
 
     #[test]
