@@ -183,8 +183,29 @@ impl Auto {
         if grid.len() > smrf::MAX_CELLS {
             return base.classify(x, y, z).map(|o| (o, String::new()));
         }
+        // Steps 1–2 of SMRF and the openings of step 3 on the base grid serve the first pass,
+        // the seed pass and the slope-adaptive pass: the same surface opened with the same
+        // radii, thresholded with different tolerances up to different radii.
+        let minimum = base.minimum(&grid, x, y, z);
+        let seeder = Smrf {
+            window_m: 2.0 * self.window_m,
+            ..base.clone()
+        };
+        let radii = [base.max_radius(cell), seeder.max_radius(cell)];
+        let critical = smrf::critical_slopes(
+            &minimum.zimin,
+            grid.cols,
+            grid.rows,
+            cell,
+            &radii,
+            base.shape,
+        );
+        let with_objects = |critical: &[f64], tol: &dyn Fn(usize) -> f64| SmrfMasks {
+            obj: (0..critical.len()).map(|i| tol(i) < critical[i]).collect(),
+            ..minimum.clone()
+        };
         // 2. Terrain slope from a first pass with the published defaults.
-        let first = base.masks(&grid, x, y, z, None, None).provisional();
+        let first = with_objects(&critical[0], &|_| base.slope).provisional();
         let r = (self.smooth_m / cell).round() as usize;
         let slope_cells = surface::box_mean(&first.slope(), grid.cols, grid.rows, r);
         let terrain_slope = Surface {
@@ -194,11 +215,7 @@ impl Auto {
         // 4a. Seeds: ground that survives an opening with twice the window.
         // (Seeds on 2 m cells would save a fifth of the time but raised the ISPRS mean total
         // error from 3.94 to 4.03 %, before step 4c.)
-        let seeder = Smrf {
-            window_m: 2.0 * self.window_m,
-            ..base.clone()
-        };
-        let seeds = seeder.masks(&grid, x, y, z, None, None);
+        let seeds = with_objects(&critical[1], &|_| base.slope);
         let seed_surface = seeds.provisional();
         let shared = Shared {
             terrain_slope: &terrain_slope,
@@ -212,7 +229,9 @@ impl Auto {
         // error between 3.89 and 4.50 % with one grid); the mean of three grids moves less and
         // is lower (3.83–4.27 %, 3.94 % unshifted, before step 4c). The wide seed pass, most of the cost, is
         // shared: per-grid seeds gained 0.08 points for 1.7 times the time.
-        let (mut dem, mut dropped) = self.surface(&base, &grid, x, y, z, &shared);
+        let (mut dem, mut dropped) = self.surface(&grid, &shared, &|tol| {
+            with_objects(&critical[0], &|i| tol[i])
+        });
         for &(ox, oy) in GRID_OFFSETS {
             let shifted = CellGrid {
                 x0: grid.x0 - ox * cell,
@@ -221,7 +240,9 @@ impl Auto {
                 rows: grid.rows + 1,
                 ..grid
             };
-            let (other, d) = self.surface(&base, &shifted, x, y, z, &shared);
+            let (other, d) = self.surface(&shifted, &shared, &|tol| {
+                base.masks(&shifted, x, y, z, Some(tol))
+            });
             dropped += d;
             for r in 0..grid.rows {
                 for c in 0..grid.cols {
@@ -258,15 +279,13 @@ impl Auto {
     }
     /// Steps 3, 4b, 4c and the provisional DEM of step 5 on one cell grid, with the terrain slope
     /// and seeds of the base grid sampled at its cells: the surface and the number of cells
-    /// dropped as raised patches.
+    /// dropped as raised patches. `masks` gives SMRF's masks on the grid for a slope tolerance
+    /// per cell.
     fn surface(
         &self,
-        base: &Smrf,
         grid: &CellGrid,
-        x: &[f64],
-        y: &[f64],
-        z: &[f64],
         shared: &Shared,
+        masks: &dyn Fn(&[f64]) -> SmrfMasks,
     ) -> (Surface, usize) {
         let centres = || (0..grid.len()).map(|k| grid.centre(k / grid.cols, k % grid.cols));
         let sample = |s: &Surface| -> Vec<f64> {
@@ -288,7 +307,7 @@ impl Auto {
             .iter()
             .map(|&s| (self.slope_gain * s).max(self.slope))
             .collect();
-        let mut masks = base.masks(grid, x, y, z, Some(&tol), None);
+        let mut masks = masks(&tol);
         // 4b. Raised seedless patches.
         let dropped = drop_raised_patches(
             &mut masks,
