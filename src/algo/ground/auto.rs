@@ -363,16 +363,18 @@ fn drop_raised_patches(
         .map(|i| m.raw[i].is_finite() && !m.low[i] && is_seed(i))
         .collect();
     let walkable = |i: usize| seed[i] || m.is_ground(i);
-    let neighbours = |c: usize, f: &mut dyn FnMut(usize, f64)| {
-        for_neighbours(cols, rows, c, 2, &mut |q, dx, dy| {
-            f(q, ((dx * dx + dy * dy) as f64).sqrt())
-        })
-    };
+    // Distances to the neighbours up to two cells away, in cells (row-major from (−2, −2)).
+    let table: [f64; 25] = std::array::from_fn(|k| {
+        let (dx, dy) = ((k % 5) as isize - 2, (k / 5) as isize - 2);
+        ((dx * dx + dy * dy) as f64).sqrt()
+    });
+    let dist = |dx: isize, dy: isize| table[((dy + 2) * 5 + dx + 2) as usize];
     // Walk from the seeds.
     let mut reached = seed.clone();
     let mut queue: Vec<usize> = (0..n).filter(|&i| seed[i]).collect();
     while let Some(c) = queue.pop() {
-        neighbours(c, &mut |q, d| {
+        for_neighbours(cols, rows, c, 2, |q, dx, dy| {
+            let d = dist(dx, dy);
             if !reached[q]
                 && walkable(q)
                 && (m.raw[q] - m.raw[c]).abs() <= STEP_M + slope[c] * d * m.grid.cell
@@ -397,7 +399,7 @@ fn drop_raised_patches(
         while k < patch.len() {
             let c = patch[k];
             k += 1;
-            neighbours(c, &mut |q, _| {
+            for_neighbours(cols, rows, c, 2, |q, _, _| {
                 if !seen[q] && m.is_ground(q) {
                     seen[q] = true;
                     patch.push(q);
@@ -416,21 +418,24 @@ fn drop_raised_patches(
 }
 
 /// Calls `f(cell, dx, dy)` for each cell within `reach` cells of `c` (not `c` itself) on a
-/// `cols × rows` grid.
+/// `cols × rows` grid, row by row from the lowest `dy` and `dx`.
+#[inline]
 fn for_neighbours(
     cols: usize,
     rows: usize,
     c: usize,
     reach: isize,
-    f: &mut dyn FnMut(usize, isize, isize),
+    mut f: impl FnMut(usize, isize, isize),
 ) {
     let (cx, cy) = ((c % cols) as isize, (c / cols) as isize);
-    for dy in -reach..=reach {
-        for dx in -reach..=reach {
-            let (nx, ny) = (cx + dx, cy + dy);
-            if (dx, dy) != (0, 0) && nx >= 0 && ny >= 0 && nx < cols as isize && ny < rows as isize
-            {
-                f(ny as usize * cols + nx as usize, dx, dy);
+    // The offsets that stay inside the grid.
+    let (x0, x1) = ((-reach).max(-cx), reach.min(cols as isize - 1 - cx));
+    let (y0, y1) = ((-reach).max(-cy), reach.min(rows as isize - 1 - cy));
+    for dy in y0..=y1 {
+        let row = ((cy + dy) as usize * cols) as isize + cx;
+        for dx in x0..=x1 {
+            if (dx, dy) != (0, 0) {
+                f((row + dx) as usize, dx, dy);
             }
         }
     }
@@ -446,9 +451,6 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
     let (cols, rows) = (m.grid.cols, m.grid.rows);
     let n = m.raw.len();
     let has: Vec<bool> = (0..n).map(|i| m.raw[i].is_finite() && !m.low[i]).collect();
-    let neighbours = |c: usize, reach: isize, f: &mut dyn FnMut(usize)| {
-        for_neighbours(cols, rows, c, reach, &mut |q, _, _| f(q))
-    };
     const NONE: u32 = u32::MAX;
     let mut seg = vec![NONE; n];
     let mut n_seg = 0u32;
@@ -460,7 +462,7 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
         seg[start] = n_seg;
         stack.push(start);
         while let Some(c) = stack.pop() {
-            neighbours(c, 2, &mut |q| {
+            for_neighbours(cols, rows, c, 2, |q, _, _| {
                 if has[q] && seg[q] == NONE && (m.raw[q] - m.raw[c]).abs() <= STEP_M {
                     seg[q] = n_seg;
                     stack.push(q);
@@ -480,7 +482,7 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
         ground[s] |= m.is_ground(c);
         above[s] += m.raw[c] - reference[c];
         count[s] += 1;
-        neighbours(c, 1, &mut |q| {
+        for_neighbours(cols, rows, c, 1, |q, _, _| {
             if has[q] && seg[q] != seg[c] {
                 all[s] += 1;
                 if m.raw[c] - m.raw[q] > SEGMENT_RISE_M {
