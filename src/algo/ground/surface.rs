@@ -362,7 +362,31 @@ pub fn inpaint(z: &mut [f64], cols: usize, rows: usize) -> bool {
 /// Gauss–Seidel sweeps of "cell = mean of its 8 neighbours" over the cells flagged in `free`,
 /// alternating the sweep direction.
 fn relax(z: &mut [f64], free: &[bool], cols: usize, rows: usize, sweeps: usize) {
-    let update = |z: &mut [f64], r: usize, c: usize| {
+    // The free cells in sweep order, those on the grid's edge marked by `EDGE`: a sweep then
+    // visits only them, and an inner cell sums its eight neighbours without bounds rules.
+    const EDGE: usize = 1 << (usize::BITS - 1);
+    let mut cells: Vec<usize> = Vec::new();
+    for r in 0..rows {
+        let inner_row = r > 0 && r + 1 < rows;
+        for c in 0..cols {
+            let k = r * cols + c;
+            if free[k] {
+                let inner = inner_row && c > 0 && c + 1 < cols;
+                cells.push(if inner { k } else { k | EDGE });
+            }
+        }
+    }
+    let update = |z: &mut [f64], k: usize| {
+        if k & EDGE == 0 {
+            // Same order of additions as below.
+            let (a, b) = (k - cols, k + cols);
+            let s =
+                0.0 + z[a - 1] + z[a] + z[a + 1] + z[k - 1] + z[k + 1] + z[b - 1] + z[b] + z[b + 1];
+            z[k] = s / 8.0;
+            return;
+        }
+        let k = k & !EDGE;
+        let (r, c) = (k / cols, k % cols);
         let (mut s, mut n) = (0.0, 0u32);
         let r0 = r.saturating_sub(1);
         let r1 = (r + 1).min(rows - 1);
@@ -377,25 +401,17 @@ fn relax(z: &mut [f64], free: &[bool], cols: usize, rows: usize, sweeps: usize) 
             }
         }
         if n > 0 {
-            z[r * cols + c] = s / n as f64;
+            z[k] = s / n as f64;
         }
     };
     for sweep in 0..sweeps {
         if sweep % 2 == 0 {
-            for r in 0..rows {
-                for c in 0..cols {
-                    if free[r * cols + c] {
-                        update(z, r, c);
-                    }
-                }
+            for &k in &cells {
+                update(z, k);
             }
         } else {
-            for r in (0..rows).rev() {
-                for c in (0..cols).rev() {
-                    if free[r * cols + c] {
-                        update(z, r, c);
-                    }
-                }
+            for &k in cells.iter().rev() {
+                update(z, k);
             }
         }
     }
