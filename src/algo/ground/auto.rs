@@ -362,46 +362,57 @@ fn drop_raised_patches(
     let seed: Vec<bool> = (0..n)
         .map(|i| m.raw[i].is_finite() && !m.low[i] && is_seed(i))
         .collect();
-    let walkable = |i: usize| seed[i] || m.is_ground(i);
+    // One state per cell, so that a neighbour costs one load to rule out.
+    const BLOCKED: u8 = 0;
+    const OPEN: u8 = 1;
+    const REACHED: u8 = 2;
+    let mut state: Vec<u8> = (0..n)
+        .map(|i| {
+            if seed[i] {
+                REACHED
+            } else if m.is_ground(i) {
+                OPEN
+            } else {
+                BLOCKED
+            }
+        })
+        .collect();
     // Distances to the neighbours up to two cells away, in cells (row-major from (−2, −2)).
     let table: [f64; 25] = std::array::from_fn(|k| {
         let (dx, dy) = ((k % 5) as isize - 2, (k / 5) as isize - 2);
         ((dx * dx + dy * dy) as f64).sqrt()
     });
     let dist = |dx: isize, dy: isize| table[((dy + 2) * 5 + dx + 2) as usize];
-    // Walk from the seeds.
-    let mut reached = seed.clone();
+    // Walk from the seeds over the walkable cells (ground or seed; the seeds are reached).
     let mut queue: Vec<usize> = (0..n).filter(|&i| seed[i]).collect();
     while let Some(c) = queue.pop() {
+        let (zc, sc) = (m.raw[c], slope[c]);
         for_neighbours(cols, rows, c, 2, |q, dx, dy| {
-            let d = dist(dx, dy);
-            if !reached[q]
-                && walkable(q)
-                && (m.raw[q] - m.raw[c]).abs() <= STEP_M + slope[c] * d * m.grid.cell
+            if state[q] == OPEN && (m.raw[q] - zc).abs() <= STEP_M + sc * dist(dx, dy) * m.grid.cell
             {
-                reached[q] = true;
+                state[q] = REACHED;
                 queue.push(q);
             }
         });
     }
-    // Patches of unreached ground.
-    let mut seen = reached;
+    // Patches of unreached ground: the cells still OPEN (a reached cell is seed or ground, an
+    // unreached ground cell is OPEN).
     let mut patch: Vec<usize> = Vec::new();
     let mut dropped = 0;
     for start in 0..n {
-        if seen[start] || !m.is_ground(start) {
+        if state[start] != OPEN {
             continue;
         }
         patch.clear();
         patch.push(start);
-        seen[start] = true;
+        state[start] = REACHED;
         let mut k = 0;
         while k < patch.len() {
             let c = patch[k];
             k += 1;
             for_neighbours(cols, rows, c, 2, |q, _, _| {
-                if !seen[q] && m.is_ground(q) {
-                    seen[q] = true;
+                if state[q] == OPEN {
+                    state[q] = REACHED;
                     patch.push(q);
                 }
             });
@@ -450,20 +461,24 @@ fn for_neighbours(
 fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> usize {
     let (cols, rows) = (m.grid.cols, m.grid.rows);
     let n = m.raw.len();
-    let has: Vec<bool> = (0..n).map(|i| m.raw[i].is_finite() && !m.low[i]).collect();
+    let has = |i: usize| m.raw[i].is_finite() && !m.low[i];
+    // Segment per cell; cells without points (or low outliers) are HOLE, the others NONE until
+    // their segment is found: one load tells whether a neighbour joins.
     const NONE: u32 = u32::MAX;
-    let mut seg = vec![NONE; n];
+    const HOLE: u32 = u32::MAX - 1;
+    let mut seg: Vec<u32> = (0..n).map(|i| if has(i) { NONE } else { HOLE }).collect();
     let mut n_seg = 0u32;
     let mut stack = Vec::new();
     for start in 0..n {
-        if !has[start] || seg[start] != NONE {
+        if seg[start] != NONE {
             continue;
         }
         seg[start] = n_seg;
         stack.push(start);
         while let Some(c) = stack.pop() {
+            let zc = m.raw[c];
             for_neighbours(cols, rows, c, 2, |q, _, _| {
-                if has[q] && seg[q] == NONE && (m.raw[q] - m.raw[c]).abs() <= STEP_M {
+                if seg[q] == NONE && (m.raw[q] - zc).abs() <= STEP_M {
                     seg[q] = n_seg;
                     stack.push(q);
                 }
@@ -475,17 +490,18 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
     let (mut up, mut all) = (vec![0u32; ns], vec![0u32; ns]);
     let (mut ground, mut above, mut count) = (vec![false; ns], vec![0.0; ns], vec![0u32; ns]);
     for c in 0..n {
-        if !has[c] {
+        if seg[c] == HOLE {
             continue;
         }
         let s = seg[c] as usize;
         ground[s] |= m.is_ground(c);
         above[s] += m.raw[c] - reference[c];
         count[s] += 1;
+        let zc = m.raw[c];
         for_neighbours(cols, rows, c, 1, |q, _, _| {
-            if has[q] && seg[q] != seg[c] {
+            if seg[q] != HOLE && seg[q] != s as u32 {
                 all[s] += 1;
-                if m.raw[c] - m.raw[q] > SEGMENT_RISE_M {
+                if zc - m.raw[q] > SEGMENT_RISE_M {
                     up[s] += 1;
                 }
             }
@@ -501,7 +517,7 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
         .collect();
     let mut dropped = 0;
     for c in 0..n {
-        if has[c] && raised[seg[c] as usize] && m.is_ground(c) {
+        if seg[c] != HOLE && raised[seg[c] as usize] && m.is_ground(c) {
             m.obj[c] = true;
             dropped += 1;
         }
