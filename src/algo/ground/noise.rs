@@ -135,26 +135,39 @@ pub fn detect(
     cfg.validate()?;
     let n = x.len();
     let mut out = vec![false; n];
+    if cfg.method == NoiseMethod::None {
+        return Ok(out);
+    }
     let idx: Vec<usize> = (0..n).filter(|&i| usable[i]).collect();
     if idx.is_empty() {
         return Ok(out);
     }
-    let px: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
-    let py: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
-    let pz: Vec<f64> = idx.iter().map(|&i| z[i]).collect();
+    // The usable points' coordinates: the columns themselves when every point is usable.
+    let subset = |v: &[f64]| -> Vec<f64> { idx.iter().map(|&i| v[i]).collect() };
+    let copies;
+    let (px, py, pz): (&[f64], &[f64], &[f64]) = if idx.len() == n {
+        (x, y, z)
+    } else {
+        copies = (subset(x), subset(y), subset(z));
+        (&copies.0, &copies.1, &copies.2)
+    };
     let mut flag = vec![false; idx.len()];
     if matches!(cfg.method, NoiseMethod::Sor | NoiseMethod::Both) {
-        for (f, s) in flag.iter_mut().zip(sor(&px, &py, &pz, &cfg.sor)) {
+        for (f, s) in flag.iter_mut().zip(sor(px, py, pz, &cfg.sor)) {
             *f |= s;
         }
     }
     if matches!(cfg.method, NoiseMethod::Ivf | NoiseMethod::Both) {
-        for (f, s) in flag.iter_mut().zip(ivf(&px, &py, &pz, &cfg.ivf)) {
+        for (f, s) in flag.iter_mut().zip(ivf(px, py, pz, &cfg.ivf)) {
             *f |= s;
         }
     }
-    for (k, &i) in idx.iter().enumerate() {
-        out[i] = flag[k];
+    if idx.len() == n {
+        out = flag;
+    } else {
+        for (k, &i) in idx.iter().enumerate() {
+            out[i] = flag[k];
+        }
     }
     let nf = out.iter().filter(|&&f| f).count();
     log::debug!(
@@ -211,22 +224,19 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
     // `as u64` truncates and saturates below 0: the floor of a value that cannot be below -1.
     const MASK: u64 = (1 << 21) - 1;
     let v = |c: f64, o: f64| (((c - o) / p.res_m) as u64 + 1).min(MASK - 1);
-    let coords: Vec<[u64; 3]> = (0..n)
-        .map(|i| [v(x[i], x0), v(y[i], y0), v(z[i], z0)])
-        .collect();
-    // Box sizes with room for the neighbour at +1.
-    let mut dims = [0u64; 3];
-    for c in &coords {
-        for k in 0..3 {
-            dims[k] = dims[k].max(c[k] + 2);
-        }
-    }
+    let coord = |i: usize| [v(x[i], x0), v(y[i], y0), v(z[i], z0)];
+    // Box sizes with room for the neighbour at +1 (the voxel coordinate grows with the
+    // coordinate, so the largest is the maximum's).
+    let max = |s: &[f64]| s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let dims = [v(max(x), x0) + 2, v(max(y), y0) + 2, v(max(z), z0) + 2];
     let voxels = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
-    let dense = voxels.is_some_and(|v| v <= (DENSE_VOXELS_PER_POINT * n as u64).max(1 << 16));
+    let dense = voxels.is_some_and(|v| {
+        v <= (DENSE_VOXELS_PER_POINT * n as u64).max(1 << 16) && v <= u32::MAX as u64
+    });
     let around: Vec<u32> = if dense {
-        ivf_dense(&coords, dims)
+        ivf_dense(n, coord, dims)
     } else {
-        ivf_sorted(&coords)
+        ivf_sorted(&(0..n).map(coord).collect::<Vec<_>>())
     };
     around
         .iter()
@@ -239,12 +249,15 @@ const DENSE_VOXELS_PER_POINT: u64 = 8;
 
 /// Points in the 27 voxels around each point's own (itself included), from a dense count array
 /// summed over 3 × 3 × 3 boxes one axis at a time.
-fn ivf_dense(coords: &[[u64; 3]], dims: [u64; 3]) -> Vec<u32> {
+fn ivf_dense(n: usize, coord: impl Fn(usize) -> [u64; 3], dims: [u64; 3]) -> Vec<u32> {
     let [nx, ny, nz] = dims.map(|d| d as usize);
     let at = |a: usize, b: usize, c: usize| (a * ny + b) * nz + c;
+    let flat = |p: [u64; 3]| at(p[0] as usize, p[1] as usize, p[2] as usize);
+    // Each point's voxel, kept for the second pass (4 bytes a point).
+    let voxel: Vec<u32> = (0..n).map(|i| flat(coord(i)) as u32).collect();
     let mut count = vec![0u32; nx * ny * nz];
-    for c in coords {
-        count[at(c[0] as usize, c[1] as usize, c[2] as usize)] += 1;
+    for &k in &voxel {
+        count[k as usize] += 1;
     }
     // Box sums along z, then y, then x; the outermost voxels of each axis hold no point and are
     // never read, so the sums skip them.
@@ -263,11 +276,13 @@ fn ivf_dense(coords: &[[u64; 3]], dims: [u64; 3]) -> Vec<u32> {
             }
         }
     }
-    coords
+    // Neighbours along x are `ny · nz` apart.
+    let step = ny * nz;
+    voxel
         .iter()
-        .map(|p| {
-            let (a, b, c) = (p[0] as usize, p[1] as usize, p[2] as usize);
-            sy[at(a - 1, b, c)] + sy[at(a, b, c)] + sy[at(a + 1, b, c)]
+        .map(|&k| {
+            let k = k as usize;
+            sy[k - step] + sy[k] + sy[k + step]
         })
         .collect()
 }
@@ -382,7 +397,10 @@ mod tests {
                 dims[j] = dims[j].max(c[j] + 2);
             }
         }
-        assert_eq!(ivf_dense(&coords, dims), ivf_sorted(&coords));
+        assert_eq!(
+            ivf_dense(coords.len(), |i| coords[i], dims),
+            ivf_sorted(&coords)
+        );
     }
 
     #[test]
