@@ -361,8 +361,7 @@ pub fn classify_by_surface(
         z: s.slope(),
     };
     let test = |i: usize| {
-        let ez = s.bicubic(x[i], y[i]);
-        let sl = slope.bilinear(x[i], y[i]);
+        let (ez, sl) = s.bicubic_and_bilinear(&slope, x[i], y[i]);
         (z[i] - ez).abs() <= threshold_m + scalar * sl
     };
     if x.len() >= 1 << 16 {

@@ -180,7 +180,19 @@ impl Surface {
 
     /// Bilinear interpolation between cell centres (edge cells extend outward).
     pub fn bilinear(&self, x: f64, y: f64) -> f64 {
-        let (r, c, tx, ty) = self.frac(x, y);
+        self.bilinear_at(self.frac(x, y))
+    }
+
+    /// [`Self::bicubic`] of this surface and [`Self::bilinear`] of `other` (same grid) at one
+    /// point, its cell position found once.
+    pub fn bicubic_and_bilinear(&self, other: &Surface, x: f64, y: f64) -> (f64, f64) {
+        debug_assert_eq!(self.grid, other.grid);
+        let at = self.frac(x, y);
+        (self.bicubic_at(at), other.bilinear_at(at))
+    }
+
+    #[inline]
+    fn bilinear_at(&self, (r, c, tx, ty): (isize, isize, f64, f64)) -> f64 {
         let cols = self.grid.cols;
         if r >= 0 && c >= 0 && (r as usize) + 1 < self.grid.rows && (c as usize) + 1 < cols {
             // Inside the grid (nearly every call): the same sums without the edge rules.
@@ -197,7 +209,11 @@ impl Surface {
 
     /// Bicubic (Catmull–Rom cubic convolution) interpolation between cell centres.
     pub fn bicubic(&self, x: f64, y: f64) -> f64 {
-        let (r, c, tx, ty) = self.frac(x, y);
+        self.bicubic_at(self.frac(x, y))
+    }
+
+    #[inline]
+    fn bicubic_at(&self, (r, c, tx, ty): (isize, isize, f64, f64)) -> f64 {
         let wx = cubic_weights(tx);
         let wy = cubic_weights(ty);
         let cols = self.grid.cols;
@@ -280,14 +296,18 @@ fn cubic_weights(t: f64) -> [f64; 4] {
     ]
 }
 
-/// Lowest z per cell (NaN where a cell holds no point).
+/// Lowest z per cell (NaN where a cell holds no point, or only points at +∞ or NaN).
 pub fn min_surface(g: &CellGrid, x: &[f64], y: &[f64], z: &[f64]) -> Vec<f64> {
-    let mut out = vec![f64::NAN; g.len()];
+    // A select from +∞ rather than a test for "still empty": no branch to mispredict.
+    let mut out = vec![f64::INFINITY; g.len()];
     for i in 0..x.len() {
         let k = g.index(x[i], y[i]);
         let v = out[k];
-        if v.is_nan() || z[i] < v {
-            out[k] = z[i];
+        out[k] = if z[i] < v { z[i] } else { v };
+    }
+    for v in out.iter_mut() {
+        if *v == f64::INFINITY {
+            *v = f64::NAN;
         }
     }
     out
