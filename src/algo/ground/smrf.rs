@@ -303,9 +303,13 @@ pub fn critical_slopes(
     let mut prev = z.to_vec();
     // Every radius erodes the same surface: its row minima are computed once.
     let minima = surface::RowMinima::new(z, cols, rows, max_radius);
+    let mut eroded = Vec::new();
     for r in 1..=max_radius {
         let opened = match &minima {
-            Some(m) => surface::dilate(&m.erode(r, shape), cols, rows, r, shape),
+            Some(m) => {
+                m.erode_into(r, shape, &mut eroded);
+                surface::dilate(&eroded, cols, rows, r, shape)
+            }
             None => surface::open(z, cols, rows, r, shape),
         };
         let t = cell * r as f64;

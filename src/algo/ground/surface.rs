@@ -584,27 +584,38 @@ impl RowMinima {
 
     /// Erosion by the element of radius `r` (`r` ≤ the largest half-width kept).
     pub fn erode(&self, r: usize, shape: Shape) -> Vec<f64> {
+        let mut out = Vec::new();
+        self.erode_into(r, shape, &mut out);
+        out
+    }
+
+    /// [`Self::erode`] into `out` (resized), so that a series of radii reuses one buffer.
+    pub fn erode_into(&self, r: usize, shape: Shape, out: &mut Vec<f64>) {
         let (cols, rows) = (self.cols, self.rows);
         assert!(r <= self.max_w, "radius {r} beyond the {} kept", self.max_w);
-        let mut out = vec![f64::INFINITY; cols * rows];
+        out.clear();
+        out.resize(cols * rows, f64::INFINITY);
         let line = |row: usize, w: usize| {
             let k = (row * (self.max_w + 1) + w) * cols;
             &self.data[k..k + cols]
         };
+        let widths: Vec<usize> = (0..=r.min(rows.saturating_sub(1)))
+            .map(|dy| shape.half_width(r, dy))
+            .collect();
         let combine = |(row, o): (usize, &mut [f64])| {
-            for dy in 0..=r.min(rows.saturating_sub(1)) {
-                let w = shape.half_width(r, dy);
+            let mut lines: Vec<&[f64]> = Vec::with_capacity(2 * widths.len());
+            for (dy, &w) in widths.iter().enumerate() {
                 for src in rows_at(row, dy, rows) {
-                    fold_row(o, line(src, w), true);
+                    lines.push(line(src, w));
                 }
             }
+            fold_lines(o, &lines, true);
         };
         if out.len() >= PAR_CELLS {
             out.par_chunks_mut(cols).enumerate().for_each(combine);
         } else {
             out.chunks_mut(cols).enumerate().for_each(combine);
         }
-        out
     }
 }
 
@@ -655,6 +666,65 @@ unsafe fn fold_row_avx2(o: &mut [f64], s: &[f64], min: bool) {
         i += 4;
     }
     fold_row_portable(&mut o[body..n], &s[body..n], min)
+}
+
+/// [`fold_row`] of every line of `lines` into `o`, in order (each line at least as long as
+/// `o`). With AVX2 a block of 16 columns stays in registers across the lines: one load per
+/// line and column instead of two loads and a store.
+fn fold_lines(o: &mut [f64], lines: &[&[f64]], min: bool) {
+    assert!(lines.iter().all(|l| l.len() >= o.len()));
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked on the line above); every line is at least as
+        // long as `o` (asserted above).
+        return unsafe { fold_lines_avx2(o, lines, min) };
+    }
+    for l in lines {
+        fold_row_portable(o, l, min);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fold_lines_avx2(o: &mut [f64], lines: &[&[f64]], min: bool) {
+    use std::arch::x86_64::*;
+    let n = o.len();
+    let body = n - n % 16;
+    let po = o.as_mut_ptr();
+    let op = |b: __m256d, a: __m256d| {
+        // As in fold_row_avx2: `b < a ? b : a` (or `>`), the portable select.
+        if min {
+            _mm256_min_pd(b, a)
+        } else {
+            _mm256_max_pd(b, a)
+        }
+    };
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 16 <= n <= the length of `o` and of every line.
+        unsafe {
+            let mut a = [
+                _mm256_loadu_pd(po.add(i)),
+                _mm256_loadu_pd(po.add(i + 4)),
+                _mm256_loadu_pd(po.add(i + 8)),
+                _mm256_loadu_pd(po.add(i + 12)),
+            ];
+            for l in lines {
+                let p = l.as_ptr().add(i);
+                a[0] = op(_mm256_loadu_pd(p), a[0]);
+                a[1] = op(_mm256_loadu_pd(p.add(4)), a[1]);
+                a[2] = op(_mm256_loadu_pd(p.add(8)), a[2]);
+                a[3] = op(_mm256_loadu_pd(p.add(12)), a[3]);
+            }
+            for (k, v) in a.iter().enumerate() {
+                _mm256_storeu_pd(po.add(i + 4 * k), *v);
+            }
+        }
+        i += 16;
+    }
+    for l in lines {
+        fold_row_portable(&mut o[body..], &l[body..n], min);
+    }
 }
 
 #[inline(always)]
