@@ -460,52 +460,86 @@ fn for_neighbours(
 /// ground cells removed.
 fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> usize {
     let (cols, rows) = (m.grid.cols, m.grid.rows);
-    let n = m.raw.len();
     let has = |i: usize| m.raw[i].is_finite() && !m.low[i];
-    // Segment per cell; cells without points (or low outliers) are HOLE, the others NONE until
-    // their segment is found: one load tells whether a neighbour joins.
+    // Segment per cell on a copy of the grid padded with two rings of HOLE, so that the
+    // neighbours are fixed offsets without bounds rules; the cells with points (low outliers
+    // aside) are NONE until their segment is found: one load tells whether a neighbour joins.
     const NONE: u32 = u32::MAX;
     const HOLE: u32 = u32::MAX - 1;
-    let mut seg: Vec<u32> = (0..n).map(|i| if has(i) { NONE } else { HOLE }).collect();
-    let mut n_seg = 0u32;
-    let mut stack = Vec::new();
-    for start in 0..n {
-        if seg[start] != NONE {
-            continue;
+    const PAD: usize = 2;
+    let pc = cols + 2 * PAD;
+    let padded = |r: usize, c: usize| (r + PAD) * pc + c + PAD;
+    let mut seg = vec![HOLE; pc * (rows + 2 * PAD)];
+    let mut z = vec![0.0; seg.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            let i = r * cols + c;
+            if has(i) {
+                seg[padded(r, c)] = NONE;
+                z[padded(r, c)] = m.raw[i];
+            }
         }
-        seg[start] = n_seg;
-        stack.push(start);
-        while let Some(c) = stack.pop() {
-            let zc = m.raw[c];
-            for_neighbours(cols, rows, c, 2, |q, _, _| {
-                if seg[q] == NONE && (m.raw[q] - zc).abs() <= STEP_M {
-                    seg[q] = n_seg;
-                    stack.push(q);
+    }
+    // Offsets up to `reach` cells away, row by row from the lowest dy and dx (as for_neighbours).
+    let offsets = |reach: isize| -> Vec<isize> {
+        let mut o = Vec::new();
+        for dy in -reach..=reach {
+            for dx in -reach..=reach {
+                if (dx, dy) != (0, 0) {
+                    o.push(dy * pc as isize + dx);
                 }
-            });
+            }
         }
-        n_seg += 1;
+        o
+    };
+    let (near2, near1) = (offsets(2), offsets(1));
+    let mut n_seg = 0u32;
+    let mut stack: Vec<usize> = Vec::new();
+    for r in 0..rows {
+        for c in 0..cols {
+            let start = padded(r, c);
+            if seg[start] != NONE {
+                continue;
+            }
+            seg[start] = n_seg;
+            stack.push(start);
+            while let Some(p) = stack.pop() {
+                let zp = z[p];
+                for &o in &near2 {
+                    let q = p.wrapping_add_signed(o);
+                    if seg[q] == NONE && (z[q] - zp).abs() <= STEP_M {
+                        seg[q] = n_seg;
+                        stack.push(q);
+                    }
+                }
+            }
+            n_seg += 1;
+        }
     }
     let ns = n_seg as usize;
     let (mut up, mut all) = (vec![0u32; ns], vec![0u32; ns]);
     let (mut ground, mut above, mut count) = (vec![false; ns], vec![0.0; ns], vec![0u32; ns]);
-    for c in 0..n {
-        if seg[c] == HOLE {
-            continue;
-        }
-        let s = seg[c] as usize;
-        ground[s] |= m.is_ground(c);
-        above[s] += m.raw[c] - reference[c];
-        count[s] += 1;
-        let zc = m.raw[c];
-        for_neighbours(cols, rows, c, 1, |q, _, _| {
-            if seg[q] != HOLE && seg[q] != s as u32 {
-                all[s] += 1;
-                if zc - m.raw[q] > SEGMENT_RISE_M {
-                    up[s] += 1;
+    for r in 0..rows {
+        for c in 0..cols {
+            let (i, p) = (r * cols + c, padded(r, c));
+            if seg[p] == HOLE {
+                continue;
+            }
+            let s = seg[p] as usize;
+            ground[s] |= m.is_ground(i);
+            above[s] += m.raw[i] - reference[i];
+            count[s] += 1;
+            let zp = z[p];
+            for &o in &near1 {
+                let q = p.wrapping_add_signed(o);
+                if seg[q] != HOLE && seg[q] != s as u32 {
+                    all[s] += 1;
+                    if zp - z[q] > SEGMENT_RISE_M {
+                        up[s] += 1;
+                    }
                 }
             }
-        });
+        }
     }
     let raised: Vec<bool> = (0..ns)
         .map(|s| {
@@ -516,10 +550,13 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
         })
         .collect();
     let mut dropped = 0;
-    for c in 0..n {
-        if seg[c] != HOLE && raised[seg[c] as usize] && m.is_ground(c) {
-            m.obj[c] = true;
-            dropped += 1;
+    for r in 0..rows {
+        for c in 0..cols {
+            let (i, s) = (r * cols + c, seg[padded(r, c)]);
+            if s != HOLE && raised[s as usize] && m.is_ground(i) {
+                m.obj[i] = true;
+                dropped += 1;
+            }
         }
     }
     dropped
