@@ -60,7 +60,9 @@
 //! 3.44 %), `slope_gain`, `smooth_m`, `raised_m`, the spacing rule and the offsets were chosen
 //! on those 9 samples and on the lasR/lidaRtRee forest tiles (whose DTM agreement step 4c and
 //! the window leave unchanged), one set for all (no per-sample tuning): the ISPRS figure is a
-//! guide, not an independent test. Step 6 costs about 1.45 times the time of one grid.
+//! guide, not an independent test. Step 6 costs about 1.7 times the time of one grid (the
+//! filter alone on the lasR forest tiles, one thread: the base grid's passes share their openings,
+//! the offset grids do not).
 //!
 //! Chunks: the tolerances follow each chunk's own density, so two chunks of very different
 //! density can use slightly different tolerances on either side of a seam.
@@ -71,6 +73,7 @@ use super::smrf::{self, Smrf, SmrfMasks};
 use super::surface::{self, CellGrid, Surface};
 use super::FilterOutput;
 use crate::{Error, Result};
+use rayon::prelude::*;
 
 /// Parameters of the automatic mode. `Default` = the values in the module doc.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -183,8 +186,29 @@ impl Auto {
         if grid.len() > smrf::MAX_CELLS {
             return base.classify(x, y, z).map(|o| (o, String::new()));
         }
+        // Steps 1–2 of SMRF and the openings of step 3 on the base grid serve the first pass,
+        // the seed pass and the slope-adaptive pass: the same surface opened with the same
+        // radii, thresholded with different tolerances up to different radii.
+        let minimum = base.minimum(&grid, x, y, z);
+        let seeder = Smrf {
+            window_m: 2.0 * self.window_m,
+            ..base.clone()
+        };
+        let radii = [base.max_radius(cell), seeder.max_radius(cell)];
+        let critical = smrf::critical_slopes(
+            &minimum.zimin,
+            grid.cols,
+            grid.rows,
+            cell,
+            &radii,
+            base.shape,
+        );
+        let with_objects = |critical: &[f64], tol: &dyn Fn(usize) -> f64| SmrfMasks {
+            obj: (0..critical.len()).map(|i| tol(i) < critical[i]).collect(),
+            ..minimum.clone()
+        };
         // 2. Terrain slope from a first pass with the published defaults.
-        let first = base.masks(&grid, x, y, z, None, None).provisional();
+        let first = with_objects(&critical[0], &|_| base.slope).provisional();
         let r = (self.smooth_m / cell).round() as usize;
         let slope_cells = surface::box_mean(&first.slope(), grid.cols, grid.rows, r);
         let terrain_slope = Surface {
@@ -194,11 +218,7 @@ impl Auto {
         // 4a. Seeds: ground that survives an opening with twice the window.
         // (Seeds on 2 m cells would save a fifth of the time but raised the ISPRS mean total
         // error from 3.94 to 4.03 %, before step 4c.)
-        let seeder = Smrf {
-            window_m: 2.0 * self.window_m,
-            ..base.clone()
-        };
-        let seeds = seeder.masks(&grid, x, y, z, None, None);
+        let seeds = with_objects(&critical[1], &|_| base.slope);
         let seed_surface = seeds.provisional();
         let shared = Shared {
             terrain_slope: &terrain_slope,
@@ -212,8 +232,14 @@ impl Auto {
         // error between 3.89 and 4.50 % with one grid); the mean of three grids moves less and
         // is lower (3.83–4.27 %, 3.94 % unshifted, before step 4c). The wide seed pass, most of the cost, is
         // shared: per-grid seeds gained 0.08 points for 1.7 times the time.
-        let (mut dem, mut dropped) = self.surface(&base, &grid, x, y, z, &shared);
-        for &(ox, oy) in GRID_OFFSETS {
+        // The grids are independent: on several threads they run at once (their surfaces are
+        // then added in the same order, so the result does not depend on the thread count).
+        let base_grid = || {
+            self.surface(&grid, &shared, &|tol| {
+                with_objects(&critical[0], &|i| tol[i])
+            })
+        };
+        let offset_grid = |&(ox, oy): &(f64, f64)| {
             let shifted = CellGrid {
                 x0: grid.x0 - ox * cell,
                 y0: grid.y0 - oy * cell,
@@ -221,7 +247,14 @@ impl Auto {
                 rows: grid.rows + 1,
                 ..grid
             };
-            let (other, d) = self.surface(&base, &shifted, x, y, z, &shared);
+            self.surface(&shifted, &shared, &|tol| {
+                base.masks(&shifted, x, y, z, Some(tol))
+            })
+        };
+        let ((mut dem, mut dropped), others) = rayon::join(base_grid, || {
+            GRID_OFFSETS.par_iter().map(offset_grid).collect::<Vec<_>>()
+        });
+        for (other, d) in others {
             dropped += d;
             for r in 0..grid.rows {
                 for c in 0..grid.cols {
@@ -258,15 +291,13 @@ impl Auto {
     }
     /// Steps 3, 4b, 4c and the provisional DEM of step 5 on one cell grid, with the terrain slope
     /// and seeds of the base grid sampled at its cells: the surface and the number of cells
-    /// dropped as raised patches.
+    /// dropped as raised patches. `masks` gives SMRF's masks on the grid for a slope tolerance
+    /// per cell.
     fn surface(
         &self,
-        base: &Smrf,
         grid: &CellGrid,
-        x: &[f64],
-        y: &[f64],
-        z: &[f64],
         shared: &Shared,
+        masks: &(dyn Fn(&[f64]) -> SmrfMasks + Sync),
     ) -> (Surface, usize) {
         let centres = || (0..grid.len()).map(|k| grid.centre(k / grid.cols, k % grid.cols));
         let sample = |s: &Surface| -> Vec<f64> {
@@ -288,7 +319,7 @@ impl Auto {
             .iter()
             .map(|&s| (self.slope_gain * s).max(self.slope))
             .collect();
-        let mut masks = base.masks(grid, x, y, z, Some(&tol), None);
+        let mut masks = masks(&tol);
         // 4b. Raised seedless patches.
         let dropped = drop_raised_patches(
             &mut masks,
@@ -343,44 +374,57 @@ fn drop_raised_patches(
     let seed: Vec<bool> = (0..n)
         .map(|i| m.raw[i].is_finite() && !m.low[i] && is_seed(i))
         .collect();
-    let walkable = |i: usize| seed[i] || m.is_ground(i);
-    let neighbours = |c: usize, f: &mut dyn FnMut(usize, f64)| {
-        for_neighbours(cols, rows, c, 2, &mut |q, dx, dy| {
-            f(q, ((dx * dx + dy * dy) as f64).sqrt())
+    // One state per cell, so that a neighbour costs one load to rule out.
+    const BLOCKED: u8 = 0;
+    const OPEN: u8 = 1;
+    const REACHED: u8 = 2;
+    let mut state: Vec<u8> = (0..n)
+        .map(|i| {
+            if seed[i] {
+                REACHED
+            } else if m.is_ground(i) {
+                OPEN
+            } else {
+                BLOCKED
+            }
         })
-    };
-    // Walk from the seeds.
-    let mut reached = seed.clone();
+        .collect();
+    // Distances to the neighbours up to two cells away, in cells (row-major from (−2, −2)).
+    let table: [f64; 25] = std::array::from_fn(|k| {
+        let (dx, dy) = ((k % 5) as isize - 2, (k / 5) as isize - 2);
+        ((dx * dx + dy * dy) as f64).sqrt()
+    });
+    let dist = |dx: isize, dy: isize| table[((dy + 2) * 5 + dx + 2) as usize];
+    // Walk from the seeds over the walkable cells (ground or seed; the seeds are reached).
     let mut queue: Vec<usize> = (0..n).filter(|&i| seed[i]).collect();
     while let Some(c) = queue.pop() {
-        neighbours(c, &mut |q, d| {
-            if !reached[q]
-                && walkable(q)
-                && (m.raw[q] - m.raw[c]).abs() <= STEP_M + slope[c] * d * m.grid.cell
+        let (zc, sc) = (m.raw[c], slope[c]);
+        for_neighbours(cols, rows, c, 2, |q, dx, dy| {
+            if state[q] == OPEN && (m.raw[q] - zc).abs() <= STEP_M + sc * dist(dx, dy) * m.grid.cell
             {
-                reached[q] = true;
+                state[q] = REACHED;
                 queue.push(q);
             }
         });
     }
-    // Patches of unreached ground.
-    let mut seen = reached;
+    // Patches of unreached ground: the cells still OPEN (a reached cell is seed or ground, an
+    // unreached ground cell is OPEN).
     let mut patch: Vec<usize> = Vec::new();
     let mut dropped = 0;
     for start in 0..n {
-        if seen[start] || !m.is_ground(start) {
+        if state[start] != OPEN {
             continue;
         }
         patch.clear();
         patch.push(start);
-        seen[start] = true;
+        state[start] = REACHED;
         let mut k = 0;
         while k < patch.len() {
             let c = patch[k];
             k += 1;
-            neighbours(c, &mut |q, _| {
-                if !seen[q] && m.is_ground(q) {
-                    seen[q] = true;
+            for_neighbours(cols, rows, c, 2, |q, _, _| {
+                if state[q] == OPEN {
+                    state[q] = REACHED;
                     patch.push(q);
                 }
             });
@@ -397,21 +441,24 @@ fn drop_raised_patches(
 }
 
 /// Calls `f(cell, dx, dy)` for each cell within `reach` cells of `c` (not `c` itself) on a
-/// `cols × rows` grid.
+/// `cols × rows` grid, row by row from the lowest `dy` and `dx`.
+#[inline]
 fn for_neighbours(
     cols: usize,
     rows: usize,
     c: usize,
     reach: isize,
-    f: &mut dyn FnMut(usize, isize, isize),
+    mut f: impl FnMut(usize, isize, isize),
 ) {
     let (cx, cy) = ((c % cols) as isize, (c / cols) as isize);
-    for dy in -reach..=reach {
-        for dx in -reach..=reach {
-            let (nx, ny) = (cx + dx, cy + dy);
-            if (dx, dy) != (0, 0) && nx >= 0 && ny >= 0 && nx < cols as isize && ny < rows as isize
-            {
-                f(ny as usize * cols + nx as usize, dx, dy);
+    // The offsets that stay inside the grid.
+    let (x0, x1) = ((-reach).max(-cx), reach.min(cols as isize - 1 - cx));
+    let (y0, y1) = ((-reach).max(-cy), reach.min(rows as isize - 1 - cy));
+    for dy in y0..=y1 {
+        let row = ((cy + dy) as usize * cols) as isize + cx;
+        for dx in x0..=x1 {
+            if (dx, dy) != (0, 0) {
+                f((row + dx) as usize, dx, dy);
             }
         }
     }
@@ -425,50 +472,86 @@ fn for_neighbours(
 /// ground cells removed.
 fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> usize {
     let (cols, rows) = (m.grid.cols, m.grid.rows);
-    let n = m.raw.len();
-    let has: Vec<bool> = (0..n).map(|i| m.raw[i].is_finite() && !m.low[i]).collect();
-    let neighbours = |c: usize, reach: isize, f: &mut dyn FnMut(usize)| {
-        for_neighbours(cols, rows, c, reach, &mut |q, _, _| f(q))
-    };
+    let has = |i: usize| m.raw[i].is_finite() && !m.low[i];
+    // Segment per cell on a copy of the grid padded with two rings of HOLE, so that the
+    // neighbours are fixed offsets without bounds rules; the cells with points (low outliers
+    // aside) are NONE until their segment is found: one load tells whether a neighbour joins.
     const NONE: u32 = u32::MAX;
-    let mut seg = vec![NONE; n];
-    let mut n_seg = 0u32;
-    let mut stack = Vec::new();
-    for start in 0..n {
-        if !has[start] || seg[start] != NONE {
-            continue;
+    const HOLE: u32 = u32::MAX - 1;
+    const PAD: usize = 2;
+    let pc = cols + 2 * PAD;
+    let padded = |r: usize, c: usize| (r + PAD) * pc + c + PAD;
+    let mut seg = vec![HOLE; pc * (rows + 2 * PAD)];
+    let mut z = vec![0.0; seg.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            let i = r * cols + c;
+            if has(i) {
+                seg[padded(r, c)] = NONE;
+                z[padded(r, c)] = m.raw[i];
+            }
         }
-        seg[start] = n_seg;
-        stack.push(start);
-        while let Some(c) = stack.pop() {
-            neighbours(c, 2, &mut |q| {
-                if has[q] && seg[q] == NONE && (m.raw[q] - m.raw[c]).abs() <= STEP_M {
-                    seg[q] = n_seg;
-                    stack.push(q);
+    }
+    // Offsets up to `reach` cells away, row by row from the lowest dy and dx (as for_neighbours).
+    let offsets = |reach: isize| -> Vec<isize> {
+        let mut o = Vec::new();
+        for dy in -reach..=reach {
+            for dx in -reach..=reach {
+                if (dx, dy) != (0, 0) {
+                    o.push(dy * pc as isize + dx);
                 }
-            });
+            }
         }
-        n_seg += 1;
+        o
+    };
+    let (near2, near1) = (offsets(2), offsets(1));
+    let mut n_seg = 0u32;
+    let mut stack: Vec<usize> = Vec::new();
+    for r in 0..rows {
+        for c in 0..cols {
+            let start = padded(r, c);
+            if seg[start] != NONE {
+                continue;
+            }
+            seg[start] = n_seg;
+            stack.push(start);
+            while let Some(p) = stack.pop() {
+                let zp = z[p];
+                for &o in &near2 {
+                    let q = p.wrapping_add_signed(o);
+                    if seg[q] == NONE && (z[q] - zp).abs() <= STEP_M {
+                        seg[q] = n_seg;
+                        stack.push(q);
+                    }
+                }
+            }
+            n_seg += 1;
+        }
     }
     let ns = n_seg as usize;
     let (mut up, mut all) = (vec![0u32; ns], vec![0u32; ns]);
     let (mut ground, mut above, mut count) = (vec![false; ns], vec![0.0; ns], vec![0u32; ns]);
-    for c in 0..n {
-        if !has[c] {
-            continue;
-        }
-        let s = seg[c] as usize;
-        ground[s] |= m.is_ground(c);
-        above[s] += m.raw[c] - reference[c];
-        count[s] += 1;
-        neighbours(c, 1, &mut |q| {
-            if has[q] && seg[q] != seg[c] {
-                all[s] += 1;
-                if m.raw[c] - m.raw[q] > SEGMENT_RISE_M {
-                    up[s] += 1;
+    for r in 0..rows {
+        for c in 0..cols {
+            let (i, p) = (r * cols + c, padded(r, c));
+            if seg[p] == HOLE {
+                continue;
+            }
+            let s = seg[p] as usize;
+            ground[s] |= m.is_ground(i);
+            above[s] += m.raw[i] - reference[i];
+            count[s] += 1;
+            let zp = z[p];
+            for &o in &near1 {
+                let q = p.wrapping_add_signed(o);
+                if seg[q] != HOLE && seg[q] != s as u32 {
+                    all[s] += 1;
+                    if zp - z[q] > SEGMENT_RISE_M {
+                        up[s] += 1;
+                    }
                 }
             }
-        });
+        }
     }
     let raised: Vec<bool> = (0..ns)
         .map(|s| {
@@ -479,10 +562,13 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
         })
         .collect();
     let mut dropped = 0;
-    for c in 0..n {
-        if has[c] && raised[seg[c] as usize] && m.is_ground(c) {
-            m.obj[c] = true;
-            dropped += 1;
+    for r in 0..rows {
+        for c in 0..cols {
+            let (i, s) = (r * cols + c, seg[padded(r, c)]);
+            if s != HOLE && raised[s as usize] && m.is_ground(i) {
+                m.obj[i] = true;
+                dropped += 1;
+            }
         }
     }
     dropped

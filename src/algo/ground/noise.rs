@@ -135,26 +135,39 @@ pub fn detect(
     cfg.validate()?;
     let n = x.len();
     let mut out = vec![false; n];
+    if cfg.method == NoiseMethod::None {
+        return Ok(out);
+    }
     let idx: Vec<usize> = (0..n).filter(|&i| usable[i]).collect();
     if idx.is_empty() {
         return Ok(out);
     }
-    let px: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
-    let py: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
-    let pz: Vec<f64> = idx.iter().map(|&i| z[i]).collect();
+    // The usable points' coordinates: the columns themselves when every point is usable.
+    let subset = |v: &[f64]| -> Vec<f64> { idx.iter().map(|&i| v[i]).collect() };
+    let copies;
+    let (px, py, pz): (&[f64], &[f64], &[f64]) = if idx.len() == n {
+        (x, y, z)
+    } else {
+        copies = (subset(x), subset(y), subset(z));
+        (&copies.0, &copies.1, &copies.2)
+    };
     let mut flag = vec![false; idx.len()];
     if matches!(cfg.method, NoiseMethod::Sor | NoiseMethod::Both) {
-        for (f, s) in flag.iter_mut().zip(sor(&px, &py, &pz, &cfg.sor)) {
+        for (f, s) in flag.iter_mut().zip(sor(px, py, pz, &cfg.sor)) {
             *f |= s;
         }
     }
     if matches!(cfg.method, NoiseMethod::Ivf | NoiseMethod::Both) {
-        for (f, s) in flag.iter_mut().zip(ivf(&px, &py, &pz, &cfg.ivf)) {
+        for (f, s) in flag.iter_mut().zip(ivf(px, py, pz, &cfg.ivf)) {
             *f |= s;
         }
     }
-    for (k, &i) in idx.iter().enumerate() {
-        out[i] = flag[k];
+    if idx.len() == n {
+        out = flag;
+    } else {
+        for (k, &i) in idx.iter().enumerate() {
+            out[i] = flag[k];
+        }
     }
     let nf = out.iter().filter(|&&f| f).count();
     log::debug!(
@@ -194,6 +207,10 @@ pub fn sor(x: &[f64], y: &[f64], z: &[f64], p: &Sor) -> Vec<bool> {
 }
 
 /// Isolated voxel filter; `true` = noise.
+///
+/// The voxel counts live in a dense 3-D array when the occupied box holds at most
+/// [`DENSE_VOXELS_PER_POINT`] voxels per point (a tile or chunk: O(points)), else in a sorted
+/// list of occupied voxels searched by bisection; both give the same flags.
 pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
     let n = x.len();
     if n == 0 {
@@ -204,12 +221,79 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
     let snap = |v: f64| (v / p.res_m).floor() * p.res_m;
     let (x0, y0, z0) = (snap(min(x)), snap(min(y)), snap(min(z)));
     // Voxel coordinates offset by 1 so that the neighbour at -1 is still >= 0; 21 bits each.
+    // `as u64` truncates and saturates below 0: the floor of a value that cannot be below -1.
     const MASK: u64 = (1 << 21) - 1;
-    let key_of = |i: usize| -> u64 {
-        let v = |c: f64, o: f64| (((c - o) / p.res_m).floor() as u64 + 1).min(MASK - 1);
-        (v(x[i], x0) << 42) | (v(y[i], y0) << 21) | v(z[i], z0)
+    let v = |c: f64, o: f64| (((c - o) / p.res_m) as u64 + 1).min(MASK - 1);
+    let coord = |i: usize| [v(x[i], x0), v(y[i], y0), v(z[i], z0)];
+    // Box sizes with room for the neighbour at +1 (the voxel coordinate grows with the
+    // coordinate, so the largest is the maximum's).
+    let max = |s: &[f64]| s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let dims = [v(max(x), x0) + 2, v(max(y), y0) + 2, v(max(z), z0) + 2];
+    let voxels = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+    let dense = voxels.is_some_and(|v| {
+        v <= (DENSE_VOXELS_PER_POINT * n as u64).max(1 << 16) && v <= u32::MAX as u64
+    });
+    let around: Vec<u32> = if dense {
+        ivf_dense(n, coord, dims)
+    } else {
+        ivf_sorted(&(0..n).map(coord).collect::<Vec<_>>())
     };
-    let keys: Vec<u64> = (0..n).map(key_of).collect();
+    around
+        .iter()
+        .map(|&a| ((a - 1) as usize) < p.min_neighbours)
+        .collect()
+}
+
+/// Most voxels per point [`ivf`] allocates a dense array for.
+const DENSE_VOXELS_PER_POINT: u64 = 8;
+
+/// Points in the 27 voxels around each point's own (itself included), from a dense count array
+/// summed over 3 × 3 × 3 boxes one axis at a time.
+fn ivf_dense(n: usize, coord: impl Fn(usize) -> [u64; 3], dims: [u64; 3]) -> Vec<u32> {
+    let [nx, ny, nz] = dims.map(|d| d as usize);
+    let at = |a: usize, b: usize, c: usize| (a * ny + b) * nz + c;
+    let flat = |p: [u64; 3]| at(p[0] as usize, p[1] as usize, p[2] as usize);
+    // Each point's voxel, kept for the second pass (4 bytes a point).
+    let voxel: Vec<u32> = (0..n).map(|i| flat(coord(i)) as u32).collect();
+    let mut count = vec![0u32; nx * ny * nz];
+    for &k in &voxel {
+        count[k as usize] += 1;
+    }
+    // Box sums along z, then y, then x; the outermost voxels of each axis hold no point and are
+    // never read, so the sums skip them.
+    let mut sz = vec![0u32; count.len()];
+    for k in 0..nx * ny {
+        let (src, dst) = (&count[k * nz..(k + 1) * nz], &mut sz[k * nz..(k + 1) * nz]);
+        for c in 1..nz - 1 {
+            dst[c] = src[c - 1] + src[c] + src[c + 1];
+        }
+    }
+    let mut sy = vec![0u32; count.len()];
+    for a in 0..nx {
+        for b in 1..ny - 1 {
+            for c in 0..nz {
+                sy[at(a, b, c)] = sz[at(a, b - 1, c)] + sz[at(a, b, c)] + sz[at(a, b + 1, c)];
+            }
+        }
+    }
+    // Neighbours along x are `ny · nz` apart.
+    let step = ny * nz;
+    voxel
+        .iter()
+        .map(|&k| {
+            let k = k as usize;
+            sy[k - step] + sy[k] + sy[k + step]
+        })
+        .collect()
+}
+
+/// As [`ivf_dense`], from the sorted occupied voxels (any extent).
+fn ivf_sorted(coords: &[[u64; 3]]) -> Vec<u32> {
+    const MASK: u64 = (1 << 21) - 1;
+    let keys: Vec<u64> = coords
+        .iter()
+        .map(|c| (c[0] << 42) | (c[1] << 21) | c[2])
+        .collect();
     let mut sorted = keys.clone();
     sorted.sort_unstable();
     // Unique keys and their counts.
@@ -243,10 +327,7 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
         })
         .collect();
     keys.iter()
-        .map(|k| {
-            let j = uk.binary_search(k).expect("key present");
-            ((around[j] - 1) as usize) < p.min_neighbours
-        })
+        .map(|k| around[uk.binary_search(k).expect("key present")])
         .collect()
 }
 
@@ -288,6 +369,38 @@ mod tests {
         usable[n - 1] = false;
         let d = detect(&cfg, &x, &y, &z, &usable).unwrap();
         assert_eq!(d[n - 3..], [true, true, false]);
+    }
+
+    #[test]
+    fn dense_and_sorted_voxel_counts_agree() {
+        let mut k = 7u64;
+        let mut rnd = || {
+            k = k
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (k >> 11) as f64 / (1u64 << 53) as f64
+        };
+        // Clustered points with isolated ones between clusters.
+        let coords: Vec<[u64; 3]> = (0..3000)
+            .map(|i| {
+                let spread = if i % 10 == 0 { 40.0 } else { 6.0 };
+                [
+                    1 + (rnd() * spread) as u64,
+                    1 + (rnd() * spread) as u64,
+                    1 + (rnd() * 9.0) as u64,
+                ]
+            })
+            .collect();
+        let mut dims = [0u64; 3];
+        for c in &coords {
+            for j in 0..3 {
+                dims[j] = dims[j].max(c[j] + 2);
+            }
+        }
+        assert_eq!(
+            ivf_dense(coords.len(), |i| coords[i], dims),
+            ivf_sorted(&coords)
+        );
     }
 
     #[test]

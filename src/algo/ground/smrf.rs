@@ -134,7 +134,7 @@ impl Smrf {
         z: &[f64],
         slope_map: Option<&[f64]>,
     ) -> Surface {
-        self.masks(grid, x, y, z, slope_map, None).provisional()
+        self.masks(grid, x, y, z, slope_map).provisional()
     }
 
     /// Steps 1–3: the minimum surface and its low-outlier and object masks.
@@ -145,13 +145,38 @@ impl Smrf {
         y: &[f64],
         z: &[f64],
         slope_map: Option<&[f64]>,
-        radius_map: Option<&[u16]>,
     ) -> SmrfMasks {
+        let mut m = self.minimum(grid, x, y, z);
+        let (cols, rows) = (grid.cols, grid.rows);
+        let tol_owned;
+        let tol: &[f64] = match slope_map {
+            Some(m) => m,
+            None => {
+                tol_owned = vec![self.slope; m.zimin.len()];
+                &tol_owned
+            }
+        };
+        let max_radius = self.max_radius(grid.cell);
+        m.obj = if self.cut_m > 0.0 {
+            let (net, is_net) = self.net_cut(&m.zimin, cols, rows, grid.cell);
+            let mut obj =
+                progressive_filter(&net, cols, rows, grid.cell, tol, max_radius, self.shape);
+            for (o, n) in obj.iter_mut().zip(&is_net) {
+                *o |= *n;
+            }
+            obj
+        } else {
+            progressive_filter(&m.zimin, cols, rows, grid.cell, tol, max_radius, self.shape)
+        };
+        m
+    }
+
+    /// Steps 1–2: the minimum surface, inpainted, and its low outliers; no object cell yet.
+    pub fn minimum(&self, grid: &CellGrid, x: &[f64], y: &[f64], z: &[f64]) -> SmrfMasks {
         let (cols, rows) = (grid.cols, grid.rows);
         let raw = surface::min_surface(grid, x, y, z);
         let mut zimin = raw.clone();
         surface::inpaint(&mut zimin, cols, rows);
-
         let neg: Vec<f64> = zimin.iter().map(|v| -v).collect();
         let low = progressive_filter(
             &neg,
@@ -160,35 +185,9 @@ impl Smrf {
             grid.cell,
             &vec![5.0; neg.len()],
             1,
-            None,
             self.shape,
         );
-        let tol_owned;
-        let tol: &[f64] = match slope_map {
-            Some(m) => m,
-            None => {
-                tol_owned = vec![self.slope; zimin.len()];
-                &tol_owned
-            }
-        };
-        let mut max_radius = (self.window_m / grid.cell).ceil().max(1.0) as usize;
-        if let Some(m) = radius_map {
-            max_radius = m.iter().map(|&v| v as usize).max().unwrap_or(max_radius);
-        }
-        let obj = if self.cut_m > 0.0 {
-            let (net, is_net) = self.net_cut(&zimin, cols, rows, grid.cell);
-            let mut obj = progressive_filter(
-                &net, cols, rows, grid.cell, tol, max_radius, radius_map, self.shape,
-            );
-            for (o, n) in obj.iter_mut().zip(&is_net) {
-                *o |= *n;
-            }
-            obj
-        } else {
-            progressive_filter(
-                &zimin, cols, rows, grid.cell, tol, max_radius, radius_map, self.shape,
-            )
-        };
+        let obj = vec![false; zimin.len()];
         SmrfMasks {
             grid: *grid,
             raw,
@@ -196,6 +195,11 @@ impl Smrf {
             low,
             obj,
         }
+    }
+
+    /// Largest radius of step 3's openings, in cells, on cells of `cell` metres.
+    pub fn max_radius(&self, cell: f64) -> usize {
+        (self.window_m / cell).ceil().max(1.0) as usize
     }
 
     /// Net cutting (Pingel et al. 2013, §3.2; PDAL `cut`): net lines carry the surface opened
@@ -264,8 +268,7 @@ impl SmrfMasks {
 
 /// The progressive morphological filter of SMRF: opens `z` with radii `1 ..= max_radius` and
 /// flags cells whose opened height drops by more than `slope[i] · cell · r` between
-/// consecutive radii.
-#[allow(clippy::too_many_arguments)]
+/// consecutive radii (`slope` ≥ 0).
 pub fn progressive_filter(
     z: &[f64],
     cols: usize,
@@ -273,27 +276,78 @@ pub fn progressive_filter(
     cell: f64,
     slope: &[f64],
     max_radius: usize,
-    radius_map: Option<&[u16]>,
     shape: Shape,
 ) -> Vec<bool> {
-    let mut obj = vec![false; z.len()];
+    let critical = critical_slopes(z, cols, rows, cell, &[max_radius], shape);
+    slope.iter().zip(&critical[0]).map(|(s, c)| s < c).collect()
+}
+
+/// The progressive filter's openings summarised per cell: for each maximum radius of
+/// `max_radii` (ascending), the smallest slope tolerance `s ≥ 0` at which the cell stays
+/// ground, so that [`progressive_filter`] flags cell `i` exactly when `slope[i] < c[i]`
+/// (floating-point products included). One series of openings thus serves every tolerance map
+/// and every window up to the largest: the automatic filter's first pass, seed pass and
+/// slope-adaptive pass share theirs.
+pub fn critical_slopes(
+    z: &[f64],
+    cols: usize,
+    rows: usize,
+    cell: f64,
+    max_radii: &[usize],
+    shape: Shape,
+) -> Vec<Vec<f64>> {
+    debug_assert!(max_radii.windows(2).all(|w| w[0] <= w[1]));
+    let max_radius = max_radii.last().copied().unwrap_or(0);
+    let mut out = Vec::with_capacity(max_radii.len());
+    let mut crit = vec![0.0; z.len()];
     let mut prev = z.to_vec();
     // Every radius erodes the same surface: its row minima are computed once.
     let minima = surface::RowMinima::new(z, cols, rows, max_radius);
+    let mut eroded = Vec::new();
     for r in 1..=max_radius {
         let opened = match &minima {
-            Some(m) => surface::dilate(&m.erode(r, shape), cols, rows, r, shape),
+            Some(m) => {
+                m.erode_into(r, shape, &mut eroded);
+                surface::dilate(&eroded, cols, rows, r, shape)
+            }
             None => surface::open(z, cols, rows, r, shape),
         };
         let t = cell * r as f64;
         for i in 0..z.len() {
-            if prev[i] - opened[i] > slope[i] * t && radius_map.is_none_or(|m| r <= m[i] as usize) {
-                obj[i] = true;
+            let drop = prev[i] - opened[i];
+            // Flagged at this radius for every tolerance below `critical_slope(drop, t)`.
+            if drop > crit[i] * t {
+                crit[i] = critical_slope(drop, t);
             }
         }
         prev = opened;
+        for _ in max_radii.iter().filter(|&&m| m == r) {
+            out.push(crit.clone());
+        }
     }
-    obj
+    // Radius 0: no opening, nothing flagged.
+    while out.len() < max_radii.len() {
+        out.insert(0, vec![0.0; z.len()]);
+    }
+    out
+}
+
+/// The smallest `s` with `s · t ≥ drop` in floating point (`drop`, `t` > 0): a cell whose
+/// opening drops by `drop` over a radius step of `t` metres is flagged exactly for the
+/// tolerances below it (`drop > s · t`, the product rounded as in the paper's test).
+fn critical_slope(drop: f64, t: f64) -> f64 {
+    let mut s = drop / t;
+    while s * t < drop {
+        s = s.next_up();
+    }
+    loop {
+        let below = s.next_down();
+        if below >= 0.0 && below * t >= drop {
+            s = below;
+        } else {
+            return s;
+        }
+    }
 }
 
 /// Step 5: ground when `|z − S(x, y)| ≤ threshold + scalar · slope(x, y)`, with `S` sampled
@@ -311,8 +365,7 @@ pub fn classify_by_surface(
         z: s.slope(),
     };
     let test = |i: usize| {
-        let ez = s.bicubic(x[i], y[i]);
-        let sl = slope.bilinear(x[i], y[i]);
+        let (ez, sl) = s.bicubic_and_bilinear(&slope, x[i], y[i]);
         (z[i] - ez).abs() <= threshold_m + scalar * sl
     };
     if x.len() >= 1 << 16 {
@@ -370,6 +423,43 @@ mod tests {
         // Under the building the provisional DEM follows the plane, not the roof.
         let under = s.bilinear(26.0, 31.0);
         assert!((under - (50.0 + 2.6 + 1.55)).abs() < 0.3, "{under}");
+    }
+
+    /// The critical slopes flag exactly the cells the paper's test flags, radius by radius,
+    /// for any tolerance map (including tolerances on the boundaries themselves).
+    #[test]
+    fn critical_slopes_flag_as_the_direct_test() {
+        let (cols, rows) = (37, 29);
+        let z: Vec<f64> = (0..cols * rows)
+            .map(|i| 300.0 + ((i * 7919) % 101) as f64 * 0.037 - (i % 13) as f64 * 0.21)
+            .collect();
+        let direct = |slope: &[f64], max_radius: usize| {
+            let mut obj = vec![false; z.len()];
+            let mut prev = z.clone();
+            for r in 1..=max_radius {
+                let opened = surface::open(&z, cols, rows, r, Shape::Disk);
+                for i in 0..z.len() {
+                    obj[i] |= prev[i] - opened[i] > slope[i] * (0.5 * r as f64);
+                }
+                prev = opened;
+            }
+            obj
+        };
+        let crit = critical_slopes(&z, cols, rows, 0.5, &[3, 9], Shape::Disk);
+        for (k, &max_radius) in [3, 9].iter().enumerate() {
+            let mut maps: Vec<Vec<f64>> = [0.0, 0.05, 0.15, 0.6, 3.0]
+                .iter()
+                .map(|&s| vec![s; z.len()])
+                .collect();
+            maps.push((0..z.len()).map(|i| 0.01 * (i % 50) as f64).collect());
+            maps.push(crit[k].clone());
+            maps.push(crit[k].iter().map(|c| c.next_down().max(0.0)).collect());
+            for slope in &maps {
+                let via: Vec<bool> = slope.iter().zip(&crit[k]).map(|(s, c)| s < c).collect();
+                assert_eq!(via, direct(slope, max_radius), "radius {max_radius}");
+            }
+        }
+        assert!(crit[1].iter().zip(&crit[0]).all(|(a, b)| a >= b));
     }
 
     #[test]

@@ -79,23 +79,13 @@ impl CellGrid {
     /// Column of `x`, clamped into the grid.
     #[inline]
     pub fn col(&self, x: f64) -> usize {
-        let c = ((x - self.x0) / self.cell).floor();
-        if c <= 0.0 {
-            0
-        } else {
-            (c as usize).min(self.cols - 1)
-        }
+        clamped_index((x - self.x0) / self.cell, self.cols)
     }
 
     /// Row of `y`, clamped into the grid.
     #[inline]
     pub fn row(&self, y: f64) -> usize {
-        let r = ((y - self.y0) / self.cell).floor();
-        if r <= 0.0 {
-            0
-        } else {
-            (r as usize).min(self.rows - 1)
-        }
+        clamped_index((y - self.y0) / self.cell, self.rows)
     }
 
     /// Flat index of the cell containing `(x, y)` (clamped).
@@ -110,6 +100,30 @@ impl CellGrid {
             self.x0 + (col as f64 + 0.5) * self.cell,
             self.y0 + (row as f64 + 0.5) * self.cell,
         )
+    }
+}
+
+/// `floor(v)` clamped into `0..n` (0 for NaN). Above 0 the floor is the truncation `as usize`
+/// does, which saves the call to `floor` (a libm call without SSE4.1): the index of every
+/// point, several times per filter.
+#[inline]
+fn clamped_index(v: f64, n: usize) -> usize {
+    if v >= 1.0 {
+        (v as usize).min(n - 1)
+    } else {
+        0
+    }
+}
+
+/// `floor(v)` for finite `v` of magnitude below 2⁶³, without a libm call (see
+/// [`clamped_index`]).
+#[inline]
+fn fast_floor(v: f64) -> f64 {
+    let t = v as i64 as f64;
+    if t > v {
+        t - 1.0
+    } else {
+        t
     }
 }
 
@@ -159,14 +173,35 @@ impl Surface {
     fn frac(&self, x: f64, y: f64) -> (isize, isize, f64, f64) {
         let fx = (x - self.grid.x0) / self.grid.cell - 0.5;
         let fy = (y - self.grid.y0) / self.grid.cell - 0.5;
-        let c = fx.floor();
-        let r = fy.floor();
+        let c = fast_floor(fx);
+        let r = fast_floor(fy);
         (r as isize, c as isize, fx - c, fy - r)
     }
 
     /// Bilinear interpolation between cell centres (edge cells extend outward).
     pub fn bilinear(&self, x: f64, y: f64) -> f64 {
-        let (r, c, tx, ty) = self.frac(x, y);
+        self.bilinear_at(self.frac(x, y))
+    }
+
+    /// [`Self::bicubic`] of this surface and [`Self::bilinear`] of `other` (same grid) at one
+    /// point, its cell position found once.
+    pub fn bicubic_and_bilinear(&self, other: &Surface, x: f64, y: f64) -> (f64, f64) {
+        debug_assert_eq!(self.grid, other.grid);
+        let at = self.frac(x, y);
+        (self.bicubic_at(at), other.bilinear_at(at))
+    }
+
+    #[inline]
+    fn bilinear_at(&self, (r, c, tx, ty): (isize, isize, f64, f64)) -> f64 {
+        let cols = self.grid.cols;
+        if r >= 0 && c >= 0 && (r as usize) + 1 < self.grid.rows && (c as usize) + 1 < cols {
+            // Inside the grid (nearly every call): the same sums without the edge rules.
+            let k = r as usize * cols + c as usize;
+            let (p, q) = (&self.z[k..k + 2], &self.z[k + cols..k + cols + 2]);
+            let a = p[0] * (1.0 - tx) + p[1] * tx;
+            let b = q[0] * (1.0 - tx) + q[1] * tx;
+            return a * (1.0 - ty) + b * ty;
+        }
         let a = self.at(r, c) * (1.0 - tx) + self.at(r, c + 1) * tx;
         let b = self.at(r + 1, c) * (1.0 - tx) + self.at(r + 1, c + 1) * tx;
         a * (1.0 - ty) + b * ty
@@ -174,10 +209,24 @@ impl Surface {
 
     /// Bicubic (Catmull–Rom cubic convolution) interpolation between cell centres.
     pub fn bicubic(&self, x: f64, y: f64) -> f64 {
-        let (r, c, tx, ty) = self.frac(x, y);
+        self.bicubic_at(self.frac(x, y))
+    }
+
+    #[inline]
+    fn bicubic_at(&self, (r, c, tx, ty): (isize, isize, f64, f64)) -> f64 {
         let wx = cubic_weights(tx);
         let wy = cubic_weights(ty);
+        let cols = self.grid.cols;
         let mut s = 0.0;
+        if r >= 1 && c >= 1 && (r as usize) + 2 < self.grid.rows && (c as usize) + 2 < cols {
+            // Inside the grid (nearly every call): the same sums without the edge rules.
+            let k = (r - 1) as usize * cols + (c - 1) as usize;
+            for (j, wyj) in wy.iter().enumerate() {
+                let p = &self.z[k + j * cols..k + j * cols + 4];
+                s += wyj * (p[0] * wx[0] + p[1] * wx[1] + p[2] * wx[2] + p[3] * wx[3]);
+            }
+            return s;
+        }
         for (j, wyj) in wy.iter().enumerate() {
             let rr = r - 1 + j as isize;
             let row = self.at(rr, c - 1) * wx[0]
@@ -247,14 +296,18 @@ fn cubic_weights(t: f64) -> [f64; 4] {
     ]
 }
 
-/// Lowest z per cell (NaN where a cell holds no point).
+/// Lowest z per cell (NaN where a cell holds no point, or only points at +∞ or NaN).
 pub fn min_surface(g: &CellGrid, x: &[f64], y: &[f64], z: &[f64]) -> Vec<f64> {
-    let mut out = vec![f64::NAN; g.len()];
+    // A select from +∞ rather than a test for "still empty": no branch to mispredict.
+    let mut out = vec![f64::INFINITY; g.len()];
     for i in 0..x.len() {
         let k = g.index(x[i], y[i]);
         let v = out[k];
-        if v.is_nan() || z[i] < v {
-            out[k] = z[i];
+        out[k] = if z[i] < v { z[i] } else { v };
+    }
+    for v in out.iter_mut() {
+        if *v == f64::INFINITY {
+            *v = f64::NAN;
         }
     }
     out
@@ -329,7 +382,31 @@ pub fn inpaint(z: &mut [f64], cols: usize, rows: usize) -> bool {
 /// Gauss–Seidel sweeps of "cell = mean of its 8 neighbours" over the cells flagged in `free`,
 /// alternating the sweep direction.
 fn relax(z: &mut [f64], free: &[bool], cols: usize, rows: usize, sweeps: usize) {
-    let update = |z: &mut [f64], r: usize, c: usize| {
+    // The free cells in sweep order, those on the grid's edge marked by `EDGE`: a sweep then
+    // visits only them, and an inner cell sums its eight neighbours without bounds rules.
+    const EDGE: usize = 1 << (usize::BITS - 1);
+    let mut cells: Vec<usize> = Vec::new();
+    for r in 0..rows {
+        let inner_row = r > 0 && r + 1 < rows;
+        for c in 0..cols {
+            let k = r * cols + c;
+            if free[k] {
+                let inner = inner_row && c > 0 && c + 1 < cols;
+                cells.push(if inner { k } else { k | EDGE });
+            }
+        }
+    }
+    let update = |z: &mut [f64], k: usize| {
+        if k & EDGE == 0 {
+            // Same order of additions as below.
+            let (a, b) = (k - cols, k + cols);
+            let s =
+                0.0 + z[a - 1] + z[a] + z[a + 1] + z[k - 1] + z[k + 1] + z[b - 1] + z[b] + z[b + 1];
+            z[k] = s / 8.0;
+            return;
+        }
+        let k = k & !EDGE;
+        let (r, c) = (k / cols, k % cols);
         let (mut s, mut n) = (0.0, 0u32);
         let r0 = r.saturating_sub(1);
         let r1 = (r + 1).min(rows - 1);
@@ -344,25 +421,17 @@ fn relax(z: &mut [f64], free: &[bool], cols: usize, rows: usize, sweeps: usize) 
             }
         }
         if n > 0 {
-            z[r * cols + c] = s / n as f64;
+            z[k] = s / n as f64;
         }
     };
     for sweep in 0..sweeps {
         if sweep % 2 == 0 {
-            for r in 0..rows {
-                for c in 0..cols {
-                    if free[r * cols + c] {
-                        update(z, r, c);
-                    }
-                }
+            for &k in &cells {
+                update(z, k);
             }
         } else {
-            for r in (0..rows).rev() {
-                for c in (0..cols).rev() {
-                    if free[r * cols + c] {
-                        update(z, r, c);
-                    }
-                }
+            for &k in cells.iter().rev() {
+                update(z, k);
             }
         }
     }
@@ -493,18 +562,10 @@ impl RowMinima {
             let src = &z[row * cols..(row + 1) * cols];
             out[..cols].copy_from_slice(src);
             for w in 1..=max_w {
+                // min over [c−w, c+w] = min(min over [c−w+1, c+w−1], z[c−w], z[c+w]).
                 let (prev, cur) = out[(w - 1) * cols..(w + 1) * cols].split_at_mut(cols);
-                for c in 0..cols {
-                    // min over [c−w, c+w] = min(min over [c−w+1, c+w−1], z[c−w], z[c+w]).
-                    let mut v = prev[c];
-                    if c >= w && src[c - w] < v {
-                        v = src[c - w];
-                    }
-                    if c + w < cols && src[c + w] < v {
-                        v = src[c + w];
-                    }
-                    cur[c] = v;
-                }
+                cur.copy_from_slice(prev);
+                widen(cur, src, w, true);
             }
         };
         let chunk = (max_w + 1) * cols;
@@ -523,27 +584,38 @@ impl RowMinima {
 
     /// Erosion by the element of radius `r` (`r` ≤ the largest half-width kept).
     pub fn erode(&self, r: usize, shape: Shape) -> Vec<f64> {
+        let mut out = Vec::new();
+        self.erode_into(r, shape, &mut out);
+        out
+    }
+
+    /// [`Self::erode`] into `out` (resized), so that a series of radii reuses one buffer.
+    pub fn erode_into(&self, r: usize, shape: Shape, out: &mut Vec<f64>) {
         let (cols, rows) = (self.cols, self.rows);
         assert!(r <= self.max_w, "radius {r} beyond the {} kept", self.max_w);
-        let mut out = vec![f64::INFINITY; cols * rows];
+        out.clear();
+        out.resize(cols * rows, f64::INFINITY);
         let line = |row: usize, w: usize| {
             let k = (row * (self.max_w + 1) + w) * cols;
             &self.data[k..k + cols]
         };
+        let widths: Vec<usize> = (0..=r.min(rows.saturating_sub(1)))
+            .map(|dy| shape.half_width(r, dy))
+            .collect();
         let combine = |(row, o): (usize, &mut [f64])| {
-            for dy in 0..=r.min(rows.saturating_sub(1)) {
-                let w = shape.half_width(r, dy);
+            let mut lines: Vec<&[f64]> = Vec::with_capacity(2 * widths.len());
+            for (dy, &w) in widths.iter().enumerate() {
                 for src in rows_at(row, dy, rows) {
-                    fold_row(o, line(src, w), true);
+                    lines.push(line(src, w));
                 }
             }
+            fold_lines(o, &lines, true);
         };
         if out.len() >= PAR_CELLS {
             out.par_chunks_mut(cols).enumerate().for_each(combine);
         } else {
             out.chunks_mut(cols).enumerate().for_each(combine);
         }
-        out
     }
 }
 
@@ -555,8 +627,108 @@ fn rows_at(row: usize, dy: usize, rows: usize) -> impl Iterator<Item = usize> {
 }
 
 /// `o[i] = min(o[i], s[i])` (or max) for every column.
+///
+/// With AVX2 (checked at run time; the portable build targets SSE2) four columns per
+/// instruction instead of two: the same selects, so the same result.
 #[inline]
 fn fold_row(o: &mut [f64], s: &[f64], min: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked on the line above).
+        return unsafe { fold_row_avx2(o, s, min) };
+    }
+    fold_row_portable(o, s, min)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fold_row_avx2(o: &mut [f64], s: &[f64], min: bool) {
+    use std::arch::x86_64::*;
+    // vminpd(b, a) is `b < a ? b : a` and vmaxpd(b, a) is `b > a ? b : a`, lane by lane: the
+    // portable selects exactly (NaN included). The compiler's own AVX2 code for them used
+    // masked stores, slower than the SSE2 loop.
+    let n = o.len().min(s.len());
+    let body = n - n % 4;
+    let (po, ps) = (o.as_mut_ptr(), s.as_ptr());
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 4 <= n, within both slices.
+        unsafe {
+            let a = _mm256_loadu_pd(po.add(i));
+            let b = _mm256_loadu_pd(ps.add(i));
+            let v = if min {
+                _mm256_min_pd(b, a)
+            } else {
+                _mm256_max_pd(b, a)
+            };
+            _mm256_storeu_pd(po.add(i), v);
+        }
+        i += 4;
+    }
+    fold_row_portable(&mut o[body..n], &s[body..n], min)
+}
+
+/// [`fold_row`] of every line of `lines` into `o`, in order (each line at least as long as
+/// `o`). With AVX2 a block of 16 columns stays in registers across the lines: one load per
+/// line and column instead of two loads and a store.
+fn fold_lines(o: &mut [f64], lines: &[&[f64]], min: bool) {
+    assert!(lines.iter().all(|l| l.len() >= o.len()));
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked on the line above); every line is at least as
+        // long as `o` (asserted above).
+        return unsafe { fold_lines_avx2(o, lines, min) };
+    }
+    for l in lines {
+        fold_row_portable(o, l, min);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fold_lines_avx2(o: &mut [f64], lines: &[&[f64]], min: bool) {
+    use std::arch::x86_64::*;
+    let n = o.len();
+    let body = n - n % 16;
+    let po = o.as_mut_ptr();
+    let op = |b: __m256d, a: __m256d| {
+        // As in fold_row_avx2: `b < a ? b : a` (or `>`), the portable select.
+        if min {
+            _mm256_min_pd(b, a)
+        } else {
+            _mm256_max_pd(b, a)
+        }
+    };
+    let mut i = 0;
+    while i < body {
+        // SAFETY: i + 16 <= n <= the length of `o` and of every line.
+        unsafe {
+            let mut a = [
+                _mm256_loadu_pd(po.add(i)),
+                _mm256_loadu_pd(po.add(i + 4)),
+                _mm256_loadu_pd(po.add(i + 8)),
+                _mm256_loadu_pd(po.add(i + 12)),
+            ];
+            for l in lines {
+                let p = l.as_ptr().add(i);
+                a[0] = op(_mm256_loadu_pd(p), a[0]);
+                a[1] = op(_mm256_loadu_pd(p.add(4)), a[1]);
+                a[2] = op(_mm256_loadu_pd(p.add(8)), a[2]);
+                a[3] = op(_mm256_loadu_pd(p.add(12)), a[3]);
+            }
+            for (k, v) in a.iter().enumerate() {
+                _mm256_storeu_pd(po.add(i + 4 * k), *v);
+            }
+        }
+        i += 16;
+    }
+    for l in lines {
+        fold_row_portable(&mut o[body..], &l[body..n], min);
+    }
+}
+
+#[inline(always)]
+fn fold_row_portable(o: &mut [f64], s: &[f64], min: bool) {
     // An unconditional store of a select compiles to minpd/maxpd; `if b < *a { *a = b }`
     // stayed a lane-by-lane conditional store (twice the time of the whole fold).
     if min {
