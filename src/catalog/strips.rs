@@ -3,7 +3,8 @@
 //! nine times. Instead, before the chunks run, every neighbouring tile is decoded once and the
 //! points that some *other* chunk's buffered rectangle needs (its strip) are written,
 //! uncompressed, to a scratch folder; chunks then read their neighbours' strips. Each tile is
-//! decompressed twice in all (strip pass and its own chunk), whatever its number of neighbours.
+//! decompressed once in all (see the copies below), whatever its number of neighbours: twice
+//! without copies (`scratch_max_gb` 0) or on the edge of a wave.
 //!
 //! A tile cut into parts (see [`super::plan`]) is split in the same pass: each part's buffered
 //! rectangle of the tile is written to its own scratch file, which the part then reads instead
