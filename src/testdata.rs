@@ -30,3 +30,15 @@ pub fn shared_or_skip(rel: &str, test: &str) -> Option<PathBuf> {
     }
     p
 }
+
+/// Uniform numbers in `[0, 1)` from a fixed seed (Knuth's MMIX linear congruential generator,
+/// top 53 bits), for tests that need scattered values without a dependency.
+pub fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut k = seed;
+    move || {
+        k = k
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (k >> 11) as f64 / (1u64 << 53) as f64
+    }
+}

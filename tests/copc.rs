@@ -1,6 +1,9 @@
 //! COPC: plain outputs never carry a COPC source's records; CRS from EVLRs; COPC written for
 //! `*.copc.laz` reads back whole and by box.
 
+#[path = "common/chunk_points.rs"]
+mod chunk_points;
+use chunk_points::chunk_points;
 use landcarbon::points::{self, copc};
 use std::path::Path;
 
@@ -399,22 +402,7 @@ fn catalog_chunks_of_copc_tiles_equal_those_of_laz_tiles() {
             let cache = StripCache::build(&cat, &plan, &ids, Some(dir.path()), true).unwrap();
             let chunks: Vec<_> = plan
                 .iter()
-                .map(|c| {
-                    let pts = catalog::read_chunk_with(&cat, c, Some(&cache)).unwrap();
-                    let mut v: Vec<_> = (0..pts.len())
-                        .map(|i| {
-                            (
-                                pts.is_buffer[i],
-                                (pts.x[i] * 100.0).round() as i64,
-                                (pts.y[i] * 100.0).round() as i64,
-                                (pts.z[i] * 100.0).round() as i64,
-                                pts.intensity[i],
-                            )
-                        })
-                        .collect();
-                    v.sort_unstable();
-                    v
-                })
+                .map(|c| chunk_points(&catalog::read_chunk_with(&cat, c, Some(&cache)).unwrap()))
                 .collect();
             per_layout.push(chunks);
         }

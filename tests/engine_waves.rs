@@ -6,26 +6,17 @@ use landcarbon::catalog::{self, strips::StripCache, Catalog, ChunkOptions, Engin
 use landcarbon::points;
 use landcarbon::synth::{generate, SynthParams};
 
-/// Every point of a chunk as (is_buffer, x, y, z in cm, intensity), sorted.
-type ChunkPoints = Vec<(bool, i64, i64, i64, u16)>;
+#[path = "common/chunk_points.rs"]
+mod chunk_points;
+use chunk_points::{chunk_points, ChunkPoint};
 
-fn chunks_read(cat: &Catalog, plan: &[catalog::Chunk], opts: &EngineOptions) -> Vec<ChunkPoints> {
-    let report = catalog::run(cat, plan, opts, &|_, _| {}, |_, pts| {
-        let mut v: ChunkPoints = (0..pts.len())
-            .map(|i| {
-                (
-                    pts.is_buffer[i],
-                    (pts.x[i] * 100.0).round() as i64,
-                    (pts.y[i] * 100.0).round() as i64,
-                    (pts.z[i] * 100.0).round() as i64,
-                    pts.intensity[i],
-                )
-            })
-            .collect();
-        v.sort_unstable();
-        Ok(v)
-    })
-    .unwrap();
+fn chunks_read(
+    cat: &Catalog,
+    plan: &[catalog::Chunk],
+    opts: &EngineOptions,
+) -> Vec<Vec<ChunkPoint>> {
+    let report =
+        catalog::run(cat, plan, opts, &|_, _| {}, |_, pts| Ok(chunk_points(&pts))).unwrap();
     assert!(report.is_complete(), "{:?}", report.failures);
     report.results.into_iter().map(|(_, v)| v).collect()
 }

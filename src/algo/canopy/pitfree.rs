@@ -351,13 +351,7 @@ mod tests {
     #[test]
     fn incremental_layers_equal_layers_rebuilt_from_scratch() {
         // Crowns of random heights on random (non-lattice) positions, some ground returns.
-        let mut k = 7u64;
-        let mut rnd = || {
-            k = k
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (k >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rnd = crate::testdata::uniform(7);
         let crowns: Vec<(f64, f64, f64)> = (0..40)
             .map(|_| (rnd() * 60.0, rnd() * 60.0, 3.0 + rnd() * 25.0))
             .collect();

@@ -373,13 +373,7 @@ mod tests {
 
     #[test]
     fn dense_and_sorted_voxel_counts_agree() {
-        let mut k = 7u64;
-        let mut rnd = || {
-            k = k
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (k >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rnd = crate::testdata::uniform(7);
         // Clustered points with isolated ones between clusters.
         let coords: Vec<[u64; 3]> = (0..3000)
             .map(|i| {

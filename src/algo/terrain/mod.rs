@@ -181,17 +181,11 @@ impl GroundSurface {
     /// IDW extrapolation, with a warning.
     pub fn new(x: &[f64], y: &[f64], z: &[f64], method: &DtmMethod) -> Result<GroundSurface> {
         method.validate()?;
-        let pts = dedupe_lowest(x, y, z);
-        if pts.is_empty() {
-            return Err(Error::data(
-                "ground surface",
-                "no ground point (is the cloud ground-classified? see `landcarbon ground`)",
-            ));
-        }
-        Self::from_unique(pts, method)
+        Self::from_unique(dedupe_lowest(x, y, z), method)
     }
 
-    /// Builds the surface from ground points already unique in `(x, y)` and sorted.
+    /// Builds the surface from ground points already unique in `(x, y)` and sorted; an error
+    /// when there is none.
     fn from_unique(pts: Vec<[f64; 3]>, method: &DtmMethod) -> Result<GroundSurface> {
         if pts.is_empty() {
             return Err(Error::data(
