@@ -229,6 +229,36 @@ where
     let mut strips_seconds = 0.0;
     // Nanoseconds of reading, summed over chunks.
     let read_ns = std::sync::atomic::AtomicU64::new(0);
+    // One chunk: read, run `f`, name the tiles in its error; `None` when skipped.
+    let run_chunk = |chunk: &Chunk, strips: Option<&StripCache>| {
+        if (opts.stop_early && stop.load(Ordering::Relaxed)) || cancelled() {
+            return None;
+        }
+        // So that the chunk's stages can check for cancellation (crate::job::check).
+        let _entered = job.as_ref().map(|j| j.enter());
+        let t0 = std::time::Instant::now();
+        let pts = read_chunk_with(catalog, chunk, strips);
+        read_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        if let (Some(j), Ok(p)) = (&job, &pts) {
+            j.add_points(p.len() as u64);
+        }
+        let r = pts.and_then(|pts| f(chunk, pts));
+        let r = r.map_err(|e| Error::Chunk {
+            chunk_id: chunk.id,
+            tiles: chunk
+                .tiles
+                .iter()
+                .map(|&t| catalog.tiles[t].path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            source: Box::new(e),
+        });
+        if r.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        on_done(chunk.id, r.is_ok());
+        Some((chunk.id, r))
+    };
     let mut outcomes: Vec<Option<(usize, Result<T>)>> = Vec::with_capacity(plan.len());
     for wave in &waves {
         if cancelled() {
@@ -254,36 +284,7 @@ where
         }
         let done: Vec<Option<(usize, Result<T>)>> = pool.install(|| {
             wave.par_iter()
-                .map(|&ci| {
-                    let chunk = &plan[ci];
-                    if (opts.stop_early && stop.load(Ordering::Relaxed)) || cancelled() {
-                        return None;
-                    }
-                    // So that the chunk's stages can check for cancellation (crate::job::check).
-                    let _entered = job.as_ref().map(|j| j.enter());
-                    let t0 = std::time::Instant::now();
-                    let pts = read_chunk_with(catalog, chunk, strips.as_ref());
-                    read_ns.fetch_add(t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                    if let (Some(j), Ok(p)) = (&job, &pts) {
-                        j.add_points(p.len() as u64);
-                    }
-                    let r = pts.and_then(|pts| f(chunk, pts));
-                    let r = r.map_err(|e| Error::Chunk {
-                        chunk_id: chunk.id,
-                        tiles: chunk
-                            .tiles
-                            .iter()
-                            .map(|&t| catalog.tiles[t].path.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        source: Box::new(e),
-                    });
-                    if r.is_err() {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    on_done(chunk.id, r.is_ok());
-                    Some((chunk.id, r))
-                })
+                .map(|&ci| run_chunk(&plan[ci], strips.as_ref()))
                 .collect()
         });
         outcomes.extend(done);

@@ -122,13 +122,16 @@ pub fn dedupe_lowest(x: &[f64], y: &[f64], z: &[f64]) -> Vec<[f64; 3]> {
         .filter(|((a, b), c)| a.is_finite() && b.is_finite() && c.is_finite())
         .map(|((&a, &b), &c)| [a, b, c])
         .collect();
-    pts.par_sort_unstable_by(|p, q| {
-        p[0].total_cmp(&q[0])
-            .then(p[1].total_cmp(&q[1]))
-            .then(p[2].total_cmp(&q[2]))
-    });
+    pts.par_sort_unstable_by(xyz_cmp);
     pts.dedup_by(|later, first| later[0] == first[0] && later[1] == first[1]);
     pts
+}
+
+/// `(x, y, z)` lexicographic order: the lowest `z` of an `(x, y)` comes first.
+fn xyz_cmp(p: &[f64; 3], q: &[f64; 3]) -> std::cmp::Ordering {
+    p[0].total_cmp(&q[0])
+        .then(p[1].total_cmp(&q[1]))
+        .then(p[2].total_cmp(&q[2]))
 }
 
 /// [`dedupe_lowest`] over the points `idx` of `x, y, z`, also giving, for each of them (in
@@ -146,11 +149,7 @@ fn dedupe_lowest_indexed(
         .map(|(k, &i)| ([x[i], y[i], z[i]], k))
         .filter(|(p, _)| p.iter().all(|v| v.is_finite()))
         .collect();
-    keyed.par_sort_unstable_by(|(p, _), (q, _)| {
-        p[0].total_cmp(&q[0])
-            .then(p[1].total_cmp(&q[1]))
-            .then(p[2].total_cmp(&q[2]))
-    });
+    keyed.par_sort_unstable_by(|(p, _), (q, _)| xyz_cmp(p, q));
     let mut lowest = vec![f64::NAN; idx.len()];
     let mut pts: Vec<[f64; 3]> = Vec::new();
     for (p, k) in keyed {
@@ -205,7 +204,7 @@ impl GroundSurface {
         is_ground: &[bool],
         method: &DtmMethod,
     ) -> Result<GroundSurface> {
-        Ok(CloudGround::build(cloud, is_ground, method)?.surface)
+        Ok(ground_of(cloud, is_ground, method)?.0)
     }
 
     /// Number of unique ground points.
@@ -257,6 +256,29 @@ impl GroundSurface {
     }
 }
 
+/// The surface of the points of `cloud` where `is_ground` is `true`, with the indices of those
+/// points and, for each, the lowest ground `z` at its `(x, y)` (NaN for a non-finite point).
+fn ground_of(
+    cloud: &PointCloud,
+    is_ground: &[bool],
+    method: &DtmMethod,
+) -> Result<(GroundSurface, Vec<usize>, Vec<f64>)> {
+    if is_ground.len() != cloud.len() {
+        return Err(Error::data(
+            "ground surface",
+            format!(
+                "ground mask has {} entries for {} points",
+                is_ground.len(),
+                cloud.len()
+            ),
+        ));
+    }
+    method.validate()?;
+    let idx: Vec<usize> = (0..cloud.len()).filter(|&i| is_ground[i]).collect();
+    let (pts, lowest) = dedupe_lowest_indexed(&cloud.x, &cloud.y, &cloud.z, &idx);
+    Ok((GroundSurface::from_unique(pts, method)?, idx, lowest))
+}
+
 /// A ground surface built from a cloud's own ground points, knowing which points of the cloud
 /// are its vertices.
 pub struct CloudGround {
@@ -273,20 +295,7 @@ impl CloudGround {
         is_ground: &[bool],
         method: &DtmMethod,
     ) -> Result<CloudGround> {
-        if is_ground.len() != cloud.len() {
-            return Err(Error::data(
-                "ground surface",
-                format!(
-                    "ground mask has {} entries for {} points",
-                    is_ground.len(),
-                    cloud.len()
-                ),
-            ));
-        }
-        method.validate()?;
-        let idx: Vec<usize> = (0..cloud.len()).filter(|&i| is_ground[i]).collect();
-        let (pts, lowest) = dedupe_lowest_indexed(&cloud.x, &cloud.y, &cloud.z, &idx);
-        let surface = GroundSurface::from_unique(pts, method)?;
+        let (surface, idx, lowest) = ground_of(cloud, is_ground, method)?;
         let mut vertex_z = Vec::new();
         if matches!(&surface, GroundSurface::Tin(t) if t.has_triangles()) {
             vertex_z = vec![f64::NAN; cloud.len()];
