@@ -29,7 +29,7 @@
 
 use super::model::ModelFile;
 use crate::params::{LandClass, Params};
-use crate::raster::{band_names, read_geotiff, Grid, Raster};
+use crate::raster::{Grid, Raster, RasterReader};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
 
@@ -96,7 +96,10 @@ pub fn predictor_bands(
     metrics: &std::path::Path,
     model: &ModelFile,
 ) -> Result<BTreeMap<String, Raster<f64>>> {
-    let names = band_names(metrics)?;
+    // One reader for every band: the metrics COG is pixel-interleaved, so each band read
+    // from a fresh open would inflate the blocks of all bands again.
+    let reader = RasterReader::open(metrics)?;
+    let names = reader.band_names()?;
     let mut bands = BTreeMap::new();
     for p in model.all_predictors() {
         let i = names.iter().position(|n| *n == p).ok_or_else(|| {
@@ -105,7 +108,7 @@ pub fn predictor_bands(
                 format!("no band '{p}' for the model (bands: {})", names.join(", ")),
             )
         })?;
-        let mut r = read_geotiff(metrics, i + 1)?;
+        let mut r = reader.read_f64(i + 1)?;
         let nd = r.nodata;
         r.data.mapv_inplace(|v| {
             if v == nd || !v.is_finite() {

@@ -11,7 +11,7 @@ use crate::biomass::model::ModelFile;
 use crate::biomass::predict::{carbon_density, predict_agb, CarbonOptions};
 use crate::params::Params;
 use crate::points::Crs;
-use crate::raster::{band_names, read_geotiff, write_geotiff, Grid, MosaicWriter, Raster};
+use crate::raster::{write_geotiff, Grid, MosaicWriter, Raster, RasterReader};
 use crate::vector::table::fmt_num;
 use crate::vector::trees_csv::TreesCsvWriter;
 use crate::vector::{PlotSet, Table};
@@ -37,20 +37,18 @@ pub fn mosaic(
     let Some(first) = parts.first() else {
         return Ok(None);
     };
-    let names = band_names(first)?;
-    let grid = Grid::product(extent, read_geotiff(first, 1)?.grid.res_m);
-    let nodata = read_geotiff(first, 1)?.nodata;
+    let head = RasterReader::open(first)?;
+    let names = head.band_names()?;
+    let grid = Grid::product(extent, head.grid().res_m);
+    let nodata = head.nodata(1)?;
+    drop(head);
     let dest = out.join(format!("{name}.tif"));
     let w = MosaicWriter::create(&dest, grid, &names, nodata as f32, crs)?;
     for p in &parts {
+        // One open per chunk file, not per band.
+        let r = RasterReader::open(p)?;
         let bands: Vec<Raster<f32>> = (1..=names.len())
-            .map(|b| {
-                read_geotiff(p, b).map(|r| Raster {
-                    grid: r.grid,
-                    data: r.data.mapv(|v| v as f32),
-                    nodata: r.nodata as f32,
-                })
-            })
+            .map(|b| r.read_f32(b))
             .collect::<Result<_>>()?;
         let refs: Vec<&Raster<f32>> = bands.iter().collect();
         w.paste(&refs)?;

@@ -18,12 +18,21 @@ use gdal::{Dataset, DriverManager, Metadata};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-fn creation_options() -> RasterCreationOptions {
+/// Options of the tiled GTiffs that are not products (a chunk's rasters, a mosaic's working
+/// file): they are read back once and their encoding never reaches a product, so they get the
+/// fastest DEFLATE level, and tiles no larger than the raster (GTiff tiles are multiples of 16
+/// pixels): a chunk's 11 × 10 cells of metrics in 256 × 256 tiles would compress and inflate
+/// 500 times the raster in every band.
+fn creation_options(grid: &Grid) -> RasterCreationOptions {
+    let tile = |n: usize| n.div_ceil(16).clamp(1, 16) * 16;
     [
-        "COMPRESS=DEFLATE",
-        "TILED=YES",
-        "INTERLEAVE=BAND",
-        "BIGTIFF=IF_SAFER",
+        "COMPRESS=DEFLATE".to_string(),
+        "ZLEVEL=1".to_string(),
+        "TILED=YES".to_string(),
+        format!("BLOCKXSIZE={}", tile(grid.ncols)),
+        format!("BLOCKYSIZE={}", tile(grid.nrows)),
+        "INTERLEAVE=BAND".to_string(),
+        "BIGTIFF=IF_SAFER".to_string(),
     ]
     .into_iter()
     .collect()
@@ -122,7 +131,7 @@ fn create<T: GdalType>(
         ),
         _ => (
             DriverManager::get_driver_by_name("GTiff").map_err(|e| Error::gdal(path, e))?,
-            creation_options(),
+            creation_options(grid),
         ),
     };
     let mut ds = driver
@@ -238,33 +247,107 @@ fn write_bands<T: GdalType + Copy + Into<f64>>(
 }
 
 /// Reads band `band` (1-based) of a raster file as `f64`, with its grid and nodata (NaN when
-/// the file declares none). Rotated or south-up rasters are refused.
+/// the file declares none). Rotated or south-up rasters are refused. To read several bands of
+/// one file, open a [`RasterReader`] once instead.
 pub fn read_geotiff(path: &Path, band: usize) -> Result<Raster<f64>> {
-    let ds = Dataset::open(path).map_err(|e| Error::gdal(path, e))?;
-    let gt = ds.geo_transform().map_err(|e| Error::gdal(path, e))?;
-    if gt[2] != 0.0 || gt[4] != 0.0 || (gt[1] + gt[5]).abs() > 1e-9 * gt[1].abs() || gt[1] <= 0.0 {
-        return Err(Error::data(
-            path.display(),
-            "only north-up rasters with square cells are supported",
-        ));
+    RasterReader::open(path)?.read_f64(band)
+}
+
+/// A raster file opened once for reading several of its bands. Opening a GeoTIFF parses its
+/// header and CRS, and reading a band of a pixel-interleaved file (a many-band COG) inflates
+/// the blocks of every band: bands read through one reader share both (GDAL's block cache
+/// holds the other bands' blocks), where one `read_geotiff` per band repeats them.
+pub struct RasterReader {
+    ds: Dataset,
+    path: PathBuf,
+    grid: Grid,
+}
+
+impl RasterReader {
+    /// Opens `path`; rotated or south-up rasters are refused.
+    pub fn open(path: &Path) -> Result<Self> {
+        let ds = Dataset::open(path).map_err(|e| Error::gdal(path, e))?;
+        let gt = ds.geo_transform().map_err(|e| Error::gdal(path, e))?;
+        if gt[2] != 0.0
+            || gt[4] != 0.0
+            || (gt[1] + gt[5]).abs() > 1e-9 * gt[1].abs()
+            || gt[1] <= 0.0
+        {
+            return Err(Error::data(
+                path.display(),
+                "only north-up rasters with square cells are supported",
+            ));
+        }
+        let (ncols, nrows) = ds.raster_size();
+        let grid = Grid {
+            x_min: gt[0],
+            y_max: gt[3],
+            res_m: gt[1],
+            ncols,
+            nrows,
+        };
+        Ok(RasterReader {
+            ds,
+            path: path.to_path_buf(),
+            grid,
+        })
     }
-    let (ncols, nrows) = ds.raster_size();
-    let grid = Grid {
-        x_min: gt[0],
-        y_max: gt[3],
-        res_m: gt[1],
-        ncols,
-        nrows,
-    };
-    let b = ds.rasterband(band).map_err(|e| Error::gdal(path, e))?;
-    let nodata = b.no_data_value().unwrap_or(f64::NAN);
-    let buf = b
-        .read_as::<f64>((0, 0), (ncols, nrows), (ncols, nrows), None)
-        .map_err(|e| Error::gdal(path, e))?;
-    let (_, data) = buf.into_shape_and_vec();
-    let data = ndarray::Array2::from_shape_vec((nrows, ncols), data)
-        .map_err(|e| Error::data(path.display(), e))?;
-    Ok(Raster { grid, data, nodata })
+
+    /// The grid of every band.
+    pub fn grid(&self) -> Grid {
+        self.grid
+    }
+
+    /// Band names (descriptions), band 1 first.
+    pub fn band_names(&self) -> Result<Vec<String>> {
+        (1..=self.ds.raster_count())
+            .map(|i| {
+                let b = self.band(i)?;
+                b.description().map_err(|e| Error::gdal(&self.path, e))
+            })
+            .collect()
+    }
+
+    /// The nodata value of band `band` (1-based), NaN when the file declares none.
+    pub fn nodata(&self, band: usize) -> Result<f64> {
+        Ok(self.band(band)?.no_data_value().unwrap_or(f64::NAN))
+    }
+
+    fn band(&self, band: usize) -> Result<gdal::raster::RasterBand<'_>> {
+        self.ds
+            .rasterband(band)
+            .map_err(|e| Error::gdal(&self.path, e))
+    }
+
+    fn values<T: GdalType + Copy>(&self, band: usize) -> Result<ndarray::Array2<T>> {
+        let g = &self.grid;
+        let buf = self
+            .band(band)?
+            .read_as::<T>((0, 0), (g.ncols, g.nrows), (g.ncols, g.nrows), None)
+            .map_err(|e| Error::gdal(&self.path, e))?;
+        let (_, data) = buf.into_shape_and_vec();
+        ndarray::Array2::from_shape_vec((g.nrows, g.ncols), data)
+            .map_err(|e| Error::data(self.path.display(), e))
+    }
+
+    /// Band `band` (1-based) as `f64`, with nodata NaN when the file declares none.
+    pub fn read_f64(&self, band: usize) -> Result<Raster<f64>> {
+        Ok(Raster {
+            grid: self.grid,
+            nodata: self.nodata(band)?,
+            data: self.values::<f64>(band)?,
+        })
+    }
+
+    /// Band `band` (1-based) as `f32` (GDAL converts other types as it reads, as for
+    /// [`RasterReader::read_f64`]), nodata cast to `f32`.
+    pub fn read_f32(&self, band: usize) -> Result<Raster<f32>> {
+        Ok(Raster {
+            grid: self.grid,
+            nodata: self.nodata(band)? as f32,
+            data: self.values::<f32>(band)?,
+        })
+    }
 }
 
 /// The CRS of a raster file (unknown when it declares none).
@@ -282,13 +365,7 @@ pub fn raster_crs(path: &Path) -> Result<Crs> {
 
 /// Band names (descriptions) of a raster file.
 pub fn band_names(path: &Path) -> Result<Vec<String>> {
-    let ds = Dataset::open(path).map_err(|e| Error::gdal(path, e))?;
-    (1..=ds.raster_count())
-        .map(|i| {
-            let b = ds.rasterband(i).map_err(|e| Error::gdal(path, e))?;
-            b.description().map_err(|e| Error::gdal(path, e))
-        })
-        .collect()
+    RasterReader::open(path)?.band_names()
 }
 
 /// Closes a dataset being written, failing when GDAL could not write its last blocks (a full

@@ -6,7 +6,7 @@ mod grid;
 
 pub use gdal_io::{
     band_names, band_unit, raster_crs, read_geotiff, write_geotiff, write_geotiff_bands,
-    write_geotiff_bands_intermediate, MosaicWriter,
+    write_geotiff_bands_intermediate, MosaicWriter, RasterReader,
 };
 pub use grid::Grid;
 
