@@ -17,10 +17,21 @@ use crate::catalog::{Chunk, Rect};
 use crate::config::Config;
 use crate::points::{self, Crs, PointCloud};
 use crate::raster::{write_geotiff_bands_intermediate as write_bands, Grid, Raster};
-use crate::vector::Plot;
+use crate::vector::{Plot, PlotShape};
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// Cell size of the point index that finds each plot's points (m): about a plot's radius.
+const PLOT_INDEX_CELL_M: f64 = 10.0;
+
+/// The rectangle searched for a plot's points: its bounding box widened by a metre, so that
+/// rounding in the box (a circle's `x ± r`) never leaves out a point that
+/// [`PlotShape::contains`] accepts.
+fn plot_search_rect(shape: &PlotShape) -> [f64; 4] {
+    let b = shape.bbox();
+    [b[0] - 1.0, b[1] - 1.0, b[2] + 1.0, b[3] + 1.0]
+}
 
 /// Everything a chunk needs besides its points.
 pub struct ChunkContext<'a> {
@@ -187,25 +198,37 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
         sum.files.push(p);
         t.lap("metrics");
     }
+    // A plot belongs to the chunk holding the centre of its bounding box; the buffer (wider
+    // than a plot) holds the rest of it.
+    let core_plots: Vec<(usize, &Plot)> = ctx
+        .plots
+        .iter()
+        .enumerate()
+        .filter(|(_, plot)| {
+            let b = plot.shape.bbox();
+            chunk.core_contains((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0)
+        })
+        .collect();
     if !ctx.plots.is_empty() {
         let r = Returns::from_cloud(&cloud, &hag);
         let mut mc = MetricComputer::new(&opts);
         let mut rows = Vec::new();
-        for (k, plot) in ctx.plots.iter().enumerate() {
-            // A plot belongs to the chunk holding the centre of its bounding box; the buffer
-            // (wider than a plot) holds the rest of it.
-            let b = plot.shape.bbox();
-            let (cx, cy) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
-            if !chunk.core_contains(cx, cy) {
-                continue;
+        // Only the points near each plot are tested (a plot is a few hundred square metres of a
+        // chunk's square kilometre).
+        let index = (!core_plots.is_empty())
+            .then(|| points::CellIndex::new(&cloud.x, &cloud.y, PLOT_INDEX_CELL_M));
+        let mut idx: Vec<usize> = Vec::new();
+        for (k, plot) in core_plots {
+            if let Some(index) = &index {
+                index.candidates(plot_search_rect(&plot.shape), &mut idx);
             }
-            let idx: Vec<usize> = (0..cloud.len())
-                .filter(|&i| hag[i].is_finite() && plot.shape.contains(cloud.x[i], cloud.y[i]))
-                .collect();
+            // Ascending point order, as a scan of every point gives (the metrics' sums run in
+            // that order).
+            idx.retain(|&i| hag[i].is_finite() && plot.shape.contains(cloud.x[i], cloud.y[i]));
             rows.push(PlotRow {
                 plot_index: k,
                 n_returns: idx.len(),
-                metrics: mc.compute(&r, idx),
+                metrics: mc.compute(&r, idx.iter().copied()),
             });
         }
         let p = dir.join("plots.json");
