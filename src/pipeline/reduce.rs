@@ -171,19 +171,106 @@ pub fn calibrate(
     Ok((dest, model))
 }
 
-/// Carbon density per pool from the metrics mosaic and a model: `out/carbon/{agb_t_ha, agc,
+/// The predictor bands of `model` on the product grid, assembled from the chunks'
+/// `chunks/c*/metrics.tif` as [`mosaic`] assembles `metrics.tif` (nodata, then each chunk's
+/// cells in chunk order), nodata and non-finite values as NaN: the rasters
+/// [`crate::biomass::predict::predictor_bands`] reads back from the mosaic, without inflating
+/// the mosaic's pixel-interleaved blocks, which hold every band.
+pub fn predictor_bands_from_chunks(
+    out: &Path,
+    chunk_ids: &[usize],
+    model: &ModelFile,
+    extent: &crate::catalog::Rect,
+) -> Result<BTreeMap<String, Raster<f64>>> {
+    let parts: Vec<PathBuf> = chunk_ids
+        .iter()
+        .map(|&id| chunk_dir(out, id).join("metrics.tif"))
+        .filter(|p| p.exists())
+        .collect();
+    let Some(first) = parts.first() else {
+        return Err(Error::data(
+            out.display(),
+            "no chunk has a metrics raster to predict from",
+        ));
+    };
+    let head = RasterReader::open(first)?;
+    let names = head.band_names()?;
+    let grid = Grid::product(extent, head.grid().res_m);
+    // The mosaic's nodata, for every band (see `mosaic`).
+    let nodata = head.nodata(1)? as f32;
+    let wanted: Vec<(String, usize)> = model
+        .all_predictors()
+        .into_iter()
+        .map(|p| match names.iter().position(|n| *n == p) {
+            Some(i) => Ok((p, i + 1)),
+            None => Err(Error::data(
+                first.display(),
+                format!("no band '{p}' for the model (bands: {})", names.join(", ")),
+            )),
+        })
+        .collect::<Result<_>>()?;
+    let mut bands: Vec<Raster<f32>> = wanted
+        .iter()
+        .map(|_| Raster::filled(grid, nodata))
+        .collect();
+    for p in &parts {
+        let r = RasterReader::open(p)?;
+        for ((_, b), dest) in wanted.iter().zip(&mut bands) {
+            paste_all(dest, &r.read_f32(*b)?);
+        }
+    }
+    Ok(wanted
+        .into_iter()
+        .zip(bands)
+        .map(|((name, _), r)| {
+            let data = r.data.mapv(|v| {
+                if v == nodata || !v.is_finite() {
+                    f64::NAN
+                } else {
+                    f64::from(v)
+                }
+            });
+            let raster = Raster {
+                grid,
+                data,
+                nodata: f64::NAN,
+            };
+            (name, raster)
+        })
+        .collect())
+}
+
+/// Writes every cell of `src` (an aligned grid) into `dest` where they overlap, nodata cells
+/// included, as [`MosaicWriter::paste`] does.
+fn paste_all(dest: &mut Raster<f32>, src: &Raster<f32>) {
+    let (dr, dc) = src.grid.offset_in(&dest.grid);
+    for r in 0..src.grid.nrows {
+        let rr = r as i64 + dr;
+        if rr < 0 || rr >= dest.grid.nrows as i64 {
+            continue;
+        }
+        for c in 0..src.grid.ncols {
+            let cc = c as i64 + dc;
+            if cc >= 0 && cc < dest.grid.ncols as i64 {
+                dest.data[[rr as usize, cc as usize]] = src.data[[r, c]];
+            }
+        }
+    }
+}
+
+/// Carbon density per pool from the metric rasters a model needs (by name, nodata NaN:
+/// [`predictor_bands_from_chunks`]) and the model: `out/carbon/{agb_t_ha, agc,
 /// bgc, dw, lt, total, se, flag}.tif` (the pool names `landcarbon account` reads) and
 /// `parameters.json` (each value used and where it came from).
 pub fn carbon(
     out: &Path,
-    metrics: &Path,
+    bands: &BTreeMap<String, Raster<f64>>,
     model: &ModelFile,
     params: &Params,
     opts: &CarbonOptions,
     crs: &Crs,
 ) -> Result<PathBuf> {
-    let bands = crate::biomass::predict::predictor_bands(metrics, model)?;
-    let agb = predict_agb(model, &bands, None)?;
+    let agb = predict_agb(model, bands, None)?;
     let c = carbon_density(&agb, params, opts)?;
     let dir = out.join("carbon");
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;

@@ -447,7 +447,9 @@ impl<'a> SurveyRun<'a> {
                 class: self.cfg.carbon.class,
                 zone: self.cfg.carbon.zone.clone(),
             };
-            rep.carbon = Some(reduce::carbon(&self.out, &metrics, m, &params, &opts, crs)?);
+            let bands =
+                reduce::predictor_bands_from_chunks(&self.out, &ids, m, &self.catalog.extent())?;
+            rep.carbon = Some(reduce::carbon(&self.out, &bands, m, &params, &opts, crs)?);
         } else if model.is_none() {
             rep.skipped.push((
                 "carbon density".into(),
