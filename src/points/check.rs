@@ -505,14 +505,28 @@ impl BoundsCheck {
     /// Fails when a record of `bytes` decodes outside the header bounds: the points of a
     /// corrupt LAZ chunk, or a header whose bounds (or scales) do not describe its data.
     pub fn check(&self, path: &Path, lay: &RecordLayout, bytes: &[u8], first: u64) -> Result<()> {
-        let mut min = [f64::INFINITY; 3];
-        let mut max = [f64::NEG_INFINITY; 3];
+        if bytes.len() < lay.len {
+            return Ok(());
+        }
+        // The extremes of the stored integers, then of the decoded values: `i · scale + offset`
+        // is monotonic in `i` (increasing for a positive scale, decreasing for a negative one),
+        // so the decoded extremes are those of the extreme integers, exactly, without
+        // decoding every record.
+        let mut imin = [i32::MAX; 3];
+        let mut imax = [i32::MIN; 3];
         for r in bytes.chunks_exact(lay.len) {
             for k in 0..3 {
-                let v = rd_i32(r, 4 * k) as f64 * self.scale[k] + self.offset[k];
-                min[k] = min[k].min(v);
-                max[k] = max[k].max(v);
+                let v = rd_i32(r, 4 * k);
+                imin[k] = imin[k].min(v);
+                imax[k] = imax[k].max(v);
             }
+        }
+        let mut min = [0.0; 3];
+        let mut max = [0.0; 3];
+        for k in 0..3 {
+            let a = imin[k] as f64 * self.scale[k] + self.offset[k];
+            let b = imax[k] as f64 * self.scale[k] + self.offset[k];
+            (min[k], max[k]) = (a.min(b), a.max(b));
         }
         for (k, axis) in ["x", "y", "z"].iter().enumerate() {
             if min[k] < self.lo[k] || max[k] > self.hi[k] {

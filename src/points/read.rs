@@ -280,14 +280,23 @@ pub(crate) fn las_error(path: &Path, e: las::Error) -> Error {
 }
 
 /// Decodes every record of `bytes` and appends it as a core point.
+pub fn decode_all(cloud: &mut PointCloud, bytes: &[u8]) {
+    let lay = RecordLayout::of(&cloud.meta.format);
+    let n = bytes.len() / lay.len;
+    decode_records(cloud, bytes.chunks_exact(lay.len), n);
+}
+
+/// Appends the `n` records `recs` (the layout of `cloud.meta.format`) as core points.
 ///
 /// The columns are grown once to their final length and filled in one pass over the records,
 /// with the format's branches hoisted out of the loop and fixed-size reads (one bounds check per
 /// record).
-pub fn decode_all(cloud: &mut PointCloud, bytes: &[u8]) {
+fn decode_records<'a, I>(cloud: &mut PointCloud, recs: I, n: usize)
+where
+    I: Iterator<Item = &'a [u8]> + Clone,
+{
     let lay = RecordLayout::of(&cloud.meta.format);
     let t = *cloud.meta.header.transforms();
-    let n = bytes.len() / lay.len;
     let base = cloud.len();
     fn g<T: Default + Clone>(v: &mut Vec<T>, len: usize) {
         v.resize(len, T::default());
@@ -317,7 +326,6 @@ pub fn decode_all(cloud: &mut PointCloud, bytes: &[u8]) {
     let ud = &mut cloud.user_data[base..];
     let sa = &mut cloud.scan_angle_deg[base..];
     let ps = &mut cloud.point_source_id[base..];
-    let recs = bytes.chunks_exact(lay.len);
     if lay.extended {
         for (i, r) in recs.clone().enumerate() {
             let h: &[u8; 22] = r[..22].try_into().expect("record of at least 22 bytes");
@@ -382,6 +390,10 @@ pub fn decode_all(cloud: &mut PointCloud, bytes: &[u8]) {
 }
 
 /// Decodes raw records (the layout of `cloud.meta.format`) and appends those kept by `keep`.
+///
+/// Two passes: x and y of every record decide which are kept, then the kept records are
+/// decoded column by column as [`decode_all`] does (a push per column and point costs more
+/// than the decoding itself).
 pub fn decode_into(
     cloud: &mut PointCloud,
     bytes: &[u8],
@@ -390,65 +402,22 @@ pub fn decode_into(
     let lay = RecordLayout::of(&cloud.meta.format);
     let t = *cloud.meta.header.transforms();
     let n = bytes.len() / lay.len;
-    cloud.reserve(n.min(1 << 20));
-    let xlen = cloud.extra.record_len;
-    for rec in bytes.chunks_exact(lay.len) {
+    let mut kept: Vec<usize> = Vec::with_capacity(n);
+    let mut is_buffer: Vec<bool> = Vec::with_capacity(n);
+    for (i, rec) in bytes.chunks_exact(lay.len).enumerate() {
         let x = rd_i32(rec, 0) as f64 * t.x.scale + t.x.offset;
         let y = rd_i32(rec, 4) as f64 * t.y.scale + t.y.offset;
-        let Some(is_buffer) = keep(x, y) else {
-            continue;
-        };
-        cloud.x.push(x);
-        cloud.y.push(y);
-        cloud.z.push(rd_i32(rec, 8) as f64 * t.z.scale + t.z.offset);
-        cloud.intensity.push(rd_u16(rec, 12));
-        let b14 = rec[14];
-        let b15 = rec[15];
-        if lay.extended {
-            cloud.return_number.push(b14 & 0x0F);
-            cloud.number_of_returns.push(b14 >> 4);
-            // b15: bits 0-3 class flags, 4-5 scanner channel, 6 scan direction, 7 edge.
-            cloud
-                .flags
-                .push((b15 & 0x0F) | ((b15 >> 6) & 1) << 4 | ((b15 >> 7) & 1) << 5);
-            cloud.scanner_channel.push((b15 >> 4) & 0x03);
-            cloud.classification.push(rec[16]);
-            cloud.user_data.push(rec[17]);
-            cloud
-                .scan_angle_deg
-                .push(i16::from_le_bytes([rec[18], rec[19]]) as f32 * 0.006);
-            cloud.point_source_id.push(rd_u16(rec, 20));
-        } else {
-            cloud.return_number.push(b14 & 0x07);
-            cloud.number_of_returns.push((b14 >> 3) & 0x07);
-            // b15: bits 0-4 class, 5 synthetic, 6 key point, 7 withheld.
-            cloud
-                .flags
-                .push((b15 >> 5) | ((b14 >> 6) & 1) << 4 | ((b14 >> 7) & 1) << 5);
-            cloud.scanner_channel.push(0);
-            cloud.classification.push(b15 & 0x1F);
-            cloud.scan_angle_deg.push(rec[16] as i8 as f32);
-            cloud.user_data.push(rec[17]);
-            cloud.point_source_id.push(rd_u16(rec, 18));
-        }
-        cloud.is_buffer.push(is_buffer);
-        if let (Some(v), Some(o)) = (&mut cloud.gps_time, lay.gps) {
-            v.push(rd_f64(rec, o));
-        }
-        if let (Some(v), Some(o)) = (&mut cloud.rgb, lay.rgb) {
-            v.push([rd_u16(rec, o), rd_u16(rec, o + 2), rd_u16(rec, o + 4)]);
-        }
-        if let (Some(v), Some(o)) = (&mut cloud.nir, lay.nir) {
-            v.push(rd_u16(rec, o));
-        }
-        if let (Some(v), Some(o)) = (&mut cloud.waveform, lay.waveform) {
-            v.push(rec[o..o + 29].try_into().expect("29 bytes"));
-        }
-        if xlen > 0 {
-            cloud
-                .extra
-                .data
-                .extend_from_slice(&rec[lay.extra..lay.extra + xlen]);
+        if let Some(b) = keep(x, y) {
+            kept.push(i);
+            is_buffer.push(b);
         }
     }
+    let base = cloud.len();
+    if kept.len() == n {
+        decode_records(cloud, bytes.chunks_exact(lay.len), n);
+    } else {
+        let recs = kept.iter().map(|&i| &bytes[i * lay.len..(i + 1) * lay.len]);
+        decode_records(cloud, recs, kept.len());
+    }
+    cloud.is_buffer[base..].copy_from_slice(&is_buffer);
 }
