@@ -188,10 +188,15 @@ impl Grid {
     }
 
     /// Cell `(row, col)` containing `(x, y)`, or `None` outside the grid.
+    ///
+    /// Called per point by the rasterizers: the offsets are compared and truncated without
+    /// `floor` (a libm call). The result is the same: `floor(v) < 0` exactly when `v < 0`,
+    /// `floor(v) >= n` exactly when `v >= n` for a whole `n`, and truncation is the floor of a
+    /// non-negative `v`.
     pub fn cell_of(&self, x: f64, y: f64) -> Option<(usize, usize)> {
-        let c = ((x - self.x_min) / self.res_m).floor();
+        let c = (x - self.x_min) / self.res_m;
         // Rows counted upward from the bottom edge, so that y is half-open like x.
-        let k = ((y - self.y_min()) / self.res_m).floor();
+        let k = (y - self.y_min()) / self.res_m;
         if c < 0.0 || k < 0.0 || c >= self.ncols as f64 || k >= self.nrows as f64 {
             None
         } else {
