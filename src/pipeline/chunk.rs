@@ -22,9 +22,6 @@ use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Cell size of the point index that finds each plot's points (m): about a plot's radius.
-const PLOT_INDEX_CELL_M: f64 = 10.0;
-
 /// The rectangle searched for a plot's points: its bounding box widened by a metre, so that
 /// rounding in the box (a circle's `x ± r`) never leaves out a point that
 /// [`PlotShape::contains`] accepts.
@@ -213,17 +210,25 @@ pub fn process(ctx: &ChunkContext, chunk: &Chunk, mut cloud: PointCloud) -> Resu
         let r = Returns::from_cloud(&cloud, &hag);
         let mut mc = MetricComputer::new(&opts);
         let mut rows = Vec::new();
-        // Only the points near each plot are tested (a plot is a few hundred square metres of a
-        // chunk's square kilometre).
-        let index = (!core_plots.is_empty())
-            .then(|| points::CellIndex::new(&cloud.x, &cloud.y, PLOT_INDEX_CELL_M));
-        let mut idx: Vec<usize> = Vec::new();
-        for (k, plot) in core_plots {
-            if let Some(index) = &index {
-                index.candidates(plot_search_rect(&plot.shape), &mut idx);
+        // The points in each core plot's search rectangle, in one pass over the points for all
+        // plots (ascending point order, as a scan of every point gives: the metrics' sums run in
+        // that order); the plot's exact test then runs on those only, a plot being a few
+        // hundred square metres of a chunk's square kilometre.
+        let rects: Vec<[f64; 4]> = core_plots
+            .iter()
+            .map(|(_, plot)| plot_search_rect(&plot.shape))
+            .collect();
+        let mut near: Vec<Vec<usize>> = vec![Vec::new(); rects.len()];
+        if !rects.is_empty() {
+            for (i, (&x, &y)) in cloud.x.iter().zip(&cloud.y).enumerate() {
+                for (b, idx) in rects.iter().zip(near.iter_mut()) {
+                    if x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3] {
+                        idx.push(i);
+                    }
+                }
             }
-            // Ascending point order, as a scan of every point gives (the metrics' sums run in
-            // that order).
+        }
+        for ((k, plot), mut idx) in core_plots.into_iter().zip(near) {
             idx.retain(|&i| hag[i].is_finite() && plot.shape.contains(cloud.x[i], cloud.y[i]));
             rows.push(PlotRow {
                 plot_index: k,

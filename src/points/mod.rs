@@ -17,7 +17,7 @@ pub mod write;
 
 pub use cloud::{class, flag, widen_bounds, PointCloud, WaveformPacket, NO_BOUNDS};
 pub use crs::Crs;
-pub use index::{CellIndex, KdIndex2};
+pub use index::KdIndex2;
 pub use meta::LasMeta;
 pub use read::{open, read, read_filtered};
 pub use split::split_by_rects;
