@@ -392,8 +392,8 @@ where
 /// Decodes raw records (the layout of `cloud.meta.format`) and appends those kept by `keep`.
 ///
 /// Two passes: x and y of every record decide which are kept, then the kept records are
-/// decoded column by column as [`decode_all`] does (a push per column and point costs more
-/// than the decoding itself).
+/// decoded column by column by [`decode_all`]'s loop (the columns grown once per batch rather
+/// than checked for room at every point and column).
 pub fn decode_into(
     cloud: &mut PointCloud,
     bytes: &[u8],
