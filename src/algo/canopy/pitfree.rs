@@ -28,7 +28,6 @@
 use super::{subcircle_offsets, HeightPoints, CHM_NODATA};
 use crate::raster::{Grid, Raster};
 use crate::{Error, Result};
-use spade::handles::FixedVertexHandle;
 use spade::{DelaunayTriangulation, HasPosition, Point2, Triangulation};
 
 /// Pit-free parameters.
@@ -115,28 +114,15 @@ pub fn pitfree(points: &HeightPoints, grid: &Grid, p: &PitfreeParams) -> Result<
             }
         }
         let edge = edge_of(lo);
-        if edge_above == Some(edge) {
-            // Only the triangles with a new corner are new; the others were rasterized above.
-            for v in (first_new..tin.num_vertices()).map(FixedVertexHandle::from_index) {
-                for e in tin.vertex(v).out_edges() {
-                    let Some(f) = e.face().as_inner() else {
-                        continue;
-                    };
-                    let corners = f.vertices();
-                    let first = corners
-                        .iter()
-                        .map(|c| c.fix().index())
-                        .filter(|&k| k >= first_new)
-                        .min();
-                    if first == Some(v.index()) {
-                        rasterize_triangle(&mut out, corners.map(|c| *c.data()), edge);
-                    }
-                }
+        // Only the triangles with a new corner are new when the edge limit is the one above;
+        // the others were rasterized above. (One pass over the faces, each face once.)
+        let skip_old = edge_above == Some(edge);
+        for face in tin.inner_faces() {
+            let corners = face.vertices();
+            if skip_old && corners.iter().all(|c| c.fix().index() < first_new) {
+                continue;
             }
-        } else {
-            for face in tin.inner_faces() {
-                rasterize_triangle(&mut out, face.vertices().map(|v| *v.data()), edge);
-            }
+            rasterize_triangle(&mut out, corners.map(|v| *v.data()), edge);
         }
         edge_above = Some(edge);
     }
@@ -187,10 +173,22 @@ fn highest_first_returns(points: &HeightPoints, res_m: f64, subcircle_m: f64) ->
 /// Rasterizes one triangle (maximum with what the cell holds). The corners are put in `(x, y)`
 /// order first, so a triangle gets the same values, bit for bit, in every layer and whichever
 /// triangulation produced it.
+///
+/// The triangles are about one cell in size, so the work per triangle, not per cell, dominates:
+/// the cell range comes from float-to-integer conversions instead of `floor`/`ceil` calls, and a
+/// cell's barycentric coordinates are computed only for the cells of the bounding box.
 fn rasterize_triangle(out: &mut Raster<f32>, corners: [V; 3], max_edge: f64) {
-    let mut corners = corners;
-    corners.sort_unstable_by(|p, q| p.x.total_cmp(&q.x).then(p.y.total_cmp(&q.y)));
-    let [a, b, c] = corners;
+    let before = |p: &V, q: &V| p.x.total_cmp(&q.x).then(p.y.total_cmp(&q.y)).is_lt();
+    let [mut a, mut b, mut c] = corners;
+    if before(&b, &a) {
+        std::mem::swap(&mut a, &mut b);
+    }
+    if before(&c, &b) {
+        std::mem::swap(&mut b, &mut c);
+        if before(&b, &a) {
+            std::mem::swap(&mut a, &mut b);
+        }
+    }
     if max_edge > 0.0 {
         let d2 = |p: V, q: V| (p.x - q.x).powi(2) + (p.y - q.y).powi(2);
         let m2 = max_edge * max_edge;
@@ -203,25 +201,29 @@ fn rasterize_triangle(out: &mut Raster<f32>, corners: [V; 3], max_edge: f64) {
         return;
     }
     let g = out.grid;
-    let xmin = a.x.min(b.x).min(c.x);
-    let xmax = a.x.max(b.x).max(c.x);
+    // After the (x, y) sort, a has the smallest x and c the largest.
+    let (xmin, xmax) = (a.x, c.x);
     let ymin = a.y.min(b.y).min(c.y);
     let ymax = a.y.max(b.y).max(c.y);
-    // Cells whose centre lies in the triangle's bounding box.
-    let c0 = ((xmin - g.x_min) / g.res_m - 0.5).ceil().max(0.0);
-    let c1 = ((xmax - g.x_min) / g.res_m - 0.5)
-        .floor()
-        .min(g.ncols as f64 - 1.0);
-    let r0 = ((g.y_max - ymax) / g.res_m - 0.5).ceil().max(0.0);
-    let r1 = ((g.y_max - ymin) / g.res_m - 0.5)
-        .floor()
-        .min(g.nrows as f64 - 1.0);
-    if c1 < c0 || r1 < r0 {
+    // Cells whose centre lies in the triangle's bounding box: columns
+    // ceil((xmin - x_min)/res - 0.5) ..= floor((xmax - x_min)/res - 0.5), clipped to the grid.
+    let Some((c0, c1)) = index_range(
+        (xmin - g.x_min) / g.res_m - 0.5,
+        (xmax - g.x_min) / g.res_m - 0.5,
+        g.ncols,
+    ) else {
         return;
-    }
+    };
+    let Some((r0, r1)) = index_range(
+        (g.y_max - ymax) / g.res_m - 0.5,
+        (g.y_max - ymin) / g.res_m - 0.5,
+        g.nrows,
+    ) else {
+        return;
+    };
     let eps = 1e-9;
-    for row in r0 as usize..=r1 as usize {
-        for col in c0 as usize..=c1 as usize {
+    for row in r0..=r1 {
+        for col in c0..=c1 {
             let (px, py) = g.centre(row, col);
             let l0 = ((b.y - c.y) * (px - c.x) + (c.x - b.x) * (py - c.y)) / det;
             let l1 = ((c.y - a.y) * (px - c.x) + (a.x - c.x) * (py - c.y)) / det;
@@ -236,6 +238,24 @@ fn rasterize_triangle(out: &mut Raster<f32>, corners: [V; 3], max_edge: f64) {
             }
         }
     }
+}
+
+/// The integers `ceil(lo)..=floor(hi)` within `0..n`, or `None` when there is none.
+#[inline]
+fn index_range(lo: f64, hi: f64, n: usize) -> Option<(usize, usize)> {
+    if !(hi >= 0.0 && lo < n as f64) || n == 0 {
+        return None;
+    }
+    // lo < n and hi ≥ 0: both conversions are in range; `as` truncates toward zero, which is
+    // floor for non-negative values.
+    let first = if lo <= 0.0 {
+        0
+    } else {
+        let t = lo as usize;
+        t + ((t as f64) < lo) as usize
+    };
+    let last = if hi >= n as f64 { n - 1 } else { hi as usize };
+    (first <= last).then_some((first, last))
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@
 //! * `v ≤ 1.05 · h_s`,
 //! * `|row − row_s| < max_cr_px` and `|col − col_s| < max_cr_px` (default 10 cells).
 //!
-//! Growth stops when a sweep adds no cell.
+//! Growth stops when a sweep adds no cell. Each sweep visits only the labelled cells that
+//! still have an unlabelled neighbour with data (the others cannot offer anything), which
+//! gives the same crowns as sweeping the whole image.
 //!
 //! The `max_cr` quirk: lidR documents `max_cr` as the maximum crown *diameter* in pixels, but
 //! its C++ code compares it with the distance from the seed along each axis, so it acts as a
@@ -104,69 +106,87 @@ pub fn dalponte2016(
         cnt[k] = 1;
     }
     let max_cr = p.max_cr_px as i64;
-    // Claims of one sweep: (cell index, label).
-    let mut claims: Vec<(usize, u32)> = Vec::new();
+    // The labelled cells that may still offer a neighbour: a cell whose four neighbours are
+    // all labelled or without data offers nothing in any later sweep, so it leaves the list.
+    // The outcome of a sweep does not depend on the order the cells are visited in (each cell
+    // goes to its best claim), so sweeping this list gives the same crowns as sweeping the
+    // whole image.
+    let mut active: Vec<usize> = (0..nr * nc)
+        .filter(|&i| label.data[[i / nc, i % nc]] != 0)
+        .collect();
+    // Claims of one sweep: the best claim per cell (0 = none) and the cells claimed.
+    let mut best: Vec<u32> = vec![0; nr * nc];
+    let mut claimed: Vec<usize> = Vec::new();
     loop {
-        claims.clear();
-        for r in 0..nr {
-            for c in 0..nc {
-                let id = label.data[[r, c]];
-                if id == 0 {
+        claimed.clear();
+        for &cell in &active {
+            let (r, c) = (cell / nc, cell % nc);
+            let id = label.data[[r, c]];
+            let k = (id - 1) as usize;
+            let hs = seed_h[k];
+            let mean = sum[k] / cnt[k] as f64;
+            let s = &seeds[k];
+            let nb = [
+                (r as i64 - 1, c as i64),
+                (r as i64, c as i64 - 1),
+                (r as i64, c as i64 + 1),
+                (r as i64 + 1, c as i64),
+            ];
+            for (rr, cc) in nb {
+                if rr < 0 || cc < 0 || rr >= nr as i64 || cc >= nc as i64 {
                     continue;
                 }
-                let k = (id - 1) as usize;
-                let hs = seed_h[k];
-                let mean = sum[k] / cnt[k] as f64;
-                let s = &seeds[k];
-                let nb = [
-                    (r as i64 - 1, c as i64),
-                    (r as i64, c as i64 - 1),
-                    (r as i64, c as i64 + 1),
-                    (r as i64 + 1, c as i64),
-                ];
-                for (rr, cc) in nb {
-                    if rr < 0 || cc < 0 || rr >= nr as i64 || cc >= nc as i64 {
-                        continue;
-                    }
-                    let (ru, cu) = (rr as usize, cc as usize);
-                    if label.data[[ru, cu]] != 0 {
-                        continue;
-                    }
-                    let v = chm.data[[ru, cu]];
-                    if !is_valid(v) {
-                        continue;
-                    }
-                    let v = v as f64;
-                    if v > th_tree_m
-                        && v > hs * p.th_seed
-                        && v > mean * p.th_cr
-                        && v <= hs * 1.05
-                        && (s.row as i64 - rr).abs() < max_cr
-                        && (s.col as i64 - cc).abs() < max_cr
-                    {
-                        claims.push((ru * nc + cu, id));
+                let (ru, cu) = (rr as usize, cc as usize);
+                if label.data[[ru, cu]] != 0 {
+                    continue;
+                }
+                let v = chm.data[[ru, cu]];
+                if !is_valid(v) {
+                    continue;
+                }
+                let v = v as f64;
+                if v > th_tree_m
+                    && v > hs * p.th_seed
+                    && v > mean * p.th_cr
+                    && v <= hs * 1.05
+                    && (s.row as i64 - rr).abs() < max_cr
+                    && (s.col as i64 - cc).abs() < max_cr
+                {
+                    // One winner per cell: the highest seed (ties by seed position).
+                    let b = &mut best[ru * nc + cu];
+                    if *b == 0 {
+                        claimed.push(ru * nc + cu);
+                        *b = id;
+                    } else if seeds[k].rank_cmp(&seeds[(*b - 1) as usize]).is_gt() {
+                        *b = id;
                     }
                 }
             }
         }
-        if claims.is_empty() {
+        if claimed.is_empty() {
             break;
         }
-        // One winner per cell: the highest seed (ties by seed position).
-        claims.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                let (sa, sb) = (&seeds[(a.1 - 1) as usize], &seeds[(b.1 - 1) as usize]);
-                sb.rank_cmp(sa)
-            })
-        });
-        claims.dedup_by_key(|c| c.0);
-        for &(cell, id) in &claims {
+        // In cell order: the region sums are then added up in one fixed order.
+        claimed.sort_unstable();
+        for &cell in &claimed {
             let (r, c) = (cell / nc, cell % nc);
+            let id = std::mem::take(&mut best[cell]);
             label.data[[r, c]] = id;
             let k = (id - 1) as usize;
             sum[k] += chm.data[[r, c]] as f64;
             cnt[k] += 1;
         }
+        let open = |cell: usize| {
+            let (r, c) = (cell / nc, cell % nc);
+            let free =
+                |ru: usize, cu: usize| label.data[[ru, cu]] == 0 && is_valid(chm.data[[ru, cu]]);
+            (r > 0 && free(r - 1, c))
+                || (c > 0 && free(r, c - 1))
+                || (c + 1 < nc && free(r, c + 1))
+                || (r + 1 < nr && free(r + 1, c))
+        };
+        active.retain(|&cell| open(cell));
+        active.extend(claimed.iter().copied().filter(|&cell| open(cell)));
     }
     Ok(label)
 }

@@ -21,7 +21,8 @@ pub fn convex_hull(pts: &[[f64; 2]]) -> Vec<[f64; 2]> {
         .copied()
         .filter(|q| q[0].is_finite() && q[1].is_finite())
         .collect();
-    p.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+    // Equal keys are equal bit patterns, so an unstable sort gives the same sequence.
+    p.sort_unstable_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
     p.dedup();
     if p.len() < 3 {
         return p;

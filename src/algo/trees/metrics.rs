@@ -57,25 +57,11 @@ pub fn tree_metrics(
     apex_radius_m: &[f64],
 ) -> Vec<Tree> {
     let n = tops.len();
-    let mut cells = vec![0usize; n];
-    let mut cell_pts: Vec<Vec<[f64; 2]>> = vec![Vec::new(); n];
     let g = labels.grid;
-    let half = 0.5 * g.res_m;
-    for row in 0..g.nrows {
-        for col in 0..g.ncols {
-            let l = labels.data[[row, col]];
-            if l == 0 {
-                continue;
-            }
-            let k = (l - 1) as usize;
-            cells[k] += 1;
-            let (cx, cy) = g.centre(row, col);
-            cell_pts[k].extend([
-                [cx - half, cy - half],
-                [cx + half, cy - half],
-                [cx + half, cy + half],
-                [cx - half, cy + half],
-            ]);
+    let mut cells = vec![0usize; n];
+    for &l in labels.data.iter() {
+        if l != 0 {
+            cells[(l - 1) as usize] += 1;
         }
     }
     let mut pts: Vec<Vec<[f64; 2]>> = vec![Vec::new(); n];
@@ -94,14 +80,38 @@ pub fn tree_metrics(
             near[k].push((x[i], y[i]));
         }
     }
+    let mut crowns: Vec<Vec<[f64; 2]>> = pts.iter().map(|p| convex_hull(p)).collect();
+    // A crown with fewer than 3 non-collinear returns takes the hull of its cells' corners
+    // instead (one pass over the labels for those few crowns only).
+    let mut corner_pts: Vec<Vec<[f64; 2]>> = vec![Vec::new(); n];
+    if crowns.iter().any(|c| c.len() < 3) {
+        let half = 0.5 * g.res_m;
+        for row in 0..g.nrows {
+            for col in 0..g.ncols {
+                let l = labels.data[[row, col]];
+                if l == 0 || crowns[(l - 1) as usize].len() >= 3 {
+                    continue;
+                }
+                let (cx, cy) = g.centre(row, col);
+                corner_pts[(l - 1) as usize].extend([
+                    [cx - half, cy - half],
+                    [cx + half, cy - half],
+                    [cx + half, cy + half],
+                    [cx - half, cy + half],
+                ]);
+            }
+        }
+        for (crown, corners) in crowns.iter_mut().zip(&corner_pts) {
+            if crown.len() < 3 {
+                *crown = convex_hull(corners);
+            }
+        }
+    }
     tops.iter()
         .enumerate()
         .map(|(k, t)| {
             let area = cells[k] as f64 * g.res_m * g.res_m;
-            let mut crown = convex_hull(&pts[k]);
-            if crown.len() < 3 {
-                crown = convex_hull(&cell_pts[k]);
-            }
+            let crown = std::mem::take(&mut crowns[k]);
             let (ax, ay) = mean_position(&mut near[k]).unwrap_or((t.x, t.y));
             Tree {
                 id: super::tree_id(ax, ay),

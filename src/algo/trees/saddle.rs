@@ -174,17 +174,19 @@ pub fn cover(chm: &Raster<f32>, x: f64, y: f64, radius_m: f64, level: f64) -> f6
     let k = (radius_m / g.res_m).floor() as i64;
     let (mut n, mut hi) = (0usize, 0usize);
     for dr in -k..=k {
-        for dc in -k..=k {
-            let (rr, cc) = (r0 as i64 + dr, c0 as i64 + dc);
-            if dr * dr + dc * dc > k * k
-                || rr < 0
-                || cc < 0
-                || rr >= g.nrows as i64
-                || cc >= g.ncols as i64
-            {
-                continue;
-            }
-            let v = chm.data[[rr as usize, cc as usize]];
+        let rr = r0 as i64 + dr;
+        if rr < 0 || rr >= g.nrows as i64 {
+            continue;
+        }
+        // The cells of this row within the disc: dc² ≤ k² − dr², clipped to the grid.
+        let w = isqrt(k * k - dr * dr);
+        let c_lo = (c0 as i64 - w).max(0) as usize;
+        let c_hi = (c0 as i64 + w).min(g.ncols as i64 - 1);
+        if c_hi < c_lo as i64 {
+            continue;
+        }
+        for c in c_lo..=c_hi as usize {
+            let v = chm.data[[rr as usize, c]];
             if is_valid(v) {
                 n += 1;
                 hi += usize::from(v as f64 >= level);
@@ -196,6 +198,21 @@ pub fn cover(chm: &Raster<f32>, x: f64, y: f64, radius_m: f64, level: f64) -> f6
     } else {
         hi as f64 / n as f64
     }
+}
+
+/// The largest `w ≥ 0` with `w² ≤ a` (0 for `a < 0`).
+fn isqrt(a: i64) -> i64 {
+    if a <= 0 {
+        return 0;
+    }
+    let mut w = (a as f64).sqrt() as i64;
+    while w * w > a {
+        w -= 1;
+    }
+    while (w + 1) * (w + 1) <= a {
+        w += 1;
+    }
+    w
 }
 
 /// The tops whose depth reaches the thresholds (see the module doc), in their input order.
