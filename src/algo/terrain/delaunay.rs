@@ -239,10 +239,7 @@ impl Triangulation {
             return Triangulation::default();
         };
         let (p0, p1, p2) = (pts[i0 as usize], pts[i1 as usize], pts[i2 as usize]);
-        let mut centre = circumcentre(p0, p1, p2);
-        if !(centre[0].is_finite() && centre[1].is_finite()) {
-            centre = [(p0[0] + p1[0] + p2[0]) / 3.0, (p0[1] + p1[1] + p2[1]) / 3.0];
-        }
+        let centre = sweep_centre(p0, p1, p2);
         let max_triangles = 2 * n - 5;
         let mut t = Triangulation {
             triangles: Vec::with_capacity(max_triangles * 3),
@@ -253,18 +250,7 @@ impl Triangulation {
         // Sweep order: distance from the seed's circumcentre.
         let order: Vec<u32> = match order {
             Some(o) => o.to_vec(),
-            None => {
-                let mut by_distance: Vec<(f64, u32)> = pts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        let (dx, dy) = (p[0] - centre[0], p[1] - centre[1]);
-                        (dx * dx + dy * dy, i as u32)
-                    })
-                    .collect();
-                by_distance.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                by_distance.into_iter().map(|(_, i)| i).collect()
-            }
+            None => by_distance(pts, centre),
         };
 
         let hash_len = ((n as f64).sqrt().ceil() as usize).max(1);
@@ -601,6 +587,44 @@ impl Triangulation {
             return (loc, t);
         }
     }
+}
+
+/// The order in which the sweep inserts the points (by distance from the seed triangle's
+/// circumcentre; identity when there is no triangle). Triangulating the points permuted into
+/// this order gives the same triangulation (it is unique) with sequential memory access: the
+/// points the sweep touches are the ones it inserted last.
+pub fn sweep_order(pts: &[[f64; 2]]) -> Vec<u32> {
+    match seed_triangle(pts) {
+        Some((i0, i1, i2)) => {
+            let (p0, p1, p2) = (pts[i0 as usize], pts[i1 as usize], pts[i2 as usize]);
+            by_distance(pts, sweep_centre(p0, p1, p2))
+        }
+        None => (0..pts.len() as u32).collect(),
+    }
+}
+
+/// The sweep's centre: the seed's circumcentre (its centroid if that overflows).
+fn sweep_centre(p0: [f64; 2], p1: [f64; 2], p2: [f64; 2]) -> [f64; 2] {
+    let c = circumcentre(p0, p1, p2);
+    if c[0].is_finite() && c[1].is_finite() {
+        c
+    } else {
+        [(p0[0] + p1[0] + p2[0]) / 3.0, (p0[1] + p1[1] + p2[1]) / 3.0]
+    }
+}
+
+/// Point indices by increasing distance from `centre` (ties by index).
+fn by_distance(pts: &[[f64; 2]], centre: [f64; 2]) -> Vec<u32> {
+    let mut keyed: Vec<(f64, u32)> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (dx, dy) = (p[0] - centre[0], p[1] - centre[1]);
+            (dx * dx + dy * dy, i as u32)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// The seed triangle: the point nearest the bounding-box centre, its nearest neighbour, and the
@@ -976,11 +1000,54 @@ mod tests {
     }
 
     #[test]
+    fn sweep_order_gives_the_same_triangulation() {
+        let pts = random(2000, 12);
+        let t = Triangulation::new(&pts);
+        let order = sweep_order(&pts);
+        let permuted: Vec<[f64; 2]> = order.iter().map(|&i| pts[i as usize]).collect();
+        let u = Triangulation::new(&permuted);
+        let key = |t: &Triangulation, map: &dyn Fn(u32) -> u32| {
+            let mut v: Vec<[u32; 3]> = t
+                .triangles
+                .chunks(3)
+                .map(|c| {
+                    let mut a = [map(c[0]), map(c[1]), map(c[2])];
+                    a.sort();
+                    a
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(key(&t, &|i| i), key(&u, &|i| order[i as usize]));
+    }
+
+    #[test]
     #[ignore]
     fn timing_one_million_points() {
-        let pts = random(1_000_000, 1);
+        // Quantized to 1 cm like LAS coordinates, about 2 points per m².
+        let mut pts = random(1_000_000, 1);
+        for p in &mut pts {
+            p[0] = (p[0] * 100.0).round() / 100.0;
+            p[1] = 3_400_000.0 + ((p[1] - 3_400_000.0) * 7.0 * 100.0).round() / 100.0;
+        }
+        pts.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+        pts.dedup();
         let t0 = std::time::Instant::now();
         let t = Triangulation::new(&pts);
-        eprintln!("1 M points: {:?}, {} triangles", t0.elapsed(), t.len());
+        eprintln!(
+            "1 M points, x-sorted: {:?}, {} triangles",
+            t0.elapsed(),
+            t.len()
+        );
+        let t0 = std::time::Instant::now();
+        let order = sweep_order(&pts);
+        let permuted: Vec<[f64; 2]> = order.iter().map(|&i| pts[i as usize]).collect();
+        let t = Triangulation::new(&permuted);
+        eprintln!(
+            "1 M points, sweep order: {:?}, {} triangles",
+            t0.elapsed(),
+            t.len()
+        );
     }
 }

@@ -130,7 +130,7 @@ pub struct LocateHint(u32);
 
 /// A Delaunay TIN over ground points, extrapolated by kNN-IDW outside its hull.
 pub struct TinSurface {
-    /// Vertex positions and elevations, in the order of the unique ground points.
+    /// Vertex positions and elevations, in the sweep's insertion order.
     xy: Vec<[f64; 2]>,
     z: Vec<f64>,
     tri: Triangulation,
@@ -179,8 +179,13 @@ impl TinSurface {
                 format!("{} ground points: too many for one TIN", pts.len()),
             ));
         }
+        // Vertices in the sweep's insertion order: the triangulation then reads them (almost)
+        // sequentially, instead of jumping across the (x, y)-sorted points.
         let xy: Vec<[f64; 2]> = pts.iter().map(|p| [p[0], p[1]]).collect();
-        let z: Vec<f64> = pts.iter().map(|p| p[2]).collect();
+        let order = super::delaunay::sweep_order(&xy);
+        let xy: Vec<[f64; 2]> = order.iter().map(|&i| xy[i as usize]).collect();
+        let z: Vec<f64> = order.iter().map(|&i| pts[i as usize][2]).collect();
+        drop(order);
         let tri = Triangulation::new(&xy);
         let has_faces = !tri.is_empty();
         if !has_faces {
