@@ -1023,6 +1023,73 @@ mod tests {
     }
 
     #[test]
+    fn quantized_points_equal_spade_up_to_co_circular_ties() {
+        // LAS-like coordinates (1 cm) at about 2 points per m²: exact co-circular quadruples
+        // occur. Every edge must be locally Delaunay (which makes the triangulation Delaunay),
+        // and every triangle that spade's bulk loader does not produce must have a co-circular
+        // tie on one of its edges.
+        use spade::{DelaunayTriangulation, Point2, Triangulation as _};
+        let mut pts = random(80_000, 21);
+        for p in &mut pts {
+            p[0] = 500_000.0 + ((p[0] - 500_000.0) * 2.0 * 100.0).round() / 100.0;
+            p[1] = 3_400_000.0 + ((p[1] - 3_400_000.0) * 2.0 * 100.0).round() / 100.0;
+        }
+        pts.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+        pts.dedup();
+        let t = Triangulation::new(&pts);
+        let at = |v: u32| pts[v as usize];
+        let mut tie_edge = vec![false; t.halfedges.len()];
+        let mut ties = 0;
+        for h in 0..t.halfedges.len() as u32 {
+            let o = t.halfedges[h as usize];
+            if o == EMPTY {
+                continue;
+            }
+            let (a, b) = (
+                at(t.triangles[h as usize]),
+                at(t.triangles[next_halfedge(h) as usize]),
+            );
+            let c = at(t.triangles[prev_halfedge(h) as usize]);
+            let d = at(t.triangles[prev_halfedge(o) as usize]);
+            // (a, b, c) clockwise: (a, c, b) counter-clockwise.
+            let s = robust::incircle(coord(a), coord(c), coord(b), coord(d));
+            assert!(s <= 0.0, "edge {h} is not locally Delaunay");
+            if s == 0.0 {
+                tie_edge[h as usize] = true;
+                ties += 1;
+            }
+        }
+        let sp: DelaunayTriangulation<Point2<f64>> =
+            DelaunayTriangulation::bulk_load(pts.iter().map(|p| Point2::new(p[0], p[1])).collect())
+                .unwrap();
+        let key = |v: [[f64; 2]; 3]| {
+            let mut k = v.map(|p| [p[0].to_bits(), p[1].to_bits()]);
+            k.sort();
+            k
+        };
+        let theirs: std::collections::HashSet<[[u64; 2]; 3]> = sp
+            .inner_faces()
+            .map(|f| key(f.vertices().map(|v| [v.position().x, v.position().y])))
+            .collect();
+        assert_eq!(theirs.len(), t.len());
+        let mut different = 0;
+        for k in 0..t.len() as u32 {
+            let v = [0, 1, 2].map(|j| at(t.triangles[(3 * k + j) as usize]));
+            if !theirs.contains(&key(v)) {
+                different += 1;
+                assert!(
+                    (3 * k..3 * k + 3).any(|h| tie_edge[h as usize]),
+                    "triangle {k} differs from spade's without a co-circular tie"
+                );
+            }
+        }
+        eprintln!(
+            "{} triangles, {ties} co-circular half-edges, {different} triangles differ from spade",
+            t.len()
+        );
+    }
+
+    #[test]
     #[ignore]
     fn timing_one_million_points() {
         // Quantized to 1 cm like LAS coordinates, about 2 points per m².
