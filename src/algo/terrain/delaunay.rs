@@ -77,7 +77,7 @@ pub fn next_halfedge(h: u32) -> u32 {
 /// The previous half-edge in the same triangle.
 #[inline]
 pub fn prev_halfedge(h: u32) -> u32 {
-    if h % 3 == 0 {
+    if h.is_multiple_of(3) {
         h + 2
     } else {
         h - 1

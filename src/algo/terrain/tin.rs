@@ -284,7 +284,7 @@ impl TinSurface {
             Location::Vertex(v) => Some(self.z[v as usize]),
             Location::Edge(h) => {
                 let opp = self.tri.halfedges[h as usize];
-                if !self.kept(h / 3) && !(opp != EMPTY && self.kept(opp / 3)) {
+                if !(self.kept(h / 3) || (opp != EMPTY && self.kept(opp / 3))) {
                     return None;
                 }
                 let mut a = self.vertex(self.tri.triangles[h as usize]);
