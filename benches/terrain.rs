@@ -1,4 +1,4 @@
-//! Terrain throughput: TIN build (dedupe + spade bulk load), DTM rasterization at 1 m (TIN and
+//! Terrain throughput: TIN build (dedupe + sweep-hull Delaunay), DTM rasterization at 1 m (TIN and
 //! kNN-IDW), and height normalization of every point, on a synthetic forest scene (always
 //! available) and on the real forest tile `lasR_bcts_2.laz` when the shared data is present.
 //! Single-threaded numbers: run with `RAYON_NUM_THREADS=1`.

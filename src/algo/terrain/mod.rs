@@ -17,6 +17,7 @@
 //! See also: the ground filters under `algo::ground` (which produce the classes used here).
 
 pub mod compare;
+pub mod delaunay;
 pub mod dtm;
 pub mod idw;
 pub mod normalize;

@@ -1,7 +1,7 @@
 //! Delaunay TIN of ground points with linear interpolation inside its triangles.
 //!
-//! The ground points are triangulated in the plane (Delaunay, spade's bulk loader, exact
-//! predicates) and the elevation at `(x, y)` is the plane through the three corners of the
+//! The ground points are triangulated in the plane (Delaunay, sweep-hull with exact predicates
+//! and a symbolic perturbation of co-circular ties: [`super::delaunay`]) and the elevation at `(x, y)` is the plane through the three corners of the
 //! triangle containing it (barycentric interpolation); on an edge, linear interpolation between
 //! its two ends; on a vertex, its elevation. The surface is therefore exact on any plane and
 //! reproduces every ground point.
@@ -40,21 +40,22 @@
 //!   evaluated, relative to the first corner. A cell therefore gets the same value, bit for bit,
 //!   whichever chunk (and whichever point order) produced the triangulation, as long as the
 //!   triangle is the same — which the buffer guarantees, a Delaunay triangle of all points being a
-//!   Delaunay triangle of any subset that contains its corners. (Four or more exactly co-circular
-//!   points admit several Delaunay triangulations; there two runs may split a quadrilateral along
-//!   different diagonals.)
+//!   Delaunay triangle of any subset that contains its corners. Four or more exactly co-circular
+//!   points admit several Delaunay triangulations; the symbolic perturbation of
+//!   [`super::delaunay`] picks one from the coordinates alone, so chunks agree there too;
+//! * a cell centre on an edge or a vertex is given the edge's or the vertex's value (as point
+//!   location gives it), not the plane of the triangle that owns it in the scan conversion.
 //!
 //! Reference: Delaunay, B. (1934); Lawson, C. L. (1977) for TIN interpolation; lidR `tin()`
-//! (Roussel et al. 2020); bulk loading after Zalik (2005) / Biniaz & Dastghaibyfard (2012) as
-//! implemented by spade.
+//! (Roussel et al. 2020); triangulation: Sinclair (2010) S-hull as in Mapbox Delaunator, see
+//! [`super::delaunay`].
 //!
 //! See also: [`super::idw`], [`super::normalize`], [`super::dtm`].
 
+use super::delaunay::{Location, Triangulation, EMPTY};
 use super::idw::{Idw, IdwSurface};
 use crate::raster::Grid;
 use crate::{Error, Result};
-use spade::handles::FixedVertexHandle;
-use spade::{DelaunayTriangulation, HasPosition, Point2, PositionInTriangulation, Triangulation};
 
 /// TIN parameters. Default: lidR `tin(extrapolate = knnidw(3, 1, 50))`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -121,25 +122,21 @@ struct GroundVertex {
     z: f64,
 }
 
-impl HasPosition for GroundVertex {
-    type Scalar = f64;
-    fn position(&self) -> Point2<f64> {
-        Point2::new(self.x, self.y)
-    }
-}
-
-/// Where the last query landed: the starting vertex of the next walk through the
+/// Where the last query landed: the starting triangle of the next walk through the
 /// triangulation. Keep one per thread and reuse it for spatially close queries (a raster row,
 /// a run of points in scan order) so each location costs a few steps.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct LocateHint(Option<FixedVertexHandle>);
+pub struct LocateHint(u32);
 
 /// A Delaunay TIN over ground points, extrapolated by kNN-IDW outside its hull.
 pub struct TinSurface {
-    tri: DelaunayTriangulation<GroundVertex>,
+    /// Vertex positions and elevations, in the sweep's insertion order.
+    xy: Vec<[f64; 2]>,
+    z: Vec<f64>,
+    tri: Triangulation,
     extrapolation: LazyIdw,
     has_faces: bool,
-    /// Per face index: peeled off the boundary (see [`Tin::max_boundary_edge_m`]).
+    /// Per triangle: peeled off the boundary (see [`Tin::max_boundary_edge_m`]).
     peeled: Vec<bool>,
 }
 
@@ -176,18 +173,21 @@ impl TinSurface {
         if pts.is_empty() {
             return Err(Error::data("tin", "no ground points to triangulate"));
         }
-        let vertices: Vec<GroundVertex> = pts
-            .iter()
-            .map(|p| GroundVertex {
-                x: p[0],
-                y: p[1],
-                z: p[2],
-            })
-            .collect();
-        let tri: DelaunayTriangulation<GroundVertex> =
-            DelaunayTriangulation::bulk_load(vertices)
-                .map_err(|e| Error::data("tin", format!("cannot triangulate: {e:?}")))?;
-        let has_faces = tri.num_inner_faces() > 0;
+        if pts.len() >= EMPTY as usize {
+            return Err(Error::data(
+                "tin",
+                format!("{} ground points: too many for one TIN", pts.len()),
+            ));
+        }
+        // Vertices in the sweep's insertion order: the triangulation then reads them (almost)
+        // sequentially, instead of jumping across the (x, y)-sorted points.
+        let xy: Vec<[f64; 2]> = pts.iter().map(|p| [p[0], p[1]]).collect();
+        let order = super::delaunay::sweep_order(&xy);
+        let xy: Vec<[f64; 2]> = order.iter().map(|&i| xy[i as usize]).collect();
+        let z: Vec<f64> = order.iter().map(|&i| pts[i as usize][2]).collect();
+        drop(order);
+        let tri = Triangulation::new(&xy);
+        let has_faces = !tri.is_empty();
         if !has_faces {
             log::warn!(
                 "TIN: {} ground point(s){}, no triangle: the surface is kNN-IDW (k = {}, p = {}, rmax = {} m) everywhere",
@@ -199,13 +199,15 @@ impl TinSurface {
             );
         }
         params.validate()?;
-        let peeled = peel_boundary(&tri, params.max_boundary_edge_m);
+        let peeled = peel_boundary(&tri, &xy, params.max_boundary_edge_m);
         let extrapolation = LazyIdw {
             pts: std::sync::Mutex::new(pts),
             params: params.extrapolation,
             built: std::sync::OnceLock::new(),
         };
         Ok(TinSurface {
+            xy,
+            z,
             tri,
             extrapolation,
             has_faces,
@@ -213,9 +215,26 @@ impl TinSurface {
         })
     }
 
-    /// `true` for a kept (inner, not peeled) face, by face index (0 is the outer face).
-    fn kept(&self, face_index: usize) -> bool {
-        face_index != 0 && !self.peeled.get(face_index).copied().unwrap_or(false)
+    /// `true` for a kept (not peeled) triangle; [`EMPTY`] (beyond the hull) is not kept.
+    fn kept(&self, triangle: u32) -> bool {
+        triangle != EMPTY && !self.peeled[triangle as usize]
+    }
+
+    /// Vertex `i` as a [`GroundVertex`].
+    fn vertex(&self, i: u32) -> GroundVertex {
+        let [x, y] = self.xy[i as usize];
+        GroundVertex {
+            x,
+            y,
+            z: self.z[i as usize],
+        }
+    }
+
+    /// The three corners of triangle `t`, counter-clockwise (the triangulation stores them
+    /// clockwise).
+    fn corners(&self, t: u32) -> [GroundVertex; 3] {
+        let b = 3 * t as usize;
+        [0, 2, 1].map(|k| self.vertex(self.tri.triangles[b + k]))
     }
 
     /// Triangulates raw ground coordinates (merging `(x, y)` duplicates, lowest `z`).
@@ -225,17 +244,17 @@ impl TinSurface {
 
     /// Number of triangulated (unique) ground points.
     pub fn len(&self) -> usize {
-        self.tri.num_vertices()
+        self.xy.len()
     }
 
     /// `true` when the TIN holds no point (never, once built).
     pub fn is_empty(&self) -> bool {
-        self.tri.num_vertices() == 0
+        self.xy.is_empty()
     }
 
     /// Number of triangles.
     pub fn n_triangles(&self) -> usize {
-        self.tri.num_inner_faces()
+        self.tri.len()
     }
 
     /// `true` when there is at least one triangle.
@@ -255,45 +274,36 @@ impl TinSurface {
         if !(x.is_finite() && y.is_finite()) {
             return None;
         }
-        let p = Point2::new(x, y);
-        let loc = match hint.0 {
-            Some(h) if h.index() < self.tri.num_vertices() => self.tri.locate_with_hint(p, h),
-            _ => self.tri.locate(p),
-        };
+        if !self.has_faces {
+            // No triangle: at a vertex the extrapolation gives its elevation (distance 0).
+            return None;
+        }
+        let (loc, ended) = self.tri.locate(&self.xy, [x, y], hint.0);
+        hint.0 = ended;
         match loc {
-            PositionInTriangulation::OnVertex(v) => {
-                hint.0 = Some(v);
-                Some(self.tri.vertex(v).data().z)
-            }
-            PositionInTriangulation::OnEdge(e) => {
-                let e = self.tri.directed_edge(e);
-                let [a, b] = e.vertices();
-                hint.0 = Some(a.fix());
-                if !self.kept(e.face().fix().index()) && !self.kept(e.rev().face().fix().index()) {
+            Location::Vertex(v) => Some(self.z[v as usize]),
+            Location::Edge(h) => {
+                let opp = self.tri.halfedges[h as usize];
+                if !(self.kept(h / 3) || (opp != EMPTY && self.kept(opp / 3))) {
                     return None;
                 }
-                let (mut a, mut b) = (*a.data(), *b.data());
+                let mut a = self.vertex(self.tri.triangles[h as usize]);
+                let mut b =
+                    self.vertex(self.tri.triangles[super::delaunay::next_halfedge(h) as usize]);
                 if xy_cmp(&b, &a).is_lt() {
                     std::mem::swap(&mut a, &mut b);
                 }
                 Some(on_segment(&a, &b, x, y))
             }
-            PositionInTriangulation::OnFace(fh) => {
-                let f = self.tri.face(fh);
-                let [a, b, c] = f.vertices();
-                hint.0 = Some(a.fix());
-                if !self.kept(fh.index()) {
+            Location::Face(t) => {
+                if !self.kept(t) {
                     return None;
                 }
-                let mut v = [*a.data(), *b.data(), *c.data()];
+                let mut v = self.corners(t);
                 v.sort_unstable_by(xy_cmp);
                 Some(on_plane(&v, x, y))
             }
-            PositionInTriangulation::OutsideOfConvexHull(e) => {
-                hint.0 = Some(self.tri.directed_edge(e).from().fix());
-                None
-            }
-            PositionInTriangulation::NoTriangulation => None,
+            Location::Outside => None,
         }
     }
 }
@@ -359,28 +369,70 @@ fn clip(lo: i64, hi: i64, n: usize) -> Option<(usize, usize)> {
 /// ([`robust::orient2d`]) and ties follow a fixed rule equivalent to moving `p` by an
 /// infinitesimal step in a fixed direction (a "top-left" fill rule), so ownership depends on the
 /// geometry only, never on the order the triangles are visited in.
-#[inline]
+#[cfg(test)]
 fn owns(t: &[GroundVertex; 3], x: f64, y: f64) -> bool {
+    owned_on(t, x, y).is_some()
+}
+
+/// [`owns`], telling where: `Some(on)` when `t` owns `p`, `on[i]` being `true` when `p` lies on
+/// the line of edge `t[i] → t[i + 1]` (one edge: on that edge; two: on their common vertex).
+#[inline]
+fn owned_on(t: &[GroundVertex; 3], x: f64, y: f64) -> Option<[bool; 3]> {
     let p = robust::Coord { x, y };
-    (0..3).all(|i| {
+    let mut on = [false; 3];
+    for (i, on) in on.iter_mut().enumerate() {
         let (a, b) = (&t[i], &t[(i + 1) % 3]);
         let o = robust::orient2d(
             robust::Coord { x: a.x, y: a.y },
             robust::Coord { x: b.x, y: b.y },
             p,
         );
-        o > 0.0 || (o == 0.0 && (b.y < a.y || (b.y == a.y && b.x < a.x)))
-    })
+        if !(o > 0.0 || (o == 0.0 && (b.y < a.y || (b.y == a.y && b.x < a.x)))) {
+            return None;
+        }
+        *on = o == 0.0;
+    }
+    Some(on)
+}
+
+/// The surface at `(x, y)` in triangle `t` (counter-clockwise) which owns it, by the value
+/// rules of [`TinSurface::z_in_hull`]: on a vertex its elevation, on an edge the linear
+/// interpolation between its ends in canonical order, inside the plane of the canonically
+/// ordered corners (`sorted`).
+#[inline]
+fn value_in(
+    t: &[GroundVertex; 3],
+    sorted: &[GroundVertex; 3],
+    on: [bool; 3],
+    x: f64,
+    y: f64,
+) -> f64 {
+    match on {
+        [false, false, false] => on_plane(sorted, x, y),
+        [true, true, _] => t[1].z,
+        [_, true, true] => t[2].z,
+        [true, _, true] => t[0].z,
+        _ => {
+            let i = on.iter().position(|&b| b).unwrap_or(0);
+            let (mut a, mut b) = (t[i], t[(i + 1) % 3]);
+            if xy_cmp(&b, &a).is_lt() {
+                std::mem::swap(&mut a, &mut b);
+            }
+            on_segment(&a, &b, x, y)
+        }
+    }
 }
 
 impl TinSurface {
     /// The surface at the centre of every cell of `grid` (row-major), `nodata` where undefined
     /// (no ground within the extrapolation's `rmax_m`).
     ///
-    /// Inside the hull each triangle fills the cell centres it owns ([`owns`]), triangles in
+    /// Inside the hull each triangle fills the cell centres it owns ([`owned_on`]), triangles in
     /// parallel; that visits the triangulation in memory order instead of walking it once per
     /// cell, an order of magnitude faster at 1 m than point location. The remaining cells
-    /// (outside the hull, or on its boundary) are located one by one and extrapolated.
+    /// (outside the hull, or on its boundary) are located one by one and extrapolated. A centre
+    /// on an edge or a vertex takes the value [`TinSurface::z_at`] gives it (linear along the
+    /// edge, the vertex's elevation), so a cell equals the surface at its centre bit for bit.
     pub fn rasterize(&self, grid: &Grid, nodata: f64) -> Vec<f64> {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicU64, Ordering};
@@ -388,11 +440,9 @@ impl TinSurface {
         let centres = CellCentres::new(grid);
         let cells: Vec<AtomicU64> = (0..grid.len()).map(|_| AtomicU64::new(UNSET)).collect();
         if self.has_faces && !grid.is_empty() {
-            let faces: Vec<[GroundVertex; 3]> = self
-                .tri
-                .inner_faces()
-                .filter(|f| self.kept(f.fix().index()))
-                .map(|f| f.vertices().map(|v| *v.data()))
+            let faces: Vec<[GroundVertex; 3]> = (0..self.tri.len() as u32)
+                .filter(|&t| self.kept(t))
+                .map(|t| self.corners(t))
                 .collect();
             faces.par_chunks(4096).for_each(|block| {
                 for t in block {
@@ -443,10 +493,13 @@ impl TinSurface {
                     for r in r0..=r1 {
                         for c in c0..=c1 {
                             let (x, y) = centres.centre(r, c);
-                            if x < x0 || x > x1 || y < y0 || y > y1 || !owns(t, x, y) {
+                            if x < x0 || x > x1 || y < y0 || y > y1 {
                                 continue;
                             }
-                            let z = on_plane(&sorted, x, y);
+                            let Some(on) = owned_on(t, x, y) else {
+                                continue;
+                            };
+                            let z = value_in(t, &sorted, on, x, y);
                             cells[r * grid.ncols + c].store(z.to_bits(), Ordering::Relaxed);
                         }
                     }
@@ -492,27 +545,32 @@ fn within(
 /// again as new boundary edges are exposed: the faces reachable from the outer face by crossing
 /// only edges longer than `max_edge_m` (an order-independent closure). Returns a flag per face
 /// index; nothing is peeled when `max_edge_m` is 0.
-fn peel_boundary(tri: &DelaunayTriangulation<GroundVertex>, max_edge_m: f64) -> Vec<bool> {
-    let mut peeled = vec![false; tri.num_all_faces()];
-    if max_edge_m <= 0.0 || tri.num_inner_faces() == 0 {
+fn peel_boundary(tri: &Triangulation, xy: &[[f64; 2]], max_edge_m: f64) -> Vec<bool> {
+    let mut peeled = vec![false; tri.len()];
+    if max_edge_m <= 0.0 || tri.is_empty() {
         return peeled;
     }
     let l2 = max_edge_m * max_edge_m;
-    let mut exposed: Vec<spade::handles::FixedDirectedEdgeHandle> =
-        tri.convex_hull().map(|e| e.fix()).collect();
-    while let Some(e) = exposed.pop() {
-        let e = tri.directed_edge(e);
-        if e.length_2() <= l2 {
+    let len2 = |h: u32| {
+        let a = xy[tri.triangles[h as usize] as usize];
+        let b = xy[tri.triangles[super::delaunay::next_halfedge(h) as usize] as usize];
+        (b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)
+    };
+    let mut exposed: Vec<u32> = (0..tri.halfedges.len() as u32)
+        .filter(|&h| tri.halfedges[h as usize] == EMPTY)
+        .collect();
+    while let Some(h) = exposed.pop() {
+        if len2(h) <= l2 {
             continue;
         }
-        for side in [e, e.rev()] {
-            let Some(f) = side.face().as_inner() else {
+        for side in [h, tri.halfedges[h as usize]] {
+            if side == EMPTY {
                 continue;
-            };
-            let i = f.fix().index();
-            if !peeled[i] {
-                peeled[i] = true;
-                exposed.extend(f.adjacent_edges().iter().map(|a| a.fix()));
+            }
+            let t = side / 3;
+            if !peeled[t as usize] {
+                peeled[t as usize] = true;
+                exposed.extend(3 * t..3 * t + 3);
             }
         }
     }
@@ -685,11 +743,8 @@ mod tests {
         }
         let (x, y, z) = cols(&pts);
         let t = TinSurface::new(&x, &y, &z, &Tin::default()).unwrap();
-        let faces: Vec<[GroundVertex; 3]> = t
-            .tri
-            .inner_faces()
-            .map(|f| f.vertices().map(|v| *v.data()))
-            .collect();
+        let faces: Vec<[GroundVertex; 3]> =
+            (0..t.n_triangles() as u32).map(|k| t.corners(k)).collect();
         for res in [1.0, 0.5] {
             let grid = Grid::covering_centres(&[1000.5, 2000.5, 1019.5, 2019.5], res);
             let centres = CellCentres::new(&grid);

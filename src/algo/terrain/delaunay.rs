@@ -1,0 +1,1120 @@
+//! Planar Delaunay triangulation by sweep-hull, with exact predicates, and point location by
+//! walking.
+//!
+//! Algorithm: the sweep-hull ("S-hull") of Sinclair, D. A. (2010), *S-hull: a fast radial
+//! sweep-hull routine for Delaunay triangulation* (arXiv:1604.01428), as implemented by Mapbox
+//! Delaunator (V. Agafonkin, ISC licence) and its Rust port `delaunator` 1.x, whose structure
+//! this follows: a seed triangle near the centre of the points; the other points inserted in
+//! order of distance from its circumcentre, each joined to the edges of the advancing convex hull
+//! it sees (an angular hash finds one); Lawson (1977) edge flips restore the Delaunay property
+//! after each insertion. The result is kept in flat arrays: `triangles` (three vertex indices per
+//! triangle, clockwise with y up) and `halfedges` (the opposite half-edge of each, or [`EMPTY`]
+//! on the convex hull).
+//!
+//! Departures from Delaunator:
+//! * exact predicates: orientation is Shewchuk's adaptive `orient2d` (as in `delaunator` 1.x),
+//!   and the in-circle test deciding each flip is Shewchuk's adaptive `incircle` instead of
+//!   Delaunator's floating-point determinant, so the triangulation is Delaunay for the exact
+//!   coordinates;
+//! * co-circular points: where four points lie exactly on one circle (the in-circle determinant
+//!   is zero) the tie is broken by the symbolic perturbation of Devillers, O. & Teillaud, M.
+//!   (2011), *Perturbations for Delaunay and weighted Delaunay 3D triangulations*, Computational
+//!   Geometry 44(3) — in its 2D form as in CGAL's `Delaunay_triangulation_2::
+//!   side_of_oriented_circle`: points are perturbed in `(x, y)` lexicographic order. The
+//!   triangulation is then unique and depends only on the point set, not on the insertion
+//!   order, and a Delaunay triangle of a set is a Delaunay triangle of every subset holding its
+//!   corners, even on lattices;
+//! * no point is dropped: Delaunator skips a point that sees no hull edge (a near-duplicate, or a
+//!   point inside the hull because floating-point distances misordered it). Here such a point is
+//!   located by walking and inserted into the triangle (or onto the edge) that holds it, then
+//!   legalized — so the sweep is correct for any insertion order, the distance order only making
+//!   it fast. The seed's third point is chosen among points exactly off the line of the first
+//!   two. Input points must be distinct (exact duplicates are skipped);
+//! * indices are `u32`.
+//!
+//! Point location ([`Triangulation::locate`]) is the visibility walk of Devillers, O., Pion, S.
+//! & Teillaud, M. (2002), *Walking in a triangulation*, IJFCS 13(2), in its "remembering" form
+//! (the edge just crossed is not tested again), starting from the triangle where the previous
+//! query ended; with exact orientations it tells a face, an edge or a vertex apart exactly. On a
+//! Delaunay triangulation the walk always terminates.
+
+/// No half-edge (the other side of a convex hull edge) / no vertex.
+pub const EMPTY: u32 = u32::MAX;
+
+/// A Delaunay triangulation of a point set: flat triangle and half-edge arrays.
+#[derive(Debug, Clone, Default)]
+pub struct Triangulation {
+    /// Three vertex indices per triangle, clockwise (y up). Half-edge `h` goes from
+    /// `triangles[h]` to `triangles[next(h)]`.
+    pub triangles: Vec<u32>,
+    /// Per half-edge, the opposite half-edge in the adjacent triangle, or [`EMPTY`] on the hull.
+    pub halfedges: Vec<u32>,
+}
+
+/// Where a query point lies in a triangulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// On a vertex (index of the point).
+    Vertex(u32),
+    /// In the relative interior of the edge of half-edge `h` (either of its two half-edges).
+    Edge(u32),
+    /// Strictly inside a triangle (its index).
+    Face(u32),
+    /// Strictly outside the convex hull (there is no triangle).
+    Outside,
+}
+
+/// The next half-edge in the same triangle.
+#[inline]
+pub fn next_halfedge(h: u32) -> u32 {
+    if h % 3 == 2 {
+        h - 2
+    } else {
+        h + 1
+    }
+}
+
+/// The previous half-edge in the same triangle.
+#[inline]
+pub fn prev_halfedge(h: u32) -> u32 {
+    if h.is_multiple_of(3) {
+        h + 2
+    } else {
+        h - 1
+    }
+}
+
+#[inline]
+fn coord(p: [f64; 2]) -> robust::Coord<f64> {
+    robust::Coord { x: p[0], y: p[1] }
+}
+
+/// Half an ulp of 1: Shewchuk's `epsilon`.
+const EPS: f64 = f64::EPSILON * 0.5;
+/// Shewchuk's error bounds of the floating-point orientation and in-circle determinants.
+const CCW_ERR_BOUND_A: f64 = (3.0 + 16.0 * EPS) * EPS;
+const ICC_ERR_BOUND_A: f64 = (10.0 + 96.0 * EPS) * EPS;
+
+/// Orientation with an exact sign: > 0 when `a, b, c` turn counter-clockwise (y up), < 0
+/// clockwise, 0 when collinear. The floating-point determinant is returned when Shewchuk's
+/// static bound certifies its sign (the first stage of his `orient2d`, inlined here), else
+/// [`robust::orient2d`] decides.
+#[inline(always)]
+fn orient(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
+    let left = (a[0] - c[0]) * (b[1] - c[1]);
+    let right = (a[1] - c[1]) * (b[0] - c[0]);
+    let det = left - right;
+    if det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs()) {
+        return det;
+    }
+    robust::orient2d(coord(a), coord(b), coord(c))
+}
+
+/// In-circle test with an exact sign: > 0 when `d` is inside the circle through the
+/// counter-clockwise `a, b, c`, 0 when co-circular. Floating-point determinant when its sign
+/// is certified (the first stage of Shewchuk's `incircle`, inlined), else [`robust::incircle`].
+#[inline(always)]
+fn in_circle(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> f64 {
+    let (adx, ady) = (a[0] - d[0], a[1] - d[1]);
+    let (bdx, bdy) = (b[0] - d[0], b[1] - d[1]);
+    let (cdx, cdy) = (c[0] - d[0], c[1] - d[1]);
+    let (bdxcdy, cdxbdy) = (bdx * cdy, cdx * bdy);
+    let (cdxady, adxcdy) = (cdx * ady, adx * cdy);
+    let (adxbdy, bdxady) = (adx * bdy, bdx * ady);
+    let alift = adx * adx + ady * ady;
+    let blift = bdx * bdx + bdy * bdy;
+    let clift = cdx * cdx + cdy * cdy;
+    let det = alift * (bdxcdy - cdxbdy) + blift * (cdxady - adxcdy) + clift * (adxbdy - bdxady);
+    let permanent = (bdxcdy.abs() + cdxbdy.abs()) * alift
+        + (cdxady.abs() + adxcdy.abs()) * blift
+        + (adxbdy.abs() + bdxady.abs()) * clift;
+    if det.abs() > ICC_ERR_BOUND_A * permanent {
+        return det;
+    }
+    robust::incircle(coord(a), coord(b), coord(c), coord(d))
+}
+
+/// `true` when `d` is inside the circle through the counter-clockwise triangle `a, b, c`, exact,
+/// with co-circular ties broken by the symbolic perturbation of Devillers & Teillaud (2011)
+/// (CGAL's 2D `side_of_oriented_circle` with `perturb = true`).
+fn in_circle_perturbed(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> bool {
+    let s = in_circle(a, b, c, d);
+    if s != 0.0 {
+        return s > 0.0;
+    }
+    // Sort the four points lexicographically; look at the two largest.
+    let mut order = [(a, 0u8), (b, 1), (c, 2), (d, 3)];
+    order.sort_unstable_by(|p, q| p.0[0].total_cmp(&q.0[0]).then(p.0[1].total_cmp(&q.0[1])));
+    for &(_, which) in order[2..].iter().rev() {
+        let o = match which {
+            3 => return false,
+            2 => orient(a, b, d),
+            1 => orient(a, d, c),
+            _ => orient(d, b, c),
+        };
+        if o != 0.0 {
+            return o > 0.0;
+        }
+    }
+    false
+}
+
+/// The advancing convex hull of the sweep: a doubly linked list of hull vertices, with the
+/// half-edge of each hull edge and an angular hash to find a visible edge quickly.
+struct Hull {
+    prev: Vec<u32>,
+    next: Vec<u32>,
+    /// Per hull vertex `v`: the half-edge `v → next[v]`.
+    tri: Vec<u32>,
+    hash: Vec<u32>,
+    start: u32,
+    centre: [f64; 2],
+    /// Scratch stack of half-edges to legalize.
+    stack: Vec<u32>,
+}
+
+impl Hull {
+    fn hash_key(&self, p: [f64; 2]) -> usize {
+        let dx = p[0] - self.centre[0];
+        let dy = p[1] - self.centre[1];
+        let q = dx / (dx.abs() + dy.abs());
+        let a = (if dy > 0.0 { 3.0 - q } else { 1.0 + q }) / 4.0; // [0, 1], NaN at the centre
+        let len = self.hash.len();
+        ((len as f64 * a).floor() as usize) % len
+    }
+
+    fn hash_edge(&mut self, p: [f64; 2], i: u32) {
+        let k = self.hash_key(p);
+        self.hash[k] = i;
+    }
+
+    /// A hull edge (its first vertex) that `p` sees strictly, and whether it is the walk's
+    /// start (so edges before it may be visible too); `None` when `p` sees none.
+    fn find_visible_edge(&self, p: [f64; 2], pts: &[[f64; 2]]) -> Option<(u32, bool)> {
+        let key = self.hash_key(p);
+        let len = self.hash.len();
+        let mut start = self.start;
+        for j in 0..len {
+            let s = self.hash[(key + j) % len];
+            if s != EMPTY && self.next[s as usize] != EMPTY {
+                start = s;
+                break;
+            }
+        }
+        let start = self.prev[start as usize];
+        let mut e = start;
+        while orient(p, pts[e as usize], pts[self.next[e as usize] as usize]) <= 0.0 {
+            e = self.next[e as usize];
+            if e == start {
+                return None;
+            }
+        }
+        Some((e, e == start))
+    }
+}
+
+impl Triangulation {
+    /// Number of triangles.
+    pub fn len(&self) -> usize {
+        self.triangles.len() / 3
+    }
+
+    /// `true` when there is no triangle (fewer than 3 points, or all on one line).
+    pub fn is_empty(&self) -> bool {
+        self.triangles.is_empty()
+    }
+
+    /// The Delaunay triangulation of `pts` (distinct points; an exact duplicate is left out).
+    /// No triangle when there are fewer than three points or all lie on one line.
+    pub fn new(pts: &[[f64; 2]]) -> Triangulation {
+        Self::with_order(pts, None)
+    }
+
+    /// [`Triangulation::new`], inserting the points in `order` instead of the sweep's (for
+    /// tests of the insertion of points inside the hull).
+    fn with_order(pts: &[[f64; 2]], order: Option<&[u32]>) -> Triangulation {
+        let n = pts.len();
+        assert!(n < EMPTY as usize, "too many points for u32 indices");
+        let Some((i0, i1, i2)) = seed_triangle(pts) else {
+            return Triangulation::default();
+        };
+        let (p0, p1, p2) = (pts[i0 as usize], pts[i1 as usize], pts[i2 as usize]);
+        let centre = sweep_centre(p0, p1, p2);
+        let max_triangles = 2 * n - 5;
+        let mut t = Triangulation {
+            triangles: Vec::with_capacity(max_triangles * 3),
+            halfedges: Vec::with_capacity(max_triangles * 3),
+        };
+        t.add_triangle(i0, i1, i2, EMPTY, EMPTY, EMPTY);
+
+        // Sweep order: distance from the seed's circumcentre.
+        let order: Vec<u32> = match order {
+            Some(o) => o.to_vec(),
+            None => by_distance(pts, centre),
+        };
+
+        let hash_len = ((n as f64).sqrt().ceil() as usize).max(1);
+        let mut hull = Hull {
+            prev: vec![0; n],
+            next: vec![0; n],
+            tri: vec![0; n],
+            hash: vec![EMPTY; hash_len],
+            start: i0,
+            centre,
+            stack: Vec::new(),
+        };
+        let (u0, u1, u2) = (i0 as usize, i1 as usize, i2 as usize);
+        hull.next[u0] = i1;
+        hull.prev[u2] = i1;
+        hull.next[u1] = i2;
+        hull.prev[u0] = i2;
+        hull.next[u2] = i0;
+        hull.prev[u1] = i0;
+        hull.tri[u0] = 0;
+        hull.tri[u1] = 1;
+        hull.tri[u2] = 2;
+        hull.hash_edge(p0, i0);
+        hull.hash_edge(p1, i1);
+        hull.hash_edge(p2, i2);
+
+        for &i in &order {
+            if i == i0 || i == i1 || i == i2 {
+                continue;
+            }
+            let p = pts[i as usize];
+            let Some((mut e, walk_back)) = hull.find_visible_edge(p, pts) else {
+                t.insert_inside(i, pts, &mut hull);
+                continue;
+            };
+            // The first triangle from the point, then flips.
+            let eu = e as usize;
+            let tt = t.add_triangle(e, i, hull.next[eu], EMPTY, EMPTY, hull.tri[eu]);
+            hull.tri[i as usize] = t.legalize(tt + 2, pts, &mut hull);
+            hull.tri[eu] = tt;
+            // Walk forward along the hull, adding triangles.
+            let mut nx = hull.next[eu];
+            loop {
+                let q = hull.next[nx as usize];
+                if orient(p, pts[nx as usize], pts[q as usize]) <= 0.0 {
+                    break;
+                }
+                let tt =
+                    t.add_triangle(nx, i, q, hull.tri[i as usize], EMPTY, hull.tri[nx as usize]);
+                hull.tri[i as usize] = t.legalize(tt + 2, pts, &mut hull);
+                hull.next[nx as usize] = EMPTY; // removed from the hull
+                nx = q;
+            }
+            // Walk backward from the other side.
+            if walk_back {
+                loop {
+                    let q = hull.prev[e as usize];
+                    if orient(p, pts[q as usize], pts[e as usize]) <= 0.0 {
+                        break;
+                    }
+                    let tt =
+                        t.add_triangle(q, i, e, EMPTY, hull.tri[e as usize], hull.tri[q as usize]);
+                    t.legalize(tt + 2, pts, &mut hull);
+                    hull.tri[q as usize] = tt;
+                    hull.next[e as usize] = EMPTY;
+                    e = q;
+                }
+            }
+            hull.prev[i as usize] = e;
+            hull.next[i as usize] = nx;
+            hull.prev[nx as usize] = i;
+            hull.next[e as usize] = i;
+            hull.start = e;
+            hull.hash_edge(p, i);
+            hull.hash_edge(pts[e as usize], e);
+        }
+        t.triangles.shrink_to_fit();
+        t.halfedges.shrink_to_fit();
+        t
+    }
+
+    fn add_triangle(&mut self, i0: u32, i1: u32, i2: u32, a: u32, b: u32, c: u32) -> u32 {
+        let t = self.triangles.len() as u32;
+        self.triangles.extend_from_slice(&[i0, i1, i2]);
+        self.halfedges.extend_from_slice(&[a, b, c]);
+        for (k, h) in [a, b, c].into_iter().enumerate() {
+            if h != EMPTY {
+                self.halfedges[h as usize] = t + k as u32;
+            }
+        }
+        t
+    }
+
+    /// Appends `k` placeholder triangles, returning the index of the first.
+    fn reserve_triangles(&mut self, k: usize) -> u32 {
+        let t = self.len() as u32;
+        self.triangles.resize(self.triangles.len() + 3 * k, EMPTY);
+        self.halfedges.resize(self.halfedges.len() + 3 * k, EMPTY);
+        t
+    }
+
+    /// Writes triangle `t` (its vertices and the opposites of its three half-edges, linking them
+    /// back).
+    fn set_triangle(&mut self, t: u32, v: [u32; 3], opp: [u32; 3]) {
+        let base = 3 * t as usize;
+        self.triangles[base..base + 3].copy_from_slice(&v);
+        self.halfedges[base..base + 3].copy_from_slice(&opp);
+        for (k, h) in opp.into_iter().enumerate() {
+            if h != EMPTY {
+                self.halfedges[h as usize] = 3 * t + k as u32;
+            }
+        }
+    }
+
+    /// Flips the edge of half-edge `a` and the edges it exposes until all are locally Delaunay
+    /// (the point opposite `a` being the one just inserted). Returns the half-edge that ends the
+    /// chain (Delaunator's `ar`).
+    fn legalize(&mut self, mut a: u32, pts: &[[f64; 2]], hull: &mut Hull) -> u32 {
+        //           pl                    pl
+        //          /||\                  /  \
+        //       al/ || \bl            al/    \a
+        //        /  ||  \              /      \
+        //       /  a||b  \    flip    /___ar___\
+        //     p0\   ||   /p1   =>   p0\---bl---/p1
+        //        \  ||  /              \      /
+        //       ar\ || /br             b\    /br
+        //          \||/                  \  /
+        //           pr                    pr
+        loop {
+            let b = self.halfedges[a as usize];
+            let ar = prev_halfedge(a);
+            let illegal = b != EMPTY && {
+                let al = next_halfedge(a);
+                let bl = prev_halfedge(b);
+                let p0 = pts[self.triangles[ar as usize] as usize];
+                let pr = pts[self.triangles[a as usize] as usize];
+                let pl = pts[self.triangles[al as usize] as usize];
+                let p1 = pts[self.triangles[bl as usize] as usize];
+                // (p0, pr, pl) is clockwise: (p0, pl, pr) counter-clockwise.
+                in_circle_perturbed(p0, pl, pr, p1)
+            };
+            if !illegal {
+                match hull.stack.pop() {
+                    Some(next) => {
+                        a = next;
+                        continue;
+                    }
+                    None => return ar,
+                }
+            }
+            let bl = prev_halfedge(b);
+            let p1 = self.triangles[bl as usize];
+            let p0 = self.triangles[ar as usize];
+            self.triangles[a as usize] = p1;
+            self.triangles[b as usize] = p0;
+            let hbl = self.halfedges[bl as usize];
+            let har = self.halfedges[ar as usize];
+            if hbl == EMPTY {
+                // The flipped edge's other side was on the hull: fix its half-edge reference.
+                let mut e = hull.start;
+                loop {
+                    if hull.tri[e as usize] == bl {
+                        hull.tri[e as usize] = a;
+                        break;
+                    }
+                    e = hull.prev[e as usize];
+                    if e == hull.start {
+                        break;
+                    }
+                }
+            }
+            self.halfedges[a as usize] = hbl;
+            self.halfedges[b as usize] = har;
+            self.halfedges[ar as usize] = bl;
+            if hbl != EMPTY {
+                self.halfedges[hbl as usize] = a;
+            }
+            if har != EMPTY {
+                self.halfedges[har as usize] = b;
+            }
+            self.halfedges[bl as usize] = ar;
+            hull.stack.push(next_halfedge(b));
+        }
+    }
+
+    /// Inserts point `i`, which sees no hull edge, into the triangle or onto the edge holding
+    /// it, then legalizes the edges around it. An exact duplicate of a vertex is left out.
+    fn insert_inside(&mut self, i: u32, pts: &[[f64; 2]], hull: &mut Hull) {
+        let p = pts[i as usize];
+        let start = hull.tri[hull.start as usize] / 3;
+        let mut legal: Vec<u32> = Vec::with_capacity(4);
+        let mut touched: Vec<u32> = Vec::with_capacity(4);
+        let mut joined_hull = false;
+        match self.locate(pts, p, start).0 {
+            Location::Vertex(_) => return,
+            Location::Outside => {
+                // Cannot happen: a point outside the hull sees one of its edges.
+                debug_assert!(false, "point outside the hull but sees no hull edge");
+                return;
+            }
+            Location::Face(t) => {
+                let base = 3 * t as usize;
+                let [a, b, c] = [
+                    self.triangles[base],
+                    self.triangles[base + 1],
+                    self.triangles[base + 2],
+                ];
+                let [ha, hb, hc] = [
+                    self.halfedges[base],
+                    self.halfedges[base + 1],
+                    self.halfedges[base + 2],
+                ];
+                let t1 = self.reserve_triangles(2);
+                let t2 = t1 + 1;
+                // (a, b, i), (b, c, i), (c, a, i): clockwise like (a, b, c).
+                self.set_triangle(t, [a, b, i], [ha, 3 * t1 + 2, 3 * t2 + 1]);
+                self.set_triangle(t1, [b, c, i], [hb, 3 * t2 + 2, 3 * t + 1]);
+                self.set_triangle(t2, [c, a, i], [hc, 3 * t + 2, 3 * t1 + 1]);
+                legal.extend([3 * t, 3 * t1, 3 * t2]);
+                touched.extend([t, t1, t2]);
+            }
+            Location::Edge(h) => {
+                let (e1, e2) = (next_halfedge(h), prev_halfedge(h));
+                let t = h / 3;
+                let [a, b, c] = [
+                    self.triangles[h as usize],
+                    self.triangles[e1 as usize],
+                    self.triangles[e2 as usize],
+                ];
+                let (hb, hc) = (self.halfedges[e1 as usize], self.halfedges[e2 as usize]);
+                let f = self.halfedges[h as usize];
+                let u = self.reserve_triangles(if f == EMPTY { 1 } else { 2 });
+                if f == EMPTY {
+                    // On a hull edge a → b: (a, i, c) and (i, b, c); i joins the hull.
+                    self.set_triangle(t, [a, i, c], [EMPTY, 3 * u + 2, hc]);
+                    self.set_triangle(u, [i, b, c], [EMPTY, hb, 3 * t + 1]);
+                    let (au, iu, bu) = (a as usize, i as usize, b as usize);
+                    hull.next[au] = i;
+                    hull.prev[iu] = a;
+                    hull.next[iu] = b;
+                    hull.prev[bu] = i;
+                    hull.hash_edge(p, i);
+                    joined_hull = true;
+                    legal.extend([3 * t + 2, 3 * u + 1]);
+                    touched.extend([t, u]);
+                } else {
+                    // Across b → a in triangle t' = (b, a, d).
+                    let tp = f / 3;
+                    let (f1, f2) = (next_halfedge(f), prev_halfedge(f));
+                    let d = self.triangles[f2 as usize];
+                    let (ha, hd) = (self.halfedges[f1 as usize], self.halfedges[f2 as usize]);
+                    let w = u + 1;
+                    // t: (a, i, c), u: (i, b, c), t': (b, i, d), w: (i, a, d).
+                    self.set_triangle(t, [a, i, c], [3 * w, 3 * u + 2, hc]);
+                    self.set_triangle(u, [i, b, c], [3 * tp, hb, 3 * t + 1]);
+                    self.set_triangle(tp, [b, i, d], [3 * u, 3 * w + 2, hd]);
+                    self.set_triangle(w, [i, a, d], [3 * t, ha, 3 * tp + 1]);
+                    legal.extend([3 * t + 2, 3 * u + 1, 3 * tp + 2, 3 * w + 1]);
+                    touched.extend([t, u, tp, w]);
+                }
+            }
+        }
+        // Hull edges among the rewritten triangles: their half-edges moved.
+        for &t in &touched {
+            for h in 3 * t..3 * t + 3 {
+                if self.halfedges[h as usize] == EMPTY {
+                    hull.tri[self.triangles[h as usize] as usize] = h;
+                }
+            }
+        }
+        for h in legal {
+            self.legalize(h, pts, hull);
+        }
+        if joined_hull {
+            // `i` joined the hull: flips may have moved its outgoing hull edge (Delaunator
+            // tracks it through `legalize`'s result). Turn around `i` from its incoming hull
+            // edge, whose slot flips never move, to the outgoing one.
+            let a = hull.prev[i as usize];
+            let mut h = next_halfedge(hull.tri[a as usize]);
+            while self.halfedges[h as usize] != EMPTY {
+                h = next_halfedge(self.halfedges[h as usize]);
+            }
+            hull.tri[i as usize] = h;
+        }
+    }
+
+    /// Locates `p` by a remembering visibility walk from triangle `start` (any triangle; clamped
+    /// to a valid one). Returns the location and the triangle where the walk ended (a good start
+    /// for the next nearby query). Must not be called on an empty triangulation.
+    pub fn locate(&self, pts: &[[f64; 2]], p: [f64; 2], start: u32) -> (Location, u32) {
+        let n_tri = self.len() as u32;
+        debug_assert!(n_tri > 0);
+        let mut t = if start < n_tri { start } else { 0 };
+        let mut entry = EMPTY;
+        // A cheap rotation of the first edge tested (the "stochastic" walk without a generator).
+        let mut turn = 0u32;
+        'walk: loop {
+            let base = 3 * t;
+            let mut zero = [false; 3];
+            turn = if turn == 2 { 0 } else { turn + 1 };
+            for j in 0..3 {
+                let k = (turn + j) % 3;
+                let h = base + k;
+                if h == entry {
+                    continue;
+                }
+                let a = pts[self.triangles[h as usize] as usize];
+                let b = pts[self.triangles[next_halfedge(h) as usize] as usize];
+                let o = orient(a, b, p);
+                if o > 0.0 {
+                    // p is strictly beyond edge h (the triangle being clockwise).
+                    let opp = self.halfedges[h as usize];
+                    if opp == EMPTY {
+                        return (Location::Outside, t);
+                    }
+                    entry = opp;
+                    t = opp / 3;
+                    continue 'walk;
+                }
+                zero[k as usize] = o == 0.0;
+            }
+            let loc = match zero {
+                [false, false, false] => Location::Face(t),
+                [true, false, false] => Location::Edge(base),
+                [false, true, false] => Location::Edge(base + 1),
+                [false, false, true] => Location::Edge(base + 2),
+                // Two edges through p: p is their common vertex, opposite the third edge m,
+                // i.e. the first vertex of half-edge prev(m).
+                [true, true, false] => Location::Vertex(self.triangles[(base + 1) as usize]),
+                [false, true, true] => Location::Vertex(self.triangles[(base + 2) as usize]),
+                [true, false, true] => Location::Vertex(self.triangles[base as usize]),
+                [true, true, true] => unreachable!("degenerate triangle"),
+            };
+            return (loc, t);
+        }
+    }
+}
+
+/// The order in which the sweep inserts the points (by distance from the seed triangle's
+/// circumcentre; identity when there is no triangle). Triangulating the points permuted into
+/// this order gives the same triangulation (it is unique) with sequential memory access: the
+/// points the sweep touches are the ones it inserted last.
+pub fn sweep_order(pts: &[[f64; 2]]) -> Vec<u32> {
+    match seed_triangle(pts) {
+        Some((i0, i1, i2)) => {
+            let (p0, p1, p2) = (pts[i0 as usize], pts[i1 as usize], pts[i2 as usize]);
+            by_distance(pts, sweep_centre(p0, p1, p2))
+        }
+        None => (0..pts.len() as u32).collect(),
+    }
+}
+
+/// The sweep's centre: the seed's circumcentre (its centroid if that overflows).
+fn sweep_centre(p0: [f64; 2], p1: [f64; 2], p2: [f64; 2]) -> [f64; 2] {
+    let c = circumcentre(p0, p1, p2);
+    if c[0].is_finite() && c[1].is_finite() {
+        c
+    } else {
+        [(p0[0] + p1[0] + p2[0]) / 3.0, (p0[1] + p1[1] + p2[1]) / 3.0]
+    }
+}
+
+/// Point indices by increasing distance from `centre` (ties by index).
+fn by_distance(pts: &[[f64; 2]], centre: [f64; 2]) -> Vec<u32> {
+    let mut keyed: Vec<(f64, u32)> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (dx, dy) = (p[0] - centre[0], p[1] - centre[1]);
+            (dx * dx + dy * dy, i as u32)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The seed triangle: the point nearest the bounding-box centre, its nearest neighbour, and the
+/// point exactly off their line making the smallest circumcircle; clockwise (y up). `None` when
+/// there are fewer than three points or all are collinear.
+fn seed_triangle(pts: &[[f64; 2]]) -> Option<(u32, u32, u32)> {
+    if pts.len() < 3 {
+        return None;
+    }
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for p in pts {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
+    }
+    let c = [(x0 + x1) / 2.0, (y0 + y1) / 2.0];
+    let d2 = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2);
+    let nearest = |q: [f64; 2], skip: Option<usize>| -> Option<usize> {
+        let mut best = (f64::INFINITY, None);
+        for (i, p) in pts.iter().enumerate() {
+            if Some(i) == skip || *p == q && skip.is_some() {
+                continue;
+            }
+            let d = d2(*p, q);
+            if d < best.0 || best.1.is_none() {
+                best = (d, Some(i));
+            }
+        }
+        best.1
+    };
+    let i0 = nearest(c, None)?;
+    let p0 = pts[i0];
+    let i1 = nearest(p0, Some(i0))?;
+    let p1 = pts[i1];
+    // Smallest circumradius among points exactly off the line p0 p1; any such point when every
+    // radius overflows.
+    let mut best: (f64, Option<usize>) = (f64::INFINITY, None);
+    for (i, &p) in pts.iter().enumerate() {
+        if i == i0 || i == i1 {
+            continue;
+        }
+        let r = circumradius2(p0, p1, p);
+        let better = r < best.0 || (best.1.is_none() && !r.is_nan());
+        if better && orient(p0, p1, p) != 0.0 {
+            best = (r, Some(i));
+        }
+    }
+    let i2 = match best.1 {
+        Some(i) => i,
+        None => pts
+            .iter()
+            .enumerate()
+            .position(|(i, &p)| i != i0 && i != i1 && orient(p0, p1, p) != 0.0)?,
+    };
+    let (i0, i1, i2) = (i0 as u32, i1 as u32, i2 as u32);
+    Some(if orient(p0, p1, pts[i2 as usize]) > 0.0 {
+        (i0, i2, i1)
+    } else {
+        (i0, i1, i2)
+    })
+}
+
+fn circumdelta(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> (f64, f64) {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let (ex, ey) = (c[0] - a[0], c[1] - a[1]);
+    let bl = dx * dx + dy * dy;
+    let cl = ex * ex + ey * ey;
+    let d = 0.5 / (dx * ey - dy * ex);
+    ((ey * bl - dy * cl) * d, (dx * cl - ex * bl) * d)
+}
+
+fn circumradius2(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
+    let (x, y) = circumdelta(a, b, c);
+    x * x + y * y
+}
+
+fn circumcentre(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> [f64; 2] {
+    let (x, y) = circumdelta(a, b, c);
+    [a[0] + x, a[1] + y]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn random(n: usize, seed: u64) -> Vec<[f64; 2]> {
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+        (0..n)
+            .map(|_| {
+                [
+                    500_000.0 + rng.random_range(0.0..100.0),
+                    3_400_000.0 + rng.random_range(0.0..100.0),
+                ]
+            })
+            .collect()
+    }
+
+    /// Checks the structure (half-edge symmetry, clockwise triangles, every point used), the
+    /// hull (convex, holding every point) and the empty-circumcircle property by brute force
+    /// (ties: no point strictly inside).
+    fn check(pts: &[[f64; 2]], t: &Triangulation) {
+        let n_tri = t.len() as u32;
+        let mut used = vec![false; pts.len()];
+        for h in 0..3 * n_tri {
+            let o = t.halfedges[h as usize];
+            if o != EMPTY {
+                assert_eq!(t.halfedges[o as usize], h, "half-edge symmetry");
+                assert_eq!(
+                    t.triangles[o as usize],
+                    t.triangles[next_halfedge(h) as usize]
+                );
+                assert_eq!(
+                    t.triangles[next_halfedge(o) as usize],
+                    t.triangles[h as usize]
+                );
+            }
+            used[t.triangles[h as usize] as usize] = true;
+        }
+        assert!(used.iter().all(|&u| u), "every point is a vertex");
+        let hull: Vec<u32> = (0..3 * n_tri)
+            .filter(|&h| t.halfedges[h as usize] == EMPTY)
+            .collect();
+        for tr in 0..n_tri {
+            let v = [0, 1, 2].map(|k| pts[t.triangles[(3 * tr + k) as usize] as usize]);
+            assert!(orient(v[0], v[1], v[2]) < 0.0, "triangle {tr} is clockwise");
+            for (i, &p) in pts.iter().enumerate() {
+                if v.contains(&p) {
+                    continue;
+                }
+                let s = robust::incircle(coord(v[0]), coord(v[2]), coord(v[1]), coord(p));
+                assert!(
+                    s <= 0.0,
+                    "point {i} inside the circumcircle of triangle {tr}"
+                );
+            }
+        }
+        for &h in &hull {
+            let a = pts[t.triangles[h as usize] as usize];
+            let b = pts[t.triangles[next_halfedge(h) as usize] as usize];
+            assert!(
+                pts.iter().all(|&p| orient(a, b, p) <= 0.0),
+                "hull is convex"
+            );
+        }
+        // Euler: triangles = 2n - 2 - hull edges.
+        assert_eq!(n_tri as usize, 2 * pts.len() - 2 - hull.len());
+    }
+
+    fn brute_locate(pts: &[[f64; 2]], t: &Triangulation, p: [f64; 2]) -> Location {
+        if let Some(i) = pts.iter().position(|&q| q == p) {
+            if t.triangles.contains(&(i as u32)) {
+                return Location::Vertex(i as u32);
+            }
+        }
+        for tr in 0..t.len() as u32 {
+            let o = [0, 1, 2].map(|k| {
+                let h = 3 * tr + k;
+                orient(
+                    pts[t.triangles[h as usize] as usize],
+                    pts[t.triangles[next_halfedge(h) as usize] as usize],
+                    p,
+                )
+            });
+            if o.iter().all(|&v| v < 0.0) {
+                return Location::Face(tr);
+            }
+            if o.iter().all(|&v| v <= 0.0) {
+                let k = o.iter().position(|&v| v == 0.0).unwrap() as u32;
+                return Location::Edge(3 * tr + k);
+            }
+        }
+        Location::Outside
+    }
+
+    /// The same location up to which of an edge's two half-edges names it.
+    fn same(t: &Triangulation, a: Location, b: Location) -> bool {
+        match (a, b) {
+            (Location::Edge(h), Location::Edge(g)) => h == g || t.halfedges[h as usize] == g,
+            _ => a == b,
+        }
+    }
+
+    #[test]
+    fn random_points_are_delaunay() {
+        for (n, seed) in [(3, 1), (10, 2), (200, 3), (1500, 4)] {
+            let pts = random(n, seed);
+            let t = Triangulation::new(&pts);
+            check(&pts, &t);
+        }
+    }
+
+    #[test]
+    fn lattices_and_circles_give_one_triangulation_whatever_the_order() {
+        // A square lattice (every cell has 4 co-circular corners), a lattice with one point
+        // moved, and points on one circle (exactly representable: Pythagorean triples).
+        let mut sets: Vec<Vec<[f64; 2]>> = Vec::new();
+        let lattice: Vec<[f64; 2]> = (0..15)
+            .flat_map(|i| (0..12).map(move |j| [1000.0 + i as f64, 2000.0 + 0.5 * j as f64]))
+            .collect();
+        sets.push(lattice.clone());
+        let mut moved = lattice;
+        moved[40][0] += 0.25;
+        sets.push(moved);
+        let mut circle = vec![[0.0, 0.0]];
+        for (a, b) in [(3.0, 4.0), (5.0, 0.0), (0.0, 5.0), (4.0, 3.0)] {
+            for (sa, sb) in [(1.0, 1.0), (-1.0, 1.0), (1.0, -1.0), (-1.0, -1.0)] {
+                let p = [sa * a, sb * b];
+                if !circle.contains(&p) {
+                    circle.push(p);
+                }
+            }
+        }
+        sets.push(circle);
+        for pts in sets {
+            let t = Triangulation::new(&pts);
+            check(&pts, &t);
+            let canon = |pts: &[[f64; 2]], t: &Triangulation| {
+                let mut tris: Vec<[[u64; 2]; 3]> = (0..t.len())
+                    .map(|k| {
+                        let mut v = [0, 1, 2].map(|j| {
+                            let p = pts[t.triangles[3 * k + j] as usize];
+                            [p[0].to_bits(), p[1].to_bits()]
+                        });
+                        v.sort();
+                        v
+                    })
+                    .collect();
+                tris.sort();
+                tris
+            };
+            let reference = canon(&pts, &t);
+            let mut rng = rand_pcg::Pcg64::seed_from_u64(9);
+            for _ in 0..5 {
+                let mut shuffled = pts.clone();
+                for i in (1..shuffled.len()).rev() {
+                    shuffled.swap(i, rng.random_range(0..=i));
+                }
+                let u = Triangulation::new(&shuffled);
+                check(&shuffled, &u);
+                assert_eq!(
+                    canon(&shuffled, &u),
+                    reference,
+                    "same triangles in any order"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn collinear_and_tiny_sets_have_no_triangle() {
+        assert!(Triangulation::new(&[]).is_empty());
+        assert!(Triangulation::new(&[[0.0, 0.0], [1.0, 1.0]]).is_empty());
+        let line: Vec<[f64; 2]> = (0..50)
+            .map(|i| [i as f64 * 0.1, 2.0 * i as f64 * 0.1])
+            .collect();
+        assert!(Triangulation::new(&line).is_empty());
+        // A line plus one point off it: a fan.
+        let mut fan = line.clone();
+        fan.push([0.0, 5.0]);
+        let t = Triangulation::new(&fan);
+        check(&fan, &t);
+        assert_eq!(t.len(), 49);
+    }
+
+    #[test]
+    fn exact_duplicates_are_left_out() {
+        let mut pts = random(300, 5);
+        let dup: Vec<[f64; 2]> = pts[..40].to_vec();
+        pts.extend(dup);
+        let t = Triangulation::new(&pts);
+        let mut used = vec![false; pts.len()];
+        for &v in &t.triangles {
+            used[v as usize] = true;
+        }
+        assert_eq!(used.iter().filter(|&&u| u).count(), 300);
+        check(&pts[..300], &t);
+    }
+
+    #[test]
+    fn any_insertion_order_is_delaunay() {
+        // Inserting in a random order instead of the sweep's distance order sends most points
+        // inside the hull: the walk-and-split path (faces and edges, on lattices) must give the
+        // same triangulation.
+        for pts in [random(600, 6), {
+            (0..20)
+                .flat_map(|i| (0..20).map(move |j| [i as f64, j as f64]))
+                .collect::<Vec<_>>()
+        }] {
+            let reference = Triangulation::new(&pts);
+            let mut rng = rand_pcg::Pcg64::seed_from_u64(3);
+            let mut order: Vec<u32> = (0..pts.len() as u32).collect();
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.random_range(0..=i));
+            }
+            let t = Triangulation::with_order(&pts, Some(&order));
+            check(&pts, &t);
+            let key = |t: &Triangulation| {
+                let mut v: Vec<[u32; 3]> = (0..t.len())
+                    .map(|k| {
+                        let mut a = [
+                            t.triangles[3 * k],
+                            t.triangles[3 * k + 1],
+                            t.triangles[3 * k + 2],
+                        ];
+                        a.sort();
+                        a
+                    })
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(key(&t), key(&reference));
+        }
+    }
+
+    #[test]
+    fn location_equals_brute_force() {
+        let mut pts = random(400, 7);
+        // A lattice patch so that queries land exactly on edges and vertices.
+        for i in 0..6 {
+            for j in 0..6 {
+                pts.push([500_200.0 + i as f64, 3_400_000.0 + j as f64]);
+            }
+        }
+        let t = Triangulation::new(&pts);
+        check(&pts, &t);
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(8);
+        let mut queries: Vec<[f64; 2]> = (0..2000)
+            .map(|_| {
+                [
+                    499_950.0 + rng.random_range(0.0..300.0),
+                    3_399_950.0 + rng.random_range(0.0..200.0),
+                ]
+            })
+            .collect();
+        queries.extend(pts.iter().step_by(7));
+        for i in 0..11 {
+            for j in 0..11 {
+                queries.push([500_200.0 + 0.5 * i as f64, 3_400_000.0 + 0.5 * j as f64]);
+            }
+        }
+        // Midpoints of edges (exact only sometimes) and hull vertices.
+        for h in (0..t.halfedges.len()).step_by(5) {
+            let a = pts[t.triangles[h] as usize];
+            let b = pts[t.triangles[next_halfedge(h as u32) as usize] as usize];
+            queries.push([(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0]);
+        }
+        let mut start = 0;
+        let (mut faces, mut edges, mut vertices, mut outside) = (0, 0, 0, 0);
+        for q in queries {
+            let (loc, ended) = t.locate(&pts, q, start);
+            start = ended;
+            let want = brute_locate(&pts, &t, q);
+            assert!(
+                same(&t, loc, want),
+                "{q:?}: walk {loc:?}, brute force {want:?}"
+            );
+            match loc {
+                Location::Face(_) => faces += 1,
+                Location::Edge(_) => edges += 1,
+                Location::Vertex(_) => vertices += 1,
+                Location::Outside => outside += 1,
+            }
+        }
+        assert!(faces > 100 && edges > 20 && vertices > 50 && outside > 100);
+    }
+
+    #[test]
+    fn sweep_order_gives_the_same_triangulation() {
+        let pts = random(2000, 12);
+        let t = Triangulation::new(&pts);
+        let order = sweep_order(&pts);
+        let permuted: Vec<[f64; 2]> = order.iter().map(|&i| pts[i as usize]).collect();
+        let u = Triangulation::new(&permuted);
+        let key = |t: &Triangulation, map: &dyn Fn(u32) -> u32| {
+            let mut v: Vec<[u32; 3]> = t
+                .triangles
+                .chunks(3)
+                .map(|c| {
+                    let mut a = [map(c[0]), map(c[1]), map(c[2])];
+                    a.sort();
+                    a
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(key(&t, &|i| i), key(&u, &|i| order[i as usize]));
+    }
+
+    #[test]
+    fn quantized_points_equal_spade_up_to_co_circular_ties() {
+        // LAS-like coordinates (1 cm) at about 2 points per m²: exact co-circular quadruples
+        // occur. Every edge must be locally Delaunay (which makes the triangulation Delaunay),
+        // and every triangle that spade's bulk loader does not produce must have a co-circular
+        // tie on one of its edges.
+        use spade::{DelaunayTriangulation, Point2, Triangulation as _};
+        let mut pts = random(80_000, 21);
+        for p in &mut pts {
+            p[0] = 500_000.0 + ((p[0] - 500_000.0) * 2.0 * 100.0).round() / 100.0;
+            p[1] = 3_400_000.0 + ((p[1] - 3_400_000.0) * 2.0 * 100.0).round() / 100.0;
+        }
+        pts.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+        pts.dedup();
+        let t = Triangulation::new(&pts);
+        let at = |v: u32| pts[v as usize];
+        let mut tie_edge = vec![false; t.halfedges.len()];
+        let mut ties = 0;
+        for h in 0..t.halfedges.len() as u32 {
+            let o = t.halfedges[h as usize];
+            if o == EMPTY {
+                continue;
+            }
+            let (a, b) = (
+                at(t.triangles[h as usize]),
+                at(t.triangles[next_halfedge(h) as usize]),
+            );
+            let c = at(t.triangles[prev_halfedge(h) as usize]);
+            let d = at(t.triangles[prev_halfedge(o) as usize]);
+            // (a, b, c) clockwise: (a, c, b) counter-clockwise.
+            let s = robust::incircle(coord(a), coord(c), coord(b), coord(d));
+            assert!(s <= 0.0, "edge {h} is not locally Delaunay");
+            if s == 0.0 {
+                tie_edge[h as usize] = true;
+                ties += 1;
+            }
+        }
+        let sp: DelaunayTriangulation<Point2<f64>> =
+            DelaunayTriangulation::bulk_load(pts.iter().map(|p| Point2::new(p[0], p[1])).collect())
+                .unwrap();
+        let key = |v: [[f64; 2]; 3]| {
+            let mut k = v.map(|p| [p[0].to_bits(), p[1].to_bits()]);
+            k.sort();
+            k
+        };
+        let theirs: std::collections::HashSet<[[u64; 2]; 3]> = sp
+            .inner_faces()
+            .map(|f| key(f.vertices().map(|v| [v.position().x, v.position().y])))
+            .collect();
+        assert_eq!(theirs.len(), t.len());
+        let mut different = 0;
+        for k in 0..t.len() as u32 {
+            let v = [0, 1, 2].map(|j| at(t.triangles[(3 * k + j) as usize]));
+            if !theirs.contains(&key(v)) {
+                different += 1;
+                assert!(
+                    (3 * k..3 * k + 3).any(|h| tie_edge[h as usize]),
+                    "triangle {k} differs from spade's without a co-circular tie"
+                );
+            }
+        }
+        eprintln!(
+            "{} triangles, {ties} co-circular half-edges, {different} triangles differ from spade",
+            t.len()
+        );
+    }
+
+    #[test]
+    #[ignore]
+    fn timing_one_million_points() {
+        // Quantized to 1 cm like LAS coordinates, about 2 points per m².
+        let mut pts = random(1_000_000, 1);
+        for p in &mut pts {
+            p[0] = (p[0] * 100.0).round() / 100.0;
+            p[1] = 3_400_000.0 + ((p[1] - 3_400_000.0) * 7.0 * 100.0).round() / 100.0;
+        }
+        pts.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+        pts.dedup();
+        let t0 = std::time::Instant::now();
+        let t = Triangulation::new(&pts);
+        eprintln!(
+            "1 M points, x-sorted: {:?}, {} triangles",
+            t0.elapsed(),
+            t.len()
+        );
+        let t0 = std::time::Instant::now();
+        let order = sweep_order(&pts);
+        let permuted: Vec<[f64; 2]> = order.iter().map(|&i| pts[i as usize]).collect();
+        let t = Triangulation::new(&permuted);
+        eprintln!(
+            "1 M points, sweep order: {:?}, {} triangles",
+            t0.elapsed(),
+            t.len()
+        );
+    }
+}
