@@ -233,11 +233,24 @@ impl Triangulation {
     /// [`Triangulation::new`], inserting the points in `order` instead of the sweep's (for
     /// tests of the insertion of points inside the hull).
     fn with_order(pts: &[[f64; 2]], order: Option<&[u32]>) -> Triangulation {
-        let n = pts.len();
-        assert!(n < EMPTY as usize, "too many points for u32 indices");
-        let Some((i0, i1, i2)) = seed_triangle(pts) else {
+        let Some(seed) = seed_triangle(pts) else {
             return Triangulation::default();
         };
+        let order: Vec<u32> = match order {
+            Some(o) => o.to_vec(),
+            None => by_distance(pts, seed_centre(pts, seed)),
+        };
+        Self::sweep(pts, seed, order)
+    }
+
+    /// The sweep from the seed triangle `(i0, i1, i2)`, inserting the other points in `order`.
+    fn sweep(
+        pts: &[[f64; 2]],
+        (i0, i1, i2): (u32, u32, u32),
+        order: impl IntoIterator<Item = u32>,
+    ) -> Triangulation {
+        let n = pts.len();
+        assert!(n < EMPTY as usize, "too many points for u32 indices");
         let (p0, p1, p2) = (pts[i0 as usize], pts[i1 as usize], pts[i2 as usize]);
         let centre = sweep_centre(p0, p1, p2);
         let max_triangles = 2 * n - 5;
@@ -246,12 +259,6 @@ impl Triangulation {
             halfedges: Vec::with_capacity(max_triangles * 3),
         };
         t.add_triangle(i0, i1, i2, EMPTY, EMPTY, EMPTY);
-
-        // Sweep order: distance from the seed's circumcentre.
-        let order: Vec<u32> = match order {
-            Some(o) => o.to_vec(),
-            None => by_distance(pts, centre),
-        };
 
         let hash_len = ((n as f64).sqrt().ceil() as usize).max(1);
         let mut hull = Hull {
@@ -277,7 +284,7 @@ impl Triangulation {
         hull.hash_edge(p1, i1);
         hull.hash_edge(p2, i2);
 
-        for &i in &order {
+        for i in order {
             if i == i0 || i == i1 || i == i2 {
                 continue;
             }
@@ -595,12 +602,38 @@ impl Triangulation {
 /// points the sweep touches are the ones it inserted last.
 pub fn sweep_order(pts: &[[f64; 2]]) -> Vec<u32> {
     match seed_triangle(pts) {
-        Some((i0, i1, i2)) => {
-            let (p0, p1, p2) = (pts[i0 as usize], pts[i1 as usize], pts[i2 as usize]);
-            by_distance(pts, sweep_centre(p0, p1, p2))
-        }
+        Some(seed) => by_distance(pts, seed_centre(pts, seed)),
         None => (0..pts.len() as u32).collect(),
     }
+}
+
+/// The points in the sweep's insertion order ([`sweep_order`]), that order, and the
+/// triangulation of the reordered points: the same triangulation as
+/// `Triangulation::new` of the reordered points, with one seed search and one distance sort
+/// instead of two.
+pub fn triangulate_in_sweep_order(pts: &[[f64; 2]]) -> (Vec<[f64; 2]>, Vec<u32>, Triangulation) {
+    let Some(seed) = seed_triangle(pts) else {
+        let identity = (0..pts.len() as u32).collect();
+        return (pts.to_vec(), identity, Triangulation::default());
+    };
+    let order = by_distance(pts, seed_centre(pts, seed));
+    let sorted: Vec<[f64; 2]> = order.iter().map(|&i| pts[i as usize]).collect();
+    // The seed's corners, renumbered into the sorted points.
+    let mut at = [EMPTY; 3];
+    for (k, &i) in order.iter().enumerate() {
+        for (a, s) in at.iter_mut().zip([seed.0, seed.1, seed.2]) {
+            if i == s {
+                *a = k as u32;
+            }
+        }
+    }
+    let t = Triangulation::sweep(&sorted, (at[0], at[1], at[2]), 0..sorted.len() as u32);
+    (sorted, order, t)
+}
+
+/// The circumcentre of the seed triangle `seed` of `pts` ([`sweep_centre`]).
+fn seed_centre(pts: &[[f64; 2]], (i0, i1, i2): (u32, u32, u32)) -> [f64; 2] {
+    sweep_centre(pts[i0 as usize], pts[i1 as usize], pts[i2 as usize])
 }
 
 /// The sweep's centre: the seed's circumcentre (its centroid if that overflows).
@@ -615,15 +648,18 @@ fn sweep_centre(p0: [f64; 2], p1: [f64; 2], p2: [f64; 2]) -> [f64; 2] {
 
 /// Point indices by increasing distance from `centre` (ties by index).
 fn by_distance(pts: &[[f64; 2]], centre: [f64; 2]) -> Vec<u32> {
-    let mut keyed: Vec<(f64, u32)> = pts
+    // Integer keys in `f64::total_cmp`'s order (the same transform it applies), so that the
+    // sort compares plain integers: the order is that of `total_cmp`, ties by index.
+    let mut keyed: Vec<(i64, u32)> = pts
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let (dx, dy) = (p[0] - centre[0], p[1] - centre[1]);
-            (dx * dx + dy * dy, i as u32)
+            let bits = (dx * dx + dy * dy).to_bits() as i64;
+            (bits ^ (((bits >> 63) as u64) >> 1) as i64, i as u32)
         })
         .collect();
-    keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    keyed.sort_unstable();
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 
@@ -1000,6 +1036,28 @@ mod tests {
     }
 
     #[test]
+    fn distance_order_is_total_cmp_order_ties_by_index() {
+        let mut pts = random(3000, 5);
+        // Equal distances (ties), the centre itself (zero), far points.
+        pts.extend([
+            [1.0, 0.0],
+            [0.0, 1.0],
+            [-1.0, 0.0],
+            [0.0, 0.0],
+            [1e300, 0.0],
+        ]);
+        let centre = [0.0, 0.0];
+        let d = |p: &[f64; 2]| p[0] * p[0] + p[1] * p[1];
+        let mut reference: Vec<u32> = (0..pts.len() as u32).collect();
+        reference.sort_by(|&a, &b| {
+            d(&pts[a as usize])
+                .total_cmp(&d(&pts[b as usize]))
+                .then(a.cmp(&b))
+        });
+        assert_eq!(by_distance(&pts, centre), reference);
+    }
+
+    #[test]
     fn sweep_order_gives_the_same_triangulation() {
         let pts = random(2000, 12);
         let t = Triangulation::new(&pts);
@@ -1020,6 +1078,20 @@ mod tests {
             v
         };
         assert_eq!(key(&t, &|i| i), key(&u, &|i| order[i as usize]));
+        // The one-pass form: the same points, order and triangles; on a lattice too (ties).
+        let (sorted, order2, w) = triangulate_in_sweep_order(&pts);
+        assert_eq!(order2, order);
+        assert_eq!(sorted, permuted);
+        assert_eq!(key(&t, &|i| i), key(&w, &|i| order[i as usize]));
+        let lattice: Vec<[f64; 2]> = (0..900)
+            .map(|k| [(k % 30) as f64 * 0.5, (k / 30) as f64 * 0.5])
+            .collect();
+        let (_, lo, lw) = triangulate_in_sweep_order(&lattice);
+        let lt = Triangulation::new(&lattice);
+        assert_eq!(key(&lt, &|i| i), key(&lw, &|i| lo[i as usize]));
+        assert!(triangulate_in_sweep_order(&[[0.0, 0.0], [1.0, 1.0]])
+            .2
+            .is_empty());
     }
 
     #[test]

@@ -182,11 +182,9 @@ impl TinSurface {
         // Vertices in the sweep's insertion order: the triangulation then reads them (almost)
         // sequentially, instead of jumping across the (x, y)-sorted points.
         let xy: Vec<[f64; 2]> = pts.iter().map(|p| [p[0], p[1]]).collect();
-        let order = super::delaunay::sweep_order(&xy);
-        let xy: Vec<[f64; 2]> = order.iter().map(|&i| xy[i as usize]).collect();
+        let (xy, order, tri) = super::delaunay::triangulate_in_sweep_order(&xy);
         let z: Vec<f64> = order.iter().map(|&i| pts[i as usize][2]).collect();
         drop(order);
-        let tri = Triangulation::new(&xy);
         let has_faces = !tri.is_empty();
         if !has_faces {
             log::warn!(
