@@ -216,7 +216,7 @@ pub fn predictor_bands_from_chunks(
     for p in &parts {
         let r = RasterReader::open(p)?;
         for ((_, b), dest) in wanted.iter().zip(&mut bands) {
-            paste_all(dest, &r.read_f32(*b)?);
+            dest.paste_all(&r.read_f32(*b)?);
         }
     }
     Ok(wanted
@@ -238,24 +238,6 @@ pub fn predictor_bands_from_chunks(
             (name, raster)
         })
         .collect())
-}
-
-/// Writes every cell of `src` (an aligned grid) into `dest` where they overlap, nodata cells
-/// included, as [`MosaicWriter::paste`] does.
-fn paste_all(dest: &mut Raster<f32>, src: &Raster<f32>) {
-    let (dr, dc) = src.grid.offset_in(&dest.grid);
-    for r in 0..src.grid.nrows {
-        let rr = r as i64 + dr;
-        if rr < 0 || rr >= dest.grid.nrows as i64 {
-            continue;
-        }
-        for c in 0..src.grid.ncols {
-            let cc = c as i64 + dc;
-            if cc >= 0 && cc < dest.grid.ncols as i64 {
-                dest.data[[rr as usize, cc as usize]] = src.data[[r, c]];
-            }
-        }
-    }
 }
 
 /// Carbon density per pool from the metric rasters a model needs (by name, nodata NaN:

@@ -40,6 +40,16 @@ impl<T: Copy + PartialEq> Raster<T> {
     /// Copies the cells of `other` (same resolution, aligned) into `self` where they overlap,
     /// skipping `other`'s nodata cells.
     pub fn paste(&mut self, other: &Raster<T>) {
+        self.paste_cells(other, false)
+    }
+
+    /// Copies every cell of `other` (same resolution, aligned) into `self` where they
+    /// overlap, nodata cells included (as [`MosaicWriter::paste`] does).
+    pub fn paste_all(&mut self, other: &Raster<T>) {
+        self.paste_cells(other, true)
+    }
+
+    fn paste_cells(&mut self, other: &Raster<T>, with_nodata: bool) {
         let (dr, dc) = other.grid.offset_in(&self.grid);
         for r in 0..other.grid.nrows {
             let rr = r as i64 + dr;
@@ -52,7 +62,7 @@ impl<T: Copy + PartialEq> Raster<T> {
                     continue;
                 }
                 let v = other.data[[r, c]];
-                if v != other.nodata {
+                if with_nodata || v != other.nodata {
                     self.data[[rr as usize, cc as usize]] = v;
                 }
             }

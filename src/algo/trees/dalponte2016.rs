@@ -126,17 +126,7 @@ pub fn dalponte2016(
             let hs = seed_h[k];
             let mean = sum[k] / cnt[k] as f64;
             let s = &seeds[k];
-            let nb = [
-                (r as i64 - 1, c as i64),
-                (r as i64, c as i64 - 1),
-                (r as i64, c as i64 + 1),
-                (r as i64 + 1, c as i64),
-            ];
-            for (rr, cc) in nb {
-                if rr < 0 || cc < 0 || rr >= nr as i64 || cc >= nc as i64 {
-                    continue;
-                }
-                let (ru, cu) = (rr as usize, cc as usize);
+            for (ru, cu) in super::neighbours4(r, c, nr, nc) {
                 if label.data[[ru, cu]] != 0 {
                     continue;
                 }
@@ -149,8 +139,8 @@ pub fn dalponte2016(
                     && v > hs * p.th_seed
                     && v > mean * p.th_cr
                     && v <= hs * 1.05
-                    && (s.row as i64 - rr).abs() < max_cr
-                    && (s.col as i64 - cc).abs() < max_cr
+                    && (s.row as i64 - ru as i64).abs() < max_cr
+                    && (s.col as i64 - cu as i64).abs() < max_cr
                 {
                     // One winner per cell: the highest seed (ties by seed position).
                     let b = &mut best[ru * nc + cu];

@@ -446,6 +446,25 @@ pub fn segment_trees(points: &HeightPoints, p: &TreesParams) -> Result<Segmentat
     })
 }
 
+/// The 4-connected neighbours of cell `(r, c)` that lie in an `nr` × `nc` grid, in the order
+/// up, left, right, down (the order the region growers visit them: it decides ties).
+pub(crate) fn neighbours4(
+    r: usize,
+    c: usize,
+    nr: usize,
+    nc: usize,
+) -> impl Iterator<Item = (usize, usize)> {
+    // `wrapping_sub` turns the row/column before 0 into usize::MAX, outside any grid.
+    [
+        (r.wrapping_sub(1), c),
+        (r, c.wrapping_sub(1)),
+        (r, c + 1),
+        (r + 1, c),
+    ]
+    .into_iter()
+    .filter(move |&(a, b)| a < nr && b < nc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,17 +79,7 @@ pub fn watershed(chm: &Raster<f32>, seeds: &[Seed], th_tree_m: f64) -> Raster<u3
     while let Some(it) = heap.pop() {
         let (r, c) = (it.cell / nc, it.cell % nc);
         let id = label.data[[r, c]];
-        let nb = [
-            (r as i64 - 1, c as i64),
-            (r as i64, c as i64 - 1),
-            (r as i64, c as i64 + 1),
-            (r as i64 + 1, c as i64),
-        ];
-        for (rr, cc) in nb {
-            if rr < 0 || cc < 0 || rr >= nr as i64 || cc >= nc as i64 {
-                continue;
-            }
-            let (ru, cu) = (rr as usize, cc as usize);
+        for (ru, cu) in super::neighbours4(r, c, nr, nc) {
             if label.data[[ru, cu]] != 0 {
                 continue;
             }
