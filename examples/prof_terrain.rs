@@ -2,29 +2,15 @@
 //! prints a checksum of each product, to compare two builds for speed and bit-identity:
 //! TIN build, DTM at 1 m, heights of every point, pit-free CHM at 0.5 m.
 //! Usage: RAYON_NUM_THREADS=1 cargo run --release --example prof_terrain -- TILE.laz [...]
+mod common;
+use common::sum_bits;
 use landcarbon::algo::canopy::{pitfree, CanopyColumns};
-use landcarbon::algo::ground::{classify_ground, GroundConfig};
 use landcarbon::algo::terrain::{self, DtmMethod, GroundSurface};
-use landcarbon::points;
 use landcarbon::raster::Grid;
-use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
-fn sum_bits(v: impl Iterator<Item = u64>) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    v.for_each(|b| b.hash(&mut h));
-    h.finish()
-}
-
 fn main() {
-    let paths: Vec<String> = std::env::args().skip(1).collect();
-    let mut cloud = points::read(std::path::Path::new(&paths[0])).unwrap();
-    for p in &paths[1..] {
-        cloud
-            .append(&points::read(std::path::Path::new(p)).unwrap())
-            .unwrap();
-    }
-    classify_ground(&mut cloud, &GroundConfig::default()).unwrap();
+    let cloud = common::classified_tiles();
     let mask = terrain::ground_mask(&cloud, &[2]);
     let b = cloud.bounds().unwrap();
     let reps: usize = std::env::var("REPS")
@@ -42,12 +28,7 @@ fn main() {
         let dtm = terrain::rasterize(&s, grid);
         t_dtm += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let hag: Vec<f64> = s
-            .z_at_many(&cloud.x, &cloud.y)
-            .into_iter()
-            .zip(&cloud.z)
-            .map(|(g, z)| g.map(|g| z - g).unwrap_or(f64::NAN))
-            .collect();
+        let hag = common::heights(&s, &cloud);
         t_hag += t.elapsed().as_secs_f64();
         let cols = CanopyColumns::from_cloud(&cloud, &hag).unwrap();
         let cg = Grid::covering(&[b[0], b[1], b[3], b[4]], 0.5);

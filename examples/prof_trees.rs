@@ -2,38 +2,19 @@
 //! checksum of the CHM and of the tree table, to compare two builds for speed and identity:
 //! ground, heights, then pit-free CHM (+ median), tops, saddle merge, crowns, metrics.
 //! Usage: cargo run --release --example prof_trees -- TILE.laz [...]  (REPS=3 by default)
+mod common;
+use common::sum_bits;
 use landcarbon::algo::canopy::{self, CanopyColumns};
-use landcarbon::algo::ground::{classify_ground, GroundConfig};
 use landcarbon::algo::terrain::{self, DtmMethod, GroundSurface};
 use landcarbon::algo::trees::{self, TreesParams};
-use landcarbon::points;
 use landcarbon::raster::Grid;
-use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
-fn sum_bits(v: impl Iterator<Item = u64>) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    v.for_each(|b| b.hash(&mut h));
-    h.finish()
-}
-
 fn main() {
-    let paths: Vec<String> = std::env::args().skip(1).collect();
-    let mut cloud = points::read(std::path::Path::new(&paths[0])).unwrap();
-    for p in &paths[1..] {
-        cloud
-            .append(&points::read(std::path::Path::new(p)).unwrap())
-            .unwrap();
-    }
-    classify_ground(&mut cloud, &GroundConfig::default()).unwrap();
+    let cloud = common::classified_tiles();
     let mask = terrain::ground_mask(&cloud, &[2]);
     let s = GroundSurface::from_cloud(&cloud, &mask, &DtmMethod::default()).unwrap();
-    let hag: Vec<f64> = s
-        .z_at_many(&cloud.x, &cloud.y)
-        .into_iter()
-        .zip(&cloud.z)
-        .map(|(g, z)| g.map(|g| z - g).unwrap_or(f64::NAN))
-        .collect();
+    let hag = common::heights(&s, &cloud);
     let cols = CanopyColumns::from_cloud(&cloud, &hag).unwrap();
     let reps: usize = std::env::var("REPS")
         .ok()
