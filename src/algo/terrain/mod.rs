@@ -116,23 +116,37 @@ pub fn ground_mask(cloud: &PointCloud, ground_classes: &[u8]) -> Vec<bool> {
 /// Ground points `[x, y, z]` unique in `(x, y)`, sorted by `(x, y)`: where several points share
 /// one `(x, y)` the lowest `z` is kept. Non-finite coordinates are dropped.
 pub fn dedupe_lowest(x: &[f64], y: &[f64], z: &[f64]) -> Vec<[f64; 3]> {
-    let mut pts: Vec<[f64; 3]> = x
+    let mut keys: Vec<[i64; 3]> = x
         .iter()
         .zip(y)
         .zip(z)
         .filter(|((a, b), c)| a.is_finite() && b.is_finite() && c.is_finite())
-        .map(|((&a, &b), &c)| [a, b, c])
+        .map(|((&a, &b), &c)| xyz_key(a, b, c))
         .collect();
-    pts.par_sort_unstable_by(xyz_cmp);
+    keys.par_sort_unstable();
+    let mut pts: Vec<[f64; 3]> = keys.into_iter().map(xyz_of_key).collect();
     pts.dedup_by(|later, first| later[0] == first[0] && later[1] == first[1]);
     pts
 }
 
-/// `(x, y, z)` lexicographic order: the lowest `z` of an `(x, y)` comes first.
-fn xyz_cmp(p: &[f64; 3], q: &[f64; 3]) -> std::cmp::Ordering {
-    p[0].total_cmp(&q[0])
-        .then(p[1].total_cmp(&q[1]))
-        .then(p[2].total_cmp(&q[2]))
+/// A point as integers whose lexicographic order is the `(x, y, z)` order of
+/// `f64::total_cmp` (the lowest `z` of an `(x, y)` first): the dedupe sorts then compare plain
+/// integers. The transform is `total_cmp`'s own, and is its own inverse ([`xyz_of_key`]).
+fn xyz_key(x: f64, y: f64, z: f64) -> [i64; 3] {
+    [total_key(x), total_key(y), total_key(z)]
+}
+
+fn xyz_of_key(k: [i64; 3]) -> [f64; 3] {
+    k.map(|v| f64::from_bits(total_key_flip(v) as u64))
+}
+
+fn total_key(v: f64) -> i64 {
+    total_key_flip(v.to_bits() as i64)
+}
+
+/// Flips the magnitude bits of negative values (`f64::total_cmp`'s transform).
+fn total_key_flip(b: i64) -> i64 {
+    b ^ (((b >> 63) as u64) >> 1) as i64
 }
 
 /// [`dedupe_lowest`] over the points `idx` of `x, y, z`, also giving, for each of them (in
@@ -144,16 +158,18 @@ fn dedupe_lowest_indexed(
     z: &[f64],
     idx: &[usize],
 ) -> (Vec<[f64; 3]>, Vec<f64>) {
-    let mut keyed: Vec<([f64; 3], usize)> = idx
+    let mut keyed: Vec<([i64; 3], usize)> = idx
         .iter()
         .enumerate()
-        .map(|(k, &i)| ([x[i], y[i], z[i]], k))
-        .filter(|(p, _)| p.iter().all(|v| v.is_finite()))
+        .filter(|(_, &i)| x[i].is_finite() && y[i].is_finite() && z[i].is_finite())
+        .map(|(k, &i)| (xyz_key(x[i], y[i], z[i]), k))
         .collect();
-    keyed.par_sort_unstable_by(|(p, _), (q, _)| xyz_cmp(p, q));
+    // Equal keys are equal points: their order among themselves changes nothing below.
+    keyed.par_sort_unstable();
     let mut lowest = vec![f64::NAN; idx.len()];
     let mut pts: Vec<[f64; 3]> = Vec::new();
-    for (p, k) in keyed {
+    for (key, k) in keyed {
+        let p = xyz_of_key(key);
         match pts.last() {
             Some(first) if first[0] == p[0] && first[1] == p[1] => lowest[k] = first[2],
             _ => {
@@ -391,6 +407,40 @@ mod tests {
             &[3.0, 9.0, 8.0, 1.0, 1.0],
         );
         assert_eq!(p, vec![[1.0, 5.0, 8.0], [2.0, 0.0, 1.0]]);
+    }
+
+    #[test]
+    fn integer_keys_sort_as_total_cmp_and_round_trip() {
+        let vals = [
+            -1e300,
+            -3.5,
+            -1.0,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            1e-300,
+            0.25,
+            2.0,
+            7e12,
+        ];
+        let mut pts: Vec<[f64; 3]> = Vec::new();
+        for (i, &a) in vals.iter().enumerate() {
+            for (j, &b) in vals.iter().enumerate() {
+                pts.push([a, b, vals[(i * 7 + j * 3) % vals.len()]]);
+            }
+        }
+        let mut by_cmp = pts.clone();
+        by_cmp.sort_by(|p, q| {
+            p[0].total_cmp(&q[0])
+                .then(p[1].total_cmp(&q[1]))
+                .then(p[2].total_cmp(&q[2]))
+        });
+        let mut keys: Vec<[i64; 3]> = pts.iter().map(|p| xyz_key(p[0], p[1], p[2])).collect();
+        keys.sort_unstable();
+        let by_key: Vec<[f64; 3]> = keys.into_iter().map(xyz_of_key).collect();
+        let bits =
+            |v: &[[f64; 3]]| -> Vec<[u64; 3]> { v.iter().map(|p| p.map(f64::to_bits)).collect() };
+        assert_eq!(bits(&by_key), bits(&by_cmp));
     }
 
     #[test]
