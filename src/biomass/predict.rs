@@ -100,27 +100,46 @@ pub fn predictor_bands(
     // from a fresh open would inflate the blocks of all bands again.
     let reader = RasterReader::open(metrics)?;
     let names = reader.band_names()?;
-    let mut bands = BTreeMap::new();
-    for p in model.all_predictors() {
-        let i = names.iter().position(|n| *n == p).ok_or_else(|| {
-            Error::data(
-                metrics.display(),
+    predictor_band_numbers(&names, model, metrics)?
+        .into_iter()
+        .map(|(p, b)| Ok((p, nodata_as_nan(reader.read_f64(b)?))))
+        .collect()
+}
+
+/// Each predictor of `model` with its band number (1-based) among `names`, the band names of
+/// the metrics raster `path`. A missing band is an error naming the file and listing the bands
+/// it has.
+pub fn predictor_band_numbers(
+    names: &[String],
+    model: &ModelFile,
+    path: &std::path::Path,
+) -> Result<Vec<(String, usize)>> {
+    model
+        .all_predictors()
+        .into_iter()
+        .map(|p| match names.iter().position(|n| *n == p) {
+            Some(i) => Ok((p, i + 1)),
+            None => Err(Error::data(
+                path.display(),
                 format!("no band '{p}' for the model (bands: {})", names.join(", ")),
-            )
-        })?;
-        let mut r = reader.read_f64(i + 1)?;
-        let nd = r.nodata;
-        r.data.mapv_inplace(|v| {
-            if v == nd || !v.is_finite() {
-                f64::NAN
-            } else {
-                v
-            }
-        });
-        r.nodata = f64::NAN;
-        bands.insert(p, r);
-    }
-    Ok(bands)
+            )),
+        })
+        .collect()
+}
+
+/// `r` with its nodata and non-finite values as NaN (and NaN as its nodata): the form
+/// [`predict_agb`] takes.
+pub fn nodata_as_nan(mut r: Raster<f64>) -> Raster<f64> {
+    let nd = r.nodata;
+    r.data.mapv_inplace(|v| {
+        if v == nd || !v.is_finite() {
+            f64::NAN
+        } else {
+            v
+        }
+    });
+    r.nodata = f64::NAN;
+    r
 }
 
 /// Applies the model file to metric rasters `bands` (by metric name; nodata already NaN),

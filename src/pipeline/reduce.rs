@@ -8,7 +8,9 @@ use crate::algo::metrics::METRIC_NAMES;
 use crate::algo::trees::Tree;
 use crate::biomass::calibrate::{calibrate_table, CalibrateOptions};
 use crate::biomass::model::ModelFile;
-use crate::biomass::predict::{carbon_density, predict_agb, CarbonOptions};
+use crate::biomass::predict::{
+    carbon_density, nodata_as_nan, predict_agb, predictor_band_numbers, CarbonOptions,
+};
 use crate::params::Params;
 use crate::points::Crs;
 use crate::raster::{write_geotiff, Grid, MosaicWriter, Raster, RasterReader};
@@ -198,17 +200,7 @@ pub fn predictor_bands_from_chunks(
     let grid = Grid::product(extent, head.grid().res_m);
     // The mosaic's nodata, for every band (see `mosaic`).
     let nodata = head.nodata(1)? as f32;
-    let wanted: Vec<(String, usize)> = model
-        .all_predictors()
-        .into_iter()
-        .map(|p| match names.iter().position(|n| *n == p) {
-            Some(i) => Ok((p, i + 1)),
-            None => Err(Error::data(
-                first.display(),
-                format!("no band '{p}' for the model (bands: {})", names.join(", ")),
-            )),
-        })
-        .collect::<Result<_>>()?;
+    let wanted = predictor_band_numbers(&names, model, first)?;
     let mut bands: Vec<Raster<f32>> = wanted
         .iter()
         .map(|_| Raster::filled(grid, nodata))
@@ -219,23 +211,17 @@ pub fn predictor_bands_from_chunks(
             dest.paste_all(&r.read_f32(*b)?);
         }
     }
+    // f32 → f64 is exact, so a cell equals the nodata in f64 exactly when it does in f32.
     Ok(wanted
         .into_iter()
         .zip(bands)
         .map(|((name, _), r)| {
-            let data = r.data.mapv(|v| {
-                if v == nodata || !v.is_finite() {
-                    f64::NAN
-                } else {
-                    f64::from(v)
-                }
-            });
-            let raster = Raster {
+            let r = Raster {
                 grid,
-                data,
-                nodata: f64::NAN,
+                data: r.data.mapv(f64::from),
+                nodata: f64::from(r.nodata),
             };
-            (name, raster)
+            (name, nodata_as_nan(r))
         })
         .collect())
 }

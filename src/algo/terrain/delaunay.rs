@@ -600,6 +600,7 @@ impl Triangulation {
 /// circumcentre; identity when there is no triangle). Triangulating the points permuted into
 /// this order gives the same triangulation (it is unique) with sequential memory access: the
 /// points the sweep touches are the ones it inserted last.
+#[cfg(test)]
 pub fn sweep_order(pts: &[[f64; 2]]) -> Vec<u32> {
     match seed_triangle(pts) {
         Some(seed) => by_distance(pts, seed_centre(pts, seed)),
@@ -607,7 +608,8 @@ pub fn sweep_order(pts: &[[f64; 2]]) -> Vec<u32> {
     }
 }
 
-/// The points in the sweep's insertion order ([`sweep_order`]), that order, and the
+/// The points in the sweep's insertion order (by distance from the seed triangle's
+/// circumcentre, ties by index), that order, and the
 /// triangulation of the reordered points: the same triangulation as
 /// `Triangulation::new` of the reordered points, with one seed search and one distance sort
 /// instead of two.
@@ -648,15 +650,14 @@ fn sweep_centre(p0: [f64; 2], p1: [f64; 2], p2: [f64; 2]) -> [f64; 2] {
 
 /// Point indices by increasing distance from `centre` (ties by index).
 fn by_distance(pts: &[[f64; 2]], centre: [f64; 2]) -> Vec<u32> {
-    // Integer keys in `f64::total_cmp`'s order (the same transform it applies), so that the
-    // sort compares plain integers: the order is that of `total_cmp`, ties by index.
+    // Integer keys in `f64::total_cmp`'s order, so that the sort compares plain integers: the
+    // order is that of `total_cmp`, ties by index.
     let mut keyed: Vec<(i64, u32)> = pts
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let (dx, dy) = (p[0] - centre[0], p[1] - centre[1]);
-            let bits = (dx * dx + dy * dy).to_bits() as i64;
-            (bits ^ (((bits >> 63) as u64) >> 1) as i64, i as u32)
+            (super::total_key(dx * dx + dy * dy), i as u32)
         })
         .collect();
     keyed.sort_unstable();

@@ -140,6 +140,7 @@ fn xyz_of_key(k: [i64; 3]) -> [f64; 3] {
     k.map(|v| f64::from_bits(total_key_flip(v) as u64))
 }
 
+/// `v` as an integer in `f64::total_cmp`'s order.
 fn total_key(v: f64) -> i64 {
     total_key_flip(v.to_bits() as i64)
 }

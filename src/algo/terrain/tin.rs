@@ -1,8 +1,9 @@
 //! Delaunay TIN of ground points with linear interpolation inside its triangles.
 //!
 //! The ground points are triangulated in the plane (Delaunay, sweep-hull with exact predicates
-//! and a symbolic perturbation of co-circular ties: [`super::delaunay`]) and the elevation at `(x, y)` is the plane through the three corners of the
-//! triangle containing it (barycentric interpolation); on an edge, linear interpolation between
+//! and a symbolic perturbation of co-circular ties: [`super::delaunay`]) and the elevation at
+//! `(x, y)` is the plane through the three corners of the triangle containing it (barycentric
+//! interpolation); on an edge, linear interpolation between
 //! its two ends; on a vertex, its elevation. The surface is therefore exact on any plane and
 //! reproduces every ground point.
 //!
@@ -52,7 +53,7 @@
 //!
 //! See also: [`super::idw`], [`super::normalize`], [`super::dtm`].
 
-use super::delaunay::{Location, Triangulation, EMPTY};
+use super::delaunay::{next_halfedge, Location, Triangulation, EMPTY};
 use super::idw::{Idw, IdwSurface};
 use crate::raster::Grid;
 use crate::{Error, Result};
@@ -285,13 +286,9 @@ impl TinSurface {
                 if !(self.kept(h / 3) || (opp != EMPTY && self.kept(opp / 3))) {
                     return None;
                 }
-                let mut a = self.vertex(self.tri.triangles[h as usize]);
-                let mut b =
-                    self.vertex(self.tri.triangles[super::delaunay::next_halfedge(h) as usize]);
-                if xy_cmp(&b, &a).is_lt() {
-                    std::mem::swap(&mut a, &mut b);
-                }
-                Some(on_segment(&a, &b, x, y))
+                let a = self.vertex(self.tri.triangles[h as usize]);
+                let b = self.vertex(self.tri.triangles[next_halfedge(h) as usize]);
+                Some(edge_value(a, b, x, y))
             }
             Location::Face(t) => {
                 if !self.kept(t) {
@@ -393,6 +390,17 @@ fn owned_on(t: &[GroundVertex; 3], x: f64, y: f64) -> Option<[bool; 3]> {
     Some(on)
 }
 
+/// The surface at `(x, y)` on the edge `a`–`b`: linear between its ends taken in `(x, y)`
+/// order, so that both triangles sharing the edge give the same bits.
+fn edge_value(a: GroundVertex, b: GroundVertex, x: f64, y: f64) -> f64 {
+    let (a, b) = if xy_cmp(&b, &a).is_lt() {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    on_segment(&a, &b, x, y)
+}
+
 /// The surface at `(x, y)` in triangle `t` (counter-clockwise) which owns it, by the value
 /// rules of [`TinSurface::z_in_hull`]: on a vertex its elevation, on an edge the linear
 /// interpolation between its ends in canonical order, inside the plane of the canonically
@@ -412,11 +420,7 @@ fn value_in(
         [true, _, true] => t[0].z,
         _ => {
             let i = on.iter().position(|&b| b).unwrap_or(0);
-            let (mut a, mut b) = (t[i], t[(i + 1) % 3]);
-            if xy_cmp(&b, &a).is_lt() {
-                std::mem::swap(&mut a, &mut b);
-            }
-            on_segment(&a, &b, x, y)
+            edge_value(t[i], t[(i + 1) % 3], x, y)
         }
     }
 }
@@ -551,7 +555,7 @@ fn peel_boundary(tri: &Triangulation, xy: &[[f64; 2]], max_edge_m: f64) -> Vec<b
     let l2 = max_edge_m * max_edge_m;
     let len2 = |h: u32| {
         let a = xy[tri.triangles[h as usize] as usize];
-        let b = xy[tri.triangles[super::delaunay::next_halfedge(h) as usize] as usize];
+        let b = xy[tri.triangles[next_halfedge(h) as usize] as usize];
         (b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)
     };
     let mut exposed: Vec<u32> = (0..tri.halfedges.len() as u32)

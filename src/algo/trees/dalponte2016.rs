@@ -167,13 +167,8 @@ pub fn dalponte2016(
             cnt[k] += 1;
         }
         let open = |cell: usize| {
-            let (r, c) = (cell / nc, cell % nc);
-            let free =
-                |ru: usize, cu: usize| label.data[[ru, cu]] == 0 && is_valid(chm.data[[ru, cu]]);
-            (r > 0 && free(r - 1, c))
-                || (c > 0 && free(r, c - 1))
-                || (c + 1 < nc && free(r, c + 1))
-                || (r + 1 < nr && free(r + 1, c))
+            super::neighbours4(cell / nc, cell % nc, nr, nc)
+                .any(|(ru, cu)| label.data[[ru, cu]] == 0 && is_valid(chm.data[[ru, cu]]))
         };
         active.retain(|&cell| open(cell));
         active.extend(claimed.iter().copied().filter(|&cell| open(cell)));
