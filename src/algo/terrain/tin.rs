@@ -442,36 +442,34 @@ impl TinSurface {
         let centres = CellCentres::new(grid);
         let cells: Vec<AtomicU64> = (0..grid.len()).map(|_| AtomicU64::new(UNSET)).collect();
         if self.has_faces && !grid.is_empty() {
-            let faces: Vec<[GroundVertex; 3]> = (0..self.tri.len() as u32)
-                .filter(|&t| self.kept(t))
-                .map(|t| self.corners(t))
-                .collect();
-            faces.par_chunks(4096).for_each(|block| {
-                for t in block {
-                    // Most triangles of a dense TIN hold no cell centre: reject them on their
-                    // bounding box before the exact orientation test.
-                    let (x0, x1) = (
-                        t[0].x.min(t[1].x).min(t[2].x),
-                        t[0].x.max(t[1].x).max(t[2].x),
-                    );
-                    let (y0, y1) = (
-                        t[0].y.min(t[1].y).min(t[2].y),
-                        t[0].y.max(t[1].y).max(t[2].y),
-                    );
+            // Triangles in memory order, rejected on their corners' bounding box (most
+            // triangles of a dense TIN hold no cell centre) before their elevations are read.
+            (0..self.tri.len() as u32)
+                .into_par_iter()
+                .with_min_len(4096)
+                .for_each(|t| {
+                    if !self.kept(t) {
+                        return;
+                    }
+                    let b = 3 * t as usize;
+                    let [p0, p1, p2] =
+                        [0, 2, 1].map(|k| self.xy[self.tri.triangles[b + k] as usize]);
+                    let (x0, x1) = (p0[0].min(p1[0]).min(p2[0]), p0[0].max(p1[0]).max(p2[0]));
+                    let (y0, y1) = (p0[1].min(p1[1]).min(p2[1]), p0[1].max(p1[1]).max(p2[1]));
                     let (Some((c0, c1)), Some((r0, r1))) =
                         (centres.cols(x0, x1), centres.rows(y0, y1))
                     else {
-                        continue;
+                        return;
                     };
                     // The columns and rows (of the slack ranges) whose centres are in the box,
                     // computed as the loop below computes them.
                     let Some((c0, c1)) = within(c0, c1, |c| centres.centre(r0, c).0, x0, x1) else {
-                        continue;
+                        return;
                     };
                     let Some((r0, r1)) = within(r0, r1, |r| centres.centre(r, c0).1, y0, y1) else {
-                        continue;
+                        return;
                     };
-                    let mut t = *t;
+                    let mut t = self.corners(t);
                     let turn = robust::orient2d(
                         robust::Coord {
                             x: t[0].x,
@@ -505,8 +503,7 @@ impl TinSurface {
                             cells[r * grid.ncols + c].store(z.to_bits(), Ordering::Relaxed);
                         }
                     }
-                }
-            });
+                });
         }
         let ncols = grid.ncols.max(1);
         cells
