@@ -43,6 +43,9 @@ fn creation_options(grid: &Grid) -> RasterCreationOptions {
 fn cog_options(integer: bool) -> RasterCreationOptions {
     [
         "COMPRESS=DEFLATE",
+        // Level 1, not the default 6: the small county's reducers take ~10 % less CPU for
+        // products 2-4 % larger (same DEFLATE stream format, readable by every reader).
+        "LEVEL=1",
         "PREDICTOR=YES",
         "BLOCKSIZE=512",
         "OVERVIEWS=AUTO",
