@@ -101,13 +101,20 @@ const ICC_ERR_BOUND_A: f64 = (10.0 + 96.0 * EPS) * EPS;
 /// [`robust::orient2d`] decides.
 #[inline(always)]
 fn orient(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
+    match orient_filtered(a, b, c) {
+        Some(det) => det,
+        None => robust::orient2d(coord(a), coord(b), coord(c)),
+    }
+}
+
+/// The floating-point orientation determinant of [`orient`] when its sign is certified, `None`
+/// when the exact computation must decide.
+#[inline(always)]
+fn orient_filtered(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> Option<f64> {
     let left = (a[0] - c[0]) * (b[1] - c[1]);
     let right = (a[1] - c[1]) * (b[0] - c[0]);
     let det = left - right;
-    if det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs()) {
-        return det;
-    }
-    robust::orient2d(coord(a), coord(b), coord(c))
+    (det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs())).then_some(det)
 }
 
 /// In-circle test with an exact sign: > 0 when `d` is inside the circle through the
@@ -180,7 +187,14 @@ impl Hull {
         let q = dx / (dx.abs() + dy.abs());
         let a = (if dy > 0.0 { 3.0 - q } else { 1.0 + q }) / 4.0; // [0, 1], NaN at the centre
         let len = self.hash.len();
-        ((len as f64 * a).floor() as usize) % len
+        // `len * a` is in [0, len] (or NaN, which casts to 0): the cast truncates like `floor`,
+        // and only `len` itself wraps.
+        let k = (len as f64 * a) as usize;
+        if k >= len {
+            k - len
+        } else {
+            k
+        }
     }
 
     fn hash_edge(&mut self, p: [f64; 2], i: u32) {
@@ -194,12 +208,14 @@ impl Hull {
         let key = self.hash_key(p);
         let len = self.hash.len();
         let mut start = self.start;
-        for j in 0..len {
-            let s = self.hash[(key + j) % len];
+        let mut k = key;
+        for _ in 0..len {
+            let s = self.hash[k];
             if s != EMPTY && self.next[s as usize] != EMPTY {
                 start = s;
                 break;
             }
+            k = if k + 1 == len { 0 } else { k + 1 };
         }
         let start = self.prev[start as usize];
         let mut e = start;
@@ -564,9 +580,20 @@ impl Triangulation {
                 if h == entry {
                     continue;
                 }
-                let a = pts[self.triangles[h as usize] as usize];
-                let b = pts[self.triangles[next_halfedge(h) as usize] as usize];
-                let o = orient(a, b, p);
+                let (ia, ib) = (
+                    self.triangles[h as usize],
+                    self.triangles[next_halfedge(h) as usize],
+                );
+                let (a, b) = (pts[ia as usize], pts[ib as usize]);
+                let o = match orient_filtered(a, b, p) {
+                    Some(o) => o,
+                    // Uncertain sign: most often a query exactly at a vertex (a ground point),
+                    // whose location is that vertex whatever the walk's state; the exact
+                    // orientation otherwise.
+                    None if p == a => return (Location::Vertex(ia), t),
+                    None if p == b => return (Location::Vertex(ib), t),
+                    None => robust::orient2d(coord(a), coord(b), coord(p)),
+                };
                 if o > 0.0 {
                     // p is strictly beyond edge h (the triangle being clockwise).
                     let opp = self.halfedges[h as usize];
@@ -652,15 +679,18 @@ fn sweep_centre(p0: [f64; 2], p1: [f64; 2], p2: [f64; 2]) -> [f64; 2] {
 fn by_distance(pts: &[[f64; 2]], centre: [f64; 2]) -> Vec<u32> {
     // Integer keys in `f64::total_cmp`'s order, so that the sort compares plain integers: the
     // order is that of `total_cmp`, ties by index.
-    let mut keyed: Vec<(i64, u32)> = pts
+    let mut keyed: Vec<(u64, u32)> = pts
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let (dx, dy) = (p[0] - centre[0], p[1] - centre[1]);
-            (super::total_key(dx * dx + dy * dy), i as u32)
+            // The sign bit flipped: unsigned order is the signed key's order.
+            let key = super::total_key(dx * dx + dy * dy) as u64 ^ (1 << 63);
+            (key, i as u32)
         })
         .collect();
-    keyed.sort_unstable();
+    // Stable from index order: ties by index.
+    super::radix::sort_by_key(&mut keyed, &mut Vec::new());
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 

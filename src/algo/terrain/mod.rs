@@ -21,6 +21,7 @@ pub mod delaunay;
 pub mod dtm;
 pub mod idw;
 pub mod normalize;
+mod radix;
 pub mod tin;
 
 pub use compare::{compare, RasterDiff};
@@ -392,7 +393,8 @@ pub(crate) fn morton_order(x: &[f64], y: &[f64]) -> Vec<usize> {
             (key, i)
         })
         .collect();
-    keyed.par_sort_unstable();
+    // Stable by key from index order: ties by index, as sorting the (key, index) pairs.
+    radix::sort_by_key(&mut keyed, &mut Vec::new());
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 
