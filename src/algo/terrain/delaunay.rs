@@ -144,11 +144,20 @@ fn in_circle(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> f64 {
 /// `true` when `d` is inside the circle through the counter-clockwise triangle `a, b, c`, exact,
 /// with co-circular ties broken by the symbolic perturbation of Devillers & Teillaud (2011)
 /// (CGAL's 2D `side_of_oriented_circle` with `perturb = true`).
+#[inline(always)]
 fn in_circle_perturbed(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> bool {
     let s = in_circle(a, b, c, d);
     if s != 0.0 {
         return s > 0.0;
     }
+    co_circular_tie(a, b, c, d)
+}
+
+/// The side of `d` of [`in_circle_perturbed`] when it lies exactly on the circle (rare: out of
+/// the hot path).
+#[cold]
+#[inline(never)]
+fn co_circular_tie(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> bool {
     // Sort the four points lexicographically; look at the two largest.
     let mut order = [(a, 0u8), (b, 1), (c, 2), (d, 3)];
     order.sort_unstable_by(|p, q| p.0[0].total_cmp(&q.0[0]).then(p.0[1].total_cmp(&q.0[1])));
@@ -402,16 +411,34 @@ impl Triangulation {
         //       ar\ || /br             b\    /br
         //          \||/                  \  /
         //           pr                    pr
+        let (tri, he) = (&mut self.triangles[..], &mut self.halfedges[..]);
+        // The invariants that make the unchecked reads below sound, checked once here: the
+        // arrays have one entry per half-edge, `a` and every half-edge stored in `he` other
+        // than EMPTY (hence every one stacked) is below their length — each is written as
+        // `3 * t + k` of an existing triangle `t` — and every vertex in `tri` indexes `pts`
+        // (the sweep indexes `pts` with a point, bounds-checked, before it enters a triangle).
+        assert_eq!(tri.len(), he.len());
+        assert!((a as usize) < he.len());
+        // The inserted point p0 is opposite every edge tested: flips keep it at `prev(a)` of
+        // the edge kept and of the edge stacked.
+        let p0 = pts[tri[prev_halfedge(a) as usize] as usize];
         loop {
-            let b = self.halfedges[a as usize];
+            // SAFETY: `a` is a half-edge (invariants above).
+            let b = unsafe { *he.get_unchecked(a as usize) };
             let ar = prev_halfedge(a);
             let illegal = b != EMPTY && {
                 let al = next_halfedge(a);
                 let bl = prev_halfedge(b);
-                let p0 = pts[self.triangles[ar as usize] as usize];
-                let pr = pts[self.triangles[a as usize] as usize];
-                let pl = pts[self.triangles[al as usize] as usize];
-                let p1 = pts[self.triangles[bl as usize] as usize];
+                // SAFETY: `a`, `al`, `b`, `bl` are half-edges of existing triangles, their
+                // vertices indices into `pts` (invariants above).
+                let (pr, pl, p1) = unsafe {
+                    (
+                        *pts.get_unchecked(*tri.get_unchecked(a as usize) as usize),
+                        *pts.get_unchecked(*tri.get_unchecked(al as usize) as usize),
+                        *pts.get_unchecked(*tri.get_unchecked(bl as usize) as usize),
+                    )
+                };
+                debug_assert_eq!(p0, pts[tri[ar as usize] as usize]);
                 // (p0, pr, pl) is clockwise: (p0, pl, pr) counter-clockwise.
                 in_circle_perturbed(p0, pl, pr, p1)
             };
@@ -425,12 +452,11 @@ impl Triangulation {
                 }
             }
             let bl = prev_halfedge(b);
-            let p1 = self.triangles[bl as usize];
-            let p0 = self.triangles[ar as usize];
-            self.triangles[a as usize] = p1;
-            self.triangles[b as usize] = p0;
-            let hbl = self.halfedges[bl as usize];
-            let har = self.halfedges[ar as usize];
+            let (v1, v0) = (tri[bl as usize], tri[ar as usize]);
+            tri[a as usize] = v1;
+            tri[b as usize] = v0;
+            let hbl = he[bl as usize];
+            let har = he[ar as usize];
             if hbl == EMPTY {
                 // The flipped edge's other side was on the hull: fix its half-edge reference.
                 let mut e = hull.start;
@@ -445,16 +471,16 @@ impl Triangulation {
                     }
                 }
             }
-            self.halfedges[a as usize] = hbl;
-            self.halfedges[b as usize] = har;
-            self.halfedges[ar as usize] = bl;
+            he[a as usize] = hbl;
+            he[b as usize] = har;
+            he[ar as usize] = bl;
             if hbl != EMPTY {
-                self.halfedges[hbl as usize] = a;
+                he[hbl as usize] = a;
             }
             if har != EMPTY {
-                self.halfedges[har as usize] = b;
+                he[har as usize] = b;
             }
-            self.halfedges[bl as usize] = ar;
+            he[bl as usize] = ar;
             hull.stack.push(next_halfedge(b));
         }
     }
@@ -572,6 +598,10 @@ impl Triangulation {
         let mut turn = 0u32;
         'walk: loop {
             let base = 3 * t;
+            let bu = base as usize;
+            // The triangle's corners, read once (each is tested against two of its edges).
+            let v: [u32; 3] = self.triangles[bu..bu + 3].try_into().unwrap();
+            let q = v.map(|i| pts[i as usize]);
             let mut zero = [false; 3];
             turn = if turn == 2 { 0 } else { turn + 1 };
             for j in 0..3 {
@@ -580,18 +610,15 @@ impl Triangulation {
                 if h == entry {
                     continue;
                 }
-                let (ia, ib) = (
-                    self.triangles[h as usize],
-                    self.triangles[next_halfedge(h) as usize],
-                );
-                let (a, b) = (pts[ia as usize], pts[ib as usize]);
+                let k1 = if k == 2 { 0 } else { k + 1 };
+                let (a, b) = (q[k as usize], q[k1 as usize]);
                 let o = match orient_filtered(a, b, p) {
                     Some(o) => o,
                     // Uncertain sign: most often a query exactly at a vertex (a ground point),
                     // whose location is that vertex whatever the walk's state; the exact
                     // orientation otherwise.
-                    None if p == a => return (Location::Vertex(ia), t),
-                    None if p == b => return (Location::Vertex(ib), t),
+                    None if p == a => return (Location::Vertex(v[k as usize]), t),
+                    None if p == b => return (Location::Vertex(v[k1 as usize]), t),
                     None => robust::orient2d(coord(a), coord(b), coord(p)),
                 };
                 if o > 0.0 {
@@ -613,9 +640,9 @@ impl Triangulation {
                 [false, false, true] => Location::Edge(base + 2),
                 // Two edges through p: p is their common vertex, opposite the third edge m,
                 // i.e. the first vertex of half-edge prev(m).
-                [true, true, false] => Location::Vertex(self.triangles[(base + 1) as usize]),
-                [false, true, true] => Location::Vertex(self.triangles[(base + 2) as usize]),
-                [true, false, true] => Location::Vertex(self.triangles[base as usize]),
+                [true, true, false] => Location::Vertex(v[1]),
+                [false, true, true] => Location::Vertex(v[2]),
+                [true, false, true] => Location::Vertex(v[0]),
                 [true, true, true] => unreachable!("degenerate triangle"),
             };
             return (loc, t);
