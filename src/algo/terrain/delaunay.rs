@@ -586,6 +586,77 @@ impl Triangulation {
         }
     }
 
+    /// The same triangles renumbered for locality of reference: triangles in Morton (Z-order)
+    /// order of the cell, 2⁸ a side over the points' bounding box, of their corner with the
+    /// smallest key (ties in their old order), vertices in order of first use by the renumbered
+    /// triangles (unused ones last, in their old order); each triangle keeps its first corner and
+    /// orientation. Returns it and, per new vertex, its old index. Point locations of spatially
+    /// sorted queries, and scans over the triangles, then touch memory almost sequentially,
+    /// where the sweep's numbering goes round in rings. (Cells, not the full key: two radix
+    /// passes instead of four, and a cell holds a few triangles, within a few cache lines.)
+    pub fn spatially_ordered(&self, pts: &[[f64; 2]]) -> (Triangulation, Vec<u32>) {
+        let grid = super::MortonGrid::covering(pts.iter().map(|p| (p[0], p[1])));
+        // The top 16 of the key's 32 bits: the cell 2⁸ a side.
+        let cell: Vec<u16> = pts
+            .iter()
+            .map(|p| (grid.key(p[0], p[1]) >> 16) as u16)
+            .collect();
+        let mut keyed: Vec<(u64, u32)> = self
+            .triangles
+            .chunks_exact(3)
+            .enumerate()
+            .map(|(t, v)| {
+                let k = cell[v[0] as usize]
+                    .min(cell[v[1] as usize])
+                    .min(cell[v[2] as usize]);
+                (k as u64, t as u32)
+            })
+            .collect();
+        drop(cell);
+        super::radix::sort_by_key::<2, u32>(&mut keyed, &mut Vec::new());
+        let mut new_triangle = vec![0u32; keyed.len()];
+        for (new, &(_, old)) in keyed.iter().enumerate() {
+            new_triangle[old as usize] = new as u32;
+        }
+        let mut new_vertex = vec![EMPTY; pts.len()];
+        let mut old_vertex: Vec<u32> = Vec::with_capacity(pts.len());
+        let mut triangles = vec![0u32; self.triangles.len()];
+        let mut halfedges = vec![0u32; self.halfedges.len()];
+        for ((&(_, old), tri), he) in keyed
+            .iter()
+            .zip(triangles.chunks_exact_mut(3))
+            .zip(halfedges.chunks_exact_mut(3))
+        {
+            let o = 3 * old as usize;
+            for k in 0..3 {
+                let v = self.triangles[o + k] as usize;
+                if new_vertex[v] == EMPTY {
+                    new_vertex[v] = old_vertex.len() as u32;
+                    old_vertex.push(v as u32);
+                }
+                tri[k] = new_vertex[v];
+                let h = self.halfedges[o + k];
+                he[k] = if h == EMPTY {
+                    EMPTY
+                } else {
+                    3 * new_triangle[(h / 3) as usize] + h % 3
+                };
+            }
+        }
+        for (v, &n) in new_vertex.iter().enumerate() {
+            if n == EMPTY {
+                old_vertex.push(v as u32);
+            }
+        }
+        (
+            Triangulation {
+                triangles,
+                halfedges,
+            },
+            old_vertex,
+        )
+    }
+
     /// Locates `p` by a remembering visibility walk from triangle `start` (any triangle; clamped
     /// to a valid one). Returns the location and the triangle where the walk ended (a good start
     /// for the next nearby query). Must not be called on an empty triangulation.
@@ -717,7 +788,7 @@ fn by_distance(pts: &[[f64; 2]], centre: [f64; 2]) -> Vec<u32> {
         })
         .collect();
     // Stable from index order: ties by index.
-    super::radix::sort_by_key(&mut keyed, &mut Vec::new());
+    super::radix::sort_by_key::<8, u32>(&mut keyed, &mut Vec::new());
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 
@@ -1091,6 +1162,103 @@ mod tests {
             }
         }
         assert!(faces > 100 && edges > 20 && vertices > 50 && outside > 100);
+    }
+
+    #[test]
+    fn spatial_renumbering_keeps_the_triangles_and_locations() {
+        let mut pts = random(3000, 31);
+        // A lattice patch: co-circular ties, queries on edges and vertices.
+        for i in 0..8 {
+            for j in 0..8 {
+                pts.push([500_120.0 + i as f64, 3_400_000.0 + j as f64]);
+            }
+        }
+        // A duplicate: left out of the triangles, kept among the vertices.
+        pts.push(pts[5]);
+        let t = Triangulation::new(&pts);
+        let (u, old) = t.spatially_ordered(&pts);
+        let mut seen = old.clone();
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            (0..pts.len() as u32).collect::<Vec<_>>(),
+            "a permutation"
+        );
+        let renumbered: Vec<[f64; 2]> = old.iter().map(|&i| pts[i as usize]).collect();
+        check(&renumbered[..pts.len() - 1], &u);
+        let key = |t: &Triangulation, map: &dyn Fn(u32) -> u32| {
+            let mut v: Vec<[u32; 3]> = t
+                .triangles
+                .chunks(3)
+                .map(|c| {
+                    // Rotated to start at the smallest: the same oriented triangle.
+                    let a = [map(c[0]), map(c[1]), map(c[2])];
+                    let m = (0..3).min_by_key(|&k| a[k]).unwrap();
+                    [a[m], a[(m + 1) % 3], a[(m + 2) % 3]]
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(key(&t, &|i| i), key(&u, &|i| old[i as usize]));
+        // Consecutive triangles are near each other: the mean distance between the first
+        // corners of consecutive triangles is far below the sweep's.
+        let step = |t: &Triangulation, p: &[[f64; 2]]| {
+            let c: Vec<[f64; 2]> = t.triangles.chunks(3).map(|v| p[v[0] as usize]).collect();
+            c.windows(2)
+                .map(|w| ((w[0][0] - w[1][0]).powi(2) + (w[0][1] - w[1][1]).powi(2)).sqrt())
+                .sum::<f64>()
+                / c.len() as f64
+        };
+        assert!(step(&u, &renumbered) * 4.0 < step(&t, &pts));
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(32);
+        let mut queries: Vec<[f64; 2]> = (0..3000)
+            .map(|_| {
+                [
+                    499_990.0 + rng.random_range(0.0..120.0),
+                    3_399_990.0 + rng.random_range(0.0..120.0),
+                ]
+            })
+            .collect();
+        queries.extend(pts.iter().step_by(3));
+        for i in 0..15 {
+            queries.push([500_120.0 + 0.5 * i as f64, 3_400_000.0 + 0.5 * i as f64]);
+        }
+        let (mut s, mut r) = (0, 0);
+        for q in queries {
+            let (a, ended) = t.locate(&pts, q, s);
+            s = ended;
+            let (b, ended) = u.locate(&renumbered, q, r);
+            r = ended;
+            let b_in_old = match b {
+                Location::Vertex(v) => Location::Vertex(old[v as usize]),
+                Location::Face(f) => {
+                    let v = [0, 1, 2].map(|k| old[u.triangles[3 * f as usize + k] as usize]);
+                    let f0 = (0..t.len())
+                        .find(|&k| {
+                            let w = &t.triangles[3 * k..3 * k + 3];
+                            v.iter().all(|x| w.contains(x))
+                        })
+                        .unwrap();
+                    Location::Face(f0 as u32)
+                }
+                Location::Edge(h) => {
+                    let (p, n) = (
+                        old[u.triangles[h as usize] as usize],
+                        old[u.triangles[next_halfedge(h) as usize] as usize],
+                    );
+                    let g = (0..t.triangles.len() as u32)
+                        .find(|&g| {
+                            t.triangles[g as usize] == p
+                                && t.triangles[next_halfedge(g) as usize] == n
+                        })
+                        .unwrap();
+                    Location::Edge(g)
+                }
+                Location::Outside => Location::Outside,
+            };
+            assert!(same(&t, a, b_in_old), "{q:?}: {a:?} vs {b:?}");
+        }
     }
 
     #[test]

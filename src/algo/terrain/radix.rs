@@ -1,7 +1,7 @@
 //! Least-significant-digit radix sort of `(u64 key, payload)` pairs.
 //!
 //! Algorithm: LSD radix sort (Knuth, *TAOCP* vol. 3, §5.2.5) with 8-bit digits: one counting
-//! pass builds the histograms of all eight digits, then each digit is a stable scatter into a
+//! pass builds the histograms of all the digits (the key's low `BYTES` bytes), then each digit is a stable scatter into a
 //! second buffer. A digit that is the same in every key (the high bytes of small keys, the
 //! exponent of distances of one magnitude) is skipped. Each pass is stable, so pairs with equal
 //! keys keep their input order: sorting pairs whose payloads are increasing indices gives the
@@ -11,12 +11,18 @@
 
 /// Sorts `items` by key, stably (equal keys keep their order). `items` and `scratch` are swapped
 /// as the passes go; the result is in `items`, `scratch` is left with unspecified contents.
-pub(crate) fn sort_by_key<T: Copy>(items: &mut Vec<(u64, T)>, scratch: &mut Vec<(u64, T)>) {
+/// Only the low `BYTES` bytes of the keys are looked at: the higher ones must be zero (checked
+/// in debug builds).
+pub(crate) fn sort_by_key<const BYTES: usize, T: Copy>(
+    items: &mut Vec<(u64, T)>,
+    scratch: &mut Vec<(u64, T)>,
+) {
     let n = items.len();
     if n < 2 {
         return;
     }
-    let mut counts = [[0usize; 256]; 8];
+    debug_assert!(BYTES >= 8 || items.iter().all(|&(k, _)| k >> (8 * BYTES) == 0));
+    let mut counts = [[0usize; 256]; BYTES];
     for &(k, _) in items.iter() {
         for (d, c) in counts.iter_mut().enumerate() {
             c[((k >> (8 * d)) & 0xff) as usize] += 1;
@@ -74,14 +80,24 @@ mod tests {
                 let mut got = want.clone();
                 want.sort_unstable();
                 let mut scratch = Vec::new();
-                sort_by_key(&mut got, &mut scratch);
+                sort_by_key::<8, u32>(&mut got, &mut scratch);
                 assert_eq!(got, want);
+                // Keys below 2^20: three bytes are enough.
+                let mut small: Vec<(u64, u32)> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &k)| (k & 0xf_ffff, i as u32))
+                    .collect();
+                let mut got = small.clone();
+                small.sort_unstable();
+                sort_by_key::<3, u32>(&mut got, &mut scratch);
+                assert_eq!(got, small);
             }
         }
         // All keys equal: nothing moves.
         let mut same: Vec<(u64, u32)> = (0..50).map(|i| (42, i)).collect();
         let want = same.clone();
-        sort_by_key(&mut same, &mut Vec::new());
+        sort_by_key::<8, u32>(&mut same, &mut Vec::new());
         assert_eq!(same, want);
     }
 }
