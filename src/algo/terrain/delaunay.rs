@@ -586,66 +586,68 @@ impl Triangulation {
         }
     }
 
-    /// The same triangles renumbered for locality of reference: triangles in Morton (Z-order)
-    /// order of the cell, 2⁸ a side over the points' bounding box, of their corner with the
-    /// smallest key (ties in their old order), vertices in order of first use by the renumbered
-    /// triangles (unused ones last, in their old order); each triangle keeps its first corner and
-    /// orientation. Returns it and, per new vertex, its old index. Point locations of spatially
-    /// sorted queries, and scans over the triangles, then touch memory almost sequentially,
-    /// where the sweep's numbering goes round in rings. (Cells, not the full key: two radix
-    /// passes instead of four, and a cell holds a few triangles, within a few cache lines.)
+    /// The same triangles renumbered for locality of reference: vertices in Morton (Z-order)
+    /// order of their cell in a 2⁸ × 2⁸ grid over the points' bounding box, triangles in that
+    /// order of the cell of their corner that comes first (ties in their old order, in both);
+    /// each triangle keeps its first corner and orientation. Returns it and, per new vertex, its
+    /// old index. Point locations of spatially sorted queries, and scans over the triangles,
+    /// then touch memory almost sequentially, where the sweep's numbering goes round in rings.
+    /// (Cells, not full keys: two radix passes instead of four; a cell holds a few triangles,
+    /// within a few cache lines. The old triangles are read in order and scattered to their new
+    /// places: the random accesses are the small index maps and writes.)
     pub fn spatially_ordered(&self, pts: &[[f64; 2]]) -> (Triangulation, Vec<u32>) {
         let grid = super::MortonGrid::covering(pts.iter().map(|p| (p[0], p[1])));
-        // The top 16 of the key's 32 bits: the cell 2⁸ a side.
-        let cell: Vec<u16> = pts
+        let mut scratch = Vec::new();
+        // The top 16 of the key's 32 bits: the cell.
+        let mut keyed: Vec<(u64, u32)> = pts
             .iter()
-            .map(|p| (grid.key(p[0], p[1]) >> 16) as u16)
+            .enumerate()
+            .map(|(v, p)| (grid.key(p[0], p[1]) >> 16, v as u32))
             .collect();
+        super::radix::sort_by_key::<2, u32>(&mut keyed, &mut scratch);
+        let mut new_vertex = vec![0u32; pts.len()];
+        let old_vertex: Vec<u32> = keyed.iter().map(|&(_, v)| v).collect();
+        for (new, &old) in old_vertex.iter().enumerate() {
+            new_vertex[old as usize] = new as u32;
+        }
+        // Cell per new vertex index: increasing, so the smallest corner index has the
+        // smallest cell.
+        let cell_of_new: Vec<u16> = keyed.iter().map(|&(c, _)| c as u16).collect();
         let mut keyed: Vec<(u64, u32)> = self
             .triangles
             .chunks_exact(3)
             .enumerate()
             .map(|(t, v)| {
-                let k = cell[v[0] as usize]
-                    .min(cell[v[1] as usize])
-                    .min(cell[v[2] as usize]);
-                (k as u64, t as u32)
+                let first = new_vertex[v[0] as usize]
+                    .min(new_vertex[v[1] as usize])
+                    .min(new_vertex[v[2] as usize]);
+                (cell_of_new[first as usize] as u64, t as u32)
             })
             .collect();
-        drop(cell);
-        super::radix::sort_by_key::<2, u32>(&mut keyed, &mut Vec::new());
+        drop(cell_of_new);
+        super::radix::sort_by_key::<2, u32>(&mut keyed, &mut scratch);
+        drop(scratch);
         let mut new_triangle = vec![0u32; keyed.len()];
         for (new, &(_, old)) in keyed.iter().enumerate() {
             new_triangle[old as usize] = new as u32;
         }
-        let mut new_vertex = vec![EMPTY; pts.len()];
-        let mut old_vertex: Vec<u32> = Vec::with_capacity(pts.len());
+        drop(keyed);
         let mut triangles = vec![0u32; self.triangles.len()];
         let mut halfedges = vec![0u32; self.halfedges.len()];
-        for ((&(_, old), tri), he) in keyed
-            .iter()
-            .zip(triangles.chunks_exact_mut(3))
-            .zip(halfedges.chunks_exact_mut(3))
+        for ((v, h), &new) in self
+            .triangles
+            .chunks_exact(3)
+            .zip(self.halfedges.chunks_exact(3))
+            .zip(&new_triangle)
         {
-            let o = 3 * old as usize;
+            let n = 3 * new as usize;
             for k in 0..3 {
-                let v = self.triangles[o + k] as usize;
-                if new_vertex[v] == EMPTY {
-                    new_vertex[v] = old_vertex.len() as u32;
-                    old_vertex.push(v as u32);
-                }
-                tri[k] = new_vertex[v];
-                let h = self.halfedges[o + k];
-                he[k] = if h == EMPTY {
+                triangles[n + k] = new_vertex[v[k] as usize];
+                halfedges[n + k] = if h[k] == EMPTY {
                     EMPTY
                 } else {
-                    3 * new_triangle[(h / 3) as usize] + h % 3
+                    3 * new_triangle[(h[k] / 3) as usize] + h[k] % 3
                 };
-            }
-        }
-        for (v, &n) in new_vertex.iter().enumerate() {
-            if n == EMPTY {
-                old_vertex.push(v as u32);
             }
         }
         (
@@ -1173,8 +1175,6 @@ mod tests {
                 pts.push([500_120.0 + i as f64, 3_400_000.0 + j as f64]);
             }
         }
-        // A duplicate: left out of the triangles, kept among the vertices.
-        pts.push(pts[5]);
         let t = Triangulation::new(&pts);
         let (u, old) = t.spatially_ordered(&pts);
         let mut seen = old.clone();
@@ -1185,7 +1185,7 @@ mod tests {
             "a permutation"
         );
         let renumbered: Vec<[f64; 2]> = old.iter().map(|&i| pts[i as usize]).collect();
-        check(&renumbered[..pts.len() - 1], &u);
+        check(&renumbered, &u);
         let key = |t: &Triangulation, map: &dyn Fn(u32) -> u32| {
             let mut v: Vec<[u32; 3]> = t
                 .triangles
