@@ -30,7 +30,10 @@
 //!   legalized — so the sweep is correct for any insertion order, the distance order only making
 //!   it fast. The seed's third point is chosen among points exactly off the line of the first
 //!   two. Input points must be distinct (exact duplicates are skipped);
-//! * indices are `u32`.
+//! * indices are `u32`;
+//! * the sweep's distance order is a radix sort (`terrain::radix`); after the sweep,
+//!   [`Triangulation::spatially_ordered`] renumbers triangles and vertices in Morton order, for
+//!   the point locations and scans that follow.
 //!
 //! Point location ([`Triangulation::locate`]) is the visibility walk of Devillers, O., Pion, S.
 //! & Teillaud, M. (2002), *Walking in a triangulation*, IJFCS 13(2), in its "remembering" form

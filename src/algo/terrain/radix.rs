@@ -1,12 +1,12 @@
 //! Least-significant-digit radix sort of `(u64 key, payload)` pairs.
 //!
 //! Algorithm: LSD radix sort (Knuth, *TAOCP* vol. 3, §5.2.5) with 8-bit digits: one counting
-//! pass builds the histograms of all the digits (the key's low `BYTES` bytes), then each digit is a stable scatter into a
-//! second buffer. A digit that is the same in every key (the high bytes of small keys, the
-//! exponent of distances of one magnitude) is skipped. Each pass is stable, so pairs with equal
-//! keys keep their input order: sorting pairs whose payloads are increasing indices gives the
-//! order of `sort_unstable` on `(key, index)`, ties by index. Sequential; for the terrain's sorts
-//! of a few hundred thousand keys it does a fixed ~8 passes of sequential reads instead of a
+//! pass builds the histograms of all the digits (the key's low `BYTES` bytes), then each digit
+//! is a stable scatter into a second buffer. A digit that is the same in every key (the exponent
+//! byte of distances of one magnitude) is skipped. Each pass is stable, so pairs with equal keys
+//! keep their input order: sorting pairs whose payloads are increasing indices gives the order of
+//! `sort_unstable` on `(key, index)`, ties by index. Sequential; for the terrain's sorts of a few
+//! hundred thousand keys it makes at most `BYTES` passes of sequential reads instead of a
 //! comparison sort's ~log2(n) partitioning passes with unpredictable branches.
 
 /// Sorts `items` by key, stably (equal keys keep their order). `items` and `scratch` are swapped
@@ -33,7 +33,7 @@ pub(crate) fn sort_by_key<const BYTES: usize, T: Copy>(
     scratch.resize(n, items[0]);
     for (d, c) in counts.iter_mut().enumerate() {
         // Every key has the same digit here: this pass would not move anything.
-        if c.iter().any(|&v| v == n) {
+        if c.contains(&n) {
             continue;
         }
         let mut sum = 0;
@@ -60,7 +60,8 @@ mod tests {
     #[test]
     fn equals_sort_unstable_of_key_index_pairs() {
         let mut rng = rand_pcg::Pcg64::seed_from_u64(17);
-        let gens: Vec<Box<dyn Fn(&mut rand_pcg::Pcg64) -> u64>> = vec![
+        type KeyGen = Box<dyn Fn(&mut rand_pcg::Pcg64) -> u64>;
+        let gens: Vec<KeyGen> = vec![
             // Full-width keys, small keys (high digits constant), many duplicates, and
             // distance-like keys (bits of positive doubles of a few magnitudes).
             Box::new(|r| r.random()),
