@@ -30,7 +30,10 @@
 //!   legalized — so the sweep is correct for any insertion order, the distance order only making
 //!   it fast. The seed's third point is chosen among points exactly off the line of the first
 //!   two. Input points must be distinct (exact duplicates are skipped);
-//! * indices are `u32`.
+//! * indices are `u32`;
+//! * the sweep's distance order is a radix sort (`terrain::radix`); after the sweep,
+//!   [`Triangulation::spatially_ordered`] renumbers triangles and vertices in Morton order, for
+//!   the point locations and scans that follow.
 //!
 //! Point location ([`Triangulation::locate`]) is the visibility walk of Devillers, O., Pion, S.
 //! & Teillaud, M. (2002), *Walking in a triangulation*, IJFCS 13(2), in its "remembering" form
@@ -101,13 +104,20 @@ const ICC_ERR_BOUND_A: f64 = (10.0 + 96.0 * EPS) * EPS;
 /// [`robust::orient2d`] decides.
 #[inline(always)]
 fn orient(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
+    match orient_filtered(a, b, c) {
+        Some(det) => det,
+        None => robust::orient2d(coord(a), coord(b), coord(c)),
+    }
+}
+
+/// The floating-point orientation determinant of [`orient`] when its sign is certified, `None`
+/// when the exact computation must decide.
+#[inline(always)]
+fn orient_filtered(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> Option<f64> {
     let left = (a[0] - c[0]) * (b[1] - c[1]);
     let right = (a[1] - c[1]) * (b[0] - c[0]);
     let det = left - right;
-    if det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs()) {
-        return det;
-    }
-    robust::orient2d(coord(a), coord(b), coord(c))
+    (det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs())).then_some(det)
 }
 
 /// In-circle test with an exact sign: > 0 when `d` is inside the circle through the
@@ -137,11 +147,20 @@ fn in_circle(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> f64 {
 /// `true` when `d` is inside the circle through the counter-clockwise triangle `a, b, c`, exact,
 /// with co-circular ties broken by the symbolic perturbation of Devillers & Teillaud (2011)
 /// (CGAL's 2D `side_of_oriented_circle` with `perturb = true`).
+#[inline(always)]
 fn in_circle_perturbed(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> bool {
     let s = in_circle(a, b, c, d);
     if s != 0.0 {
         return s > 0.0;
     }
+    co_circular_tie(a, b, c, d)
+}
+
+/// The side of `d` of [`in_circle_perturbed`] when it lies exactly on the circle (rare: out of
+/// the hot path).
+#[cold]
+#[inline(never)]
+fn co_circular_tie(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> bool {
     // Sort the four points lexicographically; look at the two largest.
     let mut order = [(a, 0u8), (b, 1), (c, 2), (d, 3)];
     order.sort_unstable_by(|p, q| p.0[0].total_cmp(&q.0[0]).then(p.0[1].total_cmp(&q.0[1])));
@@ -180,7 +199,14 @@ impl Hull {
         let q = dx / (dx.abs() + dy.abs());
         let a = (if dy > 0.0 { 3.0 - q } else { 1.0 + q }) / 4.0; // [0, 1], NaN at the centre
         let len = self.hash.len();
-        ((len as f64 * a).floor() as usize) % len
+        // `len * a` is in [0, len] (or NaN, which casts to 0): the cast truncates like `floor`,
+        // and only `len` itself wraps.
+        let k = (len as f64 * a) as usize;
+        if k >= len {
+            k - len
+        } else {
+            k
+        }
     }
 
     fn hash_edge(&mut self, p: [f64; 2], i: u32) {
@@ -194,12 +220,14 @@ impl Hull {
         let key = self.hash_key(p);
         let len = self.hash.len();
         let mut start = self.start;
-        for j in 0..len {
-            let s = self.hash[(key + j) % len];
+        let mut k = key;
+        for _ in 0..len {
+            let s = self.hash[k];
             if s != EMPTY && self.next[s as usize] != EMPTY {
                 start = s;
                 break;
             }
+            k = if k + 1 == len { 0 } else { k + 1 };
         }
         let start = self.prev[start as usize];
         let mut e = start;
@@ -386,16 +414,34 @@ impl Triangulation {
         //       ar\ || /br             b\    /br
         //          \||/                  \  /
         //           pr                    pr
+        let (tri, he) = (&mut self.triangles[..], &mut self.halfedges[..]);
+        // The invariants that make the unchecked reads below sound, checked once here: the
+        // arrays have one entry per half-edge, `a` and every half-edge stored in `he` other
+        // than EMPTY (hence every one stacked) is below their length — each is written as
+        // `3 * t + k` of an existing triangle `t` — and every vertex in `tri` indexes `pts`
+        // (the sweep indexes `pts` with a point, bounds-checked, before it enters a triangle).
+        assert_eq!(tri.len(), he.len());
+        assert!((a as usize) < he.len());
+        // The inserted point p0 is opposite every edge tested: flips keep it at `prev(a)` of
+        // the edge kept and of the edge stacked.
+        let p0 = pts[tri[prev_halfedge(a) as usize] as usize];
         loop {
-            let b = self.halfedges[a as usize];
+            // SAFETY: `a` is a half-edge (invariants above).
+            let b = unsafe { *he.get_unchecked(a as usize) };
             let ar = prev_halfedge(a);
             let illegal = b != EMPTY && {
                 let al = next_halfedge(a);
                 let bl = prev_halfedge(b);
-                let p0 = pts[self.triangles[ar as usize] as usize];
-                let pr = pts[self.triangles[a as usize] as usize];
-                let pl = pts[self.triangles[al as usize] as usize];
-                let p1 = pts[self.triangles[bl as usize] as usize];
+                // SAFETY: `a`, `al`, `b`, `bl` are half-edges of existing triangles, their
+                // vertices indices into `pts` (invariants above).
+                let (pr, pl, p1) = unsafe {
+                    (
+                        *pts.get_unchecked(*tri.get_unchecked(a as usize) as usize),
+                        *pts.get_unchecked(*tri.get_unchecked(al as usize) as usize),
+                        *pts.get_unchecked(*tri.get_unchecked(bl as usize) as usize),
+                    )
+                };
+                debug_assert_eq!(p0, pts[tri[ar as usize] as usize]);
                 // (p0, pr, pl) is clockwise: (p0, pl, pr) counter-clockwise.
                 in_circle_perturbed(p0, pl, pr, p1)
             };
@@ -409,12 +455,11 @@ impl Triangulation {
                 }
             }
             let bl = prev_halfedge(b);
-            let p1 = self.triangles[bl as usize];
-            let p0 = self.triangles[ar as usize];
-            self.triangles[a as usize] = p1;
-            self.triangles[b as usize] = p0;
-            let hbl = self.halfedges[bl as usize];
-            let har = self.halfedges[ar as usize];
+            let (v1, v0) = (tri[bl as usize], tri[ar as usize]);
+            tri[a as usize] = v1;
+            tri[b as usize] = v0;
+            let hbl = he[bl as usize];
+            let har = he[ar as usize];
             if hbl == EMPTY {
                 // The flipped edge's other side was on the hull: fix its half-edge reference.
                 let mut e = hull.start;
@@ -429,16 +474,16 @@ impl Triangulation {
                     }
                 }
             }
-            self.halfedges[a as usize] = hbl;
-            self.halfedges[b as usize] = har;
-            self.halfedges[ar as usize] = bl;
+            he[a as usize] = hbl;
+            he[b as usize] = har;
+            he[ar as usize] = bl;
             if hbl != EMPTY {
-                self.halfedges[hbl as usize] = a;
+                he[hbl as usize] = a;
             }
             if har != EMPTY {
-                self.halfedges[har as usize] = b;
+                he[har as usize] = b;
             }
-            self.halfedges[bl as usize] = ar;
+            he[bl as usize] = ar;
             hull.stack.push(next_halfedge(b));
         }
     }
@@ -544,6 +589,79 @@ impl Triangulation {
         }
     }
 
+    /// The same triangles renumbered for locality of reference: vertices in Morton (Z-order)
+    /// order of their cell in a 2⁸ × 2⁸ grid over the points' bounding box, triangles in that
+    /// order of the cell of their corner that comes first (ties in their old order, in both);
+    /// each triangle keeps its first corner and orientation. Returns it and, per new vertex, its
+    /// old index. Point locations of spatially sorted queries, and scans over the triangles,
+    /// then touch memory almost sequentially, where the sweep's numbering goes round in rings.
+    /// (Cells, not full keys: two radix passes instead of four; a cell holds a few triangles,
+    /// within a few cache lines. The old triangles are read in order and scattered to their new
+    /// places: the random accesses are the small index maps and writes.)
+    pub fn spatially_ordered(&self, pts: &[[f64; 2]]) -> (Triangulation, Vec<u32>) {
+        let grid = super::MortonGrid::covering(pts.iter().map(|p| (p[0], p[1])));
+        let mut scratch = Vec::new();
+        // The top 16 of the key's 32 bits: the cell.
+        let mut keyed: Vec<(u64, u32)> = pts
+            .iter()
+            .enumerate()
+            .map(|(v, p)| (grid.key(p[0], p[1]) >> 16, v as u32))
+            .collect();
+        super::radix::sort_by_key::<2, u32>(&mut keyed, &mut scratch);
+        let mut new_vertex = vec![0u32; pts.len()];
+        let old_vertex: Vec<u32> = keyed.iter().map(|&(_, v)| v).collect();
+        for (new, &old) in old_vertex.iter().enumerate() {
+            new_vertex[old as usize] = new as u32;
+        }
+        // Cell per new vertex index: increasing, so the smallest corner index has the
+        // smallest cell.
+        let cell_of_new: Vec<u16> = keyed.iter().map(|&(c, _)| c as u16).collect();
+        let mut keyed: Vec<(u64, u32)> = self
+            .triangles
+            .chunks_exact(3)
+            .enumerate()
+            .map(|(t, v)| {
+                let first = new_vertex[v[0] as usize]
+                    .min(new_vertex[v[1] as usize])
+                    .min(new_vertex[v[2] as usize]);
+                (cell_of_new[first as usize] as u64, t as u32)
+            })
+            .collect();
+        drop(cell_of_new);
+        super::radix::sort_by_key::<2, u32>(&mut keyed, &mut scratch);
+        drop(scratch);
+        let mut new_triangle = vec![0u32; keyed.len()];
+        for (new, &(_, old)) in keyed.iter().enumerate() {
+            new_triangle[old as usize] = new as u32;
+        }
+        drop(keyed);
+        let mut triangles = vec![0u32; self.triangles.len()];
+        let mut halfedges = vec![0u32; self.halfedges.len()];
+        for ((v, h), &new) in self
+            .triangles
+            .chunks_exact(3)
+            .zip(self.halfedges.chunks_exact(3))
+            .zip(&new_triangle)
+        {
+            let n = 3 * new as usize;
+            for k in 0..3 {
+                triangles[n + k] = new_vertex[v[k] as usize];
+                halfedges[n + k] = if h[k] == EMPTY {
+                    EMPTY
+                } else {
+                    3 * new_triangle[(h[k] / 3) as usize] + h[k] % 3
+                };
+            }
+        }
+        (
+            Triangulation {
+                triangles,
+                halfedges,
+            },
+            old_vertex,
+        )
+    }
+
     /// Locates `p` by a remembering visibility walk from triangle `start` (any triangle; clamped
     /// to a valid one). Returns the location and the triangle where the walk ended (a good start
     /// for the next nearby query). Must not be called on an empty triangulation.
@@ -556,6 +674,10 @@ impl Triangulation {
         let mut turn = 0u32;
         'walk: loop {
             let base = 3 * t;
+            let bu = base as usize;
+            // The triangle's corners, read once (each is tested against two of its edges).
+            let v: [u32; 3] = self.triangles[bu..bu + 3].try_into().unwrap();
+            let q = v.map(|i| pts[i as usize]);
             let mut zero = [false; 3];
             turn = if turn == 2 { 0 } else { turn + 1 };
             for j in 0..3 {
@@ -564,9 +686,17 @@ impl Triangulation {
                 if h == entry {
                     continue;
                 }
-                let a = pts[self.triangles[h as usize] as usize];
-                let b = pts[self.triangles[next_halfedge(h) as usize] as usize];
-                let o = orient(a, b, p);
+                let k1 = if k == 2 { 0 } else { k + 1 };
+                let (a, b) = (q[k as usize], q[k1 as usize]);
+                let o = match orient_filtered(a, b, p) {
+                    Some(o) => o,
+                    // Uncertain sign: most often a query exactly at a vertex (a ground point),
+                    // whose location is that vertex whatever the walk's state; the exact
+                    // orientation otherwise.
+                    None if p == a => return (Location::Vertex(v[k as usize]), t),
+                    None if p == b => return (Location::Vertex(v[k1 as usize]), t),
+                    None => robust::orient2d(coord(a), coord(b), coord(p)),
+                };
                 if o > 0.0 {
                     // p is strictly beyond edge h (the triangle being clockwise).
                     let opp = self.halfedges[h as usize];
@@ -586,9 +716,9 @@ impl Triangulation {
                 [false, false, true] => Location::Edge(base + 2),
                 // Two edges through p: p is their common vertex, opposite the third edge m,
                 // i.e. the first vertex of half-edge prev(m).
-                [true, true, false] => Location::Vertex(self.triangles[(base + 1) as usize]),
-                [false, true, true] => Location::Vertex(self.triangles[(base + 2) as usize]),
-                [true, false, true] => Location::Vertex(self.triangles[base as usize]),
+                [true, true, false] => Location::Vertex(v[1]),
+                [false, true, true] => Location::Vertex(v[2]),
+                [true, false, true] => Location::Vertex(v[0]),
                 [true, true, true] => unreachable!("degenerate triangle"),
             };
             return (loc, t);
@@ -652,15 +782,18 @@ fn sweep_centre(p0: [f64; 2], p1: [f64; 2], p2: [f64; 2]) -> [f64; 2] {
 fn by_distance(pts: &[[f64; 2]], centre: [f64; 2]) -> Vec<u32> {
     // Integer keys in `f64::total_cmp`'s order, so that the sort compares plain integers: the
     // order is that of `total_cmp`, ties by index.
-    let mut keyed: Vec<(i64, u32)> = pts
+    let mut keyed: Vec<(u64, u32)> = pts
         .iter()
         .enumerate()
         .map(|(i, p)| {
             let (dx, dy) = (p[0] - centre[0], p[1] - centre[1]);
-            (super::total_key(dx * dx + dy * dy), i as u32)
+            // The sign bit flipped: unsigned order is the signed key's order.
+            let key = super::total_key(dx * dx + dy * dy) as u64 ^ (1 << 63);
+            (key, i as u32)
         })
         .collect();
-    keyed.sort_unstable();
+    // Stable from index order: ties by index.
+    super::radix::sort_by_key::<8, u32>(&mut keyed, &mut Vec::new());
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 
@@ -1034,6 +1167,101 @@ mod tests {
             }
         }
         assert!(faces > 100 && edges > 20 && vertices > 50 && outside > 100);
+    }
+
+    #[test]
+    fn spatial_renumbering_keeps_the_triangles_and_locations() {
+        let mut pts = random(3000, 31);
+        // A lattice patch: co-circular ties, queries on edges and vertices.
+        for i in 0..8 {
+            for j in 0..8 {
+                pts.push([500_120.0 + i as f64, 3_400_000.0 + j as f64]);
+            }
+        }
+        let t = Triangulation::new(&pts);
+        let (u, old) = t.spatially_ordered(&pts);
+        let mut seen = old.clone();
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            (0..pts.len() as u32).collect::<Vec<_>>(),
+            "a permutation"
+        );
+        let renumbered: Vec<[f64; 2]> = old.iter().map(|&i| pts[i as usize]).collect();
+        check(&renumbered, &u);
+        let key = |t: &Triangulation, map: &dyn Fn(u32) -> u32| {
+            let mut v: Vec<[u32; 3]> = t
+                .triangles
+                .chunks(3)
+                .map(|c| {
+                    // Rotated to start at the smallest: the same oriented triangle.
+                    let a = [map(c[0]), map(c[1]), map(c[2])];
+                    let m = (0..3).min_by_key(|&k| a[k]).unwrap();
+                    [a[m], a[(m + 1) % 3], a[(m + 2) % 3]]
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(key(&t, &|i| i), key(&u, &|i| old[i as usize]));
+        // Consecutive triangles are near each other: the mean distance between the first
+        // corners of consecutive triangles is far below the sweep's.
+        let step = |t: &Triangulation, p: &[[f64; 2]]| {
+            let c: Vec<[f64; 2]> = t.triangles.chunks(3).map(|v| p[v[0] as usize]).collect();
+            c.windows(2)
+                .map(|w| ((w[0][0] - w[1][0]).powi(2) + (w[0][1] - w[1][1]).powi(2)).sqrt())
+                .sum::<f64>()
+                / c.len() as f64
+        };
+        assert!(step(&u, &renumbered) * 4.0 < step(&t, &pts));
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(32);
+        let mut queries: Vec<[f64; 2]> = (0..3000)
+            .map(|_| {
+                [
+                    499_990.0 + rng.random_range(0.0..120.0),
+                    3_399_990.0 + rng.random_range(0.0..120.0),
+                ]
+            })
+            .collect();
+        queries.extend(pts.iter().step_by(3));
+        for i in 0..15 {
+            queries.push([500_120.0 + 0.5 * i as f64, 3_400_000.0 + 0.5 * i as f64]);
+        }
+        let (mut s, mut r) = (0, 0);
+        for q in queries {
+            let (a, ended) = t.locate(&pts, q, s);
+            s = ended;
+            let (b, ended) = u.locate(&renumbered, q, r);
+            r = ended;
+            let b_in_old = match b {
+                Location::Vertex(v) => Location::Vertex(old[v as usize]),
+                Location::Face(f) => {
+                    let v = [0, 1, 2].map(|k| old[u.triangles[3 * f as usize + k] as usize]);
+                    let f0 = (0..t.len())
+                        .find(|&k| {
+                            let w = &t.triangles[3 * k..3 * k + 3];
+                            v.iter().all(|x| w.contains(x))
+                        })
+                        .unwrap();
+                    Location::Face(f0 as u32)
+                }
+                Location::Edge(h) => {
+                    let (p, n) = (
+                        old[u.triangles[h as usize] as usize],
+                        old[u.triangles[next_halfedge(h) as usize] as usize],
+                    );
+                    let g = (0..t.triangles.len() as u32)
+                        .find(|&g| {
+                            t.triangles[g as usize] == p
+                                && t.triangles[next_halfedge(g) as usize] == n
+                        })
+                        .unwrap();
+                    Location::Edge(g)
+                }
+                Location::Outside => Location::Outside,
+            };
+            assert!(same(&t, a, b_in_old), "{q:?}: {a:?} vs {b:?}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod delaunay;
 pub mod dtm;
 pub mod idw;
 pub mod normalize;
+mod radix;
 pub mod tin;
 
 pub use compare::{compare, RasterDiff};
@@ -261,9 +262,12 @@ impl GroundSurface {
             .par_chunks_mut(BLOCK)
             .zip(order.par_chunks(BLOCK))
             .for_each(|(dst, idx)| {
+                // The block's coordinates gathered first: a loop of independent loads, whose
+                // cache misses overlap, instead of one miss at the head of every walk.
+                let xy: Vec<(f64, f64)> = idx.iter().map(|&i| (x[i], y[i])).collect();
                 let mut hint = LocateHint::default();
-                for (d, &i) in dst.iter_mut().zip(idx) {
-                    *d = self.z_at(x[i], y[i], &mut hint);
+                for (d, &(a, b)) in dst.iter_mut().zip(&xy) {
+                    *d = self.z_at(a, b, &mut hint);
                 }
             });
         let mut out = vec![None; n];
@@ -354,46 +358,69 @@ impl CloudGround {
 /// Indices of the points sorted along a Morton (Z-order) curve over their bounding box
 /// (2¹⁶ steps a side); non-finite coordinates sort first.
 pub(crate) fn morton_order(x: &[f64], y: &[f64]) -> Vec<usize> {
-    let (mut x0, mut x1, mut y0, mut y1) = (
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    );
-    for (&a, &b) in x.iter().zip(y) {
-        if a.is_finite() && b.is_finite() {
-            x0 = x0.min(a);
-            x1 = x1.max(a);
-            y0 = y0.min(b);
-            y1 = y1.max(b);
-        }
-    }
-    let span = (x1 - x0).max(y1 - y0);
-    let scale = if span > 0.0 { 65535.0 / span } else { 0.0 };
-    let spread = |v: u32| -> u64 {
-        let mut v = v as u64 & 0xffff;
-        v = (v | (v << 8)) & 0x00ff_00ff;
-        v = (v | (v << 4)) & 0x0f0f_0f0f;
-        v = (v | (v << 2)) & 0x3333_3333;
-        (v | (v << 1)) & 0x5555_5555
-    };
+    let grid = MortonGrid::covering(x.iter().copied().zip(y.iter().copied()));
     let mut keyed: Vec<(u64, usize)> = x
         .par_iter()
         .zip(y)
         .enumerate()
-        .map(|(i, (&a, &b))| {
-            let key = if a.is_finite() && b.is_finite() {
-                let cx = ((a - x0) * scale) as u32;
-                let cy = ((b - y0) * scale) as u32;
-                spread(cx) | (spread(cy) << 1)
-            } else {
-                0
-            };
-            (key, i)
-        })
+        .map(|(i, (&a, &b))| (grid.key(a, b), i))
         .collect();
-    keyed.par_sort_unstable();
+    // Stable by key from index order: ties by index, as sorting the (key, index) pairs. Keys
+    // are below 2³².
+    radix::sort_by_key::<4, usize>(&mut keyed, &mut Vec::new());
     keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// A Morton (Z-order) key grid over a bounding box, 2¹⁶ steps a side.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MortonGrid {
+    x0: f64,
+    y0: f64,
+    /// Steps per metre.
+    scale: f64,
+}
+
+impl MortonGrid {
+    /// The grid over the bounding box of the finite points.
+    pub(crate) fn covering(pts: impl Iterator<Item = (f64, f64)>) -> MortonGrid {
+        let (mut x0, mut x1, mut y0, mut y1) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
+        for (a, b) in pts {
+            if a.is_finite() && b.is_finite() {
+                x0 = x0.min(a);
+                x1 = x1.max(a);
+                y0 = y0.min(b);
+                y1 = y1.max(b);
+            }
+        }
+        let span = (x1 - x0).max(y1 - y0);
+        let scale = if span > 0.0 { 65535.0 / span } else { 0.0 };
+        MortonGrid { x0, y0, scale }
+    }
+
+    /// The key of `(a, b)`: the bits of its two cell coordinates interleaved (below 2³²); 0 for
+    /// a non-finite point.
+    #[inline]
+    pub(crate) fn key(&self, a: f64, b: f64) -> u64 {
+        let spread = |v: u32| -> u64 {
+            let mut v = v as u64 & 0xffff;
+            v = (v | (v << 8)) & 0x00ff_00ff;
+            v = (v | (v << 4)) & 0x0f0f_0f0f;
+            v = (v | (v << 2)) & 0x3333_3333;
+            (v | (v << 1)) & 0x5555_5555
+        };
+        if a.is_finite() && b.is_finite() {
+            let cx = ((a - self.x0) * self.scale) as u32;
+            let cy = ((b - self.y0) * self.scale) as u32;
+            spread(cx) | (spread(cy) << 1)
+        } else {
+            0
+        }
+    }
 }
 
 #[cfg(test)]

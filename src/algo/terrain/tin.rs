@@ -131,7 +131,8 @@ pub struct LocateHint(u32);
 
 /// A Delaunay TIN over ground points, extrapolated by kNN-IDW outside its hull.
 pub struct TinSurface {
-    /// Vertex positions and elevations, in the sweep's insertion order.
+    /// Vertex positions and elevations, in the order of first use by the triangles (which are
+    /// in Morton order).
     xy: Vec<[f64; 2]>,
     z: Vec<f64>,
     tri: Triangulation,
@@ -184,8 +185,16 @@ impl TinSurface {
         // sequentially, instead of jumping across the (x, y)-sorted points.
         let xy: Vec<[f64; 2]> = pts.iter().map(|p| [p[0], p[1]]).collect();
         let (xy, order, tri) = super::delaunay::triangulate_in_sweep_order(&xy);
-        let z: Vec<f64> = order.iter().map(|&i| pts[i as usize][2]).collect();
-        drop(order);
+        // Then renumbered in space (Morton) order: queries come in that order (a raster, or
+        // points sorted by `z_at_many`), and the sweep's ring order made every step of their
+        // walks a cache miss. The triangles are the same, so are the values.
+        let (tri, old) = tri.spatially_ordered(&xy);
+        let xy: Vec<[f64; 2]> = old.iter().map(|&i| xy[i as usize]).collect();
+        let z: Vec<f64> = old
+            .iter()
+            .map(|&i| pts[order[i as usize] as usize][2])
+            .collect();
+        drop((order, old));
         let has_faces = !tri.is_empty();
         if !has_faces {
             log::warn!(
