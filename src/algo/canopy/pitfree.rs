@@ -112,7 +112,10 @@ pub fn pitfree(points: &HeightPoints, grid: &Grid, p: &PitfreeParams) -> Result<
             bands[j].push(v);
         }
     }
-    let mut tin: DelaunayTriangulation<V> = DelaunayTriangulation::new();
+    // Room for all the returns from the start (a planar triangulation of n vertices has at
+    // most 3n edges and 2n faces), so that spade's arrays are not copied as they grow.
+    let n: usize = bands.iter().map(Vec::len).sum();
+    let mut tin: DelaunayTriangulation<V> = DelaunayTriangulation::with_capacity(n, 3 * n, 2 * n);
     let mut edge_above = None;
     for j in (0..layers).rev() {
         let first_new = tin.num_vertices();
