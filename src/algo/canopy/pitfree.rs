@@ -28,6 +28,7 @@
 use super::{subcircle_offsets, HeightPoints, CHM_NODATA};
 use crate::raster::{Grid, Raster};
 use crate::{Error, Result};
+use spade::handles::FixedVertexHandle;
 use spade::{DelaunayTriangulation, HasPosition, Point2, Triangulation};
 
 /// Pit-free parameters.
@@ -67,16 +68,18 @@ impl HasPosition for V {
 /// The layers are built incrementally, highest threshold first: one triangulation receives the
 /// returns of each height band in turn (Morton order, each insertion walking from the previous
 /// one), so every return is inserted once instead of once per layer it belongs to, and a layer
-/// rasterizes only the triangles around its new returns when its edge limit is the one of the
-/// layer above. That is exact: a Delaunay triangle of the larger set whose corners all belong to
-/// the smaller set has an empty circumcircle there too, so it was a triangle of the layer above
-/// and was rasterized then, with the same values (corners put in a canonical order first);
-/// the CHM is a maximum, so rasterizing a triangle twice changes nothing. (Only four or more
-/// exactly co-circular returns, where several Delaunay triangulations exist, may be split
-/// along the other diagonal than rebuilding the layer from scratch would: measured against the
-/// per-layer bulk rebuild, the CHM is bit-identical on lasR bcts 4, Chablais 3, MixedConifer
-/// and Megaplot; 5 of 226 279 cells differ on bcts 2 and 11 of 176 916 on bcts 1, by at most
-/// 2.2 cm; tree detection scores are unchanged. 1.6–2.1× faster on one thread.)
+/// rasterizes only the triangles that no layer above has rasterized ([`rasterize_layer`]: those
+/// with a new corner, and the old ones that failed the limit above but pass a looser one). That
+/// is exact: a Delaunay triangle of the larger set whose corners all belong to the smaller set
+/// has an empty circumcircle there too, so it was a triangle of the layer above and was
+/// rasterized then (if it passed that layer's limit), with the same values (corners put in a
+/// canonical order first); the CHM is a maximum, so rasterizing a triangle twice changes
+/// nothing. (Only four or more exactly co-circular returns, where several Delaunay
+/// triangulations exist, may be split along the other diagonal than rebuilding the layer from
+/// scratch would: measured against the per-layer bulk rebuild, the CHM is bit-identical on lasR
+/// bcts 4, Chablais 3, MixedConifer and Megaplot; 5 of 226 279 cells differ on bcts 2 and 11 of
+/// 176 916 on bcts 1, by at most 2.2 cm; tree detection scores are unchanged. 1.6–2.1× faster
+/// on one thread.)
 pub fn pitfree(points: &HeightPoints, grid: &Grid, p: &PitfreeParams) -> Result<Raster<f32>> {
     let mut out = Raster::filled(*grid, CHM_NODATA);
     let verts = highest_first_returns(points, grid.res_m, p.subcircle_m);
@@ -100,30 +103,28 @@ pub fn pitfree(points: &HeightPoints, grid: &Grid, p: &PitfreeParams) -> Result<
         let y: Vec<f64> = verts.iter().map(|v| v.y).collect();
         crate::algo::terrain::morton_order(&x, &y)
     };
-    let mut tin: DelaunayTriangulation<V> = DelaunayTriangulation::new();
+    // The returns of each height band `ths[j] ≤ h < ths[j + 1]` (the top band unbounded), in
+    // Morton order.
+    let mut bands: Vec<Vec<V>> = vec![Vec::new(); layers];
+    for &i in &order {
+        let v = verts[i];
+        if let Some(j) = (0..layers).rev().find(|&j| v.h >= ths[j]) {
+            bands[j].push(v);
+        }
+    }
+    // Room for all the returns from the start (a planar triangulation of n vertices has at
+    // most 3n edges and 2n faces), so that spade's arrays are not copied as they grow.
+    let n: usize = bands.iter().map(Vec::len).sum();
+    let mut tin: DelaunayTriangulation<V> = DelaunayTriangulation::with_capacity(n, 3 * n, 2 * n);
     let mut edge_above = None;
     for j in (0..layers).rev() {
-        let (lo, hi) = (ths[j], ths.get(j + 1).copied().filter(|_| j + 1 < layers));
         let first_new = tin.num_vertices();
-        for &i in &order {
-            let v = verts[i];
-            if v.h >= lo && hi.is_none_or(|hi| v.h < hi) {
-                tin.insert(v).map_err(|e| {
-                    Error::data("pit-free CHM", format!("triangulation failed: {e:?}"))
-                })?;
-            }
+        for &v in &bands[j] {
+            tin.insert(v)
+                .map_err(|e| Error::data("pit-free CHM", format!("triangulation failed: {e:?}")))?;
         }
-        let edge = edge_of(lo);
-        // Only the triangles with a new corner are new when the edge limit is the one above;
-        // the others were rasterized above. (One pass over the faces, each face once.)
-        let skip_old = edge_above == Some(edge);
-        for face in tin.inner_faces() {
-            let corners = face.vertices();
-            if skip_old && corners.iter().all(|c| c.fix().index() < first_new) {
-                continue;
-            }
-            rasterize_triangle(&mut out, corners.map(|v| *v.data()), edge);
-        }
+        let edge = edge_of(ths[j]);
+        rasterize_layer(&mut out, &tin, first_new, edge_above, edge);
         edge_above = Some(edge);
     }
     Ok(out)
@@ -143,41 +144,130 @@ fn highest_first_returns(points: &HeightPoints, res_m: f64, subcircle_m: f64) ->
     };
     let s = subcircle_m;
     let g = Grid::covering(&[r[0] - s, r[1] - s, r[2] + s, r[3] + s], res_m);
-    let mut best: Vec<Option<V>> = vec![None; g.len()];
+    // Per cell, the height and (point, offset) of the best return so far: 16 bytes a cell
+    // instead of a whole vertex, as the points come in file order and the cells are visited
+    // all over the grid.
+    const EMPTY: u64 = u64::MAX;
+    let n_off = offsets.len() as u64;
+    let vertex = |ik: u64| {
+        let (i, k) = ((ik / n_off) as usize, (ik % n_off) as usize);
+        V {
+            x: points.x[i] + offsets[k].0,
+            y: points.y[i] + offsets[k].1,
+            h: points.h[i],
+        }
+    };
+    let mut best: Vec<(f64, u64)> = vec![(0.0, EMPTY); g.len()];
     for i in 0..points.len() {
         if !points.first_return[i] {
             continue;
         }
-        for &(dx, dy) in &offsets {
-            let v = V {
-                x: points.x[i] + dx,
-                y: points.y[i] + dy,
-                h: points.h[i],
-            };
-            if let Some((row, col)) = g.cell_of(v.x, v.y) {
+        for (k, &(dx, dy)) in offsets.iter().enumerate() {
+            let (x, y, h) = (points.x[i] + dx, points.y[i] + dy, points.h[i]);
+            if let Some((row, col)) = g.cell_of(x, y) {
                 let b = &mut best[row * g.ncols + col];
                 // Ties keep the point with the smaller (x, y), whatever the input order.
-                let better = match b {
-                    None => true,
-                    Some(o) => v.h > o.h || (v.h == o.h && (v.x, v.y) < (o.x, o.y)),
-                };
+                let better = b.1 == EMPTY
+                    || h > b.0
+                    || (h == b.0 && {
+                        let o = vertex(b.1);
+                        (x, y) < (o.x, o.y)
+                    });
                 if better {
-                    *b = Some(v);
+                    *b = (h, i as u64 * n_off + k as u64);
                 }
             }
         }
     }
-    best.into_iter().flatten().collect()
+    best.into_iter()
+        .filter(|b| b.1 != EMPTY)
+        .map(|b| vertex(b.1))
+        .collect()
 }
 
-/// Rasterizes one triangle (maximum with what the cell holds). The corners are put in `(x, y)`
-/// order first, so a triangle gets the same values, bit for bit, in every layer and whichever
-/// triangulation produced it.
+/// Rasterizes the triangles of one layer that no layer above has rasterized.
 ///
-/// The triangles are about one cell in size, so the work per triangle, not per cell, dominates:
-/// the cell range comes from float-to-integer conversions instead of `floor`/`ceil` calls, and a
-/// cell's barycentric coordinates are computed only for the cells of the bounding box.
-fn rasterize_triangle(out: &mut Raster<f32>, corners: [V; 3], max_edge: f64) {
+/// Every triangle of `tin` has a corner inserted in this layer (index ≥ `first_new`) or is a
+/// triangle of the layer above: spade inserts a vertex by splitting the triangle (or edge) that
+/// holds it, or by joining it to the hull, and then flips only edges opposite the new vertex,
+/// which gives edges incident to it, so every triangle it creates has it as a corner and every
+/// other triangle is left as it was. By induction over the layers, every triangle of the layer
+/// above that passed that layer's edge limit `edge_above` was rasterized, with the values it
+/// gets here (its corners are put in a canonical order), and the CHM is a maximum, so
+/// rasterizing it again changes nothing. Only two kinds of triangles are rasterized, then:
+/// those with a new corner, and the old ones that failed `edge_above` but pass `edge` (possible
+/// only when `edge` is looser: no limit, or a longer one, as from the 2 m layer to the 0 m one
+/// with lidR's defaults).
+///
+/// When no old triangle has to be rasterized and the new vertices are few, the new triangles are
+/// found around the new vertices instead of by scanning every face.
+fn rasterize_layer(
+    out: &mut Raster<f32>,
+    tin: &DelaunayTriangulation<V>,
+    first_new: usize,
+    edge_above: Option<f64>,
+    edge: f64,
+) {
+    let n_new = tin.num_vertices() - first_new;
+    // Around the new vertices, each new triangle is met up to three times (about six edges per
+    // vertex): cheaper than a scan of every face only when the new vertices are few.
+    let around_new = 3 * n_new < tin.num_inner_faces();
+    layer_triangles(tin, first_new, edge_above, edge, around_new, |corners| {
+        rasterize_triangle(out, corners, edge)
+    });
+}
+
+/// Calls `f` with the corners (in [`canonical`] order) of each triangle of `tin` that
+/// [`rasterize_layer`] has to rasterize (it may still fail `edge`), each once: by a scan of
+/// every face, or, when `around_new` and no old triangle has to be rasterized, by a walk around
+/// the new vertices.
+fn layer_triangles(
+    tin: &DelaunayTriangulation<V>,
+    first_new: usize,
+    edge_above: Option<f64>,
+    edge: f64,
+    around_new: bool,
+    mut f: impl FnMut([V; 3]),
+) {
+    let old_may_pass = match edge_above {
+        None => true,
+        Some(above) => above > 0.0 && (edge <= 0.0 || edge > above),
+    };
+    if old_may_pass || !around_new {
+        for face in tin.inner_faces() {
+            let vs = face.vertices();
+            let corners = canonical(vs.map(|v| *v.data()));
+            let old = vs.iter().all(|v| v.fix().index() < first_new);
+            // An old triangle is rasterized only if it failed the limit above (or there is no
+            // layer above).
+            if old && edge_above.is_some_and(|above| !old_may_pass || within(&corners, above)) {
+                continue;
+            }
+            f(corners);
+        }
+        return;
+    }
+    for k in first_new..tin.num_vertices() {
+        let v = tin.vertex(FixedVertexHandle::from_index(k));
+        for e in v.out_edges() {
+            if e.face().is_outer() {
+                continue;
+            }
+            let (a, b) = (e.to(), e.next().to());
+            // Each new triangle once: from its new corner with the smallest index.
+            let earlier_new = |i: usize| i >= first_new && i < k;
+            if earlier_new(a.fix().index()) || earlier_new(b.fix().index()) {
+                continue;
+            }
+            f(canonical([*v.data(), *a.data(), *b.data()]));
+        }
+    }
+}
+
+/// The corners in `(x, y)` order, so that a triangle gets the same values, bit for bit, in every
+/// layer and whichever way it was found.
+#[inline]
+fn canonical(corners: [V; 3]) -> [V; 3] {
     let before = |p: &V, q: &V| p.x.total_cmp(&q.x).then(p.y.total_cmp(&q.y)).is_lt();
     let [mut a, mut b, mut c] = corners;
     if before(&b, &a) {
@@ -189,13 +279,32 @@ fn rasterize_triangle(out: &mut Raster<f32>, corners: [V; 3], max_edge: f64) {
             std::mem::swap(&mut a, &mut b);
         }
     }
-    if max_edge > 0.0 {
-        let d2 = |p: V, q: V| (p.x - q.x).powi(2) + (p.y - q.y).powi(2);
-        let m2 = max_edge * max_edge;
-        if d2(a, b) > m2 || d2(b, c) > m2 || d2(c, a) > m2 {
-            return;
-        }
+    [a, b, c]
+}
+
+/// Whether no edge of the triangle (corners in [`canonical`] order) is longer than `max_edge`
+/// (0 = no limit).
+#[inline]
+fn within(&[a, b, c]: &[V; 3], max_edge: f64) -> bool {
+    if max_edge <= 0.0 {
+        return true;
     }
+    let d2 = |p: V, q: V| (p.x - q.x).powi(2) + (p.y - q.y).powi(2);
+    let m2 = max_edge * max_edge;
+    !(d2(a, b) > m2 || d2(b, c) > m2 || d2(c, a) > m2)
+}
+
+/// Rasterizes one triangle, corners in [`canonical`] order, when it is [`within`] `max_edge`
+/// (maximum with what the cell holds).
+///
+/// The triangles are about one cell in size, so the work per triangle, not per cell, dominates:
+/// the cell range comes from float-to-integer conversions instead of `floor`/`ceil` calls, and a
+/// cell's barycentric coordinates are computed only for the cells of the bounding box.
+fn rasterize_triangle(out: &mut Raster<f32>, corners: [V; 3], max_edge: f64) {
+    if !within(&corners, max_edge) {
+        return;
+    }
+    let [a, b, c] = corners;
     let det = (b.y - c.y) * (a.x - c.x) + (c.x - b.x) * (a.y - c.y);
     if det.abs() < 1e-12 {
         return;
@@ -362,7 +471,11 @@ mod tests {
             let tin: DelaunayTriangulation<V> =
                 DelaunayTriangulation::bulk_load(verts.clone()).unwrap();
             for face in tin.inner_faces() {
-                rasterize_triangle(&mut out, face.vertices().map(|v| *v.data()), edge);
+                rasterize_triangle(
+                    &mut out,
+                    canonical(face.vertices().map(|v| *v.data())),
+                    edge,
+                );
             }
         }
         out
@@ -402,6 +515,15 @@ mod tests {
                 max_edge_m: [3.0, 1.0],
                 subcircle_m: 0.1,
             },
+            // The lowest layer's limit tighter than the others', or theirs absent.
+            PitfreeParams {
+                max_edge_m: [0.8, 1.2],
+                ..PitfreeParams::default()
+            },
+            PitfreeParams {
+                max_edge_m: [1.0, 0.0],
+                ..PitfreeParams::default()
+            },
         ] {
             let a = pitfree(&pts, &g, &p).unwrap();
             let b = pitfree_rebuilt(&pts, &g, &p);
@@ -413,6 +535,74 @@ mod tests {
                     .all(|(u, v)| u.to_bits() == v.to_bits()),
                 "{p:?}"
             );
+        }
+    }
+
+    /// The corners' bits, to compare triangles.
+    fn key(c: [V; 3]) -> [u64; 9] {
+        let mut k = [0; 9];
+        for (i, v) in c.iter().enumerate() {
+            k[3 * i..3 * i + 3].copy_from_slice(&[v.x.to_bits(), v.y.to_bits(), v.h.to_bits()]);
+        }
+        k
+    }
+
+    #[test]
+    fn the_walk_around_new_vertices_finds_the_new_triangles_once() {
+        let mut rnd = crate::testdata::uniform(3);
+        let mut tin: DelaunayTriangulation<V> = DelaunayTriangulation::new();
+        let mut add = |tin: &mut DelaunayTriangulation<V>, n: usize, h: f64| {
+            for _ in 0..n {
+                let v = V {
+                    x: rnd() * 20.0,
+                    y: rnd() * 20.0,
+                    h: h + rnd(),
+                };
+                tin.insert(v).unwrap();
+            }
+        };
+        add(&mut tin, 300, 10.0);
+        let first_new = tin.num_vertices();
+        add(&mut tin, 150, 0.0);
+        // The faces with a new corner, from spade directly.
+        let mut expected: Vec<[u64; 9]> = tin
+            .inner_faces()
+            .filter(|f| f.vertices().iter().any(|v| v.fix().index() >= first_new))
+            .map(|f| key(canonical(f.vertices().map(|v| *v.data()))))
+            .collect();
+        expected.sort_unstable();
+        let n_with_new = expected.len();
+        assert!(n_with_new > 200 && n_with_new < tin.num_inner_faces());
+        // Limits under which no old triangle is rasterized again.
+        for (above, edge) in [(1.0, 1.0), (1.0, 0.5), (0.0, 1.0), (0.0, 0.0)] {
+            for around_new in [false, true] {
+                let mut got = vec![];
+                layer_triangles(&tin, first_new, Some(above), edge, around_new, |c| {
+                    got.push(key(c))
+                });
+                got.sort_unstable();
+                assert_eq!(got, expected, "{above} {edge} {around_new}");
+            }
+        }
+        // A looser limit also gives the old triangles that failed the one above, whatever the
+        // walk asked for.
+        let mut expected: Vec<[u64; 9]> = tin
+            .inner_faces()
+            .map(|f| (f, canonical(f.vertices().map(|v| *v.data()))))
+            .filter(|(f, c)| {
+                f.vertices().iter().any(|v| v.fix().index() >= first_new) || !within(c, 1.0)
+            })
+            .map(|(_, c)| key(c))
+            .collect();
+        expected.sort_unstable();
+        assert!(expected.len() > n_with_new + 20);
+        for around_new in [false, true] {
+            let mut got = vec![];
+            layer_triangles(&tin, first_new, Some(1.0), 0.0, around_new, |c| {
+                got.push(key(c))
+            });
+            got.sort_unstable();
+            assert_eq!(got, expected, "{around_new}");
         }
     }
 

@@ -14,15 +14,30 @@ fn cross(o: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
     (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 }
 
+/// `v` as an integer in `f64::total_cmp`'s order (the standard library's transform: the
+/// magnitude bits of negative values flipped).
+fn total_key(v: f64) -> i64 {
+    let b = v.to_bits() as i64;
+    b ^ (((b >> 63) as u64) >> 1) as i64
+}
+
+/// The inverse of [`total_key`] (the transform is its own inverse).
+fn from_total_key(k: i64) -> f64 {
+    f64::from_bits((k ^ (((k >> 63) as u64) >> 1) as i64) as u64)
+}
+
 /// Convex hull of `pts`, counter-clockwise.
 pub fn convex_hull(pts: &[[f64; 2]]) -> Vec<[f64; 2]> {
-    let mut p: Vec<[f64; 2]> = pts
+    // Sorted in `(x, y)` `total_cmp` order, as integer keys (cheaper comparisons than
+    // `total_cmp` closures); equal keys are equal bit patterns, so an unstable sort gives the
+    // same sequence.
+    let mut k: Vec<[i64; 2]> = pts
         .iter()
-        .copied()
         .filter(|q| q[0].is_finite() && q[1].is_finite())
+        .map(|q| q.map(total_key))
         .collect();
-    // Equal keys are equal bit patterns, so an unstable sort gives the same sequence.
-    p.sort_unstable_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+    k.sort_unstable();
+    let mut p: Vec<[f64; 2]> = k.into_iter().map(|q| q.map(from_total_key)).collect();
     p.dedup();
     if p.len() < 3 {
         return p;
@@ -88,6 +103,70 @@ mod tests {
         assert!(convex_contains(&h, 1.0, 1.0));
         assert!(convex_contains(&h, 2.0, 1.0));
         assert!(!convex_contains(&h, 2.1, 1.0));
+    }
+
+    #[test]
+    fn integer_keys_order_as_total_cmp_and_round_trip() {
+        let vals = [
+            -1e300,
+            -2.5,
+            -1.0,
+            -f64::MIN_POSITIVE,
+            -5e-324,
+            -0.0,
+            0.0,
+            5e-324,
+            1.0,
+            2.5,
+            1e300,
+        ];
+        for a in vals {
+            assert_eq!(from_total_key(total_key(a)).to_bits(), a.to_bits());
+            for b in vals {
+                assert_eq!(total_key(a).cmp(&total_key(b)), a.total_cmp(&b), "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn hull_equals_the_hull_of_the_total_cmp_sort() {
+        // The hull as it was computed with a `total_cmp` sort.
+        let reference = |pts: &[[f64; 2]]| {
+            let mut p: Vec<[f64; 2]> = pts.to_vec();
+            p.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
+            p.dedup();
+            let mut h: Vec<[f64; 2]> = vec![];
+            for &q in &p {
+                while h.len() >= 2 && cross(h[h.len() - 2], h[h.len() - 1], q) <= 0.0 {
+                    h.pop();
+                }
+                h.push(q);
+            }
+            let lower = h.len() + 1;
+            for &q in p.iter().rev().skip(1) {
+                while h.len() >= lower && cross(h[h.len() - 2], h[h.len() - 1], q) <= 0.0 {
+                    h.pop();
+                }
+                h.push(q);
+            }
+            h.pop();
+            h
+        };
+        let mut rnd = crate::testdata::uniform(5);
+        for n in [3, 10, 100, 1000] {
+            // Negative and zero coordinates, on a 0.25 m lattice (duplicates, collinear runs).
+            let pts: Vec<[f64; 2]> = (0..n)
+                .map(|_| {
+                    [
+                        ((rnd() - 0.5) * 40.0).round() * 0.25,
+                        ((rnd() - 0.5) * 40.0).round() * 0.25,
+                    ]
+                })
+                .collect();
+            let h = convex_hull(&pts);
+            assert!(n < 100 || h.len() >= 4);
+            assert_eq!(h, reference(&pts));
+        }
     }
 
     #[test]
