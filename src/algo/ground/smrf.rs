@@ -33,7 +33,7 @@
 //! See also: [`super::csf`] (cloth simulation), [`super::auto`] (chooses parameters from the
 //! data), PDAL `filters.smrf`.
 
-use super::surface::{self, CellGrid, Shape, Surface};
+use super::surface::{self, CellGrid, Padded, Shape, Surface};
 use super::FilterOutput;
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -364,8 +364,10 @@ pub fn classify_by_surface(
         grid: s.grid,
         z: s.slope(),
     };
+    let (s, slope) = (Padded::new(s), Padded::new(&slope));
     let test = |i: usize| {
-        let (ez, sl) = s.bicubic_and_bilinear(&slope, x[i], y[i]);
+        let at = s.position(x[i], y[i]);
+        let (ez, sl) = (s.bicubic_at(at), slope.bilinear_at(at));
         (z[i] - ez).abs() <= threshold_m + scalar * sl
     };
     if x.len() >= 1 << 16 {
