@@ -13,7 +13,15 @@ pub fn sum_bits(v: impl Iterator<Item = u64>) -> u64 {
 
 /// The tiles named on the command line merged into one cloud, ground classified with the
 /// defaults.
+#[allow(dead_code)] // not every example classifies
 pub fn classified_tiles() -> PointCloud {
+    let mut cloud = tiles();
+    classify_ground(&mut cloud, &GroundConfig::default()).unwrap();
+    cloud
+}
+
+/// The tiles named on the command line merged into one cloud, as read.
+pub fn tiles() -> PointCloud {
     let paths: Vec<String> = std::env::args().skip(1).collect();
     assert!(!paths.is_empty(), "usage: TILE.laz [...]");
     let mut cloud = points::read(std::path::Path::new(&paths[0])).unwrap();
@@ -22,12 +30,12 @@ pub fn classified_tiles() -> PointCloud {
             .append(&points::read(std::path::Path::new(p)).unwrap())
             .unwrap();
     }
-    classify_ground(&mut cloud, &GroundConfig::default()).unwrap();
     cloud
 }
 
 /// Height of every point above `surface` (NaN where the surface is undefined), as the
 /// pipeline's normalize stage computes it.
+#[allow(dead_code)] // not every example normalizes
 pub fn heights(surface: &landcarbon::algo::terrain::GroundSurface, cloud: &PointCloud) -> Vec<f64> {
     surface
         .z_at_many(&cloud.x, &cloud.y)

@@ -374,60 +374,74 @@ fn drop_raised_patches(
     let seed: Vec<bool> = (0..n)
         .map(|i| m.raw[i].is_finite() && !m.low[i] && is_seed(i))
         .collect();
-    // One state per cell, so that a neighbour costs one load to rule out.
+    // One state per cell, so that a neighbour costs one load to rule out, on a copy of the grid
+    // padded with two rings of BLOCKED cells, so that the neighbours are fixed offsets without
+    // bounds rules.
     const BLOCKED: u8 = 0;
     const OPEN: u8 = 1;
     const REACHED: u8 = 2;
-    let mut state: Vec<u8> = (0..n)
-        .map(|i| {
-            if seed[i] {
-                REACHED
-            } else if m.is_ground(i) {
-                OPEN
-            } else {
-                BLOCKED
-            }
+    const PAD: usize = 2;
+    let pc = cols + 2 * PAD;
+    let padded = |i: usize| (i / cols + PAD) * pc + i % cols + PAD;
+    let mut state = vec![BLOCKED; pc * (rows + 2 * PAD)];
+    for i in 0..n {
+        state[padded(i)] = if seed[i] {
+            REACHED
+        } else if m.is_ground(i) {
+            OPEN
+        } else {
+            BLOCKED
+        };
+    }
+    // The neighbours up to two cells away, row by row from (−2, −2): offset in the padded grid,
+    // offset in the grid, distance in cells.
+    let near: Vec<(isize, isize, f64)> = (-2isize..=2)
+        .flat_map(|dy| (-2isize..=2).map(move |dx| (dx, dy)))
+        .filter(|&d| d != (0, 0))
+        .map(|(dx, dy)| {
+            let d = ((dx * dx + dy * dy) as f64).sqrt();
+            (dy * pc as isize + dx, dy * cols as isize + dx, d)
         })
         .collect();
-    // Distances to the neighbours up to two cells away, in cells (row-major from (−2, −2)).
-    let table: [f64; 25] = std::array::from_fn(|k| {
-        let (dx, dy) = ((k % 5) as isize - 2, (k / 5) as isize - 2);
-        ((dx * dx + dy * dy) as f64).sqrt()
-    });
-    let dist = |dx: isize, dy: isize| table[((dy + 2) * 5 + dx + 2) as usize];
     // Walk from the seeds over the walkable cells (ground or seed; the seeds are reached).
     let mut queue: Vec<usize> = (0..n).filter(|&i| seed[i]).collect();
     while let Some(c) = queue.pop() {
-        let (zc, sc) = (m.raw[c], slope[c]);
-        for_neighbours(cols, rows, c, 2, |q, dx, dy| {
-            if state[q] == OPEN && (m.raw[q] - zc).abs() <= STEP_M + sc * dist(dx, dy) * m.grid.cell
-            {
-                state[q] = REACHED;
-                queue.push(q);
+        let (zc, sc, p) = (m.raw[c], slope[c], padded(c));
+        for &(op, og, d) in &near {
+            let q = p.wrapping_add_signed(op);
+            // An OPEN cell lies inside the grid, at `c + og`.
+            if state[q] == OPEN {
+                let g = c.wrapping_add_signed(og);
+                if (m.raw[g] - zc).abs() <= STEP_M + sc * d * m.grid.cell {
+                    state[q] = REACHED;
+                    queue.push(g);
+                }
             }
-        });
+        }
     }
     // Patches of unreached ground: the cells still OPEN (a reached cell is seed or ground, an
-    // unreached ground cell is OPEN).
+    // unreached ground cell is OPEN), in the order of a breadth-first walk.
     let mut patch: Vec<usize> = Vec::new();
     let mut dropped = 0;
     for start in 0..n {
-        if state[start] != OPEN {
+        if state[padded(start)] != OPEN {
             continue;
         }
         patch.clear();
         patch.push(start);
-        state[start] = REACHED;
+        state[padded(start)] = REACHED;
         let mut k = 0;
         while k < patch.len() {
             let c = patch[k];
             k += 1;
-            for_neighbours(cols, rows, c, 2, |q, _, _| {
+            let p = padded(c);
+            for &(op, og, _) in &near {
+                let q = p.wrapping_add_signed(op);
                 if state[q] == OPEN {
                     state[q] = REACHED;
-                    patch.push(q);
+                    patch.push(c.wrapping_add_signed(og));
                 }
-            });
+            }
         }
         let rise = patch.iter().map(|&c| m.raw[c] - reference[c]).sum::<f64>() / patch.len() as f64;
         if rise > raised_m {
@@ -438,30 +452,6 @@ fn drop_raised_patches(
         }
     }
     dropped
-}
-
-/// Calls `f(cell, dx, dy)` for each cell within `reach` cells of `c` (not `c` itself) on a
-/// `cols × rows` grid, row by row from the lowest `dy` and `dx`.
-#[inline]
-fn for_neighbours(
-    cols: usize,
-    rows: usize,
-    c: usize,
-    reach: isize,
-    mut f: impl FnMut(usize, isize, isize),
-) {
-    let (cx, cy) = ((c % cols) as isize, (c / cols) as isize);
-    // The offsets that stay inside the grid.
-    let (x0, x1) = ((-reach).max(-cx), reach.min(cols as isize - 1 - cx));
-    let (y0, y1) = ((-reach).max(-cy), reach.min(rows as isize - 1 - cy));
-    for dy in y0..=y1 {
-        let row = ((cy + dy) as usize * cols) as isize + cx;
-        for dx in x0..=x1 {
-            if (dx, dy) != (0, 0) {
-                f((row + dx) as usize, dx, dy);
-            }
-        }
-    }
 }
 
 /// Step 4c: splits the cells that hold points (low outliers aside) into smooth segments
@@ -492,7 +482,7 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
             }
         }
     }
-    // Offsets up to `reach` cells away, row by row from the lowest dy and dx (as for_neighbours).
+    // Offsets up to `reach` cells away, row by row from the lowest dy and dx.
     let offsets = |reach: isize| -> Vec<isize> {
         let mut o = Vec::new();
         for dy in -reach..=reach {
@@ -601,6 +591,44 @@ mod tests {
         assert!((a.spacing_for(&x, &y) - 0.5).abs() < 0.02);
         let (x, y) = grid(0.2, 200);
         assert_eq!(a.spacing_for(&x, &y), 0.3);
+    }
+
+    /// Step 4b on hand-made masks (every cell ground for SMRF, seeds everywhere else): a raised
+    /// seedless patch on the grid's left edge is removed; a lower one on its right edge, in the
+    /// rows next to it (where a walk that wrapped around the rows would join the two), is kept.
+    #[test]
+    fn raised_patches_at_the_grid_edges() {
+        let (cols, rows) = (12, 9);
+        let grid = CellGrid {
+            x0: 0.0,
+            y0: 0.0,
+            cell: 1.0,
+            cols,
+            rows,
+        };
+        let high = |c: usize, r: usize| c < 2 && (3..6).contains(&r);
+        let low = |c: usize, r: usize| c + 2 >= cols && (1..8).contains(&r);
+        let raw: Vec<f64> = (0..cols * rows)
+            .map(|i| match (i % cols, i / cols) {
+                (c, r) if high(c, r) => 5.0,
+                (c, r) if low(c, r) => 1.5,
+                _ => 0.0,
+            })
+            .collect();
+        let n = raw.len();
+        let mut m = SmrfMasks {
+            grid,
+            zimin: raw.clone(),
+            raw,
+            low: vec![false; n],
+            obj: vec![false; n],
+        };
+        let seed = |i: usize| !high(i % cols, i / cols) && !low(i % cols, i / cols);
+        let dropped = drop_raised_patches(&mut m, &seed, &vec![0.0; n], &vec![0.0; n], 2.0);
+        assert_eq!(dropped, 6);
+        for i in 0..n {
+            assert_eq!(m.obj[i], high(i % cols, i / cols), "cell {i}");
+        }
     }
 
     /// Step 4c on hand-made masks (every cell ground for SMRF): a 10 × 10 cell roof 3 m above

@@ -221,9 +221,11 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
     let snap = |v: f64| (v / p.res_m).floor() * p.res_m;
     let (x0, y0, z0) = (snap(min(x)), snap(min(y)), snap(min(z)));
     // Voxel coordinates offset by 1 so that the neighbour at -1 is still >= 0; 21 bits each.
-    // `as u64` truncates and saturates below 0: the floor of a value that cannot be below -1.
+    // The truncation, clamped at 0, is the floor of a value that cannot be below -1; through
+    // `i64` it is one instruction on SSE2 (`as u64` is a branchy sequence), and from 2⁶³ on it
+    // saturates into the same clamp.
     const MASK: u64 = (1 << 21) - 1;
-    let v = |c: f64, o: f64| (((c - o) / p.res_m) as u64 + 1).min(MASK - 1);
+    let v = |c: f64, o: f64| ((((c - o) / p.res_m) as i64).max(0) as u64 + 1).min(MASK - 1);
     let coord = |i: usize| [v(x[i], x0), v(y[i], y0), v(z[i], z0)];
     // Box sizes with room for the neighbour at +1 (the voxel coordinate grows with the
     // coordinate, so the largest is the maximum's).

@@ -33,7 +33,7 @@
 //! See also: [`super::csf`] (cloth simulation), [`super::auto`] (chooses parameters from the
 //! data), PDAL `filters.smrf`.
 
-use super::surface::{self, CellGrid, Shape, Surface};
+use super::surface::{self, CellGrid, Padded, Shape, Surface};
 use super::FilterOutput;
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -364,15 +364,33 @@ pub fn classify_by_surface(
         grid: s.grid,
         z: s.slope(),
     };
-    let test = |i: usize| {
-        let (ez, sl) = s.bicubic_and_bilinear(&slope, x[i], y[i]);
-        (z[i] - ez).abs() <= threshold_m + scalar * sl
+    let (s, slope) = (Padded::new(s), Padded::new(&slope));
+    // Blocks of points: the surfaces are sampled for a block at a time (four points per
+    // instruction where the CPU can).
+    const BLOCK: usize = 1024;
+    let buffers = || (vec![0.0; BLOCK], vec![0.0; BLOCK]);
+    let test = |(ez, sl): &mut (Vec<f64>, Vec<f64>), (b, out): (usize, &mut [bool])| {
+        let (k, n) = (b * BLOCK, out.len());
+        let (ez, sl) = (&mut ez[..n], &mut sl[..n]);
+        surface::bicubic_and_bilinear_many(&s, &slope, &x[k..k + n], &y[k..k + n], ez, sl);
+        for i in 0..n {
+            out[i] = (z[k + i] - ez[i]).abs() <= threshold_m + scalar * sl[i];
+        }
     };
+    let mut ground = vec![false; x.len()];
     if x.len() >= 1 << 16 {
-        (0..x.len()).into_par_iter().map(test).collect()
+        ground
+            .par_chunks_mut(BLOCK)
+            .enumerate()
+            .for_each_init(buffers, test);
     } else {
-        (0..x.len()).map(test).collect()
+        let mut b = buffers();
+        ground
+            .chunks_mut(BLOCK)
+            .enumerate()
+            .for_each(|c| test(&mut b, c));
     }
+    ground
 }
 
 #[cfg(test)]

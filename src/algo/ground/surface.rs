@@ -76,16 +76,27 @@ impl CellGrid {
         self.len() == 0
     }
 
+    /// `d / cell`: a distance in cells. The default 1 m cells skip the division (the quotient by
+    /// 1 is `d` itself), which costs more than the rest of a point's cell index.
+    #[inline]
+    pub fn in_cells(&self, d: f64) -> f64 {
+        if self.cell == 1.0 {
+            d
+        } else {
+            d / self.cell
+        }
+    }
+
     /// Column of `x`, clamped into the grid.
     #[inline]
     pub fn col(&self, x: f64) -> usize {
-        clamped_index((x - self.x0) / self.cell, self.cols)
+        clamped_index(self.in_cells(x - self.x0), self.cols)
     }
 
     /// Row of `y`, clamped into the grid.
     #[inline]
     pub fn row(&self, y: f64) -> usize {
-        clamped_index((y - self.y0) / self.cell, self.rows)
+        clamped_index(self.in_cells(y - self.y0), self.rows)
     }
 
     /// Flat index of the cell containing `(x, y)` (clamped).
@@ -105,11 +116,13 @@ impl CellGrid {
 
 /// `floor(v)` clamped into `0..n` (0 for NaN). Above 0 the floor is the truncation `as usize`
 /// does, which saves the call to `floor` (a libm call without SSE4.1): the index of every
-/// point, several times per filter.
+/// point, several times per filter. The truncation goes through `i64` (one instruction on
+/// SSE2, where `as usize` is a branchy sequence); it differs from `as usize` only at 2⁶³ and
+/// above, which the clamp maps to `n − 1` either way.
 #[inline]
 fn clamped_index(v: f64, n: usize) -> usize {
     if v >= 1.0 {
-        (v as usize).min(n - 1)
+        (v as i64 as usize).min(n - 1)
     } else {
         0
     }
@@ -171,8 +184,8 @@ impl Surface {
     /// Fractional (row, col) position of `(x, y)` relative to cell centres.
     #[inline]
     fn frac(&self, x: f64, y: f64) -> (isize, isize, f64, f64) {
-        let fx = (x - self.grid.x0) / self.grid.cell - 0.5;
-        let fy = (y - self.grid.y0) / self.grid.cell - 0.5;
+        let fx = self.grid.in_cells(x - self.grid.x0) - 0.5;
+        let fy = self.grid.in_cells(y - self.grid.y0) - 0.5;
         let c = fast_floor(fx);
         let r = fast_floor(fy);
         (r as isize, c as isize, fx - c, fy - r)
@@ -181,14 +194,6 @@ impl Surface {
     /// Bilinear interpolation between cell centres (edge cells extend outward).
     pub fn bilinear(&self, x: f64, y: f64) -> f64 {
         self.bilinear_at(self.frac(x, y))
-    }
-
-    /// [`Self::bicubic`] of this surface and [`Self::bilinear`] of `other` (same grid) at one
-    /// point, its cell position found once.
-    pub fn bicubic_and_bilinear(&self, other: &Surface, x: f64, y: f64) -> (f64, f64) {
-        debug_assert_eq!(self.grid, other.grid);
-        let at = self.frac(x, y);
-        (self.bicubic_at(at), other.bilinear_at(at))
     }
 
     #[inline]
@@ -281,6 +286,227 @@ impl Surface {
         }
         r
     }
+}
+
+/// Rings of cells around a [`Padded`] surface.
+const PAD: isize = 2;
+
+/// A surface with two rings of cells around it that hold [`Surface::at`]'s edge extrapolation:
+/// interpolation anywhere in the grid then reads its 4 × 4 (or 2 × 2) cells from one array
+/// without edge rules. The values read are those [`Surface::bicubic`] and [`Surface::bilinear`]
+/// read, in the same sums, so the results are the same bits. For many points on one surface
+/// (a filter's final test of every point): one in eight points of a 200 m tile lies within two
+/// cells of its edge, where the edge rules cost ten times the interpolation.
+pub struct Padded<'a> {
+    surface: &'a Surface,
+    /// Columns of the padded grid (`cols + 2 · PAD`).
+    pc: usize,
+    /// Row-major heights; cell `(r, c)` of the surface (`r`, `c` from `−PAD`) at
+    /// `(r + PAD) · pc + c + PAD`.
+    z: Vec<f64>,
+}
+
+impl<'a> Padded<'a> {
+    /// The padded copy of `surface`.
+    pub fn new(surface: &'a Surface) -> Padded<'a> {
+        let (cols, rows) = (surface.grid.cols as isize, surface.grid.rows as isize);
+        let pc = (cols + 2 * PAD) as usize;
+        let mut z = Vec::with_capacity(pc * (rows + 2 * PAD) as usize);
+        for r in -PAD..rows + PAD {
+            if (0..rows).contains(&r) {
+                z.extend((-PAD..0).map(|c| surface.at(r, c)));
+                let k = r as usize * cols as usize;
+                z.extend_from_slice(&surface.z[k..k + cols as usize]);
+                z.extend((cols..cols + PAD).map(|c| surface.at(r, c)));
+            } else {
+                z.extend((-PAD..cols + PAD).map(|c| surface.at(r, c)));
+            }
+        }
+        Padded { surface, pc, z }
+    }
+
+    /// The cell position of `(x, y)` that [`Self::bicubic_at`] and [`Self::bilinear_at`] take
+    /// (one for several surfaces on the same grid).
+    #[inline]
+    pub fn position(&self, x: f64, y: f64) -> (isize, isize, f64, f64) {
+        self.surface.frac(x, y)
+    }
+
+    /// [`Surface::bicubic`] at a [`Self::position`].
+    #[inline]
+    pub fn bicubic_at(&self, at: (isize, isize, f64, f64)) -> f64 {
+        let (r, c, tx, ty) = at;
+        let g = &self.surface.grid;
+        if !(r >= 1 - PAD && c >= 1 - PAD && r < g.rows as isize && c < g.cols as isize) {
+            // Off the grid by more than a cell: the edge rules.
+            return self.surface.bicubic_at(at);
+        }
+        let wx = cubic_weights(tx);
+        let wy = cubic_weights(ty);
+        let k = (r + PAD - 1) as usize * self.pc + (c + PAD - 1) as usize;
+        let p = &self.z[k..k + 3 * self.pc + 4];
+        let mut s = 0.0;
+        for (j, wyj) in wy.iter().enumerate() {
+            let q = &p[j * self.pc..j * self.pc + 4];
+            s += wyj * (q[0] * wx[0] + q[1] * wx[1] + q[2] * wx[2] + q[3] * wx[3]);
+        }
+        s
+    }
+
+    /// [`Surface::bilinear`] at a [`Self::position`].
+    #[inline]
+    pub fn bilinear_at(&self, at: (isize, isize, f64, f64)) -> f64 {
+        let (r, c, tx, ty) = at;
+        let g = &self.surface.grid;
+        if !(r >= -PAD && c >= -PAD && r <= g.rows as isize && c <= g.cols as isize) {
+            return self.surface.bilinear_at(at);
+        }
+        let k = (r + PAD) as usize * self.pc + (c + PAD) as usize;
+        let p = &self.z[k..k + self.pc + 2];
+        let a = p[0] * (1.0 - tx) + p[1] * tx;
+        let b = p[self.pc] * (1.0 - tx) + p[self.pc + 1] * tx;
+        a * (1.0 - ty) + b * ty
+    }
+}
+
+/// [`Padded::bicubic_at`] of `s` and [`Padded::bilinear_at`] of `other` (same grid) at every
+/// point `(x[i], y[i])`, into `ez[i]` and `sl[i]`. With AVX2, four points at a time: the same
+/// products and sums lane by lane (no fused multiply-add), so the same bits.
+pub fn bicubic_and_bilinear_many(
+    s: &Padded,
+    other: &Padded,
+    x: &[f64],
+    y: &[f64],
+    ez: &mut [f64],
+    sl: &mut [f64],
+) {
+    assert!(x.len() == y.len() && ez.len() == x.len() && sl.len() == x.len());
+    assert!(s.surface.grid == other.surface.grid);
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked on the line above).
+        done = unsafe { bicubic_and_bilinear_avx2(s, other, x, y, ez, sl) };
+    }
+    for i in done..x.len() {
+        let at = s.position(x[i], y[i]);
+        ez[i] = s.bicubic_at(at);
+        sl[i] = other.bilinear_at(at);
+    }
+}
+
+/// [`bicubic_and_bilinear_many`] four points at a time, a group with a point off the padded
+/// grid one point at a time; returns the number of points done (all but the last `len % 4`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn bicubic_and_bilinear_avx2(
+    s: &Padded,
+    other: &Padded,
+    x: &[f64],
+    y: &[f64],
+    ez: &mut [f64],
+    sl: &mut [f64],
+) -> usize {
+    use std::arch::x86_64::*;
+    let g = s.surface.grid;
+    let (rows, cols, pc) = (g.rows as isize, g.cols as isize, s.pc);
+    let n4 = x.len() - x.len() % 4;
+    let set1 = |v: f64| _mm256_set1_pd(v);
+    let (x0, y0, cell, half) = (set1(g.x0), set1(g.y0), set1(g.cell), set1(0.5));
+    let unit = g.cell == 1.0;
+    // cubic_weights, lane by lane, in its order of operations.
+    let weights = |t: __m256d| {
+        let t2 = _mm256_mul_pd(t, t);
+        let t3 = _mm256_mul_pd(t2, t);
+        let m = |a: f64, v: __m256d| _mm256_mul_pd(set1(a), v);
+        [
+            _mm256_sub_pd(_mm256_add_pd(m(-0.5, t3), t2), m(0.5, t)),
+            _mm256_add_pd(_mm256_sub_pd(m(1.5, t3), m(2.5, t2)), set1(1.0)),
+            _mm256_add_pd(_mm256_add_pd(m(-1.5, t3), m(2.0, t2)), m(0.5, t)),
+            _mm256_sub_pd(m(0.5, t3), m(0.5, t2)),
+        ]
+    };
+    let (zs, zo) = (s.z.as_ptr(), other.z.as_ptr());
+    let mut i = 0;
+    while i < n4 {
+        // SAFETY: i + 4 ≤ len of x, y, ez, sl; the reads from the padded grids are at cells
+        // whose position was checked to lie inside them.
+        unsafe {
+            let (dx, dy) = (
+                _mm256_sub_pd(_mm256_loadu_pd(x.as_ptr().add(i)), x0),
+                _mm256_sub_pd(_mm256_loadu_pd(y.as_ptr().add(i)), y0),
+            );
+            // Surface::frac: in_cells, less half a cell, floor (fast_floor's value for the
+            // magnitudes that pass the check below).
+            let (fx, fy) = if unit {
+                (_mm256_sub_pd(dx, half), _mm256_sub_pd(dy, half))
+            } else {
+                (
+                    _mm256_sub_pd(_mm256_div_pd(dx, cell), half),
+                    _mm256_sub_pd(_mm256_div_pd(dy, cell), half),
+                )
+            };
+            let (c, r) = (_mm256_floor_pd(fx), _mm256_floor_pd(fy));
+            let (mut cf, mut rf) = ([0.0f64; 4], [0.0f64; 4]);
+            _mm256_storeu_pd(cf.as_mut_ptr(), c);
+            _mm256_storeu_pd(rf.as_mut_ptr(), r);
+            let inside = |v: f64, n: isize| v >= (1 - PAD) as f64 && v < n as f64;
+            if !(0..4).all(|l| inside(cf[l], cols) && inside(rf[l], rows)) {
+                for l in i..i + 4 {
+                    let at = s.position(x[l], y[l]);
+                    ez[l] = s.bicubic_at(at);
+                    sl[l] = other.bilinear_at(at);
+                }
+                i += 4;
+                continue;
+            }
+            let (tx, ty) = (_mm256_sub_pd(fx, c), _mm256_sub_pd(fy, r));
+            // Top-left cell of each point's 4 × 4 block and 2 × 2 block in the padded grids.
+            let k: [usize; 4] = std::array::from_fn(|l| {
+                (rf[l] as isize + PAD - 1) as usize * pc + (cf[l] as isize + PAD - 1) as usize
+            });
+            let (wx, wy) = (weights(tx), weights(ty));
+            let mut acc = _mm256_setzero_pd();
+            for (j, wyj) in wy.iter().enumerate() {
+                let v: [__m256d; 4] =
+                    std::array::from_fn(|l| _mm256_loadu_pd(zs.add(k[l] + j * pc)));
+                // Transpose: p[m] holds column m of the 4 × 4 block of every lane.
+                let t0 = _mm256_unpacklo_pd(v[0], v[1]);
+                let t1 = _mm256_unpackhi_pd(v[0], v[1]);
+                let t2 = _mm256_unpacklo_pd(v[2], v[3]);
+                let t3 = _mm256_unpackhi_pd(v[2], v[3]);
+                let p = [
+                    _mm256_permute2f128_pd(t0, t2, 0x20),
+                    _mm256_permute2f128_pd(t1, t3, 0x20),
+                    _mm256_permute2f128_pd(t0, t2, 0x31),
+                    _mm256_permute2f128_pd(t1, t3, 0x31),
+                ];
+                let mut row = _mm256_mul_pd(p[0], wx[0]);
+                row = _mm256_add_pd(row, _mm256_mul_pd(p[1], wx[1]));
+                row = _mm256_add_pd(row, _mm256_mul_pd(p[2], wx[2]));
+                row = _mm256_add_pd(row, _mm256_mul_pd(p[3], wx[3]));
+                acc = _mm256_add_pd(acc, _mm256_mul_pd(*wyj, row));
+            }
+            _mm256_storeu_pd(ez.as_mut_ptr().add(i), acc);
+            // Bilinear: the 2 × 2 block starts one row and one column further in.
+            let two = |row: usize| {
+                let h: [__m128d; 4] =
+                    std::array::from_fn(|l| _mm_loadu_pd(zo.add(k[l] + (row + 1) * pc + 1)));
+                let a = _mm256_set_m128d(h[2], h[0]);
+                let b = _mm256_set_m128d(h[3], h[1]);
+                (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b))
+            };
+            let ((p0, p1), (q0, q1)) = (two(0), two(1));
+            let one = set1(1.0);
+            let (ux, uy) = (_mm256_sub_pd(one, tx), _mm256_sub_pd(one, ty));
+            let a = _mm256_add_pd(_mm256_mul_pd(p0, ux), _mm256_mul_pd(p1, tx));
+            let b = _mm256_add_pd(_mm256_mul_pd(q0, ux), _mm256_mul_pd(q1, tx));
+            let v = _mm256_add_pd(_mm256_mul_pd(a, uy), _mm256_mul_pd(b, ty));
+            _mm256_storeu_pd(sl.as_mut_ptr().add(i), v);
+        }
+        i += 4;
+    }
+    n4
 }
 
 /// Catmull–Rom weights for the four samples around a fraction `t ∈ [0, 1)`.
@@ -564,8 +790,7 @@ impl RowMinima {
             for w in 1..=max_w {
                 // min over [c−w, c+w] = min(min over [c−w+1, c+w−1], z[c−w], z[c+w]).
                 let (prev, cur) = out[(w - 1) * cols..(w + 1) * cols].split_at_mut(cols);
-                cur.copy_from_slice(prev);
-                widen(cur, src, w, true);
+                widen_from(cur, prev, src, w, true);
             }
         };
         let chunk = (max_w + 1) * cols;
@@ -727,6 +952,22 @@ unsafe fn fold_lines_avx2(o: &mut [f64], lines: &[&[f64]], min: bool) {
     }
 }
 
+/// The select of [`fold_row`] for one value: `b < a ? b : a` (`>` for the maximum).
+#[inline(always)]
+fn select(b: f64, a: f64, min: bool) -> f64 {
+    if min {
+        if b < a {
+            b
+        } else {
+            a
+        }
+    } else if b > a {
+        b
+    } else {
+        a
+    }
+}
+
 #[inline(always)]
 fn fold_row_portable(o: &mut [f64], s: &[f64], min: bool) {
     // An unconditional store of a select compiles to minpd/maxpd; `if b < *a { *a = b }`
@@ -802,12 +1043,149 @@ fn morph(z: &[f64], cols: usize, rows: usize, r: usize, shape: Shape, min: bool)
 /// `cur` holds the extremes of `src` over half-width `w − 1`; widens them to `w`.
 #[inline]
 fn widen(cur: &mut [f64], src: &[f64], w: usize, min: bool) {
-    let n = cur.len();
-    if w >= n {
-        return;
+    assert_eq!(cur.len(), src.len());
+    let p = cur.as_mut_ptr();
+    // SAFETY: `cur` is valid for `src.len()` values, read and written (`prev` is `out`).
+    unsafe { widen_raw(p, p, src, w, min) }
+}
+
+/// [`widen`] of `prev` (the extremes over half-width `w − 1`) into `out`.
+#[inline]
+fn widen_from(out: &mut [f64], prev: &[f64], src: &[f64], w: usize, min: bool) {
+    assert!(out.len() == src.len() && prev.len() == src.len());
+    // SAFETY: `out` and `prev` are valid for `src.len()` values (and distinct slices).
+    unsafe { widen_raw(out.as_mut_ptr(), prev.as_ptr(), src, w, min) }
+}
+
+/// `out[c] = op(src[c + w], op(src[c − w], prev[c]))` for every column, each term where it
+/// exists, with `op(b, a)` the select of [`fold_row`]: the two folds of `src` shifted by ∓`w`,
+/// in that order, in one pass (one store per value instead of two).
+///
+/// # Safety
+/// `out` and `prev` must be valid for `src.len()` values; they may be the same pointer, but
+/// must not otherwise overlap each other or `src`.
+#[inline]
+unsafe fn widen_raw(out: *mut f64, prev: *const f64, src: &[f64], w: usize, min: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked on the line above); the caller's guarantees.
+        return unsafe { widen_raw_avx2(out, prev, src, w, min) };
     }
-    fold_row(&mut cur[w..], &src[..n - w], min);
-    fold_row(&mut cur[..n - w], &src[w..], min);
+    let [plus, both, minus, neither] = widen_spans(src.len(), w);
+    // SAFETY: the caller's guarantees; each span has the terms it is given.
+    unsafe {
+        widen_span::<false, true>(out, prev, src, w, plus, min);
+        widen_span::<true, true>(out, prev, src, w, both, min);
+        widen_span::<true, false>(out, prev, src, w, minus, min);
+        if out.cast_const() != prev {
+            widen_span::<false, false>(out, prev, src, w, neither, min);
+        }
+    }
+}
+
+/// [`widen_raw`] with AVX2 (four columns per instruction).
+///
+/// # Safety
+/// As [`widen_raw`]; the CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn widen_raw_avx2(out: *mut f64, prev: *const f64, src: &[f64], w: usize, min: bool) {
+    let [plus, both, minus, neither] = widen_spans(src.len(), w);
+    // SAFETY: the caller's guarantees; each span has the terms it is given.
+    unsafe {
+        widen_span_avx2::<false, true>(out, prev, src, w, plus, min);
+        widen_span_avx2::<true, true>(out, prev, src, w, both, min);
+        widen_span_avx2::<true, false>(out, prev, src, w, minus, min);
+        if out.cast_const() != prev {
+            widen_span::<false, false>(out, prev, src, w, neither, min);
+        }
+    }
+}
+
+/// The spans of columns of [`widen_raw`] on `n` columns: with only the term `src[c + w]`,
+/// with both terms, with only `src[c − w]`, and with neither (empty spans have `lo ≥ hi`).
+#[inline(always)]
+fn widen_spans(n: usize, w: usize) -> [(usize, usize); 4] {
+    // `c − w` exists from column `m` on, `c + w` below column `p`.
+    let (m, p) = (w.min(n), n.saturating_sub(w));
+    [(0, m.min(p)), (m, p.max(m)), (p.max(m), n), (p.min(m), m)]
+}
+
+/// The columns `lo..hi` of [`widen_raw`], with the term `src[c − w]` when `MINUS` and
+/// `src[c + w]` when `PLUS` (both must exist on the whole span).
+///
+/// # Safety
+/// As [`widen_raw`]; `hi ≤ src.len()`, and `lo ≥ w` with `MINUS`, `hi + w ≤ src.len()` with
+/// `PLUS`.
+#[inline(always)]
+unsafe fn widen_span<const MINUS: bool, const PLUS: bool>(
+    out: *mut f64,
+    prev: *const f64,
+    src: &[f64],
+    w: usize,
+    (lo, hi): (usize, usize),
+    min: bool,
+) {
+    debug_assert!(
+        lo >= hi || (hi <= src.len() && (!MINUS || lo >= w) && (!PLUS || hi + w <= src.len()))
+    );
+    let ps = src.as_ptr();
+    // SAFETY: the caller's guarantees, for lo ≤ c < hi.
+    unsafe {
+        for c in lo..hi {
+            let mut a = *prev.add(c);
+            if MINUS {
+                a = select(*ps.add(c - w), a, min);
+            }
+            if PLUS {
+                a = select(*ps.add(c + w), a, min);
+            }
+            *out.add(c) = a;
+        }
+    }
+}
+
+/// [`widen_span`] four columns per instruction, the last few one by one.
+///
+/// # Safety
+/// As [`widen_span`]; the CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn widen_span_avx2<const MINUS: bool, const PLUS: bool>(
+    out: *mut f64,
+    prev: *const f64,
+    src: &[f64],
+    w: usize,
+    (lo, hi): (usize, usize),
+    min: bool,
+) {
+    use std::arch::x86_64::*;
+    let ps = src.as_ptr();
+    // As in fold_row_avx2: vminpd(b, a) is `b < a ? b : a`, the portable select.
+    let op = |b: __m256d, a: __m256d| {
+        if min {
+            _mm256_min_pd(b, a)
+        } else {
+            _mm256_max_pd(b, a)
+        }
+    };
+    let mut c = lo;
+    // SAFETY: lo ≤ c, c + 4 ≤ hi; the caller's guarantees.
+    unsafe {
+        while c + 4 <= hi {
+            let mut a = _mm256_loadu_pd(prev.add(c));
+            if MINUS {
+                a = op(_mm256_loadu_pd(ps.add(c - w)), a);
+            }
+            if PLUS {
+                a = op(_mm256_loadu_pd(ps.add(c + w)), a);
+            }
+            _mm256_storeu_pd(out.add(c), a);
+            c += 4;
+        }
+        widen_span::<MINUS, PLUS>(out, prev, src, w, (c, hi), min);
+    }
 }
 
 #[cfg(test)]
@@ -910,6 +1288,69 @@ mod tests {
         assert!(worst < 0.05, "worst deviation {worst}");
         let mut none = vec![f64::NAN; 4];
         assert!(!inpaint(&mut none, 2, 2));
+    }
+
+    /// The padded surface gives the bits of the plain one everywhere: inside, within two cells
+    /// of every edge (where the plain one extrapolates), and beyond (where it clamps).
+    #[test]
+    fn padded_interpolates_as_the_surface() {
+        for (cols, rows) in [(7, 5), (1, 4), (3, 1), (2, 2)] {
+            let g = CellGrid {
+                x0: 100.0,
+                y0: 200.0,
+                cell: 0.5,
+                cols,
+                rows,
+            };
+            let z: Vec<f64> = (0..g.len())
+                .map(|i| ((i * 7919) % 101) as f64 * 0.37 - (i % 13) as f64)
+                .collect();
+            let s = Surface { grid: g, z };
+            let p = Padded::new(&s);
+            let (mut n_edge, mut n) = (0, 0);
+            for i in -12..=(2 * cols as i32 + 12) {
+                for j in -12..=(2 * rows as i32 + 12) {
+                    let (x, y) = (100.0 + 0.2371 * i as f64, 200.0 + 0.3119 * j as f64);
+                    let at = p.position(x, y);
+                    assert_eq!(
+                        p.bicubic_at(at).to_bits(),
+                        s.bicubic(x, y).to_bits(),
+                        "{x} {y}"
+                    );
+                    assert_eq!(
+                        p.bilinear_at(at).to_bits(),
+                        s.bilinear(x, y).to_bits(),
+                        "{x} {y}"
+                    );
+                    n += 1;
+                    n_edge += usize::from(at.0 < 1 || at.1 < 1);
+                }
+            }
+            assert!(n_edge > 0 && n_edge < n);
+            // Many points at once (four per instruction with AVX2), with a cell size of 1 too.
+            for cell in [0.5, 1.0] {
+                let s = Surface {
+                    grid: CellGrid { cell, ..g },
+                    z: s.z.clone(),
+                };
+                let slope = Surface {
+                    grid: s.grid,
+                    z: s.slope(),
+                };
+                let (ps, pl) = (Padded::new(&s), Padded::new(&slope));
+                let (mut x, mut y) = (vec![], vec![]);
+                for i in 0..403 {
+                    x.push(100.0 + cell * (((i * 37) % 97) as f64 * 0.13 - 2.5));
+                    y.push(200.0 + cell * (((i * 53) % 89) as f64 * 0.11 - 2.5));
+                }
+                let (mut ez, mut sl) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+                bicubic_and_bilinear_many(&ps, &pl, &x, &y, &mut ez, &mut sl);
+                for i in 0..x.len() {
+                    assert_eq!(ez[i].to_bits(), s.bicubic(x[i], y[i]).to_bits(), "{i}");
+                    assert_eq!(sl[i].to_bits(), slope.bilinear(x[i], y[i]).to_bits(), "{i}");
+                }
+            }
+        }
     }
 
     #[test]
