@@ -39,11 +39,17 @@ pub fn convex_hull(pts: &[[f64; 2]]) -> Vec<[f64; 2]> {
     k.sort_unstable();
     let mut p: Vec<[f64; 2]> = k.into_iter().map(|q| q.map(from_total_key)).collect();
     p.dedup();
+    monotone_chain(&p)
+}
+
+/// Andrew's monotone chain on points sorted in `(x, y)` order without duplicates:
+/// the hull counter-clockwise (fewer than 3 points: the points themselves).
+fn monotone_chain(p: &[[f64; 2]]) -> Vec<[f64; 2]> {
     if p.len() < 3 {
-        return p;
+        return p.to_vec();
     }
     let mut h: Vec<[f64; 2]> = Vec::with_capacity(2 * p.len());
-    for &q in &p {
+    for &q in p {
         while h.len() >= 2 && cross(h[h.len() - 2], h[h.len() - 1], q) <= 0.0 {
             h.pop();
         }
@@ -135,22 +141,7 @@ mod tests {
             let mut p: Vec<[f64; 2]> = pts.to_vec();
             p.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
             p.dedup();
-            let mut h: Vec<[f64; 2]> = vec![];
-            for &q in &p {
-                while h.len() >= 2 && cross(h[h.len() - 2], h[h.len() - 1], q) <= 0.0 {
-                    h.pop();
-                }
-                h.push(q);
-            }
-            let lower = h.len() + 1;
-            for &q in p.iter().rev().skip(1) {
-                while h.len() >= lower && cross(h[h.len() - 2], h[h.len() - 1], q) <= 0.0 {
-                    h.pop();
-                }
-                h.push(q);
-            }
-            h.pop();
-            h
+            monotone_chain(&p)
         };
         let mut rnd = crate::testdata::uniform(5);
         for n in [3, 10, 100, 1000] {
