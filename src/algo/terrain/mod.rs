@@ -138,12 +138,17 @@ fn xyz_key(x: f64, y: f64, z: f64) -> [i64; 3] {
 }
 
 fn xyz_of_key(k: [i64; 3]) -> [f64; 3] {
-    k.map(|v| f64::from_bits(total_key_flip(v) as u64))
+    k.map(from_total_key)
 }
 
 /// `v` as an integer in `f64::total_cmp`'s order.
-fn total_key(v: f64) -> i64 {
+pub(crate) fn total_key(v: f64) -> i64 {
     total_key_flip(v.to_bits() as i64)
+}
+
+/// The inverse of [`total_key`] (the transform is its own inverse).
+pub(crate) fn from_total_key(k: i64) -> f64 {
+    f64::from_bits(total_key_flip(k) as u64)
 }
 
 /// Flips the magnitude bits of negative values (`f64::total_cmp`'s transform).

@@ -10,20 +10,10 @@
 //!
 //! See also: [`super::metrics`].
 
+use crate::algo::terrain::{from_total_key, total_key};
+
 fn cross(o: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
     (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
-}
-
-/// `v` as an integer in `f64::total_cmp`'s order (the standard library's transform: the
-/// magnitude bits of negative values flipped).
-fn total_key(v: f64) -> i64 {
-    let b = v.to_bits() as i64;
-    b ^ (((b >> 63) as u64) >> 1) as i64
-}
-
-/// The inverse of [`total_key`] (the transform is its own inverse).
-fn from_total_key(k: i64) -> f64 {
-    f64::from_bits((k ^ (((k >> 63) as u64) >> 1) as i64) as u64)
 }
 
 /// Convex hull of `pts`, counter-clockwise.
