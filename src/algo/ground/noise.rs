@@ -216,10 +216,12 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
     if n == 0 {
         return Vec::new();
     }
-    let min = |v: &[f64]| v.iter().cloned().fold(f64::INFINITY, f64::min);
+    // One length for the three columns: the per-point reads below need no bounds checks.
+    let (x, y, z) = (&x[..n], &y[..n], &z[..n]);
+    let ([xlo, xhi], [ylo, yhi], [zlo, zhi]) = (min_max(x), min_max(y), min_max(z));
     // Voxel edges on multiples of res_m: chunks of a catalog share their voxels.
     let snap = |v: f64| (v / p.res_m).floor() * p.res_m;
-    let (x0, y0, z0) = (snap(min(x)), snap(min(y)), snap(min(z)));
+    let (x0, y0, z0) = (snap(xlo), snap(ylo), snap(zlo));
     // Voxel coordinates offset by 1 so that the neighbour at -1 is still >= 0; 21 bits each.
     // The truncation, clamped at 0, is the floor of a value that cannot be below -1; through
     // `i64` it is one instruction on SSE2 (`as u64` is a branchy sequence), and from 2⁶³ on it
@@ -229,8 +231,7 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
     let coord = |i: usize| [v(x[i], x0), v(y[i], y0), v(z[i], z0)];
     // Box sizes with room for the neighbour at +1 (the voxel coordinate grows with the
     // coordinate, so the largest is the maximum's).
-    let max = |s: &[f64]| s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let dims = [v(max(x), x0) + 2, v(max(y), y0) + 2, v(max(z), z0) + 2];
+    let dims = [v(xhi, x0) + 2, v(yhi, y0) + 2, v(zhi, z0) + 2];
     let voxels = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
     let dense = voxels.is_some_and(|v| {
         v <= (DENSE_VOXELS_PER_POINT * n as u64).max(1 << 16) && v <= u32::MAX as u64
@@ -244,6 +245,28 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
         .iter()
         .map(|&a| ((a - 1) as usize) < p.min_neighbours)
         .collect()
+}
+
+/// The minimum and maximum of `v` (NaN ignored, as `f64::min`/`max` do; ±∞ when no number),
+/// in four independent lanes so that the compiler can keep them in vector registers: min and
+/// max are exact, so the lanes' order changes no result.
+fn min_max(v: &[f64]) -> [f64; 2] {
+    let (mut lo, mut hi) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+    let mut quads = v.chunks_exact(4);
+    for q in &mut quads {
+        for k in 0..4 {
+            lo[k] = lo[k].min(q[k]);
+            hi[k] = hi[k].max(q[k]);
+        }
+    }
+    for &x in quads.remainder() {
+        lo[0] = lo[0].min(x);
+        hi[0] = hi[0].max(x);
+    }
+    [
+        lo.into_iter().fold(f64::INFINITY, f64::min),
+        hi.into_iter().fold(f64::NEG_INFINITY, f64::max),
+    ]
 }
 
 /// Most voxels per point [`ivf`] allocates a dense array for.
