@@ -11,6 +11,7 @@ mod index;
 pub mod layout;
 mod meta;
 pub mod read;
+mod record_writer;
 pub mod sample;
 pub mod split;
 pub mod write;

@@ -8,8 +8,10 @@
 
 use super::layout::{rd_i32, RecordLayout};
 use super::read::{fill, open};
+use super::record_writer::RecordWriter;
 use super::write::{commit_temp, temp_path};
 use crate::{Error, Result};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// An axis-aligned rectangle `[xmin, ymin, xmax, ymax]`, edges included.
@@ -35,8 +37,7 @@ pub fn split_by_rects(path: &Path, outputs: &[(Vec<SplitRect>, PathBuf)]) -> Res
     for (_, out) in outputs {
         let tmp = temp_path(out);
         let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let w = las::Writer::new(std::io::BufWriter::new(file), header.clone())
-            .map_err(|e| Error::las(out, e))?;
+        let w = RecordWriter::new(std::io::BufWriter::new(file), header.clone(), out)?;
         tmps.push(tmp);
         writers.push(w);
     }
@@ -72,13 +73,8 @@ pub fn split_by_rects(path: &Path, outputs: &[(Vec<SplitRect>, PathBuf)]) -> Res
                     continue;
                 }
                 counts[k] += (buf.len() / lay.len) as u64;
-                let data = las::PointDataBuilder::new()
-                    .for_header(&header)
-                    .build_from_bytes(std::mem::take(buf))
-                    .map_err(|e| Error::las(&outputs[k].1, e))?;
-                writers[k]
-                    .write_points(&data)
-                    .map_err(|e| Error::las(&outputs[k].1, e))?;
+                writers[k].write(buf)?;
+                buf.clear();
             }
         }
         if seen < expected {
@@ -88,8 +84,8 @@ pub fn split_by_rects(path: &Path, outputs: &[(Vec<SplitRect>, PathBuf)]) -> Res
                 found: seen,
             });
         }
-        for (k, w) in writers.iter_mut().enumerate() {
-            w.close().map_err(|e| Error::las(&outputs[k].1, e))?;
+        for (w, tmp) in writers.drain(..).zip(&tmps) {
+            w.close()?.flush().map_err(|e| Error::io(tmp, e))?;
         }
         Ok(())
     })();

@@ -6,7 +6,9 @@
 use super::cloud::PointCloud;
 use super::extra::is_extra_bytes_vlr;
 use super::layout::RecordLayout;
+use super::record_writer::RecordWriter;
 use crate::{Error, Result};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Writes `cloud` to `path` (`.laz` compressed, `.las` plain, `.copc.laz` COPC).
@@ -31,22 +33,12 @@ pub fn write(cloud: &PointCloud, path: &Path) -> Result<()> {
         header.point_format().is_extended,
     )
     .map_err(|reason| Error::las(path, reason))?;
-    let slab = las::PointDataBuilder::new()
-        .for_header(&header)
-        .build_from_bytes(bytes)
-        .map_err(|e| Error::las(path, e))?;
     let tmp = temp_path(path);
     let result = (|| -> Result<()> {
         let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let mut w = las::Writer::new(std::io::BufWriter::new(file), header)
-            .map_err(|e| Error::las(path, e))?;
-        let written = w.write_points(&slab).and_then(|()| w.close());
-        if written.is_err() {
-            // The las writer closes itself on drop and panics if that fails too: the error is
-            // reported here instead, and the temporary file removed below.
-            std::mem::forget(w);
-        }
-        written.map_err(|e| Error::las(path, e))
+        let mut w = RecordWriter::new(std::io::BufWriter::new(file), header, path)?;
+        w.write(&bytes)?;
+        w.close()?.flush().map_err(|e| Error::io(&tmp, e))
     })();
     match result {
         Ok(()) => commit_temp(&tmp, path),
