@@ -136,37 +136,53 @@ pub(crate) fn encode(
         }
     };
     let xl = c.extra.record_len;
-    for (i, rec) in out.chunks_exact_mut(lay.len).enumerate() {
-        rec[0..4].copy_from_slice(&q(c.x[i], &t.x, "x")?.to_le_bytes());
-        rec[4..8].copy_from_slice(&q(c.y[i], &t.y, "y")?.to_le_bytes());
-        rec[8..12].copy_from_slice(&q(c.z[i], &t.z, "z")?.to_le_bytes());
-        rec[12..14].copy_from_slice(&c.intensity[i].to_le_bytes());
-        let f = c.flags[i];
+    // Every column sliced to `n` once, so that the per-point reads below need no bounds check
+    // (the columns of a cloud all hold `n` values).
+    let (x, y, z) = (&c.x[..n], &c.y[..n], &c.z[..n]);
+    let (intensity, flags, user_data) = (&c.intensity[..n], &c.flags[..n], &c.user_data[..n]);
+    let (rn, nr, cls) = (
+        &c.return_number[..n],
+        &c.number_of_returns[..n],
+        &c.classification[..n],
+    );
+    let (channel, angle, source) = (
+        &c.scanner_channel[..n],
+        &c.scan_angle_deg[..n],
+        &c.point_source_id[..n],
+    );
+    for i in 0..n {
+        let rec = &mut out[i * lay.len..(i + 1) * lay.len];
+        // The 20 bytes every format starts with, as an array: constant offsets, no checks.
+        let head: &mut [u8; 20] = (&mut rec[..20])
+            .try_into()
+            .expect("a LAS record holds at least 20 bytes");
+        head[0..4].copy_from_slice(&q(x[i], &t.x, "x")?.to_le_bytes());
+        head[4..8].copy_from_slice(&q(y[i], &t.y, "y")?.to_le_bytes());
+        head[8..12].copy_from_slice(&q(z[i], &t.z, "z")?.to_le_bytes());
+        head[12..14].copy_from_slice(&intensity[i].to_le_bytes());
+        let f = flags[i];
         let sd = (f >> 4) & 1;
         let edge = (f >> 5) & 1;
         if extended {
-            rec[14] = (c.return_number[i] & 0x0F) | (c.number_of_returns[i] & 0x0F) << 4;
-            rec[15] = (f & 0x0F) | (c.scanner_channel[i] & 0x03) << 4 | sd << 6 | edge << 7;
-            rec[16] = c.classification[i];
-            rec[17] = c.user_data[i];
-            let sa = (c.scan_angle_deg[i] / 0.006).round() as i16;
-            rec[18..20].copy_from_slice(&sa.to_le_bytes());
-            rec[20..22].copy_from_slice(&c.point_source_id[i].to_le_bytes());
+            head[14] = (rn[i] & 0x0F) | (nr[i] & 0x0F) << 4;
+            head[15] = (f & 0x0F) | (channel[i] & 0x03) << 4 | sd << 6 | edge << 7;
+            head[16] = cls[i];
+            head[17] = user_data[i];
+            let sa = (angle[i] / 0.006).round() as i16;
+            head[18..20].copy_from_slice(&sa.to_le_bytes());
+            rec[20..22].copy_from_slice(&source[i].to_le_bytes());
         } else {
-            if c.classification[i] > 31 {
+            if cls[i] > 31 {
                 return Err(format!(
                     "point {i} has class {} which point formats 0-5 cannot store (max 31)",
-                    c.classification[i]
+                    cls[i]
                 ));
             }
-            rec[14] = (c.return_number[i] & 0x07)
-                | (c.number_of_returns[i] & 0x07) << 3
-                | sd << 6
-                | edge << 7;
-            rec[15] = (c.classification[i] & 0x1F) | (f & 0x07) << 5;
-            rec[16] = c.scan_angle_deg[i].round().clamp(-128.0, 127.0) as i8 as u8;
-            rec[17] = c.user_data[i];
-            rec[18..20].copy_from_slice(&c.point_source_id[i].to_le_bytes());
+            head[14] = (rn[i] & 0x07) | (nr[i] & 0x07) << 3 | sd << 6 | edge << 7;
+            head[15] = (cls[i] & 0x1F) | (f & 0x07) << 5;
+            head[16] = angle[i].round().clamp(-128.0, 127.0) as i8 as u8;
+            head[17] = user_data[i];
+            head[18..20].copy_from_slice(&source[i].to_le_bytes());
         }
         if let (Some(o), Some(v)) = (lay.gps, &c.gps_time) {
             rec[o..o + 8].copy_from_slice(&v[i].to_le_bytes());
