@@ -17,9 +17,8 @@ use super::account;
 use super::common::{progress, Common, Outcome};
 use landcarbon::catalog::Chunk;
 use landcarbon::config::Config;
-use landcarbon::pipeline::survey::{MapReport, ReduceReport, SurveyRun};
+use landcarbon::pipeline::survey::{MapReport, SurveyRun};
 use landcarbon::pipeline::{self, LockMode, OutputLock, RunRecord};
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -520,22 +519,16 @@ fn reduce_all(
     record: &mut RunRecord,
 ) -> anyhow::Result<Outcome> {
     let mut carbon_dirs: Vec<(i32, PathBuf)> = Vec::new();
-    // An embedder's cancellation (Python's Ctrl-C) stops before the reducers; the command line
-    // has no job and runs on. The surveys' reducers read and write only their own folders:
-    // they run side by side, and are reported in survey order.
-    landcarbon::job::check()?;
-    let reduced: Vec<(landcarbon::Result<ReduceReport>, f64)> = surveys
-        .par_iter()
-        .map(|s| {
-            let t0 = Instant::now();
-            (s.reduce(), t0.elapsed().as_secs_f64())
-        })
-        .collect();
-    for (s, (rep, seconds)) in surveys.iter().zip(reduced) {
-        let rep = rep?;
-        record
-            .stage_seconds
-            .push((format!("reduce {}", s.survey.year), seconds));
+    for s in surveys {
+        // An embedder's cancellation (Python's Ctrl-C) stops between reducers; the command
+        // line has no job and runs on.
+        landcarbon::job::check()?;
+        let t0 = Instant::now();
+        let rep = s.reduce()?;
+        record.stage_seconds.push((
+            format!("reduce {}", s.survey.year),
+            t0.elapsed().as_secs_f64(),
+        ));
         if !c.quiet {
             eprintln!(
                 "survey {}: {} chunks, {} trees, {} plots with metrics{}",

@@ -367,38 +367,6 @@ impl<'a> SurveyRun<'a> {
         Ok(self.stale()?.into_iter().map(|(id, _)| id).collect())
     }
 
-    /// The plot-metrics table of the survey's plots (its file and number of rows) and, with
-    /// `calibrate`, the model calibrated on it; `(None, None)` without plots.
-    #[allow(clippy::type_complexity)]
-    fn plot_table_and_model(
-        &self,
-        ids: &[usize],
-        calibrate: bool,
-    ) -> Result<(
-        Option<(PathBuf, usize)>,
-        Option<(PathBuf, crate::biomass::model::ModelFile)>,
-    )> {
-        let Some(set) = &self.plots else {
-            return Ok((None, None));
-        };
-        let Some((p, table)) = reduce::plot_table(&self.out, ids, set)? else {
-            return Ok((None, None));
-        };
-        let model = if calibrate {
-            let mut o = self.cfg.calibrate.clone();
-            o.response = self.survey.response.clone();
-            Some(reduce::calibrate(
-                &self.out,
-                &table,
-                &o,
-                &p.display().to_string(),
-            )?)
-        } else {
-            None
-        };
-        Ok((Some((p, table.len())), model))
-    }
-
     /// Runs the reducers; every chunk must be complete for the current key, with intact files.
     pub fn reduce(&self) -> Result<ReduceReport> {
         let stale = self.stale()?;
@@ -415,39 +383,20 @@ impl<'a> SurveyRun<'a> {
         }
         let ids = self.all_chunks();
         let crs = &self.catalog.crs;
-        let extent = self.catalog.extent();
         let mut rep = ReduceReport::default();
+        for name in ["dtm", "chm", "metrics"] {
+            if let Some(p) = reduce::mosaic(&self.out, &ids, name, crs, &self.catalog.extent())? {
+                rep.files.push(p);
+            }
+        }
+        if let Some((p, n_trees)) = reduce::trees(&self.out, &ids)? {
+            rep.trees = n_trees;
+            rep.files.push(p);
+        }
         let mut model = match &self.survey.model {
             Some(m) => Some((m.clone(), crate::biomass::model::ModelFile::read(m)?)),
             None => None,
         };
-        let calibrate_here = model.is_none() && !self.survey.response.is_empty();
-        // The mosaics, the tree table and the plot table (with the calibration) read only the
-        // chunks' files and write their own: they run side by side, each in chunk order, so
-        // the files are the same whatever the number of threads.
-        let ((mosaics, trees), plots) = rayon::join(
-            || {
-                rayon::join(
-                    || {
-                        ["dtm", "chm", "metrics"]
-                            .par_iter()
-                            .map(|name| reduce::mosaic(&self.out, &ids, name, crs, &extent))
-                            .collect::<Vec<_>>()
-                    },
-                    || reduce::trees(&self.out, &ids),
-                )
-            },
-            || self.plot_table_and_model(&ids, calibrate_here),
-        );
-        for m in mosaics {
-            if let Some(p) = m? {
-                rep.files.push(p);
-            }
-        }
-        if let Some((p, n_trees)) = trees? {
-            rep.trees = n_trees;
-            rep.files.push(p);
-        }
         let plots_file = || {
             self.survey
                 .plots
@@ -461,27 +410,32 @@ impl<'a> SurveyRun<'a> {
                 "no field plots ([[run.surveys]] plots is not set)".into(),
             ));
         }
-        if self.plots.is_some() {
-            let (table, calibrated) = plots?;
-            match table {
-                None => rep.skipped.push((
+        if let Some(set) = &self.plots {
+            let table = reduce::plot_table(&self.out, &ids, set)?;
+            if table.is_none() {
+                rep.skipped.push((
                     "calibration".into(),
                     format!("no plot of {} has metrics (plots outside the tiles, or the metrics stage is off)", plots_file()),
-                )),
-                Some((p, n)) => {
-                    if model.is_none() && self.survey.response.is_empty() {
-                        rep.skipped.push((
-                            "calibration".into(),
-                            "[[run.surveys]] response (the field column to model) is not set"
-                                .into(),
-                        ));
-                    }
-                    rep.plots_with_metrics = n;
-                    rep.files.push(p);
-                }
+                ));
+            } else if model.is_none() && self.survey.response.is_empty() {
+                rep.skipped.push((
+                    "calibration".into(),
+                    "[[run.surveys]] response (the field column to model) is not set".into(),
+                ));
             }
-            if calibrated.is_some() {
-                model = calibrated;
+            if let Some((p, table)) = table {
+                rep.plots_with_metrics = table.len();
+                rep.files.push(p.clone());
+                if model.is_none() && !self.survey.response.is_empty() {
+                    let mut o = self.cfg.calibrate.clone();
+                    o.response = self.survey.response.clone();
+                    model = Some(reduce::calibrate(
+                        &self.out,
+                        &table,
+                        &o,
+                        &p.display().to_string(),
+                    )?);
+                }
             }
         }
         let metrics = self.out.join("metrics.tif");
