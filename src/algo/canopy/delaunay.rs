@@ -270,11 +270,11 @@ impl Tin {
                 if h == entered {
                     continue;
                 }
-                let a = &self.verts[self.origin[h as usize] as usize];
-                let b = &self.verts[self.origin[next(h) as usize] as usize];
+                let a = self.vert(self.origin_of(h));
+                let b = self.vert(self.origin_of(next(h)));
                 let o = orient(a, b, p);
                 if o < 0.0 {
-                    let tw = self.twin[h as usize];
+                    let tw = self.twin_of(h);
                     if tw == NONE {
                         return Loc::Outside(h);
                     }
@@ -342,9 +342,9 @@ impl Tin {
 
     #[inline(always)]
     fn link(&mut self, a: u32, b: u32) {
-        self.twin[a as usize] = b;
+        self.set_twin(a, b);
         if b != NONE {
-            self.twin[b as usize] = a;
+            self.set_twin(b, a);
         }
     }
 
@@ -481,42 +481,38 @@ impl Tin {
         self.hull = hull;
     }
 
-    /// Flips the edges of half-edges `edges` (whose triangles' third corner is the new point)
-    /// and the edges that flips expose, while the new point lies strictly inside the
-    /// circumcircle of the old triangle across.
+    /// Flips the edges of half-edges `edges` (whose triangles' third corner is the new point,
+    /// the last vertex) and the edges that flips expose, while the new point lies strictly
+    /// inside the circumcircle of the old triangle across.
     fn legalize(&mut self, edges: &[u32]) {
         let mut stack = std::mem::take(&mut self.stack);
         stack.extend_from_slice(edges);
+        let p = self.verts.len() as u32 - 1;
+        let vp = *self.vert(p);
         while let Some(a) = stack.pop() {
-            let b = self.twin[a as usize];
+            let b = self.twin_of(a);
             if b == NONE {
                 continue;
             }
             // a: a0 → a1 in (a0, a1, p); b: a1 → a0 in (a1, a0, q).
             let (an, ap) = (next(a), prev(a));
             let (bn, bp) = (next(b), prev(b));
-            let a0 = self.origin[a as usize];
-            let a1 = self.origin[an as usize];
-            let p = self.origin[ap as usize];
-            let q = self.origin[bp as usize];
-            let (va0, va1, vp, vq) = (
-                &self.verts[a0 as usize],
-                &self.verts[a1 as usize],
-                &self.verts[p as usize],
-                &self.verts[q as usize],
-            );
-            if !in_circle(va1, va0, vq, vp) {
+            debug_assert_eq!(self.origin_of(ap), p);
+            let a0 = self.origin_of(a);
+            let a1 = self.origin_of(an);
+            let q = self.origin_of(bp);
+            if !in_circle(self.vert(a1), self.vert(a0), self.vert(q), &vp) {
                 continue;
             }
-            // (q, p, a0) in a's slot, (p, q, a1) in b's.
-            let (t_an, t_ap) = (self.twin[an as usize], self.twin[ap as usize]);
-            let (t_bn, t_bp) = (self.twin[bn as usize], self.twin[bp as usize]);
-            self.origin[a as usize] = q;
-            self.origin[an as usize] = p;
-            self.origin[ap as usize] = a0;
-            self.origin[b as usize] = p;
-            self.origin[bn as usize] = q;
-            self.origin[bp as usize] = a1;
+            // (q, p, a0) in a's triangle, (p, q, a1) in b's.
+            let (t_an, t_ap) = (self.twin_of(an), self.twin_of(ap));
+            let (t_bn, t_bp) = (self.twin_of(bn), self.twin_of(bp));
+            self.set_origin(a, q);
+            self.set_origin(an, p);
+            self.set_origin(ap, a0);
+            self.set_origin(b, p);
+            self.set_origin(bn, q);
+            self.set_origin(bp, a1);
             self.link(an, t_ap);
             self.link(ap, t_bn);
             self.link(bn, t_bp);
@@ -526,6 +522,47 @@ impl Tin {
             stack.push(bn);
         }
         self.stack = stack;
+    }
+
+    // Unchecked accessors for the hot loops (the walk and the flips). Invariant: every
+    // half-edge held in `twin` (other than NONE, which callers test first), in `last`, or
+    // derived from one by `next`/`prev`/`first` is below `origin.len()` (= `twin.len()`), as
+    // the arrays only grow, a triangle's four slots at a time; and every vertex held in
+    // `origin` at a triangle's first three slots is below `verts.len()`. Debug builds check.
+
+    #[inline(always)]
+    fn origin_of(&self, e: u32) -> u32 {
+        debug_assert!((e as usize) < self.origin.len() && e & 3 != 3);
+        // SAFETY: the invariant above.
+        unsafe { *self.origin.get_unchecked(e as usize) }
+    }
+
+    #[inline(always)]
+    fn twin_of(&self, e: u32) -> u32 {
+        debug_assert!((e as usize) < self.twin.len());
+        // SAFETY: the invariant above.
+        unsafe { *self.twin.get_unchecked(e as usize) }
+    }
+
+    #[inline(always)]
+    fn vert(&self, i: u32) -> &V {
+        debug_assert!((i as usize) < self.verts.len());
+        // SAFETY: the invariant above.
+        unsafe { self.verts.get_unchecked(i as usize) }
+    }
+
+    #[inline(always)]
+    fn set_origin(&mut self, e: u32, v: u32) {
+        debug_assert!((e as usize) < self.origin.len() && (v as usize) < self.verts.len());
+        // SAFETY: the invariant above.
+        unsafe { *self.origin.get_unchecked_mut(e as usize) = v }
+    }
+
+    #[inline(always)]
+    fn set_twin(&mut self, e: u32, f: u32) {
+        debug_assert!((e as usize) < self.twin.len());
+        // SAFETY: the invariant above.
+        unsafe { *self.twin.get_unchecked_mut(e as usize) = f }
     }
 }
 
