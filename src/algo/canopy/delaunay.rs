@@ -2,8 +2,9 @@
 //! arrays, exact predicates, Lawson flips, built point by point with a walk from the previous
 //! insertion.
 //!
-//! It replaces `spade::DelaunayTriangulation::insert` (about 2 200 instructions an insertion on
-//! the county tile, most of the pit-free CHM) and gives, insertion for insertion, the same
+//! It replaces `spade::DelaunayTriangulation::insert` (about 4 400 instructions an insertion on
+//! the county tile, where this takes 2 460; most of the pit-free CHM's instructions, an
+//! insertion there removing 5 triangles on average) and gives, insertion for insertion, the same
 //! triangles, also where four or more points lie exactly on one circle (spade breaks no such
 //! tie, so there the triangulation depends on the insertion order). Both do the same thing:
 //! * the new point is located exactly (strictly inside a triangle, in the relative interior of
