@@ -21,6 +21,7 @@
 //!
 //! See also: [`crate::algo::trees`] (tree tops and crowns on the CHM).
 
+mod delaunay;
 pub mod heights;
 pub mod p2r;
 pub mod pitfree;

@@ -64,19 +64,28 @@ fn median3(r: &Raster<f32>) -> Raster<f32> {
     let (nr, nc) = (r.grid.nrows, r.grid.ncols);
     let mut out = Raster::filled(r.grid, CHM_NODATA);
     let mut w: Vec<f32> = Vec::with_capacity(9);
+    // Every cell's key and validity once, row-major, for the fast path's windows.
+    let keys: Vec<i32> = r.data.iter().map(|&v| total_order_key(v)).collect();
+    let invalid: Vec<u8> = r.data.iter().map(|&v| !is_valid(v) as u8).collect();
     for row in 0..nr {
         for col in 0..nc {
             // Fast path: an inner cell whose whole window holds data (most of a canopy).
             if row > 0 && col > 0 && row + 1 < nr && col + 1 < nc {
-                let mut k = [0i32; 9];
-                let mut all = true;
-                for (i, kk) in k.iter_mut().enumerate() {
-                    let v = r.data[[row + i / 3 - 1, col + i % 3 - 1]];
-                    all &= is_valid(v);
-                    *kk = total_order_key(v);
-                }
-                if all {
-                    out.data[[row, col]] = from_total_order_key(median9(&mut k));
+                let i = (row - 1) * nc + col - 1;
+                let (a, b, c) = (
+                    &keys[i..i + 3],
+                    &keys[i + nc..i + nc + 3],
+                    &keys[i + 2 * nc..],
+                );
+                let (ia, ib, ic) = (
+                    &invalid[i..i + 3],
+                    &invalid[i + nc..i + nc + 3],
+                    &invalid[i + 2 * nc..i + 2 * nc + 3],
+                );
+                let bad = ia[0] | ia[1] | ia[2] | ib[0] | ib[1] | ib[2] | ic[0] | ic[1] | ic[2];
+                if bad == 0 {
+                    let k = [a[0], a[1], a[2], b[0], b[1], b[2], c[0], c[1], c[2]];
+                    out.data[[row, col]] = from_total_order_key(median9(k));
                     continue;
                 }
             }
@@ -123,37 +132,36 @@ fn from_total_order_key(k: i32) -> f32 {
 }
 
 /// The median of 9 values: the 19 compare-exchanges of Paeth's median-of-9 network (as in
-/// Devillard's `opt_med9`), which leaves the median in the middle slot.
-#[inline]
-fn median9(p: &mut [i32; 9]) -> i32 {
-    let mut op = |a: usize, b: usize| {
-        let (x, y) = (p[a], p[b]);
-        p[a] = x.min(y);
-        p[b] = x.max(y);
-    };
-    for (a, b) in [
-        (1, 2),
-        (4, 5),
-        (7, 8),
-        (0, 1),
-        (3, 4),
-        (6, 7),
-        (1, 2),
-        (4, 5),
-        (7, 8),
-        (0, 3),
-        (5, 8),
-        (4, 7),
-        (3, 6),
-        (1, 4),
-        (2, 5),
-        (4, 7),
-        (4, 2),
-        (6, 4),
-        (4, 2),
-    ] {
-        op(a, b);
+/// Devillard's `opt_med9`), which leaves the median in the middle slot. Written out, so that
+/// the nine values stay in registers.
+#[inline(always)]
+fn median9(mut p: [i32; 9]) -> i32 {
+    macro_rules! cx {
+        ($a:literal, $b:literal) => {
+            let (x, y) = (p[$a], p[$b]);
+            p[$a] = x.min(y);
+            p[$b] = x.max(y);
+        };
     }
+    cx!(1, 2);
+    cx!(4, 5);
+    cx!(7, 8);
+    cx!(0, 1);
+    cx!(3, 4);
+    cx!(6, 7);
+    cx!(1, 2);
+    cx!(4, 5);
+    cx!(7, 8);
+    cx!(0, 3);
+    cx!(5, 8);
+    cx!(4, 7);
+    cx!(3, 6);
+    cx!(1, 4);
+    cx!(2, 5);
+    cx!(4, 7);
+    cx!(4, 2);
+    cx!(6, 4);
+    cx!(4, 2);
     p[4]
 }
 
@@ -215,9 +223,59 @@ mod tests {
             });
             let mut sorted = vals;
             sorted.sort_by(|a, b| a.total_cmp(b));
-            let mut k = vals.map(total_order_key);
-            let m = from_total_order_key(median9(&mut k));
+            let m = from_total_order_key(median9(vals.map(total_order_key)));
             assert_eq!(m.to_bits(), sorted[4].to_bits(), "{vals:?}");
+        }
+    }
+
+    #[test]
+    fn median3_equals_the_sorted_window_everywhere() {
+        // A random raster with nodata holes, some negative zeros and ties: every cell equals
+        // the middle of its sorted valid window (the mean of the two middle ones when even).
+        let mut rnd = crate::testdata::uniform(8);
+        let g = Grid {
+            x_min: 0.0,
+            y_max: 30.0,
+            res_m: 1.0,
+            ncols: 37,
+            nrows: 30,
+        };
+        let mut r = Raster::filled(g, CHM_NODATA);
+        for v in r.data.iter_mut() {
+            let u = rnd();
+            *v = if u < 0.1 {
+                CHM_NODATA
+            } else if u < 0.15 {
+                -0.0
+            } else {
+                (rnd() * 8.0).floor() as f32 * 0.5
+            };
+        }
+        let m = median3(&r);
+        for row in 0..g.nrows {
+            for col in 0..g.ncols {
+                let mut w: Vec<f32> = Vec::new();
+                for rr in row.saturating_sub(1)..(row + 2).min(g.nrows) {
+                    for cc in col.saturating_sub(1)..(col + 2).min(g.ncols) {
+                        if is_valid(r.data[[rr, cc]]) {
+                            w.push(r.data[[rr, cc]]);
+                        }
+                    }
+                }
+                let centre = is_valid(r.data[[row, col]]);
+                let expected = if w.is_empty() || (!centre && w.len() < 5) {
+                    CHM_NODATA
+                } else {
+                    w.sort_by(|a, b| a.total_cmp(b));
+                    let n = w.len();
+                    if n % 2 == 1 {
+                        w[n / 2]
+                    } else {
+                        0.5 * (w[n / 2 - 1] + w[n / 2])
+                    }
+                };
+                assert_eq!(m.data[[row, col]].to_bits(), expected.to_bits());
+            }
         }
     }
 

@@ -90,7 +90,14 @@ pub fn dalponte2016(
     p.validate()?;
     let g = chm.grid;
     let (nr, nc) = (g.nrows, g.ncols);
-    let mut label: Raster<u32> = Raster::filled(g, 0);
+    // Flat row-major cells (index `row · nc + col`): neighbours by adding ±1 and ±nc instead
+    // of two-dimensional indexing.
+    let chm_v: std::borrow::Cow<[f32]> = match chm.data.as_slice() {
+        Some(v) => std::borrow::Cow::Borrowed(v),
+        None => std::borrow::Cow::Owned(chm.data.iter().copied().collect()),
+    };
+    let chm_v: &[f32] = &chm_v;
+    let mut label: Vec<u32> = vec![0; nr * nc];
     let mut sum = vec![0.0f64; seeds.len()];
     let mut cnt = vec![0usize; seeds.len()];
     let mut seed_h = vec![0.0f64; seeds.len()];
@@ -98,39 +105,49 @@ pub fn dalponte2016(
         if s.row >= nr || s.col >= nc {
             return Err(Error::data("dalponte2016", "seed outside the CHM"));
         }
-        let v = chm.data[[s.row, s.col]];
+        let v = chm_v[s.row * nc + s.col];
         let v = if is_valid(v) { v as f64 } else { s.height_m };
-        label.data[[s.row, s.col]] = k as u32 + 1;
+        label[s.row * nc + s.col] = k as u32 + 1;
         seed_h[k] = v;
         sum[k] = v;
         cnt[k] = 1;
     }
     let max_cr = p.max_cr_px as i64;
+    // The 4-neighbours of a cell in the grid, in the order of `super::neighbours4`, as
+    // (cell, row, col).
+    let neighbours = |cell: usize| {
+        let (r, c) = (cell / nc, cell % nc);
+        [
+            (r > 0).then(|| (cell.wrapping_sub(nc), r.wrapping_sub(1), c)),
+            (c > 0).then(|| (cell.wrapping_sub(1), r, c.wrapping_sub(1))),
+            (c + 1 < nc).then_some((cell + 1, r, c + 1)),
+            (r + 1 < nr).then_some((cell + nc, r + 1, c)),
+        ]
+        .into_iter()
+        .flatten()
+    };
     // The labelled cells that may still offer a neighbour: a cell whose four neighbours are
     // all labelled or without data offers nothing in any later sweep, so it leaves the list.
     // The outcome of a sweep does not depend on the order the cells are visited in (each cell
     // goes to its best claim), so sweeping this list gives the same crowns as sweeping the
     // whole image.
-    let mut active: Vec<usize> = (0..nr * nc)
-        .filter(|&i| label.data[[i / nc, i % nc]] != 0)
-        .collect();
+    let mut active: Vec<usize> = (0..nr * nc).filter(|&i| label[i] != 0).collect();
     // Claims of one sweep: the best claim per cell (0 = none) and the cells claimed.
     let mut best: Vec<u32> = vec![0; nr * nc];
     let mut claimed: Vec<usize> = Vec::new();
     loop {
         claimed.clear();
         for &cell in &active {
-            let (r, c) = (cell / nc, cell % nc);
-            let id = label.data[[r, c]];
+            let id = label[cell];
             let k = (id - 1) as usize;
             let hs = seed_h[k];
             let mean = sum[k] / cnt[k] as f64;
             let s = &seeds[k];
-            for (ru, cu) in super::neighbours4(r, c, nr, nc) {
-                if label.data[[ru, cu]] != 0 {
+            for (u, ru, cu) in neighbours(cell) {
+                if label[u] != 0 {
                     continue;
                 }
-                let v = chm.data[[ru, cu]];
+                let v = chm_v[u];
                 if !is_valid(v) {
                     continue;
                 }
@@ -143,9 +160,9 @@ pub fn dalponte2016(
                     && (s.col as i64 - cu as i64).abs() < max_cr
                 {
                     // One winner per cell: the highest seed (ties by seed position).
-                    let b = &mut best[ru * nc + cu];
+                    let b = &mut best[u];
                     if *b == 0 {
-                        claimed.push(ru * nc + cu);
+                        claimed.push(u);
                         *b = id;
                     } else if seeds[k].rank_cmp(&seeds[(*b - 1) as usize]).is_gt() {
                         *b = id;
@@ -159,21 +176,23 @@ pub fn dalponte2016(
         // In cell order: the region sums are then added up in one fixed order.
         claimed.sort_unstable();
         for &cell in &claimed {
-            let (r, c) = (cell / nc, cell % nc);
             let id = std::mem::take(&mut best[cell]);
-            label.data[[r, c]] = id;
+            label[cell] = id;
             let k = (id - 1) as usize;
-            sum[k] += chm.data[[r, c]] as f64;
+            sum[k] += chm_v[cell] as f64;
             cnt[k] += 1;
         }
-        let open = |cell: usize| {
-            super::neighbours4(cell / nc, cell % nc, nr, nc)
-                .any(|(ru, cu)| label.data[[ru, cu]] == 0 && is_valid(chm.data[[ru, cu]]))
-        };
+        let open =
+            |cell: usize| neighbours(cell).any(|(u, _, _)| label[u] == 0 && is_valid(chm_v[u]));
         active.retain(|&cell| open(cell));
         active.extend(claimed.iter().copied().filter(|&cell| open(cell)));
     }
-    Ok(label)
+    Ok(Raster {
+        grid: g,
+        data: ndarray::Array2::from_shape_vec((nr, nc), label)
+            .expect("one label per cell, row-major"),
+        nodata: 0,
+    })
 }
 
 #[cfg(test)]
