@@ -596,45 +596,46 @@ impl Triangulation {
     /// old index. Point locations of spatially sorted queries, and scans over the triangles,
     /// then touch memory almost sequentially, where the sweep's numbering goes round in rings.
     /// (Cells, not full keys: two radix passes instead of four; a cell holds a few triangles,
-    /// within a few cache lines. The old triangles are read in order and scattered to their new
-    /// places: the random accesses are the small index maps and writes.)
+    /// within a few cache lines.) The sort keys carry their index packed above the cell:
+    /// 8-byte items instead of 16-byte (key, index) pairs, half the sort's memory.
     pub fn spatially_ordered(&self, pts: &[[f64; 2]]) -> (Triangulation, Vec<u32>) {
+        use super::radix::sort_by_low_bytes;
         let grid = super::MortonGrid::covering(pts.iter().map(|p| (p[0], p[1])));
-        let mut scratch = Vec::new();
-        // The top 16 of the key's 32 bits: the cell.
-        let mut keyed: Vec<(u64, u32)> = pts
+        let mut scratch: Vec<u64> = Vec::new();
+        // The top 16 of the key's 32 bits: the cell, in the low 16 bits; the index above.
+        let mut keyed: Vec<u64> = pts
             .iter()
             .enumerate()
-            .map(|(v, p)| (grid.key(p[0], p[1]) >> 16, v as u32))
+            .map(|(v, p)| (v as u64) << 32 | grid.key(p[0], p[1]) >> 16)
             .collect();
-        super::radix::sort_by_key::<2, u32>(&mut keyed, &mut scratch);
+        sort_by_low_bytes::<2, u64>(&mut keyed, &mut scratch, |&k| k);
         let mut new_vertex = vec![0u32; pts.len()];
-        let old_vertex: Vec<u32> = keyed.iter().map(|&(_, v)| v).collect();
+        let old_vertex: Vec<u32> = keyed.iter().map(|&k| (k >> 32) as u32).collect();
         for (new, &old) in old_vertex.iter().enumerate() {
             new_vertex[old as usize] = new as u32;
         }
         // Cell per new vertex index: increasing, so the smallest corner index has the
         // smallest cell.
-        let cell_of_new: Vec<u16> = keyed.iter().map(|&(c, _)| c as u16).collect();
-        let mut keyed: Vec<(u64, u32)> = self
-            .triangles
-            .chunks_exact(3)
-            .enumerate()
-            .map(|(t, v)| {
-                let first = new_vertex[v[0] as usize]
-                    .min(new_vertex[v[1] as usize])
-                    .min(new_vertex[v[2] as usize]);
-                (cell_of_new[first as usize] as u64, t as u32)
-            })
-            .collect();
+        let cell_of_new: Vec<u16> = keyed.iter().map(|&k| k as u16).collect();
+        keyed.clear();
+        keyed.extend(self.triangles.chunks_exact(3).enumerate().map(|(t, v)| {
+            let first = new_vertex[v[0] as usize]
+                .min(new_vertex[v[1] as usize])
+                .min(new_vertex[v[2] as usize]);
+            (t as u64) << 32 | cell_of_new[first as usize] as u64
+        }));
         drop(cell_of_new);
-        super::radix::sort_by_key::<2, u32>(&mut keyed, &mut scratch);
+        sort_by_low_bytes::<2, u64>(&mut keyed, &mut scratch, |&k| k);
         drop(scratch);
         let mut new_triangle = vec![0u32; keyed.len()];
-        for (new, &(_, old)) in keyed.iter().enumerate() {
-            new_triangle[old as usize] = new as u32;
+        for (new, &k) in keyed.iter().enumerate() {
+            new_triangle[(k >> 32) as usize] = new as u32;
         }
         drop(keyed);
+        // The old triangles read in order and scattered to their new places: independent
+        // iterations, whose cache misses overlap. (Moving them in place along the cycles of
+        // the permutation saves this copy's memory but chains each step's misses to the
+        // previous one's: measured ~13 ms slower on the county tile's 557 k triangles.)
         let mut triangles = vec![0u32; self.triangles.len()];
         let mut halfedges = vec![0u32; self.halfedges.len()];
         for ((v, h), &new) in self
@@ -1189,6 +1190,41 @@ mod tests {
         );
         let renumbered: Vec<[f64; 2]> = old.iter().map(|&i| pts[i as usize]).collect();
         check(&renumbered, &u);
+        // The numbering itself (moved in place): vertices, then triangles by the cell of their
+        // first corner, each stably from the old order, as a plain sort gives it.
+        let grid = crate::algo::terrain::MortonGrid::covering(pts.iter().map(|p| (p[0], p[1])));
+        let cell = |v: u32| grid.key(pts[v as usize][0], pts[v as usize][1]) >> 16;
+        let mut want_old: Vec<u32> = (0..pts.len() as u32).collect();
+        want_old.sort_by_key(|&v| (cell(v), v));
+        assert_eq!(old, want_old);
+        let mut new_vertex = vec![0u32; pts.len()];
+        for (new, &o) in old.iter().enumerate() {
+            new_vertex[o as usize] = new as u32;
+        }
+        let first = |o: usize| {
+            (0..3)
+                .map(|k| new_vertex[t.triangles[3 * o + k] as usize])
+                .min()
+        };
+        let mut order: Vec<usize> = (0..t.len()).collect();
+        order.sort_by_key(|&o| (cell(old[first(o).unwrap() as usize]), o));
+        let mut new_triangle = vec![0u32; t.len()];
+        for (new, &o) in order.iter().enumerate() {
+            new_triangle[o] = new as u32;
+        }
+        for (new, &o) in order.iter().enumerate() {
+            for k in 0..3 {
+                let v = new_vertex[t.triangles[3 * o + k] as usize];
+                assert_eq!(u.triangles[3 * new + k], v);
+                let h = t.halfedges[3 * o + k];
+                let h = if h == EMPTY {
+                    EMPTY
+                } else {
+                    3 * new_triangle[(h / 3) as usize] + h % 3
+                };
+                assert_eq!(u.halfedges[3 * new + k], h);
+            }
+        }
         let key = |t: &Triangulation, map: &dyn Fn(u32) -> u32| {
             let mut v: Vec<[u32; 3]> = t
                 .triangles

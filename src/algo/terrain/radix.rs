@@ -17,13 +17,25 @@ pub(crate) fn sort_by_key<const BYTES: usize, T: Copy>(
     items: &mut Vec<(u64, T)>,
     scratch: &mut Vec<(u64, T)>,
 ) {
+    debug_assert!(BYTES >= 8 || items.iter().all(|&(k, _)| k >> (8 * BYTES) == 0));
+    sort_by_low_bytes::<BYTES, _>(items, scratch, |&(k, _)| k);
+}
+
+/// Sorts `items` stably by the low `BYTES` bytes of `key(item)` (its higher bytes are
+/// ignored: a payload can be packed there, e.g. an index above a 16-bit key, halving the
+/// items of [`sort_by_key`]). `items` and `scratch` as in [`sort_by_key`].
+pub(crate) fn sort_by_low_bytes<const BYTES: usize, T: Copy>(
+    items: &mut Vec<T>,
+    scratch: &mut Vec<T>,
+    key: impl Fn(&T) -> u64,
+) {
     let n = items.len();
     if n < 2 {
         return;
     }
-    debug_assert!(BYTES >= 8 || items.iter().all(|&(k, _)| k >> (8 * BYTES) == 0));
     let mut counts = [[0usize; 256]; BYTES];
-    for &(k, _) in items.iter() {
+    for item in items.iter() {
+        let k = key(item);
         for (d, c) in counts.iter_mut().enumerate() {
             c[((k >> (8 * d)) & 0xff) as usize] += 1;
         }
@@ -43,9 +55,9 @@ pub(crate) fn sort_by_key<const BYTES: usize, T: Copy>(
             sum += here;
         }
         let shift = 8 * d;
-        for &item in items.iter() {
-            let digit = ((item.0 >> shift) & 0xff) as usize;
-            scratch[c[digit]] = item;
+        for item in items.iter() {
+            let digit = ((key(item) >> shift) & 0xff) as usize;
+            scratch[c[digit]] = *item;
             c[digit] += 1;
         }
         std::mem::swap(items, scratch);
@@ -95,6 +107,25 @@ mod tests {
                 assert_eq!(got, small);
             }
         }
+        // A payload packed above a 16-bit key: the order of the (key, index) pairs.
+        let keys: Vec<u64> = (0..5000).map(|_| rng.random_range(0..300u64)).collect();
+        let mut want: Vec<(u64, u32)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (k, i as u32))
+            .collect();
+        want.sort_unstable();
+        let mut packed: Vec<u64> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (i as u64) << 32 | k)
+            .collect();
+        sort_by_low_bytes::<2, u64>(&mut packed, &mut Vec::new(), |&k| k);
+        let got: Vec<(u64, u32)> = packed
+            .iter()
+            .map(|&k| (k & 0xffff, (k >> 32) as u32))
+            .collect();
+        assert_eq!(got, want);
         // All keys equal: nothing moves.
         let mut same: Vec<(u64, u32)> = (0..50).map(|i| (42, i)).collect();
         let want = same.clone();

@@ -183,13 +183,23 @@ impl TinSurface {
         }
         // Vertices in the sweep's insertion order: the triangulation then reads them (almost)
         // sequentially, instead of jumping across the (x, y)-sorted points.
-        let xy: Vec<[f64; 2]> = pts.iter().map(|p| [p[0], p[1]]).collect();
-        let (xy, order, tri) = super::delaunay::triangulate_in_sweep_order(&xy);
+        // (Each copy of the positions is dropped once the next is made: shadowing would keep
+        // them all alive to the end, at the renumbering's peak.)
+        let (xy, order, tri) = {
+            let xy: Vec<[f64; 2]> = pts.iter().map(|p| [p[0], p[1]]).collect();
+            super::delaunay::triangulate_in_sweep_order(&xy)
+        };
         // Then renumbered in space (Morton) order: queries come in that order (a raster, or
         // points sorted by `z_at_many`), and the sweep's ring order made every step of their
         // walks a cache miss. The triangles are the same, so are the values.
-        let (tri, old) = tri.spatially_ordered(&xy);
-        let xy: Vec<[f64; 2]> = old.iter().map(|&i| xy[i as usize]).collect();
+        let (tri, old) = {
+            let swept = tri;
+            swept.spatially_ordered(&xy)
+        };
+        let xy: Vec<[f64; 2]> = {
+            let swept = xy;
+            old.iter().map(|&i| swept[i as usize]).collect()
+        };
         let z: Vec<f64> = old
             .iter()
             .map(|&i| pts[order[i as usize] as usize][2])
