@@ -21,7 +21,8 @@ pub fn convex_hull(pts: &[[f64; 2]]) -> Vec<[f64; 2]> {
     // Sorted in `(x, y)` `total_cmp` order, as integer keys (cheaper comparisons than
     // `total_cmp` closures); equal keys are equal bit patterns, so an unstable sort gives the
     // same sequence. Bucketed on `x` first (a crown's returns spread over many `x` values):
-    // the same order as `sort_unstable`, for about two thirds of its instructions.
+    // the same order as `sort_unstable`, in fewer instructions (the hulls of the county tile:
+    // 71 -> 61 M).
     let mut k: Vec<[i64; 2]> = pts
         .iter()
         .filter(|q| q[0].is_finite() && q[1].is_finite())
