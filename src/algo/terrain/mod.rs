@@ -139,7 +139,7 @@ pub fn dedupe_lowest(x: &[f64], y: &[f64], z: &[f64]) -> Vec<[f64; 3]> {
 /// sorted by comparison. Buckets hold a few items, or one scan line of quantized LAS `x` (one
 /// `x` value per bucket): O(n) plus small sorts. With a far outlier in `x` most items share
 /// a bucket and this degrades to the plain comparison sort plus one pass.
-pub(crate) fn sort_by_x_buckets<T: Ord + Copy>(items: &mut Vec<T>, x_of: impl Fn(&T) -> i64) {
+fn sort_by_x_buckets<T: Ord + Copy>(items: &mut Vec<T>, x_of: impl Fn(&T) -> i64) {
     let n = items.len();
     if n < 64 {
         items.sort_unstable();

@@ -90,28 +90,14 @@ pub fn dalponte2016(
     p.validate()?;
     let g = chm.grid;
     let (nr, nc) = (g.nrows, g.ncols);
-    // Cells of a padded row-major grid (index `(row + 1) · w + col + 1`, with a one-cell
-    // border): the four neighbours are `±1` and `±w` without bounds checks. `state` holds a
-    // cell's label, 0 for an unlabelled cell with data, and `BLOCKED` for the border and for
-    // unlabelled cells without data: `state == 0` is then the one test for "may be claimed".
-    // Padded indices keep the row-major order of the cells, so the claims below are applied
-    // in the same order as on the unpadded grid.
-    const BLOCKED: u32 = u32::MAX;
-    let w = nc + 2;
-    let mut state: Vec<u32> = vec![BLOCKED; (nr + 2) * w];
-    let mut hv: Vec<f32> = vec![0.0; (nr + 2) * w];
-    for (r, row) in chm.data.outer_iter().enumerate() {
-        let base = (r + 1) * w + 1;
-        for (c, &v) in row.iter().enumerate() {
-            hv[base + c] = v;
-            if is_valid(v) {
-                state[base + c] = 0;
-            }
-        }
-    }
-    if seeds.len() >= BLOCKED as usize {
-        return Err(Error::data("dalponte2016", "too many seeds"));
-    }
+    // Flat row-major cells (index `row · nc + col`): neighbours by adding ±1 and ±nc instead
+    // of two-dimensional indexing.
+    let chm_v: std::borrow::Cow<[f32]> = match chm.data.as_slice() {
+        Some(v) => std::borrow::Cow::Borrowed(v),
+        None => std::borrow::Cow::Owned(chm.data.iter().copied().collect()),
+    };
+    let chm_v: &[f32] = &chm_v;
+    let mut label: Vec<u32> = vec![0; nr * nc];
     let mut sum = vec![0.0f64; seeds.len()];
     let mut cnt = vec![0usize; seeds.len()];
     let mut seed_h = vec![0.0f64; seeds.len()];
@@ -119,56 +105,59 @@ pub fn dalponte2016(
         if s.row >= nr || s.col >= nc {
             return Err(Error::data("dalponte2016", "seed outside the CHM"));
         }
-        let cell = (s.row + 1) * w + s.col + 1;
-        let v = hv[cell];
+        let v = chm_v[s.row * nc + s.col];
         let v = if is_valid(v) { v as f64 } else { s.height_m };
-        state[cell] = k as u32 + 1;
+        label[s.row * nc + s.col] = k as u32 + 1;
         seed_h[k] = v;
         sum[k] = v;
         cnt[k] = 1;
     }
     let max_cr = p.max_cr_px as i64;
+    // The 4-neighbours of a cell in the grid, in the order of `super::neighbours4`, as
+    // (cell, row, col).
+    let neighbours = |cell: usize| {
+        let (r, c) = (cell / nc, cell % nc);
+        [
+            (r > 0).then(|| (cell.wrapping_sub(nc), r.wrapping_sub(1), c)),
+            (c > 0).then(|| (cell.wrapping_sub(1), r, c.wrapping_sub(1))),
+            (c + 1 < nc).then_some((cell + 1, r, c + 1)),
+            (r + 1 < nr).then_some((cell + nc, r + 1, c)),
+        ]
+        .into_iter()
+        .flatten()
+    };
     // The labelled cells that may still offer a neighbour: a cell whose four neighbours are
     // all labelled or without data offers nothing in any later sweep, so it leaves the list.
     // The outcome of a sweep does not depend on the order the cells are visited in (each cell
     // goes to its best claim), so sweeping this list gives the same crowns as sweeping the
     // whole image.
-    let mut active: Vec<usize> = (0..state.len())
-        .filter(|&i| state[i] != 0 && state[i] != BLOCKED)
-        .collect();
+    let mut active: Vec<usize> = (0..nr * nc).filter(|&i| label[i] != 0).collect();
     // Claims of one sweep: the best claim per cell (0 = none) and the cells claimed.
-    let mut best: Vec<u32> = vec![0; state.len()];
+    let mut best: Vec<u32> = vec![0; nr * nc];
     let mut claimed: Vec<usize> = Vec::new();
     loop {
         claimed.clear();
         for &cell in &active {
-            let id = state[cell];
+            let id = label[cell];
             let k = (id - 1) as usize;
             let hs = seed_h[k];
             let mean = sum[k] / cnt[k] as f64;
             let s = &seeds[k];
-            // Padded row and column of the cell, and its offset from the seed.
-            let (dr, dc) = (
-                (cell / w) as i64 - (s.row as i64 + 1),
-                (cell % w) as i64 - (s.col as i64 + 1),
-            );
-            // The 4-neighbours in the order of `super::neighbours4`, with their offsets.
-            for (u, ur, uc) in [
-                (cell - w, dr - 1, dc),
-                (cell - 1, dr, dc - 1),
-                (cell + 1, dr, dc + 1),
-                (cell + w, dr + 1, dc),
-            ] {
-                if state[u] != 0 {
+            for (u, ru, cu) in neighbours(cell) {
+                if label[u] != 0 {
                     continue;
                 }
-                let v = hv[u] as f64;
+                let v = chm_v[u];
+                if !is_valid(v) {
+                    continue;
+                }
+                let v = v as f64;
                 if v > th_tree_m
                     && v > hs * p.th_seed
                     && v > mean * p.th_cr
                     && v <= hs * 1.05
-                    && ur.abs() < max_cr
-                    && uc.abs() < max_cr
+                    && (s.row as i64 - ru as i64).abs() < max_cr
+                    && (s.col as i64 - cu as i64).abs() < max_cr
                 {
                     // One winner per cell: the highest seed (ties by seed position).
                     let b = &mut best[u];
@@ -188,31 +177,20 @@ pub fn dalponte2016(
         claimed.sort_unstable();
         for &cell in &claimed {
             let id = std::mem::take(&mut best[cell]);
-            state[cell] = id;
+            label[cell] = id;
             let k = (id - 1) as usize;
-            sum[k] += hv[cell] as f64;
+            sum[k] += chm_v[cell] as f64;
             cnt[k] += 1;
         }
-        let open = |cell: usize| {
-            state[cell - w] == 0
-                || state[cell - 1] == 0
-                || state[cell + 1] == 0
-                || state[cell + w] == 0
-        };
+        let open =
+            |cell: usize| neighbours(cell).any(|(u, _, _)| label[u] == 0 && is_valid(chm_v[u]));
         active.retain(|&cell| open(cell));
         active.extend(claimed.iter().copied().filter(|&cell| open(cell)));
     }
-    let label = ndarray::Array2::from_shape_fn((nr, nc), |(r, c)| {
-        let l = state[(r + 1) * w + c + 1];
-        if l == BLOCKED {
-            0
-        } else {
-            l
-        }
-    });
     Ok(Raster {
         grid: g,
-        data: label,
+        data: ndarray::Array2::from_shape_vec((nr, nc), label)
+            .expect("one label per cell, row-major"),
         nodata: 0,
     })
 }
