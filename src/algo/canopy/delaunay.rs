@@ -29,6 +29,7 @@
 //! triangulation*), which terminates on a Delaunay triangulation; a step limit falls back to a
 //! scan of every triangle all the same.
 
+use crate::algo::terrain::delaunay as terrain_delaunay;
 use spade::InsertionError;
 
 /// No half-edge: the other side of a convex hull edge.
@@ -91,53 +92,20 @@ fn first(e: u32) -> u32 {
     e & !3
 }
 
-/// Half an ulp of 1: Shewchuk's `epsilon`.
-const EPS: f64 = f64::EPSILON * 0.5;
-/// Shewchuk's error bounds of the floating-point orientation and in-circle determinants.
-const CCW_ERR_BOUND_A: f64 = (3.0 + 16.0 * EPS) * EPS;
-const ICC_ERR_BOUND_A: f64 = (10.0 + 96.0 * EPS) * EPS;
-
-#[inline(always)]
-fn coord(p: &V) -> robust::Coord<f64> {
-    robust::Coord { x: p.x, y: p.y }
-}
-
 /// Orientation with an exact sign: > 0 when `a, b, c` turn counter-clockwise, < 0 clockwise, 0
-/// when collinear (the sign of spade's `side_query`, which calls [`robust::orient2d`]); the
-/// floating-point determinant when Shewchuk's static bound certifies its sign.
+/// when collinear (the sign of spade's `side_query`, which calls [`robust::orient2d`]): the
+/// terrain TIN's filtered predicate.
 #[inline(always)]
 fn orient(a: &V, b: &V, c: &V) -> f64 {
-    let left = (a.x - c.x) * (b.y - c.y);
-    let right = (a.y - c.y) * (b.x - c.x);
-    let det = left - right;
-    if det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs()) {
-        return det;
-    }
-    robust::orient2d(coord(a), coord(b), coord(c))
+    terrain_delaunay::orient([a.x, a.y], [b.x, b.y], [c.x, c.y])
 }
 
 /// `true` when `d` lies strictly inside the circle through the counter-clockwise `a, b, c`,
-/// exact (spade's `contained_in_circumference`, which calls [`robust::incircle`]); the
-/// floating-point determinant decides when Shewchuk's static bound certifies its sign.
+/// exact (spade's `contained_in_circumference`, which calls [`robust::incircle`]): the terrain
+/// TIN's filtered predicate, without its tie-breaking perturbation (spade breaks no tie).
 #[inline(always)]
 fn in_circle(a: &V, b: &V, c: &V, d: &V) -> bool {
-    let (adx, ady) = (a.x - d.x, a.y - d.y);
-    let (bdx, bdy) = (b.x - d.x, b.y - d.y);
-    let (cdx, cdy) = (c.x - d.x, c.y - d.y);
-    let (bdxcdy, cdxbdy) = (bdx * cdy, cdx * bdy);
-    let (cdxady, adxcdy) = (cdx * ady, adx * cdy);
-    let (adxbdy, bdxady) = (adx * bdy, bdx * ady);
-    let alift = adx * adx + ady * ady;
-    let blift = bdx * bdx + bdy * bdy;
-    let clift = cdx * cdx + cdy * cdy;
-    let det = alift * (bdxcdy - cdxbdy) + blift * (cdxady - adxcdy) + clift * (adxbdy - bdxady);
-    let permanent = (bdxcdy.abs() + cdxbdy.abs()) * alift
-        + (cdxady.abs() + adxcdy.abs()) * blift
-        + (adxbdy.abs() + bdxady.abs()) * clift;
-    if det.abs() > ICC_ERR_BOUND_A * permanent {
-        return det > 0.0;
-    }
-    robust::incircle(coord(a), coord(b), coord(c), coord(d)) > 0.0
+    terrain_delaunay::in_circle([a.x, a.y], [b.x, b.y], [c.x, c.y], [d.x, d.y]) > 0.0
 }
 
 /// Where a point lies.

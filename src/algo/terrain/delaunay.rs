@@ -103,7 +103,7 @@ const ICC_ERR_BOUND_A: f64 = (10.0 + 96.0 * EPS) * EPS;
 /// static bound certifies its sign (the first stage of his `orient2d`, inlined here), else
 /// [`robust::orient2d`] decides.
 #[inline(always)]
-fn orient(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
+pub(crate) fn orient(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> f64 {
     match orient_filtered(a, b, c) {
         Some(det) => det,
         None => robust::orient2d(coord(a), coord(b), coord(c)),
@@ -124,7 +124,7 @@ fn orient_filtered(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> Option<f64> {
 /// counter-clockwise `a, b, c`, 0 when co-circular. Floating-point determinant when its sign
 /// is certified (the first stage of Shewchuk's `incircle`, inlined), else [`robust::incircle`].
 #[inline(always)]
-fn in_circle(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> f64 {
+pub(crate) fn in_circle(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> f64 {
     let (adx, ady) = (a[0] - d[0], a[1] - d[1]);
     let (bdx, bdy) = (b[0] - d[0], b[1] - d[1]);
     let (cdx, cdy) = (c[0] - d[0], c[1] - d[1]);
