@@ -306,8 +306,16 @@ impl PointCloud {
     /// `true` for a last or single return (the ground-candidate test of lidR's
     /// `last_returns = TRUE`). Points with a return number of 0 (invalid) count as last.
     pub fn is_last_return(&self, i: usize) -> bool {
-        let r = self.return_number[i];
-        r == 0 || r >= self.number_of_returns[i]
+        is_last(self.return_number[i], self.number_of_returns[i])
+    }
+
+    /// [`Self::is_last_return`] of every point, in order, read column-wise (no per-point
+    /// bounds checks).
+    pub fn last_returns(&self) -> impl Iterator<Item = bool> + '_ {
+        self.return_number
+            .iter()
+            .zip(&self.number_of_returns)
+            .map(|(&r, &nr)| is_last(r, nr))
     }
 
     /// `true` for a first or single return.
@@ -355,4 +363,11 @@ pub fn widen_bounds(b: &mut [f64; 6], p: [f64; 3]) {
         b[k] = b[k].min(p[k]);
         b[k + 3] = b[k + 3].max(p[k]);
     }
+}
+
+/// A last or single return by its return number and number of returns; a return number of 0
+/// (invalid) counts as last.
+#[inline]
+fn is_last(return_number: u8, number_of_returns: u8) -> bool {
+    return_number == 0 || return_number >= number_of_returns
 }

@@ -296,14 +296,8 @@ pub fn classify_ground(cloud: &mut PointCloud, cfg: &GroundConfig) -> Result<Gro
         .collect();
     let usable = |i: usize| is_usable[i];
     let mut cand: Vec<usize> = if cfg.last_returns {
-        // `PointCloud::is_last_return`, column-wise.
-        let last = cloud
-            .return_number
-            .iter()
-            .zip(&cloud.number_of_returns)
-            .map(|(&r, &nr)| r == 0 || r >= nr);
         (0..n)
-            .zip(last)
+            .zip(cloud.last_returns())
             .filter(|&(i, l)| l && usable(i))
             .map(|(i, _)| i)
             .collect()
