@@ -211,7 +211,10 @@ impl Canvas {
             let mut enc = png::Encoder::new(&mut out, self.width as u32, self.height as u32);
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
-            enc.set_compression(png::Compression::Best);
+            // Not `Best`: on the small benchmark county's four maps (1700 x 1268) `Default`
+            // gives the same pixels in files 3 % smaller (png 0.17 pairs `Best` with a
+            // different filter choice) and takes the account step from 0.93 to 0.50 s.
+            enc.set_compression(png::Compression::Default);
             let mut w = enc.write_header().map_err(|e| Error::data("PNG", e))?;
             w.write_image_data(&self.px)
                 .map_err(|e| Error::data("PNG", e))?;
