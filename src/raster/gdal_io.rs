@@ -134,12 +134,39 @@ fn copy_to_cog(
     path: &Path,
 ) -> Result<()> {
     let driver = DriverManager::get_driver_by_name("COG").map_err(|e| Error::gdal(path, e))?;
-    let options = cog_options(integer, predictor, src.raster_size());
+    let (cols, rows) = src.raster_size();
+    let options = cog_options(integer, predictor, (cols, rows));
+    // The COG driver computes the overviews into a temporary file next to `dest`, ZSTD-
+    // compressed by default; left uncompressed it costs a third of the raster's size in disk
+    // for a while, and saves ~30 % of the copy's instructions (a 1601 x 1601 CHM: 1.80 -> 1.24
+    // G, callgrind on gdal_translate). Only for rasters up to 2 GiB, so that a county-wide
+    // mosaic does not need tens of GB of scratch.
+    let raster_bytes = cols as u64 * rows as u64 * src.raster_count() as u64 * 8;
+    let _tmp_uncompressed = (raster_bytes <= 2 << 30)
+        .then(|| ThreadConfig::set("COG_TMP_COMPRESSION", "NONE"))
+        .transpose()
+        .map_err(|e| Error::gdal(path, e))?;
     let out = src
         .create_copy(&driver, dest, &options)
         .map_err(|e| Error::gdal(path, e))?;
     close_checked(out, path)?;
     Ok(())
+}
+
+/// A GDAL configuration option set on this thread only, cleared when dropped.
+struct ThreadConfig(&'static str);
+
+impl ThreadConfig {
+    fn set(key: &'static str, value: &str) -> gdal::errors::Result<Self> {
+        gdal::config::set_thread_local_config_option(key, value)?;
+        Ok(ThreadConfig(key))
+    }
+}
+
+impl Drop for ThreadConfig {
+    fn drop(&mut self) {
+        let _ = gdal::config::clear_thread_local_config_option(self.0);
+    }
 }
 
 fn is_integer<T: GdalType>() -> bool {
