@@ -679,36 +679,48 @@ impl Triangulation {
             // The triangle's corners, read once (each is tested against two of its edges).
             let v: [u32; 3] = self.triangles[bu..bu + 3].try_into().unwrap();
             let q = v.map(|i| pts[i as usize]);
+            // The corners relative to p, once: each orientation below is
+            // `orient_filtered(q[k], q[k1], p)`, the same operations on the same values.
+            let d = q.map(|c| [c[0] - p[0], c[1] - p[1]]);
             let mut zero = [false; 3];
             turn = if turn == 2 { 0 } else { turn + 1 };
-            for j in 0..3 {
-                let k = (turn + j) % 3;
-                let h = base + k;
-                if h == entry {
-                    continue;
-                }
+            let mut k = turn;
+            for _ in 0..3 {
                 let k1 = if k == 2 { 0 } else { k + 1 };
-                let (a, b) = (q[k as usize], q[k1 as usize]);
-                let o = match orient_filtered(a, b, p) {
-                    Some(o) => o,
-                    // Uncertain sign: most often a query exactly at a vertex (a ground point),
-                    // whose location is that vertex whatever the walk's state; the exact
-                    // orientation otherwise.
-                    None if p == a => return (Location::Vertex(v[k as usize]), t),
-                    None if p == b => return (Location::Vertex(v[k1 as usize]), t),
-                    None => robust::orient2d(coord(a), coord(b), coord(p)),
-                };
-                if o > 0.0 {
-                    // p is strictly beyond edge h (the triangle being clockwise).
-                    let opp = self.halfedges[h as usize];
-                    if opp == EMPTY {
-                        return (Location::Outside, t);
+                let h = base + k;
+                if h != entry {
+                    let (dk, dk1) = (d[k as usize], d[k1 as usize]);
+                    let left = dk[0] * dk1[1];
+                    let right = dk[1] * dk1[0];
+                    let det = left - right;
+                    let o = if det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs()) {
+                        det
+                    } else {
+                        // Uncertain sign: most often a query exactly at a vertex (a ground
+                        // point), whose location is that vertex whatever the walk's state; the
+                        // exact orientation otherwise.
+                        let (a, b) = (q[k as usize], q[k1 as usize]);
+                        if p == a {
+                            return (Location::Vertex(v[k as usize]), t);
+                        }
+                        if p == b {
+                            return (Location::Vertex(v[k1 as usize]), t);
+                        }
+                        robust::orient2d(coord(a), coord(b), coord(p))
+                    };
+                    if o > 0.0 {
+                        // p is strictly beyond edge h (the triangle being clockwise).
+                        let opp = self.halfedges[h as usize];
+                        if opp == EMPTY {
+                            return (Location::Outside, t);
+                        }
+                        entry = opp;
+                        t = opp / 3;
+                        continue 'walk;
                     }
-                    entry = opp;
-                    t = opp / 3;
-                    continue 'walk;
+                    zero[k as usize] = o == 0.0;
                 }
-                zero[k as usize] = o == 0.0;
+                k = k1;
             }
             let loc = match zero {
                 [false, false, false] => Location::Face(t),
