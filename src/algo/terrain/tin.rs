@@ -1,6 +1,6 @@
 //! Delaunay TIN of ground points with linear interpolation inside its triangles.
 //!
-//! The ground points are triangulated in the plane (Delaunay, sweep-hull with exact predicates
+//! The ground points are triangulated in the plane (Delaunay, incremental with exact predicates
 //! and a symbolic perturbation of co-circular ties: [`super::delaunay`]) and the elevation at
 //! `(x, y)` is the plane through the three corners of the triangle containing it (barycentric
 //! interpolation); on an edge, linear interpolation between
@@ -48,8 +48,8 @@
 //!   location gives it), not the plane of the triangle that owns it in the scan conversion.
 //!
 //! Reference: Delaunay, B. (1934); Lawson, C. L. (1977) for TIN interpolation; lidR `tin()`
-//! (Roussel et al. 2020); triangulation: Sinclair (2010) S-hull as in Mapbox Delaunator, see
-//! [`super::delaunay`].
+//! (Roussel et al. 2020); triangulation: Lawson's incremental insertion in a BRIO order (Amenta,
+//! Choi & Rote 2003), see [`super::delaunay`].
 //!
 //! See also: [`super::idw`], [`super::normalize`], [`super::dtm`].
 
@@ -181,17 +181,18 @@ impl TinSurface {
                 format!("{} ground points: too many for one TIN", pts.len()),
             ));
         }
-        // Vertices in the sweep's insertion order: the triangulation then reads them (almost)
-        // sequentially, instead of jumping across the (x, y)-sorted points.
+        // Vertices in their insertion order (BRIO rounds, each along a Hilbert curve): each
+        // insertion reads points near the previous ones, instead of jumping across the
+        // (x, y)-sorted points.
         // (Each copy of the positions is dropped once the next is made: shadowing would keep
         // them all alive to the end, at the renumbering's peak.)
         let (xy, order, tri) = {
             let xy: Vec<[f64; 2]> = pts.iter().map(|p| [p[0], p[1]]).collect();
-            super::delaunay::triangulate_in_sweep_order(&xy)
+            super::delaunay::triangulate_in_brio_order(&xy)
         };
         // Then renumbered in space (Morton) order: queries come in that order (a raster, or
-        // points sorted by `z_at_many`), and the sweep's ring order made every step of their
-        // walks a cache miss. The triangles are the same, so are the values.
+        // points sorted by `z_at_many`), and the insertion order's rounds (like the sweep's rings
+        // before) scatter neighbouring triangles. The triangles are the same, so are the values.
         let (tri, old) = {
             let swept = tri;
             swept.spatially_ordered(&xy)
