@@ -290,10 +290,11 @@ pub fn progressive_filter(
 /// slope-adaptive pass share theirs.
 ///
 /// Each radius' erosion comes from the previous one ([`surface::ErosionSeries`]) and its
-/// dilation row by row ([`surface::RowDilation`]), each opened row compared at once. The
-/// erosion's minima are [`surface::erode`]'s but taken in another order, so an opened value
-/// could differ from [`surface::open`]'s only in the sign of a zero; no drop and no critical
-/// slope sees that sign (a zero drop never exceeds `c · t ≥ +0`, and `x − (±0)` is `x`).
+/// dilation row by row ([`surface::RowDilation`]), each opened row compared at once. Their
+/// minima and maxima are [`surface::erode`]'s and [`surface::dilate`]'s, over the same cells in
+/// another order, so an opened value could differ from [`surface::open`]'s only in the sign of
+/// a zero; no drop and no critical slope sees that sign (a zero drop never exceeds
+/// `c · t ≥ +0`, and `x − (±0)` is `x`).
 pub fn critical_slopes(
     z: &[f64],
     cols: usize,
