@@ -2,6 +2,8 @@
 //! command and the pipeline's ground stage run it) of one tile (or several merged tiles) and
 //! prints a checksum of the classes, to compare two builds for speed and bit-identity.
 //! Usage: REPS=5 RAYON_NUM_THREADS=1 cargo run --release --example prof_ground -- TILE.laz [...]
+//! Instructions: REPS=1 RAYON_NUM_THREADS=1 valgrind --tool=callgrind
+//!   --toggle-collect='*classify_ground*' target/release/examples/prof_ground TILE.laz
 mod common;
 use common::sum_bits;
 use landcarbon::algo::ground::{classify_ground, GroundConfig};
@@ -20,7 +22,11 @@ fn main() {
     for _ in 0..reps {
         let mut c = cloud.clone();
         let t = Instant::now();
-        let report = classify_ground(&mut c, &cfg).unwrap();
+        // Inside the thread pool, as the pipeline's chunks run: with one thread every step then
+        // runs on that one thread, so that `valgrind --tool=callgrind
+        // --toggle-collect='*classify_ground*'` counts all of it (called from the main thread,
+        // the filter's parallel parts ran on the pool's thread, outside the toggle).
+        let report = rayon::scope(|_| classify_ground(&mut c, &cfg)).unwrap();
         times.push(t.elapsed().as_secs_f64());
         filter_s.push(report.filter_s);
         n_ground = report.n_ground;

@@ -288,6 +288,13 @@ pub fn progressive_filter(
 /// (floating-point products included). One series of openings thus serves every tolerance map
 /// and every window up to the largest: the automatic filter's first pass, seed pass and
 /// slope-adaptive pass share theirs.
+///
+/// Each radius' erosion comes from the previous one ([`surface::ErosionSeries`]) and its
+/// dilation row by row ([`surface::RowDilation`]), each opened row compared at once. Their
+/// minima and maxima are [`surface::erode`]'s and [`surface::dilate`]'s, over the same cells in
+/// another order, so an opened value could differ from [`surface::open`]'s only in the sign of
+/// a zero; no drop and no critical slope sees that sign (a zero drop never exceeds
+/// `c · t ≥ +0`, and `x − (±0)` is `x`).
 pub fn critical_slopes(
     z: &[f64],
     cols: usize,
@@ -298,38 +305,91 @@ pub fn critical_slopes(
 ) -> Vec<Vec<f64>> {
     debug_assert!(max_radii.windows(2).all(|w| w[0] <= w[1]));
     let max_radius = max_radii.last().copied().unwrap_or(0);
-    let mut out = Vec::with_capacity(max_radii.len());
-    let mut crit = vec![0.0; z.len()];
+    let n = z.len();
+    // Radius 0: no opening, nothing flagged.
+    let mut out = vec![vec![0.0; n]; max_radii.iter().filter(|&&m| m == 0).count()];
+    if n == 0 || max_radius == 0 {
+        out.resize(max_radii.len(), vec![0.0; n]);
+        return out;
+    }
+    // The dilations run on bands of rows (each with its own margins of input rows), in
+    // parallel on large grids.
+    let band_rows = if n >= surface::PAR_CELLS {
+        (16 * max_radius).max(64)
+    } else {
+        rows
+    };
+    let bands: Vec<std::ops::Range<usize>> = (0..rows)
+        .step_by(band_rows)
+        .map(|b| b..(b + band_rows).min(rows))
+        .collect();
+    let mut dilations: Vec<surface::RowDilation> = bands
+        .iter()
+        .map(|_| surface::RowDilation::new(cols))
+        .collect();
+    let mut crit = vec![0.0; n];
     let mut prev = z.to_vec();
-    // Every radius erodes the same surface: its row minima are computed once.
-    let minima = surface::RowMinima::new(z, cols, rows, max_radius);
-    let mut eroded = Vec::new();
+    let mut erosion = surface::ErosionSeries::new(z, cols, rows, max_radius, shape);
     for r in 1..=max_radius {
-        let opened = match &minima {
-            Some(m) => {
-                m.erode_into(r, shape, &mut eroded);
-                surface::dilate(&eroded, cols, rows, r, shape)
-            }
-            None => surface::open(z, cols, rows, r, shape),
+        erosion.advance();
+        let erosion = &erosion;
+        type Band<'a> = (
+            (&'a std::ops::Range<usize>, &'a mut surface::RowDilation),
+            (&'a mut [f64], &'a mut [f64]),
+        );
+        let run = |((band, dilation), (crit, prev)): Band| {
+            dilation.dilate_band(
+                rows,
+                r,
+                shape,
+                band.clone(),
+                |s, row| row.copy_from_slice(erosion.row(s)),
+                |y, opened| {
+                    let k = (y - band.start) * cols;
+                    update_row(
+                        &mut crit[k..k + cols],
+                        &mut prev[k..k + cols],
+                        opened,
+                        r,
+                        cell,
+                    )
+                },
+            );
         };
-        let t = cell * r as f64;
-        for i in 0..z.len() {
-            let drop = prev[i] - opened[i];
-            // Flagged at this radius for every tolerance below `critical_slope(drop, t)`.
-            if drop > crit[i] * t {
-                crit[i] = critical_slope(drop, t);
-            }
+        let chunk = band_rows * cols;
+        if bands.len() > 1 {
+            bands
+                .par_iter()
+                .zip(dilations.par_iter_mut())
+                .zip(crit.par_chunks_mut(chunk).zip(prev.par_chunks_mut(chunk)))
+                .for_each(run);
+        } else {
+            bands
+                .iter()
+                .zip(dilations.iter_mut())
+                .zip(crit.chunks_mut(chunk).zip(prev.chunks_mut(chunk)))
+                .for_each(run);
         }
-        prev = opened;
         for _ in max_radii.iter().filter(|&&m| m == r) {
             out.push(crit.clone());
         }
     }
-    // Radius 0: no opening, nothing flagged.
-    while out.len() < max_radii.len() {
-        out.insert(0, vec![0.0; z.len()]);
-    }
     out
+}
+
+/// One row of the progressive filter at radius `r`: the opened row against the previous
+/// radius' (`prev`, replaced by it), into the critical slopes `crit`.
+#[inline]
+fn update_row(crit: &mut [f64], prev: &mut [f64], opened: &[f64], r: usize, cell: f64) {
+    let t = cell * r as f64;
+    for ((c, p), &o) in crit.iter_mut().zip(prev.iter_mut()).zip(opened) {
+        let drop = *p - o;
+        // Flagged at this radius for every tolerance below `critical_slope(drop, t)`.
+        if drop > *c * t {
+            *c = critical_slope(drop, t);
+        }
+        *p = o;
+    }
 }
 
 /// The smallest `s` with `s · t ≥ drop` in floating point (`drop`, `t` > 0): a cell whose
@@ -464,6 +524,10 @@ mod tests {
             obj
         };
         let crit = critical_slopes(&z, cols, rows, 0.5, &[3, 9], Shape::Disk);
+        // With radius 0 first.
+        let with_0 = critical_slopes(&z, cols, rows, 0.5, &[0, 3, 9], Shape::Disk);
+        assert_eq!(with_0[0], vec![0.0; z.len()]);
+        assert_eq!(with_0[1..], crit[..]);
         for (k, &max_radius) in [3, 9].iter().enumerate() {
             let mut maps: Vec<Vec<f64>> = [0.0, 0.05, 0.15, 0.6, 3.0]
                 .iter()
@@ -478,6 +542,36 @@ mod tests {
             }
         }
         assert!(crit[1].iter().zip(&crit[0]).all(|(a, b)| a >= b));
+    }
+
+    /// On a grid large enough to be cut into bands of rows (run in parallel): the critical
+    /// slopes of whole-grid openings, bit for bit.
+    #[test]
+    fn critical_slopes_in_bands_are_those_of_whole_grid_openings() {
+        let (cols, rows) = (150, 130);
+        assert!(cols * rows >= surface::PAR_CELLS && rows > 64);
+        let z: Vec<f64> = (0..cols * rows)
+            .map(|i| 300.0 + ((i * 7919) % 101) as f64 * 0.037 - (i % 13) as f64 * 0.21)
+            .collect();
+        let bits = |v: &[Vec<f64>]| -> Vec<Vec<u64>> {
+            v.iter()
+                .map(|c| c.iter().map(|x| x.to_bits()).collect())
+                .collect()
+        };
+        for shape in [Shape::Disk, Shape::Diamond] {
+            let mut crit = vec![0.0; z.len()];
+            let mut prev = z.clone();
+            let mut expect = Vec::new();
+            for r in 1..=5 {
+                let opened = surface::open(&z, cols, rows, r, shape);
+                update_row(&mut crit, &mut prev, &opened, r, 0.7);
+                if r == 2 || r == 5 {
+                    expect.push(crit.clone());
+                }
+            }
+            let got = critical_slopes(&z, cols, rows, 0.7, &[2, 5], shape);
+            assert_eq!(bits(&got), bits(&expect), "{shape:?}");
+        }
     }
 
     #[test]

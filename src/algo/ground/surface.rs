@@ -13,14 +13,17 @@
 //!   O(cells) instead of the O(cells²) of plain relaxation.
 //! * Morphology ([`erode`], [`dilate`]) decomposes the disk (`dx² + dy² ≤ r²`) or diamond
 //!   (`|dx| + |dy| ≤ r`) into one horizontal running min/max per row offset (van Herk /
-//!   Gil–Werman, O(1) per cell), so a radius-`r` operation costs O(r) per cell.
+//!   Gil–Werman, O(1) per cell), so a radius-`r` operation costs O(r) per cell. SMRF's series
+//!   of openings with radii 1, 2, … erodes each radius from the previous one
+//!   ([`ErosionSeries`]: the cell and its four neighbours, plus a few extra points of the disk)
+//!   and dilates row by row ([`RowDilation`]).
 //!
 //! See also: [`super::smrf`], [`super::csf`], [`super::auto`].
 
 use rayon::prelude::*;
 
 /// Cells per grid above which the helpers use rayon (below it threads cost more than they save).
-const PAR_CELLS: usize = 1 << 14;
+pub(crate) const PAR_CELLS: usize = 1 << 14;
 
 /// A regular grid of square cells; cell `(row, col)` covers
 /// `[x0 + col·cell, x0 + (col+1)·cell) × [y0 + row·cell, y0 + (row+1)·cell)`.
@@ -714,6 +717,14 @@ pub enum Shape {
 }
 
 impl Shape {
+    /// Half-widths of the rows of the element of radius `r` at offsets `dy = 0 ..= r` on a grid
+    /// of `rows` rows (those up to `rows − 1`; at least one).
+    pub fn widths(self, r: usize, rows: usize) -> Vec<usize> {
+        (0..=r.min(rows.saturating_sub(1)))
+            .map(|dy| self.half_width(r, dy))
+            .collect()
+    }
+
     /// Half-width of the element's row at vertical offset `dy` (`0 ≤ dy ≤ r`).
     fn half_width(self, r: usize, dy: usize) -> usize {
         match self {
@@ -761,86 +772,331 @@ pub fn open_masked(z: &[f64], cols: usize, rows: usize, r: usize, shape: Shape) 
     d
 }
 
-/// Row minima of one grid for every half-width `0..=max_w`, kept to erode it with many radii:
-/// SMRF's progressive filter erodes the same surface with radii 1, 2, …, and a disk of any
-/// radius is a stack of row segments whose minima are computed here once, where [`erode`]
-/// would recompute them for each radius. `erode(r)` gives exactly what [`erode`] gives.
-pub struct RowMinima {
+/// The erosions of one grid by the elements of radius 1, 2, 3, … in turn, each from the one
+/// before: SMRF's progressive filter erodes the same surface with every radius up to the
+/// window.
+///
+/// The element of radius `r` holds the element of radius `r − 1` grown by one cell along the
+/// rows and the columns (for the disk: a point at distance `d ≤ r − 1` moved by one cell lies
+/// within `d + 1 ≤ r`; for the diamond likewise), and a few points besides (`extra`: none
+/// for the diamond, 0–8 pairs of rows for the disk up to radius 28). So the erosion of radius
+/// `r` is the minimum of the previous erosion over the cell and its four neighbours and of the
+/// grid itself at the extra points: 5 + 2–32 lines per row instead of the `2r + 1` row
+/// segments of [`erode`]. The minimum is taken over the same cells as [`erode`]'s (the cells
+/// of the element inside the grid), so its value is the same; the selects come in another
+/// order, so where the grid holds both `0.0` and `−0.0` the zero's sign may differ, and NaN
+/// propagates differently (the grids eroded here are finite).
+pub struct ErosionSeries {
     cols: usize,
     rows: usize,
-    max_w: usize,
-    /// `[row][w][col]`: the minimum of `z[row][col − w ..= col + w]` (clipped at the ends).
-    data: Vec<f64>,
+    shape: Shape,
+    /// Radius of the erosion in `cur`.
+    r: usize,
+    /// Columns of padding on each side of a row (+∞): the shifted reads need no bounds.
+    pad: usize,
+    /// The grid, padded.
+    z: Vec<f64>,
+    /// The erosions of radius `r − 1` and `r`, padded.
+    prev: Vec<f64>,
+    cur: Vec<f64>,
 }
 
-impl RowMinima {
-    /// Most cells × widths kept (128 MB of f64); beyond it callers use [`erode`].
-    pub const MAX_VALUES: usize = 1 << 24;
-
-    /// The row minima of `z`, or `None` when they would exceed [`Self::MAX_VALUES`].
-    pub fn new(z: &[f64], cols: usize, rows: usize, max_w: usize) -> Option<RowMinima> {
-        let n = (max_w + 1).checked_mul(z.len())?;
-        if n > Self::MAX_VALUES || z.is_empty() {
-            return None;
+impl ErosionSeries {
+    /// The series of `z` (`cols × rows`), for radii up to `max_radius`; at radius 0.
+    pub fn new(z: &[f64], cols: usize, rows: usize, max_radius: usize, shape: Shape) -> Self {
+        assert_eq!(z.len(), cols * rows);
+        let pad = max_radius.max(1);
+        let pc = cols + 2 * pad;
+        let mut padded = vec![f64::INFINITY; pc * rows];
+        for (row, src) in padded.chunks_mut(pc).zip(z.chunks(cols.max(1))) {
+            row[pad..pad + cols].copy_from_slice(src);
         }
-        let mut data = vec![0.0; n];
-        let fill = |(row, out): (usize, &mut [f64])| {
-            let src = &z[row * cols..(row + 1) * cols];
-            out[..cols].copy_from_slice(src);
-            for w in 1..=max_w {
-                // min over [c−w, c+w] = min(min over [c−w+1, c+w−1], z[c−w], z[c+w]).
-                let (prev, cur) = out[(w - 1) * cols..(w + 1) * cols].split_at_mut(cols);
-                widen_from(cur, prev, src, w, true);
-            }
-        };
-        let chunk = (max_w + 1) * cols;
-        if z.len() >= PAR_CELLS {
-            data.par_chunks_mut(chunk).enumerate().for_each(fill);
-        } else {
-            data.chunks_mut(chunk).enumerate().for_each(fill);
-        }
-        Some(RowMinima {
+        ErosionSeries {
             cols,
             rows,
-            max_w,
-            data,
-        })
+            shape,
+            r: 0,
+            pad,
+            cur: padded.clone(),
+            prev: vec![f64::INFINITY; pc * rows],
+            z: padded,
+        }
     }
 
-    /// Erosion by the element of radius `r` (`r` ≤ the largest half-width kept).
-    pub fn erode(&self, r: usize, shape: Shape) -> Vec<f64> {
-        let mut out = Vec::new();
-        self.erode_into(r, shape, &mut out);
-        out
+    /// Radius of the current erosion.
+    pub fn radius(&self) -> usize {
+        self.r
     }
 
-    /// [`Self::erode`] into `out` (resized), so that a series of radii reuses one buffer.
-    pub fn erode_into(&self, r: usize, shape: Shape, out: &mut Vec<f64>) {
-        let (cols, rows) = (self.cols, self.rows);
-        assert!(r <= self.max_w, "radius {r} beyond the {} kept", self.max_w);
-        out.clear();
-        out.resize(cols * rows, f64::INFINITY);
-        let line = |row: usize, w: usize| {
-            let k = (row * (self.max_w + 1) + w) * cols;
-            &self.data[k..k + cols]
+    /// Row `y` of the current erosion.
+    pub fn row(&self, y: usize) -> &[f64] {
+        let k = y * (self.cols + 2 * self.pad) + self.pad;
+        &self.cur[k..k + self.cols]
+    }
+
+    /// Advances to the next radius (at most the `max_radius` given to [`Self::new`]).
+    pub fn advance(&mut self) {
+        let (cols, rows, pad) = (self.cols, self.rows, self.pad);
+        let r = self.r + 1;
+        assert!(r <= pad, "radius {r} beyond the {pad} prepared");
+        std::mem::swap(&mut self.prev, &mut self.cur);
+        self.r = r;
+        if cols == 0 || rows == 0 {
+            return;
+        }
+        // Half-width of the row at offset dy of the element of radius `r` (−1: no row).
+        let width = |r: usize, dy: usize| -> isize {
+            if dy <= r {
+                self.shape.half_width(r, dy) as isize
+            } else {
+                -1
+            }
         };
-        let widths: Vec<usize> = (0..=r.min(rows.saturating_sub(1)))
-            .map(|dy| shape.half_width(r, dy))
-            .collect();
-        let combine = |(row, o): (usize, &mut [f64])| {
-            let mut lines: Vec<&[f64]> = Vec::with_capacity(2 * widths.len());
-            for (dy, &w) in widths.iter().enumerate() {
-                for src in rows_at(row, dy, rows) {
-                    lines.push(line(src, w));
+        // The extra points, (dy ≥ 0, dx ≥ 0) of each symmetric group: the cells of row dy
+        // beyond the half-width the previous element grown by one cell reaches.
+        let mut extra: Vec<(usize, usize)> = Vec::new();
+        for dy in 0..=r.min(rows - 1) {
+            let grown = (width(r - 1, dy) + 1)
+                .max(width(r - 1, dy.abs_diff(1)))
+                .max(width(r - 1, dy + 1));
+            let w = width(r, dy);
+            assert!(
+                w >= grown,
+                "{:?}: radius {r} does not hold radius {}",
+                self.shape,
+                r - 1
+            );
+            extra.extend((grown + 1..=w).map(|dx| (dy, dx as usize)));
+        }
+        let pc = cols + 2 * pad;
+        let (z, prev) = (&self.z, &self.prev);
+        let fill = |lines: &mut Vec<(usize, usize)>, (y, o): (usize, &mut [f64])| {
+            // (grid, offset) of every line: 0 the previous erosion, 1 the grid.
+            lines.clear();
+            let at = |y: usize| y * pc + pad;
+            lines.extend([(0, at(y)), (0, at(y) - 1), (0, at(y) + 1)]);
+            if y > 0 {
+                lines.push((0, at(y - 1)));
+            }
+            if y + 1 < rows {
+                lines.push((0, at(y + 1)));
+            }
+            for &(dy, dx) in &extra {
+                for s in rows_at(y, dy, rows) {
+                    lines.push((1, at(s) - dx));
+                    if dx > 0 {
+                        lines.push((1, at(s) + dx));
+                    }
                 }
             }
-            fold_lines(o, &lines, true);
+            let slices: Vec<&[f64]> = lines
+                .iter()
+                .map(|&(g, k)| &(if g == 0 { prev } else { z })[k..k + cols])
+                .collect();
+            let o = &mut o[pad..pad + cols];
+            o.fill(f64::INFINITY);
+            fold_lines(o, &slices, true);
         };
-        if out.len() >= PAR_CELLS {
-            out.par_chunks_mut(cols).enumerate().for_each(combine);
+        if cols * rows >= PAR_CELLS {
+            self.cur
+                .par_chunks_mut(pc)
+                .enumerate()
+                .for_each_init(Vec::new, fill);
         } else {
-            out.chunks_mut(cols).enumerate().for_each(combine);
+            let mut lines = Vec::new();
+            self.cur
+                .chunks_mut(pc)
+                .enumerate()
+                .for_each(|c| fill(&mut lines, c));
         }
+    }
+}
+
+/// Dilation (the maxima of [`dilate`], over the same cells) of a grid given row by row, by bands
+/// of output rows, for callers that make the input rows on the fly and use each output row at
+/// once: SMRF's progressive filter dilates an erosion per radius, whose rows come from an
+/// [`ErosionSeries`], and only compares the opened rows with the previous radius'.
+///
+/// Each input row's maxima over the half-widths the element uses are kept, for the `2r + 1`
+/// input rows an output row reads, and each output row folds its `2r + 1` lines in registers
+/// ([`fold_lines`]): one load per line and column, where [`dilate`]'s source-row order loads
+/// and stores every output row once per line. A half-width is made from a smaller kept one as
+/// the maximum of two shifted reads ([`max_of_shifted`]; 18–21 of them for radius 28 where
+/// `dilate` widens 28 times with three reads). The selects come in another order than
+/// `dilate`'s, so where the grid holds both `0.0` and `−0.0` the zero's sign may differ, and
+/// NaN propagates differently (the grids dilated here are finite).
+pub struct RowDilation {
+    cols: usize,
+    /// `2r + 1` slots of input rows, each with its lines: the row itself, then its extremes
+    /// over the half-widths the element uses, ascending.
+    ring: Vec<f64>,
+    /// The output row.
+    out: Vec<f64>,
+}
+
+impl RowDilation {
+    /// Buffers for grids of `cols` columns.
+    pub fn new(cols: usize) -> RowDilation {
+        RowDilation {
+            cols,
+            ring: Vec::new(),
+            out: vec![0.0; cols],
+        }
+    }
+
+    /// Rows `band` of the dilation with radius `r` of the grid of `rows` rows whose row `s`
+    /// `input(s, row)` writes into `row`; calls `each(y, row)` with each output row `y`, in
+    /// order. Input rows are asked for once each, in order, from `band.start − r` to
+    /// `band.end − 1 + r` (those inside the grid).
+    pub fn dilate_band(
+        &mut self,
+        rows: usize,
+        r: usize,
+        shape: Shape,
+        band: std::ops::Range<usize>,
+        mut input: impl FnMut(usize, &mut [f64]),
+        mut each: impl FnMut(usize, &[f64]),
+    ) {
+        let cols = self.cols;
+        if band.is_empty() || cols == 0 {
+            return;
+        }
+        let widths = shape.widths(r, rows);
+        let max_dy = widths.len() - 1;
+        let wmax = widths[0];
+        // The half-widths kept per input row: those the element uses and those they are made
+        // from. Half-width 1 comes from the row itself (three terms); any other w from a kept
+        // a < w with 4a + 1 ≥ 2w, as the maxima over two windows of half-width a shifted by
+        // ∓(w − a), which together cover the window of half-width w (an extreme over the same
+        // cells as `dilate`'s, in another order).
+        const NONE: usize = usize::MAX;
+        let mut keep = vec![false; wmax + 1];
+        keep[0] = true;
+        fn need(keep: &mut [bool], w: usize) {
+            if keep[w] {
+                return;
+            }
+            if w >= 2 {
+                let m = (2 * w - 1).div_ceil(4);
+                if !keep[m..w].iter().any(|&k| k) {
+                    need(keep, m);
+                }
+            }
+            keep[w] = true;
+        }
+        for &w in &widths {
+            need(&mut keep, w);
+        }
+        // Line of each kept half-width in a slot (0: the input row), and the steps that make
+        // them: (line, half-width, line it comes from, its half-width).
+        let mut line_of = vec![NONE; wmax + 1];
+        let mut steps: Vec<(usize, usize, usize, usize)> = Vec::new();
+        let mut n_lines = 0;
+        for w in 0..=wmax {
+            if keep[w] {
+                line_of[w] = n_lines;
+                if w > 0 {
+                    let a = (0..w).rev().find(|&a| keep[a]).unwrap_or(0);
+                    steps.push((n_lines, w, line_of[a], a));
+                }
+                n_lines += 1;
+            }
+        }
+        let slots = 2 * max_dy + 1;
+        let slot_len = n_lines * cols;
+        if self.ring.len() < slots * slot_len {
+            self.ring.resize(slots * slot_len, 0.0);
+        }
+        let mut next = band.start.saturating_sub(max_dy);
+        for y in band {
+            let hi = (y + max_dy).min(rows - 1);
+            while next <= hi {
+                let k = (next % slots) * slot_len;
+                let slot = &mut self.ring[k..k + slot_len];
+                input(next, &mut slot[..cols]);
+                for &(l, w, from, a) in &steps {
+                    let (before, after) = slot.split_at_mut(l * cols);
+                    let (out, prev) = (&mut after[..cols], &before[from * cols..(from + 1) * cols]);
+                    if a + 1 == w && a == 0 {
+                        widen_from(out, prev, prev, 1, false);
+                    } else {
+                        debug_assert!(a < w && 4 * a + 1 >= 2 * w);
+                        max_of_shifted(out, prev, w - a);
+                    }
+                }
+                next += 1;
+            }
+            let ring = &self.ring;
+            let lines: Vec<&[f64]> = (y.saturating_sub(max_dy)..=hi)
+                .map(|s| {
+                    let k = (s % slots) * slot_len + line_of[widths[y.abs_diff(s)]] * cols;
+                    &ring[k..k + cols]
+                })
+                .collect();
+            self.out.fill(f64::NEG_INFINITY);
+            fold_lines(&mut self.out, &lines, false);
+            each(y, &self.out);
+        }
+    }
+}
+
+/// `out[c] = max(prev[c − d], prev[c + d])` with the indices clamped into the row (`prev` the
+/// maxima over half-width `a`, `0 < d ≤ a`): the maxima over half-width `a + d` where
+/// `4a + 1 ≥ 2(a + d)`, clipped at the row's ends as [`dilate`] clips them (the clamped window
+/// at an end covers the cells from the end to the window's far side).
+fn max_of_shifted(out: &mut [f64], prev: &[f64], d: usize) {
+    let n = out.len();
+    assert!(prev.len() == n && d > 0);
+    let at = |c: isize| prev[c.clamp(0, n as isize - 1) as usize];
+    let edge = |out: &mut [f64], cs: std::ops::Range<usize>| {
+        for c in cs {
+            let c = c as isize;
+            out[c as usize] = select(at(c + d as isize), at(c - d as isize), false);
+        }
+    };
+    // Columns with both terms inside the row: d ≤ c < n − d.
+    let (lo, hi) = (d.min(n), n.saturating_sub(d).max(d.min(n)));
+    edge(out, 0..lo);
+    edge(out, hi..n);
+    if hi == lo {
+        return;
+    }
+    // Here lo = d.
+    let (out, p) = (&mut out[lo..hi], prev);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked on the line above); for c < hi − lo,
+        // c + lo − d ≥ 0 and c + lo + d < n.
+        return unsafe { max_of_shifted_avx2(out, &p[lo - d..], &p[lo + d..]) };
+    }
+    for ((o, &l), &r) in out.iter_mut().zip(&p[lo - d..]).zip(&p[lo + d..]) {
+        *o = select(r, l, false);
+    }
+}
+
+/// `out[c] = select(right[c], left[c])` (the maximum) four columns per instruction.
+///
+/// # Safety
+/// The CPU must have AVX2; `left` and `right` must be at least as long as `out`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn max_of_shifted_avx2(out: &mut [f64], left: &[f64], right: &[f64]) {
+    use std::arch::x86_64::*;
+    let n = out.len();
+    assert!(left.len() >= n && right.len() >= n);
+    let body = n - n % 4;
+    let (po, pl, pr) = (out.as_mut_ptr(), left.as_ptr(), right.as_ptr());
+    let mut c = 0;
+    while c < body {
+        // SAFETY: c + 4 ≤ n, within the three slices (asserted above).
+        unsafe {
+            let v = _mm256_max_pd(_mm256_loadu_pd(pr.add(c)), _mm256_loadu_pd(pl.add(c)));
+            _mm256_storeu_pd(po.add(c), v);
+        }
+        c += 4;
+    }
+    for c in body..n {
+        out[c] = select(right[c], left[c], false);
     }
 }
 
@@ -1218,23 +1474,77 @@ mod tests {
         out
     }
 
+    /// Each radius of the series erodes as `erode` does (same values: the grids hold no `−0.0`),
+    /// beyond the grid's height too, on a small grid and on one eroded in parallel.
     #[test]
-    fn row_minima_erode_exactly_as_erode() {
-        let (cols, rows) = (41, 29);
-        let z: Vec<f64> = (0..cols * rows)
-            .map(|i| ((i * 7919) % 101) as f64 * 0.37 - (i % 13) as f64)
-            .collect();
-        let m = RowMinima::new(&z, cols, rows, 45).unwrap();
-        for shape in [Shape::Disk, Shape::Diamond] {
-            for r in [1, 2, 3, 7, 18, 30, 45] {
-                assert_eq!(
-                    m.erode(r, shape),
-                    erode(&z, cols, rows, r, shape),
-                    "{shape:?} r={r}"
-                );
+    fn erosion_series_erodes_as_erode() {
+        for (cols, rows, max_r) in [(41, 29, 45), (131, 127, 12)] {
+            let z: Vec<f64> = (0..cols * rows)
+                .map(|i| ((i * 7919) % 101) as f64 * 0.37 - (i % 13) as f64)
+                .collect();
+            for shape in [Shape::Disk, Shape::Diamond] {
+                let mut series = ErosionSeries::new(&z, cols, rows, max_r, shape);
+                assert_eq!(series.radius(), 0);
+                for r in 1..=max_r {
+                    series.advance();
+                    assert_eq!(series.radius(), r);
+                    let expect = erode(&z, cols, rows, r, shape);
+                    for y in 0..rows {
+                        assert_eq!(
+                            series.row(y),
+                            &expect[y * cols..(y + 1) * cols],
+                            "{shape:?} r={r} row {y}"
+                        );
+                    }
+                }
             }
         }
-        assert!(RowMinima::new(&z, cols, rows, RowMinima::MAX_VALUES).is_none());
+    }
+
+    /// Band by band, with input rows made on demand, the dilation's values are `dilate`'s
+    /// (infinities included; the grid holds no `−0.0`), and every input row is asked for once,
+    /// in order.
+    #[test]
+    fn row_dilation_dilates_as_dilate() {
+        for (cols, rows) in [(23, 31), (97, 41)] {
+            let mut z: Vec<f64> = (0..cols * rows)
+                .map(|i| ((i * 7919) % 101) as f64 * 0.37 - (i % 13) as f64)
+                .collect();
+            z[40] = f64::INFINITY;
+            z[300] = f64::INFINITY;
+            z[500] = f64::NEG_INFINITY;
+            let mut d = RowDilation::new(cols);
+            for shape in [Shape::Disk, Shape::Diamond] {
+                for r in [1, 2, 3, 7, 13, 18, 25, 28, 40] {
+                    let expect = dilate(&z, cols, rows, r, shape);
+                    for band in [0..rows, 0..5, 5..17, 30..31] {
+                        let (mut asked, mut got) = (Vec::new(), Vec::new());
+                        d.dilate_band(
+                            rows,
+                            r,
+                            shape,
+                            band.clone(),
+                            |s, row| {
+                                asked.push(s);
+                                row.copy_from_slice(&z[s * cols..(s + 1) * cols]);
+                            },
+                            |y, row| got.push((y, row.to_vec())),
+                        );
+                        let reach = r.min(rows - 1);
+                        let want: Vec<usize> = (band.start.saturating_sub(reach)
+                            ..(band.end + reach).min(rows))
+                            .collect();
+                        assert_eq!(asked, want, "{shape:?} r={r} {band:?}");
+                        assert_eq!(got.len(), band.len());
+                        for (k, (y, row)) in got.iter().enumerate() {
+                            assert_eq!(*y, band.start + k);
+                            let e = &expect[y * cols..(y + 1) * cols];
+                            assert_eq!(row, e, "{cols}x{rows} {shape:?} r={r} row {y}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
