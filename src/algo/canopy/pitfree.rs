@@ -190,15 +190,16 @@ fn rasterize_layer(
     edge_above: Option<f64>,
     edge: f64,
 ) {
+    let mut cells = Cells::new(out);
     layer_triangles(tin, first_new, edge_above, edge, |corners| {
-        rasterize_triangle(out, corners, edge)
+        cells.triangle(corners, edge)
     });
 }
 
-/// Calls `f` with the corners (in [`canonical`] order) of each triangle of `tin` that
-/// [`rasterize_layer`] has to rasterize (it may still fail `edge`), each once. A scan of the
-/// flat triangle array with a test of the corner indices costs a few instructions a triangle,
-/// less than finding the new triangles around the new vertices.
+/// Calls `f` with the corners (in the triangulation's order; [`canonical`] before use) of each
+/// triangle of `tin` that [`rasterize_layer`] has to rasterize (it may still fail `edge`), each
+/// once. A scan of the flat triangle array with a test of the corner indices costs a few
+/// instructions a triangle, less than finding the new triangles around the new vertices.
 fn layer_triangles(
     tin: &Tin,
     first_new: usize,
@@ -211,15 +212,14 @@ fn layer_triangles(
         Some(above) => above > 0.0 && (edge <= 0.0 || edge > above),
     };
     let first_new = first_new as u32;
-    for t in 0..tin.num_triangles() {
-        let c = tin.triangle(t);
-        let old = c[0] < first_new && c[1] < first_new && c[2] < first_new;
+    for c in tin.origin.chunks_exact(4) {
+        let old = c[0].max(c[1]).max(c[2]) < first_new;
         if old && edge_above.is_some() && !old_may_pass {
             continue;
         }
-        let corners = canonical(c.map(|i| tin.verts[i as usize]));
+        let corners = [c[0], c[1], c[2]].map(|i| tin.verts[i as usize]);
         // An old triangle is rasterized only if it failed the limit above (or there is no
-        // layer above).
+        // layer above). [`within`] does not depend on the corners' order.
         if old && edge_above.is_some_and(|above| within(&corners, above)) {
             continue;
         }
@@ -245,8 +245,9 @@ fn canonical(corners: [V; 3]) -> [V; 3] {
     [a, b, c]
 }
 
-/// Whether no edge of the triangle (corners in [`canonical`] order) is longer than `max_edge`
-/// (0 = no limit).
+/// Whether no edge of the triangle is longer than `max_edge` (0 = no limit). The same answer in
+/// any corner order: the three squared lengths are the same floats (`p - q` is `-(q - p)`
+/// exactly).
 #[inline]
 fn within(&[a, b, c]: &[V; 3], max_edge: f64) -> bool {
     if max_edge <= 0.0 {
@@ -257,76 +258,142 @@ fn within(&[a, b, c]: &[V; 3], max_edge: f64) -> bool {
     !(d2(a, b) > m2 || d2(b, c) > m2 || d2(c, a) > m2)
 }
 
-/// Rasterizes one triangle, corners in [`canonical`] order, when it is [`within`] `max_edge`
-/// (maximum with what the cell holds).
-///
-/// The triangles are about one cell in size, so the work per triangle, not per cell, dominates:
-/// the cell range comes from float-to-integer conversions instead of `floor`/`ceil` calls, and a
-/// cell's barycentric coordinates are computed only for the cells of the bounding box.
-fn rasterize_triangle(out: &mut Raster<f32>, corners: [V; 3], max_edge: f64) {
-    if !within(&corners, max_edge) {
-        return;
+/// The CHM's cells as a flat row-major slice, with the grid's numbers at hand, for
+/// [`Cells::triangle`].
+struct Cells<'a> {
+    data: &'a mut [f32],
+    x_min: f64,
+    y_max: f64,
+    res_m: f64,
+    ncols: usize,
+    nrows: usize,
+}
+
+impl<'a> Cells<'a> {
+    fn new(out: &'a mut Raster<f32>) -> Cells<'a> {
+        let g = out.grid;
+        let data = out
+            .data
+            .as_slice_mut()
+            .expect("a new raster is in standard layout");
+        Cells {
+            data,
+            x_min: g.x_min,
+            y_max: g.y_max,
+            res_m: g.res_m,
+            ncols: g.ncols,
+            nrows: g.nrows,
+        }
     }
-    let [a, b, c] = corners;
-    let det = (b.y - c.y) * (a.x - c.x) + (c.x - b.x) * (a.y - c.y);
-    if det.abs() < 1e-12 {
-        return;
-    }
-    let g = out.grid;
-    // After the (x, y) sort, a has the smallest x and c the largest.
-    let (xmin, xmax) = (a.x, c.x);
-    let ymin = a.y.min(b.y).min(c.y);
-    let ymax = a.y.max(b.y).max(c.y);
-    // Cells whose centre lies in the triangle's bounding box: columns
-    // ceil((xmin - x_min)/res - 0.5) ..= floor((xmax - x_min)/res - 0.5), clipped to the grid.
-    let Some((c0, c1)) = index_range(
-        (xmin - g.x_min) / g.res_m - 0.5,
-        (xmax - g.x_min) / g.res_m - 0.5,
-        g.ncols,
-    ) else {
-        return;
-    };
-    let Some((r0, r1)) = index_range(
-        (g.y_max - ymax) / g.res_m - 0.5,
-        (g.y_max - ymin) / g.res_m - 0.5,
-        g.nrows,
-    ) else {
-        return;
-    };
-    let eps = 1e-9;
-    for row in r0..=r1 {
-        for col in c0..=c1 {
-            let (px, py) = g.centre(row, col);
-            let l0 = ((b.y - c.y) * (px - c.x) + (c.x - b.x) * (py - c.y)) / det;
-            let l1 = ((c.y - a.y) * (px - c.x) + (a.x - c.x) * (py - c.y)) / det;
-            let l2 = 1.0 - l0 - l1;
-            if l0 < -eps || l1 < -eps || l2 < -eps {
-                continue;
-            }
-            let z = (l0 * a.h + l1 * b.h + l2 * c.h) as f32;
-            let v = &mut out.data[[row, col]];
-            if *v == CHM_NODATA || z > *v {
-                *v = z;
+
+    /// Rasterizes one triangle when it is [`within`] `max_edge` (maximum with what the cell
+    /// holds), the corners first put in [`canonical`] order.
+    ///
+    /// The triangles are about one cell in size, so the work per triangle, not per cell,
+    /// dominates: the bounding box comes first (from the corners in any order: the same
+    /// values), so that a triangle around no cell centre costs no sort; the cell range comes
+    /// from float-to-integer conversions instead of `floor`/`ceil` calls; and a cell's
+    /// barycentric coordinates are computed only for the cells of the bounding box, with the
+    /// centre's coordinates of [`Grid::centre`] (the same expressions).
+    #[inline]
+    fn triangle(&mut self, corners: [V; 3], max_edge: f64) {
+        if !within(&corners, max_edge) {
+            return;
+        }
+        let [p, q, r] = corners;
+        let (xmin, xmax) = (min3(p.x, q.x, r.x), max3(p.x, q.x, r.x));
+        let (ymin, ymax) = (min3(p.y, q.y, r.y), max3(p.y, q.y, r.y));
+        // Cells whose centre lies in the triangle's bounding box: columns
+        // ceil((xmin - x_min)/res - 0.5) ..= floor((xmax - x_min)/res - 0.5), clipped to the
+        // grid.
+        let Some((c0, c1)) = index_range(
+            (xmin - self.x_min) / self.res_m - 0.5,
+            (xmax - self.x_min) / self.res_m - 0.5,
+            self.ncols,
+        ) else {
+            return;
+        };
+        let Some((r0, r1)) = index_range(
+            (self.y_max - ymax) / self.res_m - 0.5,
+            (self.y_max - ymin) / self.res_m - 0.5,
+            self.nrows,
+        ) else {
+            return;
+        };
+        let [a, b, c] = canonical(corners);
+        let det = (b.y - c.y) * (a.x - c.x) + (c.x - b.x) * (a.y - c.y);
+        if det.abs() < 1e-12 {
+            return;
+        }
+        let eps = 1e-9;
+        for row in r0..=r1 {
+            // `as u32` then `as f64`: the same value as `row as f64` (row < 2^31), in one
+            // conversion instruction instead of the unsigned 64-bit sequence.
+            let py = self.y_max - (row as u32 as f64 + 0.5) * self.res_m;
+            let line = row * self.ncols;
+            for col in c0..=c1 {
+                let px = self.x_min + (col as u32 as f64 + 0.5) * self.res_m;
+                let l0 = ((b.y - c.y) * (px - c.x) + (c.x - b.x) * (py - c.y)) / det;
+                let l1 = ((c.y - a.y) * (px - c.x) + (a.x - c.x) * (py - c.y)) / det;
+                let l2 = 1.0 - l0 - l1;
+                if l0 < -eps || l1 < -eps || l2 < -eps {
+                    continue;
+                }
+                let z = (l0 * a.h + l1 * b.h + l2 * c.h) as f32;
+                let v = &mut self.data[line + col];
+                if *v == CHM_NODATA || z > *v {
+                    *v = z;
+                }
             }
         }
     }
 }
 
-/// The integers `ceil(lo)..=floor(hi)` within `0..n`, or `None` when there is none.
-#[inline]
+#[inline(always)]
+fn min3(a: f64, b: f64, c: f64) -> f64 {
+    let m = if b < a { b } else { a };
+    if c < m {
+        c
+    } else {
+        m
+    }
+}
+
+#[inline(always)]
+fn max3(a: f64, b: f64, c: f64) -> f64 {
+    let m = if b > a { b } else { a };
+    if c > m {
+        c
+    } else {
+        m
+    }
+}
+
+/// The integers `ceil(lo)..=floor(hi)` within `0..n` (`n < 2^31`), or `None` when there is
+/// none.
+#[inline(always)]
 fn index_range(lo: f64, hi: f64, n: usize) -> Option<(usize, usize)> {
-    if !(hi >= 0.0 && lo < n as f64) || n == 0 {
+    debug_assert!(n < 1 << 31);
+    if !(hi >= 0.0 && lo < n as u32 as f64) || n == 0 {
         return None;
     }
-    // lo < n and hi ≥ 0: both conversions are in range; `as` truncates toward zero, which is
-    // floor for non-negative values.
+    // Now lo < n and hi ≥ 0 (neither NaN): the conversions below see finite values in
+    // (0, n) and [0, n), so truncation toward zero is floor and fits an i32.
     let first = if lo <= 0.0 {
         0
     } else {
-        let t = lo as usize;
-        t + ((t as f64) < lo) as usize
+        debug_assert!(lo > 0.0 && lo < n as f64);
+        // SAFETY: lo is finite and in (0, n), n < 2^31 (checked above).
+        let t = unsafe { lo.to_int_unchecked::<i32>() };
+        (t + ((t as f64) < lo) as i32) as usize
     };
-    let last = if hi >= n as f64 { n - 1 } else { hi as usize };
+    let last = if hi >= n as u32 as f64 {
+        n - 1
+    } else {
+        debug_assert!((0.0..n as f64).contains(&hi));
+        // SAFETY: hi is finite and in [0, n), n < 2^31 (checked above).
+        (unsafe { hi.to_int_unchecked::<i32>() }) as usize
+    };
     (first <= last).then_some((first, last))
 }
 
@@ -434,12 +501,9 @@ mod tests {
             let edge = p.max_edge_m[(t != 0.0) as usize];
             let tin: DelaunayTriangulation<V> =
                 DelaunayTriangulation::bulk_load(verts.clone()).unwrap();
+            let mut cells = Cells::new(&mut out);
             for face in tin.inner_faces() {
-                rasterize_triangle(
-                    &mut out,
-                    canonical(face.vertices().map(|v| *v.data())),
-                    edge,
-                );
+                cells.triangle(face.vertices().map(|v| *v.data()), edge);
             }
         }
         out
@@ -543,7 +607,9 @@ mod tests {
         // Limits under which no old triangle is rasterized again.
         for (above, edge) in [(1.0, 1.0), (1.0, 0.5), (0.0, 1.0), (0.0, 0.0)] {
             let mut got = vec![];
-            layer_triangles(&tin, first_new, Some(above), edge, |c| got.push(key(c)));
+            layer_triangles(&tin, first_new, Some(above), edge, |c| {
+                got.push(key(canonical(c)))
+            });
             got.sort_unstable();
             assert_eq!(got, expected, "{above} {edge}");
         }
@@ -559,12 +625,14 @@ mod tests {
         expected.sort_unstable();
         assert!(expected.len() > n_with_new + 20);
         let mut got = vec![];
-        layer_triangles(&tin, first_new, Some(1.0), 0.0, |c| got.push(key(c)));
+        layer_triangles(&tin, first_new, Some(1.0), 0.0, |c| {
+            got.push(key(canonical(c)))
+        });
         got.sort_unstable();
         assert_eq!(got, expected);
         // No layer above: every triangle.
         let mut got = vec![];
-        layer_triangles(&tin, first_new, None, 1.0, |c| got.push(key(c)));
+        layer_triangles(&tin, first_new, None, 1.0, |c| got.push(key(canonical(c))));
         assert_eq!(got.len(), reference.num_inner_faces());
     }
 
