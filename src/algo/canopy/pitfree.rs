@@ -102,6 +102,8 @@ pub fn pitfree(points: &HeightPoints, grid: &Grid, p: &PitfreeParams) -> Result<
     // most 2n triangles), so that the arrays are not copied as they grow.
     let n: usize = bands.iter().map(Vec::len).sum();
     let mut tin = Tin::with_capacity(n);
+    let space = CellSpace::of(grid);
+    let mut spans: Vec<Span> = Vec::with_capacity(n);
     let mut edge_above = None;
     for j in (0..layers).rev() {
         let first_new = tin.num_vertices();
@@ -109,8 +111,10 @@ pub fn pitfree(points: &HeightPoints, grid: &Grid, p: &PitfreeParams) -> Result<
             tin.insert(v)
                 .map_err(|e| Error::data("pit-free CHM", format!("triangulation failed: {e:?}")))?;
         }
+        // (A vertex replaced by one at its position keeps its span.)
+        spans.extend(tin.verts[first_new..].iter().map(|v| space.span(v)));
         let edge = edge_of(ths[j]);
-        rasterize_layer(&mut out, &tin, first_new, edge_above, edge);
+        rasterize_layer(&mut out, &tin, &spans, first_new, edge_above, edge);
         edge_above = Some(edge);
     }
     Ok(out)
@@ -144,13 +148,28 @@ fn highest_first_returns(points: &HeightPoints, res_m: f64, subcircle_m: f64) ->
         }
     };
     let mut best: Vec<(f64, u64)> = vec![(0.0, EMPTY); g.len()];
+    // `Grid::cell_of`, with its expressions, its bounds in the same order and the same
+    // results (NaN included: `as` gives 0), the conversions to `u32` instead of `usize`
+    // (the same values below 2^32, fewer instructions).
+    debug_assert!(g.ncols < 1 << 32 && g.nrows < 1 << 32);
+    let (x_min, y_min, res) = (g.x_min, g.y_min(), g.res_m);
+    let (ncols_f, nrows_f) = (g.ncols as f64, g.nrows as f64);
+    let cell_of = |x: f64, y: f64| {
+        let c = (x - x_min) / res;
+        let k = (y - y_min) / res;
+        if c < 0.0 || k < 0.0 || c >= ncols_f || k >= nrows_f {
+            None
+        } else {
+            Some((g.nrows - 1 - k as u32 as usize, c as u32 as usize))
+        }
+    };
     for i in 0..points.len() {
         if !points.first_return[i] {
             continue;
         }
         for (k, &(dx, dy)) in offsets.iter().enumerate() {
             let (x, y, h) = (points.x[i] + dx, points.y[i] + dy, points.h[i]);
-            if let Some((row, col)) = g.cell_of(x, y) {
+            if let Some((row, col)) = cell_of(x, y) {
                 let b = &mut best[row * g.ncols + col];
                 // Ties keep the point with the smaller (x, y), whatever the input order.
                 let better = b.1 == EMPTY
@@ -186,44 +205,46 @@ fn highest_first_returns(points: &HeightPoints, res_m: f64, subcircle_m: f64) ->
 fn rasterize_layer(
     out: &mut Raster<f32>,
     tin: &Tin,
+    spans: &[Span],
     first_new: usize,
     edge_above: Option<f64>,
     edge: f64,
 ) {
-    layer_triangles(tin, first_new, edge_above, edge, |corners| {
-        rasterize_triangle(out, corners, edge)
+    let mut cells = Cells::new(out);
+    layer_triangles(tin, first_new, edge_above, edge, |idx, corners| {
+        cells.triangle(corners, idx.map(|i| spans[i as usize]), edge)
     });
 }
 
-/// Calls `f` with the corners (in [`canonical`] order) of each triangle of `tin` that
-/// [`rasterize_layer`] has to rasterize (it may still fail `edge`), each once. A scan of the
-/// flat triangle array with a test of the corner indices costs a few instructions a triangle,
-/// less than finding the new triangles around the new vertices.
+/// Calls `f` with the vertex indices and the corners (in the triangulation's order;
+/// [`canonical`] before use) of each triangle of `tin` that [`rasterize_layer`] has to rasterize
+/// (it may still fail `edge`), each once. A scan of the flat triangle array with a test of the corner indices costs a few
+/// instructions a triangle, less than finding the new triangles around the new vertices.
 fn layer_triangles(
     tin: &Tin,
     first_new: usize,
     edge_above: Option<f64>,
     edge: f64,
-    mut f: impl FnMut([V; 3]),
+    mut f: impl FnMut([u32; 3], [V; 3]),
 ) {
     let old_may_pass = match edge_above {
         None => true,
         Some(above) => above > 0.0 && (edge <= 0.0 || edge > above),
     };
     let first_new = first_new as u32;
-    for t in 0..tin.num_triangles() {
-        let c = tin.triangle(t);
-        let old = c[0] < first_new && c[1] < first_new && c[2] < first_new;
+    for c in tin.origin.chunks_exact(4) {
+        let old = c[0].max(c[1]).max(c[2]) < first_new;
         if old && edge_above.is_some() && !old_may_pass {
             continue;
         }
-        let corners = canonical(c.map(|i| tin.verts[i as usize]));
+        let idx = [c[0], c[1], c[2]];
+        let corners = idx.map(|i| tin.verts[i as usize]);
         // An old triangle is rasterized only if it failed the limit above (or there is no
-        // layer above).
+        // layer above). [`within`] does not depend on the corners' order.
         if old && edge_above.is_some_and(|above| within(&corners, above)) {
             continue;
         }
-        f(corners);
+        f(idx, corners);
     }
 }
 
@@ -245,8 +266,9 @@ fn canonical(corners: [V; 3]) -> [V; 3] {
     [a, b, c]
 }
 
-/// Whether no edge of the triangle (corners in [`canonical`] order) is longer than `max_edge`
-/// (0 = no limit).
+/// Whether no edge of the triangle is longer than `max_edge` (0 = no limit). The same answer in
+/// any corner order: the three squared lengths are the same floats (`p - q` is `-(q - p)`
+/// exactly).
 #[inline]
 fn within(&[a, b, c]: &[V; 3], max_edge: f64) -> bool {
     if max_edge <= 0.0 {
@@ -257,77 +279,138 @@ fn within(&[a, b, c]: &[V; 3], max_edge: f64) -> bool {
     !(d2(a, b) > m2 || d2(b, c) > m2 || d2(c, a) > m2)
 }
 
-/// Rasterizes one triangle, corners in [`canonical`] order, when it is [`within`] `max_edge`
-/// (maximum with what the cell holds).
+/// A vertex's place among the cell centres, for the cell range of the triangles around it:
+/// `[ceil(u), floor(u), ceil(w), floor(w)]` of its column and row coordinates
+/// `u = (x - x_min)/res - 0.5` and `w = (y_max - y)/res - 0.5` (clamped to ±(2^31 - 2)).
 ///
-/// The triangles are about one cell in size, so the work per triangle, not per cell, dominates:
-/// the cell range comes from float-to-integer conversions instead of `floor`/`ceil` calls, and a
-/// cell's barycentric coordinates are computed only for the cells of the bounding box.
-fn rasterize_triangle(out: &mut Raster<f32>, corners: [V; 3], max_edge: f64) {
-    if !within(&corners, max_edge) {
-        return;
-    }
-    let [a, b, c] = corners;
-    let det = (b.y - c.y) * (a.x - c.x) + (c.x - b.x) * (a.y - c.y);
-    if det.abs() < 1e-12 {
-        return;
-    }
-    let g = out.grid;
-    // After the (x, y) sort, a has the smallest x and c the largest.
-    let (xmin, xmax) = (a.x, c.x);
-    let ymin = a.y.min(b.y).min(c.y);
-    let ymax = a.y.max(b.y).max(c.y);
-    // Cells whose centre lies in the triangle's bounding box: columns
-    // ceil((xmin - x_min)/res - 0.5) ..= floor((xmax - x_min)/res - 0.5), clipped to the grid.
-    let Some((c0, c1)) = index_range(
-        (xmin - g.x_min) / g.res_m - 0.5,
-        (xmax - g.x_min) / g.res_m - 0.5,
-        g.ncols,
-    ) else {
-        return;
-    };
-    let Some((r0, r1)) = index_range(
-        (g.y_max - ymax) / g.res_m - 0.5,
-        (g.y_max - ymin) / g.res_m - 0.5,
-        g.nrows,
-    ) else {
-        return;
-    };
-    let eps = 1e-9;
-    for row in r0..=r1 {
-        for col in c0..=c1 {
-            let (px, py) = g.centre(row, col);
-            let l0 = ((b.y - c.y) * (px - c.x) + (c.x - b.x) * (py - c.y)) / det;
-            let l1 = ((c.y - a.y) * (px - c.x) + (a.x - c.x) * (py - c.y)) / det;
-            let l2 = 1.0 - l0 - l1;
-            if l0 < -eps || l1 < -eps || l2 < -eps {
-                continue;
-            }
-            let z = (l0 * a.h + l1 * b.h + l2 * c.h) as f32;
-            let v = &mut out.data[[row, col]];
-            if *v == CHM_NODATA || z > *v {
-                *v = z;
-            }
+/// The columns whose centre lies in a triangle's bounding box are `ceil(u(xmin))..=
+/// floor(u(xmax))`; `u` is a monotone function of `x` (each operation is correctly rounded), so
+/// `u(xmin)` is the least `u` of the corners and `ceil(u(xmin))` the least of their `ceil(u)`
+/// (the same for the largest, and for the rows with `w`, decreasing in `y`). With the spans
+/// computed once a vertex, a triangle's cell range is a few integer minima and maxima instead
+/// of four divisions and float-to-integer conversions; the range is the same. (The clamping
+/// changes no range either: a clamped value lies beyond every index of a grid of fewer than
+/// 2^31 - 2 columns or rows, as the true one does.)
+type Span = [i32; 4];
+
+/// The grid's numbers that place a point among the cell centres.
+#[derive(Clone, Copy)]
+struct CellSpace {
+    x_min: f64,
+    y_max: f64,
+    res_m: f64,
+    ncols: usize,
+    nrows: usize,
+}
+
+impl CellSpace {
+    fn of(g: &Grid) -> CellSpace {
+        debug_assert!(g.ncols < (1 << 31) - 2 && g.nrows < (1 << 31) - 2);
+        CellSpace {
+            x_min: g.x_min,
+            y_max: g.y_max,
+            res_m: g.res_m,
+            ncols: g.ncols,
+            nrows: g.nrows,
         }
+    }
+
+    /// The [`Span`] of `v`.
+    fn span(&self, v: &V) -> Span {
+        let u = (v.x - self.x_min) / self.res_m - 0.5;
+        let w = (self.y_max - v.y) / self.res_m - 0.5;
+        let [cu, fu] = ceil_floor(u);
+        let [cw, fw] = ceil_floor(w);
+        [cu, fu, cw, fw]
     }
 }
 
-/// The integers `ceil(lo)..=floor(hi)` within `0..n`, or `None` when there is none.
-#[inline]
-fn index_range(lo: f64, hi: f64, n: usize) -> Option<(usize, usize)> {
-    if !(hi >= 0.0 && lo < n as f64) || n == 0 {
-        return None;
+/// `[ceil(v), floor(v)]` of `v` clamped to ±(2^31 - 2) (a NaN, never given, gives 0).
+fn ceil_floor(v: f64) -> [i32; 2] {
+    const M: f64 = (i32::MAX - 1) as f64;
+    let v = v.clamp(-M, M);
+    // |v| < 2^31: the truncation is exact and the results stay in range.
+    let t = v as i32;
+    [t + ((t as f64) < v) as i32, t - ((t as f64) > v) as i32]
+}
+
+/// The CHM's cells as a flat row-major slice, with the grid's numbers at hand, for
+/// [`Cells::triangle`].
+struct Cells<'a> {
+    data: &'a mut [f32],
+    x_min: f64,
+    y_max: f64,
+    res_m: f64,
+    ncols: usize,
+    nrows: usize,
+}
+
+impl<'a> Cells<'a> {
+    fn new(out: &'a mut Raster<f32>) -> Cells<'a> {
+        let space = CellSpace::of(&out.grid);
+        let data = out
+            .data
+            .as_slice_mut()
+            .expect("a new raster is in standard layout");
+        Cells {
+            data,
+            x_min: space.x_min,
+            y_max: space.y_max,
+            res_m: space.res_m,
+            ncols: space.ncols,
+            nrows: space.nrows,
+        }
     }
-    // lo < n and hi ≥ 0: both conversions are in range; `as` truncates toward zero, which is
-    // floor for non-negative values.
-    let first = if lo <= 0.0 {
-        0
-    } else {
-        let t = lo as usize;
-        t + ((t as f64) < lo) as usize
-    };
-    let last = if hi >= n as f64 { n - 1 } else { hi as usize };
-    (first <= last).then_some((first, last))
+
+    /// Rasterizes one triangle when it is [`within`] `max_edge` (maximum with what the cell
+    /// holds), the corners first put in [`canonical`] order; `spans` are the corners'
+    /// [`Span`]s.
+    ///
+    /// The triangles are about one cell in size, so the work per triangle, not per cell,
+    /// dominates: the cell range comes first, from the spans (integer minima and maxima), so
+    /// that a triangle around no cell centre costs no more; and a cell's barycentric
+    /// coordinates are computed only for the cells of the bounding box, with the centre's
+    /// coordinates of [`Grid::centre`] (the same expressions).
+    #[inline]
+    fn triangle(&mut self, corners: [V; 3], spans: [Span; 3], max_edge: f64) {
+        let [p, q, r] = spans;
+        // Columns ceil(u(xmin))..=floor(u(xmax)) and rows ceil(w(ymax))..=floor(w(ymin)),
+        // clipped to the grid.
+        let c0 = p[0].min(q[0]).min(r[0]).max(0);
+        let c1 = p[1].max(q[1]).max(r[1]).min(self.ncols as i32 - 1);
+        let r0 = p[2].min(q[2]).min(r[2]).max(0);
+        let r1 = p[3].max(q[3]).max(r[3]).min(self.nrows as i32 - 1);
+        if c0 > c1 || r0 > r1 || !within(&corners, max_edge) {
+            return;
+        }
+        let (c0, c1, r0, r1) = (c0 as usize, c1 as usize, r0 as usize, r1 as usize);
+        let [a, b, c] = canonical(corners);
+        let det = (b.y - c.y) * (a.x - c.x) + (c.x - b.x) * (a.y - c.y);
+        if det.abs() < 1e-12 {
+            return;
+        }
+        let eps = 1e-9;
+        for row in r0..=r1 {
+            // `as u32` then `as f64`: the same value as `row as f64` (row < 2^31), in one
+            // conversion instruction instead of the unsigned 64-bit sequence.
+            let py = self.y_max - (row as u32 as f64 + 0.5) * self.res_m;
+            let line = row * self.ncols;
+            for col in c0..=c1 {
+                let px = self.x_min + (col as u32 as f64 + 0.5) * self.res_m;
+                let l0 = ((b.y - c.y) * (px - c.x) + (c.x - b.x) * (py - c.y)) / det;
+                let l1 = ((c.y - a.y) * (px - c.x) + (a.x - c.x) * (py - c.y)) / det;
+                let l2 = 1.0 - l0 - l1;
+                if l0 < -eps || l1 < -eps || l2 < -eps {
+                    continue;
+                }
+                let z = (l0 * a.h + l1 * b.h + l2 * c.h) as f32;
+                let v = &mut self.data[line + col];
+                if *v == CHM_NODATA || z > *v {
+                    *v = z;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -434,12 +517,11 @@ mod tests {
             let edge = p.max_edge_m[(t != 0.0) as usize];
             let tin: DelaunayTriangulation<V> =
                 DelaunayTriangulation::bulk_load(verts.clone()).unwrap();
+            let space = CellSpace::of(grid);
+            let mut cells = Cells::new(&mut out);
             for face in tin.inner_faces() {
-                rasterize_triangle(
-                    &mut out,
-                    canonical(face.vertices().map(|v| *v.data())),
-                    edge,
-                );
+                let corners = face.vertices().map(|v| *v.data());
+                cells.triangle(corners, corners.map(|v| space.span(&v)), edge);
             }
         }
         out
@@ -543,7 +625,9 @@ mod tests {
         // Limits under which no old triangle is rasterized again.
         for (above, edge) in [(1.0, 1.0), (1.0, 0.5), (0.0, 1.0), (0.0, 0.0)] {
             let mut got = vec![];
-            layer_triangles(&tin, first_new, Some(above), edge, |c| got.push(key(c)));
+            layer_triangles(&tin, first_new, Some(above), edge, |_, c| {
+                got.push(key(canonical(c)))
+            });
             got.sort_unstable();
             assert_eq!(got, expected, "{above} {edge}");
         }
@@ -559,13 +643,87 @@ mod tests {
         expected.sort_unstable();
         assert!(expected.len() > n_with_new + 20);
         let mut got = vec![];
-        layer_triangles(&tin, first_new, Some(1.0), 0.0, |c| got.push(key(c)));
+        layer_triangles(&tin, first_new, Some(1.0), 0.0, |_, c| {
+            got.push(key(canonical(c)))
+        });
         got.sort_unstable();
         assert_eq!(got, expected);
         // No layer above: every triangle.
         let mut got = vec![];
-        layer_triangles(&tin, first_new, None, 1.0, |c| got.push(key(c)));
+        layer_triangles(&tin, first_new, None, 1.0, |_, c| {
+            got.push(key(canonical(c)))
+        });
         assert_eq!(got.len(), reference.num_inner_faces());
+    }
+
+    #[test]
+    fn spans_give_the_cells_of_the_bounding_box() {
+        // Corners in and around the grid, some on cell-centre lines; the cell range from the
+        // spans equals the one from the bounding box (ceil/floor of its cell coordinates,
+        // clipped to the grid), also where it is empty.
+        let g = Grid {
+            x_min: 520_000.0,
+            y_max: 3_400_200.0,
+            res_m: 0.5,
+            ncols: 40,
+            nrows: 30,
+        };
+        let space = CellSpace::of(&g);
+        let mut rnd = crate::testdata::uniform(13);
+        // Triangles of about a cell, some corners on a line of cell centres.
+        let mut coord = |base: f64, spread: f64| {
+            let t = base + (rnd() - 0.5) * spread;
+            if rnd() < 0.2 {
+                ((t - 0.25) / 0.5).round() * 0.5 + 0.25
+            } else {
+                t
+            }
+        };
+        let (mut empty, mut some) = (0, 0);
+        for _ in 0..20_000 {
+            let (bx, by) = (coord(520_010.0, 26.0), coord(3_400_192.5, 21.0));
+            let v: [V; 3] = std::array::from_fn(|_| V {
+                x: coord(bx, 0.8),
+                y: coord(by, 0.8),
+                h: 0.0,
+            });
+            let range = |lo: f64, hi: f64, n: usize| {
+                let (first, last) = (lo.ceil().max(0.0), hi.floor().min(n as f64 - 1.0));
+                (first <= last).then_some((first as i32, last as i32))
+            };
+            let xmin = v.iter().map(|p| p.x).fold(f64::INFINITY, f64::min);
+            let xmax = v.iter().map(|p| p.x).fold(f64::NEG_INFINITY, f64::max);
+            let ymin = v.iter().map(|p| p.y).fold(f64::INFINITY, f64::min);
+            let ymax = v.iter().map(|p| p.y).fold(f64::NEG_INFINITY, f64::max);
+            let cols = range(
+                (xmin - g.x_min) / g.res_m - 0.5,
+                (xmax - g.x_min) / g.res_m - 0.5,
+                g.ncols,
+            );
+            let rows = range(
+                (g.y_max - ymax) / g.res_m - 0.5,
+                (g.y_max - ymin) / g.res_m - 0.5,
+                g.nrows,
+            );
+            let s = v.map(|p| space.span(&p));
+            let c0 = s[0][0].min(s[1][0]).min(s[2][0]).max(0);
+            let c1 = s[0][1].max(s[1][1]).max(s[2][1]).min(g.ncols as i32 - 1);
+            let r0 = s[0][2].min(s[1][2]).min(s[2][2]).max(0);
+            let r1 = s[0][3].max(s[1][3]).max(s[2][3]).min(g.nrows as i32 - 1);
+            assert_eq!((c0 <= c1).then_some((c0, c1)), cols, "{v:?}");
+            assert_eq!((r0 <= r1).then_some((r0, r1)), rows, "{v:?}");
+            if cols.is_some() && rows.is_some() {
+                some += 1;
+            } else {
+                empty += 1;
+            }
+        }
+        assert!(some > 1000 && empty > 1000, "{some} {empty}");
+        // Far outside, clamped.
+        assert_eq!(ceil_floor(1e300), [i32::MAX - 1; 2]);
+        assert_eq!(ceil_floor(-1e300), [-(i32::MAX - 1); 2]);
+        assert_eq!(ceil_floor(-2.5), [-2, -3]);
+        assert_eq!(ceil_floor(3.0), [3, 3]);
     }
 
     #[test]

@@ -20,12 +20,14 @@ fn cross(o: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
 pub fn convex_hull(pts: &[[f64; 2]]) -> Vec<[f64; 2]> {
     // Sorted in `(x, y)` `total_cmp` order, as integer keys (cheaper comparisons than
     // `total_cmp` closures); equal keys are equal bit patterns, so an unstable sort gives the
-    // same sequence.
-    let mut k: Vec<[i64; 2]> = pts
-        .iter()
-        .filter(|q| q[0].is_finite() && q[1].is_finite())
-        .map(|q| q.map(total_key))
-        .collect();
+    // same sequence. (Room for all the points first: a filtered iterator would collect by
+    // doubling, with its copies.)
+    let mut k: Vec<[i64; 2]> = Vec::with_capacity(pts.len());
+    k.extend(
+        pts.iter()
+            .filter(|q| q[0].is_finite() && q[1].is_finite())
+            .map(|q| q.map(total_key)),
+    );
     k.sort_unstable();
     let mut p: Vec<[f64; 2]> = k.into_iter().map(|q| q.map(from_total_key)).collect();
     p.dedup();

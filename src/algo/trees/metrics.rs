@@ -64,7 +64,15 @@ pub fn tree_metrics(
             cells[(l - 1) as usize] += 1;
         }
     }
-    let mut pts: Vec<Vec<[f64; 2]>> = vec![Vec::new(); n];
+    // Each crown's points in a vector of its exact size (counted first): cheaper than growing
+    // them by doubling, and no spare capacity.
+    let mut npts = vec![0usize; n];
+    for &l in point_label {
+        if l != 0 {
+            npts[(l - 1) as usize] += 1;
+        }
+    }
+    let mut pts: Vec<Vec<[f64; 2]>> = npts.iter().map(|&m| Vec::with_capacity(m)).collect();
     let mut hmax = vec![f64::NEG_INFINITY; n];
     let mut near: Vec<Vec<(f64, f64)>> = vec![Vec::new(); n];
     for i in 0..point_label.len() {
