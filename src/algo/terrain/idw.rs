@@ -131,25 +131,67 @@ impl IdwSurface {
         if !(x.is_finite() && y.is_finite()) {
             return None;
         }
+        let (nn, _) = self.neighbours(x, y);
+        self.weigh(&nn, x, y)
+    }
+
+    /// [`Self::z_at`] of a superset of these points, whose other points are all farther than
+    /// `reach` from `(x, y)`; `Err(())` when that value cannot be told from these points: fewer
+    /// than `k` of them within `rmax_m` while `rmax_m > reach` (others may count), the `k`-th
+    /// beyond `reach`, or neighbours tied at the fetched limit reaching the `k` used (the
+    /// superset's tree breaks such ties by its own layout and might choose others). Otherwise
+    /// the `k` nearest of the superset are these points' `k` nearest, in the same order, these
+    /// points being in the superset's relative order.
+    pub(super) fn z_at_within(
+        &self,
+        x: f64,
+        y: f64,
+        reach: f64,
+    ) -> std::result::Result<Option<f64>, ()> {
+        if !(x.is_finite() && y.is_finite()) {
+            return Ok(None);
+        }
+        let (nn, full) = self.neighbours(x, y);
         let k = self.params.k;
+        if nn.len() < k {
+            return if self.params.rmax_m <= reach {
+                Ok(self.weigh(&nn, x, y))
+            } else {
+                Err(())
+            };
+        }
+        let dk = nn[k - 1].distance;
+        // A relative margin covers the tree's rounding in its pruning bounds.
+        if dk > reach * reach || (full && dk * (1.0 + 1e-9) >= nn[nn.len() - 1].distance) {
+            return Err(());
+        }
+        Ok(self.weigh(&nn, x, y))
+    }
+
+    /// The `k + TIE_SLACK` nearest points within `rmax_m` (fewer when there are not so many),
+    /// in canonical order: distance, then `(x, y)` (= index order, the points being sorted);
+    /// and whether the fetch was full.
+    fn neighbours(&self, x: f64, y: f64) -> (Vec<kiddo::NearestNeighbour<f64, u64>>, bool) {
         let r2 = self.params.rmax_m * self.params.rmax_m;
-        let want = NonZero::new(k + TIE_SLACK).expect("k + slack > 0");
+        let want = NonZero::new(self.params.k + TIE_SLACK).expect("k + slack > 0");
         let mut nn = self
             .tree
             .nearest_n_within::<SquaredEuclidean>(&[x, y], r2, want, true);
-        if nn.is_empty() {
-            return None;
-        }
-        // Canonical order: distance, then (x, y) (= index order, the points being sorted).
         nn.sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then(a.item.cmp(&b.item)));
-        nn.truncate(k);
-        let first = &self.pts[nn[0].item as usize];
+        let full = nn.len() == want.get();
+        (nn, full)
+    }
+
+    /// The weighted mean over the first `k` of `nn` (sorted by [`Self::neighbours`]).
+    fn weigh(&self, nn: &[kiddo::NearestNeighbour<f64, u64>], x: f64, y: f64) -> Option<f64> {
+        let nn = &nn[..nn.len().min(self.params.k)];
+        let first = &self.pts[nn.first()?.item as usize];
         if nn[0].distance == 0.0 {
             return Some(first[2]);
         }
         let p = self.params.power;
         let (mut sw, mut swz) = (0.0, 0.0);
-        for n in &nn {
+        for n in nn {
             let q = &self.pts[n.item as usize];
             // Recompute the distance from the coordinates so the weight depends only on them.
             let d = ((q[0] - x).powi(2) + (q[1] - y).powi(2)).sqrt();
