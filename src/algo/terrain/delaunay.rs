@@ -203,6 +203,27 @@ struct Hull {
 }
 
 impl Hull {
+    /// The hull of the seed triangle `seed` (counter-clockwise, its half-edges 0, 1, 2) among
+    /// `n` points, with `hash_len` buckets of edge starts around `centre`.
+    fn around_seed(n: usize, seed: [u32; 3], hash_len: usize, centre: [f64; 2]) -> Hull {
+        let mut hull = Hull {
+            prev: vec![0; n],
+            next: vec![0; n],
+            tri: vec![0; n],
+            hash: vec![EMPTY; hash_len],
+            start: seed[0],
+            centre,
+            stack: Vec::new(),
+        };
+        for k in 0..3 {
+            let (a, b) = (seed[k], seed[(k + 1) % 3]);
+            hull.next[a as usize] = b;
+            hull.prev[b as usize] = a;
+            hull.tri[a as usize] = k as u32;
+        }
+        hull
+    }
+
     fn hash_key(&self, p: [f64; 2]) -> usize {
         let dx = p[0] - self.centre[0];
         let dy = p[1] - self.centre[1];
@@ -299,25 +320,7 @@ impl Triangulation {
         t.add_triangle(i0, i1, i2, EMPTY, EMPTY, EMPTY);
 
         let hash_len = ((n as f64).sqrt().ceil() as usize).max(1);
-        let mut hull = Hull {
-            prev: vec![0; n],
-            next: vec![0; n],
-            tri: vec![0; n],
-            hash: vec![EMPTY; hash_len],
-            start: i0,
-            centre,
-            stack: Vec::new(),
-        };
-        let (u0, u1, u2) = (i0 as usize, i1 as usize, i2 as usize);
-        hull.next[u0] = i1;
-        hull.prev[u2] = i1;
-        hull.next[u1] = i2;
-        hull.prev[u0] = i2;
-        hull.next[u2] = i0;
-        hull.prev[u1] = i0;
-        hull.tri[u0] = 0;
-        hull.tri[u1] = 1;
-        hull.tri[u2] = 2;
+        let mut hull = Hull::around_seed(n, [i0, i1, i2], hash_len, centre);
         hull.hash_edge(p0, i0);
         hull.hash_edge(p1, i1);
         hull.hash_edge(p2, i2);
@@ -420,25 +423,7 @@ impl Triangulation {
             halfedges: Vec::with_capacity(max_triangles * 3),
         };
         t.add_triangle(i0, i1, i2, EMPTY, EMPTY, EMPTY);
-        let mut hull = Hull {
-            prev: vec![0; n],
-            next: vec![0; n],
-            tri: vec![0; n],
-            hash: vec![EMPTY; 1],
-            start: i0,
-            centre: p0,
-            stack: Vec::new(),
-        };
-        let (u0, u1, u2) = (i0 as usize, i1 as usize, i2 as usize);
-        hull.next[u0] = i1;
-        hull.prev[u2] = i1;
-        hull.next[u1] = i2;
-        hull.prev[u0] = i2;
-        hull.next[u2] = i0;
-        hull.prev[u1] = i0;
-        hull.tri[u0] = 0;
-        hull.tri[u1] = 1;
-        hull.tri[u2] = 2;
+        let mut hull = Hull::around_seed(n, [i0, i1, i2], 1, p0);
         let mut last = 0u32;
         for i in 2..n as u32 {
             if i == i0 || i == i1 || i == i2 {
