@@ -384,6 +384,8 @@ impl<'a> SurveyRun<'a> {
         let ids = self.all_chunks();
         let crs = &self.catalog.crs;
         let mut rep = ReduceReport::default();
+        // The chunks are done: the engine's threads are GDAL's while the mosaics are written.
+        let _gdal_threads = crate::raster::gdal_threads(self.cfg.engine.threads)?;
         for name in ["dtm", "chm", "metrics"] {
             if let Some(p) = reduce::mosaic(&self.out, &ids, name, crs, &self.catalog.extent())? {
                 rep.files.push(p);

@@ -156,6 +156,18 @@ fn copy_to_cog(
     Ok(())
 }
 
+/// Lets GDAL use `threads` threads (0 = all cores) for the rasters this thread writes while
+/// the returned guard lives: the COG copies then compress their tiles and compute overviews
+/// in parallel. For the reducers, which run alone after the chunks, on the engine's threads.
+pub fn gdal_threads(threads: usize) -> Result<impl Drop> {
+    let value = if threads == 0 {
+        "ALL_CPUS".to_string()
+    } else {
+        threads.to_string()
+    };
+    ThreadConfig::set("GDAL_NUM_THREADS", &value).map_err(|e| Error::gdal("GDAL_NUM_THREADS", e))
+}
+
 /// A GDAL configuration option set on this thread only, cleared when dropped.
 struct ThreadConfig(&'static str);
 

@@ -5,8 +5,8 @@ mod gdal_io;
 mod grid;
 
 pub use gdal_io::{
-    band_names, band_unit, raster_crs, read_geotiff, write_geotiff, write_geotiff_bands,
-    write_geotiff_bands_intermediate, MosaicWriter, RasterReader,
+    band_names, band_unit, gdal_threads, raster_crs, read_geotiff, write_geotiff,
+    write_geotiff_bands, write_geotiff_bands_intermediate, MosaicWriter, RasterReader,
 };
 pub use grid::Grid;
 
