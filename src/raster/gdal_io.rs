@@ -129,22 +129,27 @@ fn set_unit(band: &gdal::raster::RasterBand, unit: &str, path: &Path) -> Result<
 
 /// Copies `src` to `dest` with the COG driver and closes it, so that a failure to write (full
 /// disk, driver error) is an error here rather than a truncated file.
-fn copy_to_cog(
-    src: &Dataset,
-    dest: &Path,
-    integer: bool,
-    predictor: bool,
-    path: &Path,
-) -> Result<()> {
+/// The bands' names (their descriptions) choose the predictor ([`predictor_pays`]).
+fn copy_to_cog(src: &Dataset, dest: &Path, integer: bool, path: &Path) -> Result<()> {
     let driver = DriverManager::get_driver_by_name("COG").map_err(|e| Error::gdal(path, e))?;
     let (cols, rows) = src.raster_size();
+    let bands = (1..=src.raster_count())
+        .map(|i| src.rasterband(i))
+        .collect::<gdal::errors::Result<Vec<_>>>()
+        .map_err(|e| Error::gdal(path, e))?;
+    let names: Vec<String> = bands
+        .iter()
+        .map(|b| b.description().unwrap_or_default())
+        .collect();
+    let predictor = predictor_pays(names.iter().map(String::as_str));
     let options = cog_options(integer, predictor, (cols, rows));
     // The COG driver computes the overviews into a temporary file next to `dest`, ZSTD-
     // compressed by default; left uncompressed it costs a third of the raster's size in disk
     // for a while, and saves ~30 % of the copy's instructions (a 1601 x 1601 CHM: 1.80 -> 1.24
     // G, callgrind on gdal_translate). Only for rasters up to 2 GiB, so that a county-wide
     // mosaic does not need tens of GB of scratch.
-    let raster_bytes = cols as u64 * rows as u64 * src.raster_count() as u64 * 8;
+    let cell_bytes: u64 = bands.iter().map(|b| b.band_type().bytes() as u64).sum();
+    let raster_bytes = cols as u64 * rows as u64 * cell_bytes;
     let _tmp_uncompressed = (raster_bytes <= 2 << 30)
         .then(|| ThreadConfig::set("COG_TMP_COMPRESSION", "NONE"))
         .transpose()
@@ -312,8 +317,7 @@ fn write_bands<T: GdalType + Copy + Into<f64>>(
                 .map_err(|e| Error::gdal(path, e))?;
         }
         if cog {
-            let predictor = predictor_pays(bands.iter().map(|(n, _)| n.as_str()));
-            copy_to_cog(&ds, &tmp, is_integer::<T>(), predictor, path)
+            copy_to_cog(&ds, &tmp, is_integer::<T>(), path)
         } else {
             close_checked(ds, path)
         }
@@ -500,8 +504,6 @@ pub struct MosaicWriter {
     tmp: PathBuf,
     path: PathBuf,
     bands: usize,
-    /// See [`predictor_pays`].
-    predictor: bool,
 }
 
 // GDAL datasets are not thread-safe; every access goes through the mutex.
@@ -538,7 +540,6 @@ impl MosaicWriter {
             tmp,
             path: path.to_path_buf(),
             bands: band_names.len(),
-            predictor: predictor_pays(band_names.iter().map(String::as_str)),
         })
     }
 
@@ -605,7 +606,7 @@ impl MosaicWriter {
         let cog = cog_tmp(&self.tmp);
         let result = (|| -> Result<()> {
             ds.flush_cache().map_err(|e| Error::gdal(&self.path, e))?;
-            copy_to_cog(&ds, &cog, false, self.predictor, &self.path)?;
+            copy_to_cog(&ds, &cog, false, &self.path)?;
             close_checked(ds, &self.path)
         })();
         let _ = std::fs::remove_file(&self.tmp);
