@@ -367,27 +367,10 @@ impl TinSurface {
                 }
             }
         };
-        if self.peeled.iter().any(|&p| p) {
-            for h in 0..self.tri.halfedges.len() as u32 {
-                if self.tri.halfedges[h as usize] == EMPTY || !self.kept(h / 3) {
-                    mark(h);
-                }
-            }
-        } else {
-            // Around the convex hull: from a hull edge a → b, the next one leaves b.
-            let start = self.tri.halfedges.iter().position(|&o| o == EMPTY)?;
-            let start = start as u32;
-            let mut h = start;
-            loop {
+        // Hull edges (no twin) and every edge of a peeled triangle.
+        for h in 0..self.tri.halfedges.len() as u32 {
+            if self.tri.halfedges[h as usize] == EMPTY || !self.kept(h / 3) {
                 mark(h);
-                let mut n = next_halfedge(h);
-                while self.tri.halfedges[n as usize] != EMPTY {
-                    n = next_halfedge(self.tri.halfedges[n as usize]);
-                }
-                h = n;
-                if h == start {
-                    break;
-                }
             }
         }
         // Dilated by one cell.
