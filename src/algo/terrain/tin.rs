@@ -129,6 +129,10 @@ struct GroundVertex {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LocateHint(u32);
 
+/// Triangles per raster cell from which [`TinSurface::rasterize`] locates each cell centre
+/// instead of scanning the triangles (measured crossover 0.2–0.5, see there).
+const LOCATE_PER_CELL_TRIANGLES: f64 = 0.25;
+
 /// A Delaunay TIN over ground points, extrapolated by kNN-IDW outside its hull.
 pub struct TinSurface {
     /// Vertex positions and elevations, in the order of first use by the triangles (which are
@@ -258,6 +262,16 @@ impl TinSurface {
         })
     }
 
+    /// The vertices' bounding box `[xmin, ymin, xmax, ymax]`; `None` without vertices.
+    fn bbox(&self) -> Option<[f64; 4]> {
+        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for p in &self.xy {
+            (x0, x1) = (x0.min(p[0]), x1.max(p[0]));
+            (y0, y1) = (y0.min(p[1]), y1.max(p[1]));
+        }
+        (!self.xy.is_empty()).then_some([x0, y0, x1, y1])
+    }
+
     /// `true` for a kept (not peeled) triangle; [`EMPTY`] (beyond the hull) is not kept.
     fn kept(&self, triangle: u32) -> bool {
         triangle != EMPTY && !self.peeled[triangle as usize]
@@ -340,11 +354,7 @@ impl TinSurface {
         if !self.has_faces {
             return None;
         }
-        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        for p in &self.xy {
-            (x0, x1) = (x0.min(p[0]), x1.max(p[0]));
-            (y0, y1) = (y0.min(p[1]), y1.max(p[1]));
-        }
+        let [x0, y0, x1, y1] = self.bbox()?;
         let spacing = ((x1 - x0) * (y1 - y0) / self.xy.len() as f64).sqrt();
         let c = (NEAR_CELL_SPACINGS * spacing).clamp(1.0, e.params.rmax_m) * (1.0 + 1e-9) + 1e-3;
         let nx = (((x1 - x0) / c) as usize).saturating_add(1);
@@ -563,15 +573,68 @@ fn value_in(
 
 impl TinSurface {
     /// The surface at the centre of every cell of `grid` (row-major), `nodata` where undefined
-    /// (no ground within the extrapolation's `rmax_m`).
+    /// (no ground within the extrapolation's `rmax_m`): bit for bit [`TinSurface::z_at`] at
+    /// each cell's centre, by whichever of two scans costs less for the TIN's density.
     ///
-    /// Inside the hull each triangle fills the cell centres it owns ([`owned_on`]), triangles in
-    /// parallel; that visits the triangulation in memory order instead of walking it once per
-    /// cell, an order of magnitude faster at 1 m than point location. The remaining cells
-    /// (outside the hull, or on its boundary) are located one by one and extrapolated. A centre
-    /// on an edge or a vertex takes the value [`TinSurface::z_at`] gives it (linear along the
-    /// edge, the vertex's elevation), so a cell equals the surface at its centre bit for bit.
+    /// Where the TIN has at least [`LOCATE_PER_CELL_TRIANGLES`] triangles per cell (a dense
+    /// ground at 1 m), each cell centre is located from the previous one along the rows
+    /// ([`Self::rasterize_by_location`]): a step of one cell crosses a few triangles, while a
+    /// scan of the triangles would reject most of them. On a coarser TIN the triangles fill the
+    /// centres they own ([`Self::rasterize_by_triangles`]). Measured 2026-12-07 (`prof_terrain`,
+    /// one thread, both giving identical checksums): the synthetic county tile at 1 m (14
+    /// triangles per cell) 23 → 7 ms, lasR bcts 2 at 1 m (2.1) 16 → 9 ms; the triangle scan
+    /// stays ahead from about 0.2 triangles per cell (lidR Topography at 0.5 m: 18 vs 20 ms, at
+    /// 0.25 m 56 vs 72 ms).
     pub fn rasterize(&self, grid: &Grid, nodata: f64) -> Vec<f64> {
+        let per_cell = match self.bbox() {
+            Some([x0, y0, x1, y1]) if self.has_faces => {
+                let area_m2 = ((x1 - x0) * (y1 - y0)).max(f64::MIN_POSITIVE);
+                self.tri.len() as f64 / area_m2 * grid.res_m * grid.res_m
+            }
+            _ => 0.0,
+        };
+        if per_cell >= LOCATE_PER_CELL_TRIANGLES {
+            self.rasterize_by_location(grid, nodata)
+        } else {
+            self.rasterize_by_triangles(grid, nodata)
+        }
+    }
+
+    /// [`Self::rasterize`] by locating every cell centre: bands of rows in parallel, each row
+    /// walked from the end where the previous one stopped, so that a location starts next to
+    /// the previous cell.
+    fn rasterize_by_location(&self, grid: &Grid, nodata: f64) -> Vec<f64> {
+        use rayon::prelude::*;
+        const BAND_ROWS: usize = 16;
+        let centres = CellCentres::new(grid);
+        let ncols = grid.ncols.max(1);
+        let mut out = vec![nodata; grid.len()];
+        out.par_chunks_mut(ncols * BAND_ROWS)
+            .enumerate()
+            .for_each(|(band_index, band)| {
+                let mut hint = LocateHint::default();
+                for (k, row) in band.chunks_mut(ncols).enumerate() {
+                    let r = band_index * BAND_ROWS + k;
+                    let n = row.len();
+                    for i in 0..n {
+                        let c = if r % 2 == 0 { i } else { n - 1 - i };
+                        let (x, y) = centres.centre(r, c);
+                        row[c] = self
+                            .z_at(x, y, &mut hint)
+                            .filter(|z| z.is_finite())
+                            .unwrap_or(nodata);
+                    }
+                }
+            });
+        out
+    }
+
+    /// [`Self::rasterize`] by scan conversion: inside the hull each triangle fills the cell
+    /// centres it owns ([`owned_on`]), triangles in parallel, in memory order; the remaining
+    /// cells (outside the hull, or on its boundary) are located one by one and extrapolated. A
+    /// centre on an edge or a vertex takes the value [`TinSurface::z_at`] gives it (linear
+    /// along the edge, the vertex's elevation).
+    fn rasterize_by_triangles(&self, grid: &Grid, nodata: f64) -> Vec<f64> {
         use rayon::prelude::*;
         use std::sync::atomic::{AtomicU64, Ordering};
         const UNSET: u64 = u64::MAX; // a NaN pattern no evaluation produces
@@ -955,6 +1018,49 @@ mod tests {
             inside > 15_000 && none > 1000,
             "{inside} inside, {none} undefined"
         );
+    }
+
+    #[test]
+    fn location_and_triangle_scans_give_the_same_bits() {
+        let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<u64>>();
+        let f = |x: f64, y: f64| 300.0 + (x * 0.05).sin() * 3.0 + (y * 0.11).cos();
+        let random = random_points(4000, 9, f);
+        // The 1 m lattice of cell centres (co-circular squares; centres on vertices and edges).
+        let lattice: Vec<[f64; 3]> = (0..400)
+            .map(|k| {
+                let (x, y) = (1000.5 + (k % 20) as f64, 2000.5 + (k / 20) as f64);
+                [x, y, 50.0 + 0.25 * x - 0.5 * y]
+            })
+            .collect();
+        let peeling = Tin {
+            max_boundary_edge_m: 3.0,
+            ..Tin::default()
+        };
+        let mut checked = 0;
+        for (pts, params) in [
+            (&random, Tin::default()),
+            (&random, peeling),
+            (&lattice, Tin::default()),
+        ] {
+            let (x, y, z) = cols(pts);
+            let t = TinSurface::new(&x, &y, &z, &params).unwrap();
+            let b = t.bbox().unwrap();
+            // The grid reaches beyond `rmax_m` east: extrapolated and nodata cells too.
+            let reach = params.extrapolation.rmax_m + 10.0;
+            let area = [b[0] - 5.0, b[1] - 5.0, b[2] + reach, b[3] + 5.0];
+            for res in [0.25, 0.5, 0.7, 1.0, 2.0] {
+                let grid = Grid::covering(&area, res);
+                let scan = t.rasterize_by_triangles(&grid, -9999.0);
+                assert_eq!(
+                    bits(t.rasterize_by_location(&grid, -9999.0)),
+                    bits(scan.clone()),
+                    "res {res}"
+                );
+                assert!(scan.iter().any(|&v| v == -9999.0) && scan.iter().any(|&v| v != -9999.0));
+                checked += scan.len();
+            }
+        }
+        assert!(checked > 100_000, "{checked} cells");
     }
 
     #[test]
