@@ -617,7 +617,7 @@ impl TinSurface {
                     let r = band_index * BAND_ROWS + k;
                     let n = row.len();
                     for i in 0..n {
-                        let c = if r % 2 == 0 { i } else { n - 1 - i };
+                        let c = if r.is_multiple_of(2) { i } else { n - 1 - i };
                         let (x, y) = centres.centre(r, c);
                         row[c] = self
                             .z_at(x, y, &mut hint)
