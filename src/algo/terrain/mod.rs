@@ -302,32 +302,65 @@ impl GroundSurface {
     }
 
     /// Ground elevation at each `(x[i], y[i])`, evaluated in parallel; `None` where undefined.
-    ///
-    /// Queries are visited in Morton (Z-curve) order of their position, so that each walk
-    /// through the TIN starts next to where the previous one ended whatever the order of the
-    /// points (scan order, sorted, shuffled): the cost stays O(1) per point instead of growing
-    /// with the distance between consecutive points.
     pub fn z_at_many(&self, x: &[f64], y: &[f64]) -> Vec<Option<f64>> {
         let n = x.len().min(y.len());
-        let order = morton_order(&x[..n], &y[..n]);
-        let mut sorted = vec![None; n];
-        sorted
+        let mut out = vec![None; n];
+        self.z_at_where(&x[..n], &y[..n], |_| true, &mut out);
+        out
+    }
+
+    /// Ground elevation at `(x[i], y[i])` into `out[i]` for every `i` where `wanted(i)`.
+    ///
+    /// Queries are visited in the Morton (Z-curve) order of their position, so that each walk
+    /// through the TIN starts next to where the previous one ended whatever the order of the
+    /// points (scan order, sorted, shuffled): the cost stays O(1) per point instead of growing
+    /// with the distance between consecutive points. The order is that of 2¹² × 2¹² cells (a few
+    /// centimetres on a chunk), points within a cell in their own order: one radix pass fewer
+    /// than full keys, and sorted as 8-byte words (cell, index), for the same walks. The values do
+    /// not depend on the order.
+    fn z_at_where(
+        &self,
+        x: &[f64],
+        y: &[f64],
+        wanted: impl Fn(usize) -> bool,
+        out: &mut [Option<f64>],
+    ) {
+        if x.len() > u32::MAX as usize {
+            // Beyond the packed index (no chunk gets near): in the points' own order.
+            let mut hint = LocateHint::default();
+            for i in (0..x.len()).filter(|&i| wanted(i)) {
+                out[i] = self.z_at(x[i], y[i], &mut hint);
+            }
+            return;
+        }
+        let grid = MortonGrid::covering(x.iter().copied().zip(y.iter().copied()));
+        let mut order: Vec<u64> = (0..x.len())
+            .filter(|&i| wanted(i))
+            .map(|i| (i as u64) << 32 | grid.key(x[i], y[i]) >> 8)
+            .collect();
+        radix::sort_by_low_bytes::<3, u64>(&mut order, &mut Vec::new(), |&k| k);
+        let mut located = vec![None; order.len()];
+        located
             .par_chunks_mut(BLOCK)
             .zip(order.par_chunks(BLOCK))
-            .for_each(|(dst, idx)| {
+            .for_each(|(dst, keys)| {
                 // The block's coordinates gathered first: a loop of independent loads, whose
                 // cache misses overlap, instead of one miss at the head of every walk.
-                let xy: Vec<(f64, f64)> = idx.iter().map(|&i| (x[i], y[i])).collect();
+                let xy: Vec<(f64, f64)> = keys
+                    .iter()
+                    .map(|&k| {
+                        let i = (k >> 32) as usize;
+                        (x[i], y[i])
+                    })
+                    .collect();
                 let mut hint = LocateHint::default();
                 for (d, &(a, b)) in dst.iter_mut().zip(&xy) {
                     *d = self.z_at(a, b, &mut hint);
                 }
             });
-        let mut out = vec![None; n];
-        for (&i, v) in order.iter().zip(sorted) {
-            out[i] = v;
+        for (&k, v) in order.iter().zip(located) {
+            out[(k >> 32) as usize] = v;
         }
-        out
     }
 }
 
@@ -390,20 +423,14 @@ impl CloudGround {
         if self.vertex_z.len() != cloud.len() {
             return self.surface.z_at_many(&cloud.x, &cloud.y);
         }
-        let rest: Vec<usize> = (0..cloud.len())
-            .filter(|&i| self.vertex_z[i].is_nan())
-            .collect();
-        let rx: Vec<f64> = rest.iter().map(|&i| cloud.x[i]).collect();
-        let ry: Vec<f64> = rest.iter().map(|&i| cloud.y[i]).collect();
-        let located = self.surface.z_at_many(&rx, &ry);
         let mut out: Vec<Option<f64>> = self
             .vertex_z
             .iter()
             .map(|&z| (!z.is_nan()).then_some(z))
             .collect();
-        for (&i, z) in rest.iter().zip(located) {
-            out[i] = z;
-        }
+        let vertex_z = &self.vertex_z;
+        self.surface
+            .z_at_where(&cloud.x, &cloud.y, |i| vertex_z[i].is_nan(), &mut out);
         out
     }
 }
