@@ -135,6 +135,22 @@ fn orient_filtered(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> Option<f64> {
 /// is certified (the first stage of Shewchuk's `incircle`, inlined), else [`robust::incircle`].
 #[inline(always)]
 pub(crate) fn in_circle(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> f64 {
+    in_circle_filtered(a, b, c, d, f64::INFINITY)
+        .unwrap_or_else(|| robust::incircle(coord(a), coord(b), coord(c), coord(d)))
+}
+
+/// The floating-point in-circle determinant of [`in_circle`] when its sign is certified, `None`
+/// when the exact computation must decide. `bound` is a static error bound of the determinant
+/// for the point set ([`in_circle_static_bound`]), tried first: beyond it the sign is certain
+/// without Shewchuk's per-test bound (the permanent, ~20 more operations); below it, his bound.
+#[inline(always)]
+fn in_circle_filtered(
+    a: [f64; 2],
+    b: [f64; 2],
+    c: [f64; 2],
+    d: [f64; 2],
+    bound: f64,
+) -> Option<f64> {
     let (adx, ady) = (a[0] - d[0], a[1] - d[1]);
     let (bdx, bdy) = (b[0] - d[0], b[1] - d[1]);
     let (cdx, cdy) = (c[0] - d[0], c[1] - d[1]);
@@ -145,21 +161,59 @@ pub(crate) fn in_circle(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> f
     let blift = bdx * bdx + bdy * bdy;
     let clift = cdx * cdx + cdy * cdy;
     let det = alift * (bdxcdy - cdxbdy) + blift * (cdxady - adxcdy) + clift * (adxbdy - bdxady);
+    if det.abs() > bound {
+        return Some(det);
+    }
     let permanent = (bdxcdy.abs() + cdxbdy.abs()) * alift
         + (cdxady.abs() + adxcdy.abs()) * blift
         + (adxbdy.abs() + bdxady.abs()) * clift;
-    if det.abs() > ICC_ERR_BOUND_A * permanent {
-        return det;
+    (det.abs() > ICC_ERR_BOUND_A * permanent).then_some(det)
+}
+
+/// A static error bound of the in-circle determinant of [`in_circle_filtered`] over `pts`:
+/// with every coordinate difference at most `w` (the larger side of the bounding box), each
+/// of the permanent's three terms is at most `2 w^2 * 2 w^2`, so Shewchuk's bound
+/// `ICC_ERR_BOUND_A * permanent` is at most `ICC_ERR_BOUND_A * 12 w^4` (times a margin for the
+/// roundings of the differences, products and of `w` itself). A determinant beyond it has a
+/// certain sign. Infinite (the static filter never decides) outside `1e-50 <= w <= 1e60`,
+/// where underflow or overflow could break the analysis (and for non-finite points).
+fn in_circle_static_bound(pts: &[[f64; 2]]) -> f64 {
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for p in pts {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
     }
-    robust::incircle(coord(a), coord(b), coord(c), coord(d))
+    let w = (x1 - x0).max(y1 - y0);
+    if !(1e-50..=1e60).contains(&w) || pts.iter().any(|p| !(p[0].is_finite() && p[1].is_finite())) {
+        return f64::INFINITY;
+    }
+    ICC_ERR_BOUND_A * 12.0 * (w * w) * (w * w) * (1.0 + 1e-6)
 }
 
 /// `true` when `d` is inside the circle through the counter-clockwise triangle `a, b, c`, exact,
 /// with co-circular ties broken by the symbolic perturbation of Devillers & Teillaud (2011)
-/// (CGAL's 2D `side_of_oriented_circle` with `perturb = true`).
+/// (CGAL's 2D `side_of_oriented_circle` with `perturb = true`). `bound` as in
+/// [`in_circle_filtered`].
 #[inline(always)]
-fn in_circle_perturbed(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> bool {
-    let s = in_circle(a, b, c, d);
+fn in_circle_perturbed(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2], bound: f64) -> bool {
+    match in_circle_filtered(a, b, c, d, bound) {
+        Some(det) => det > 0.0,
+        None => in_circle_exact_perturbed(a, b, c, d),
+    }
+}
+
+/// [`in_circle_perturbed`] when the filters cannot decide (rare: out of the hot path).
+#[cold]
+#[inline(never)]
+fn in_circle_exact_perturbed(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> bool {
+    let s = robust::incircle(coord(a), coord(b), coord(c), coord(d));
     if s != 0.0 {
         return s > 0.0;
     }
@@ -200,12 +254,16 @@ struct Hull {
     centre: [f64; 2],
     /// Scratch stack of half-edges to legalize.
     stack: Vec<u32>,
+    /// The static error bound of the in-circle tests over the points
+    /// ([`in_circle_static_bound`]).
+    icc_bound: f64,
 }
 
 impl Hull {
     /// The hull of the seed triangle `seed` (counter-clockwise, its half-edges 0, 1, 2) among
-    /// `n` points, with `hash_len` buckets of edge starts around `centre`.
-    fn around_seed(n: usize, seed: [u32; 3], hash_len: usize, centre: [f64; 2]) -> Hull {
+    /// the points `pts`, with `hash_len` buckets of edge starts around `centre`.
+    fn around_seed(pts: &[[f64; 2]], seed: [u32; 3], hash_len: usize, centre: [f64; 2]) -> Hull {
+        let n = pts.len();
         let mut hull = Hull {
             prev: vec![0; n],
             next: vec![0; n],
@@ -214,6 +272,7 @@ impl Hull {
             start: seed[0],
             centre,
             stack: Vec::new(),
+            icc_bound: in_circle_static_bound(pts),
         };
         for k in 0..3 {
             let (a, b) = (seed[k], seed[(k + 1) % 3]);
@@ -320,7 +379,7 @@ impl Triangulation {
         t.add_triangle(i0, i1, i2, EMPTY, EMPTY, EMPTY);
 
         let hash_len = ((n as f64).sqrt().ceil() as usize).max(1);
-        let mut hull = Hull::around_seed(n, [i0, i1, i2], hash_len, centre);
+        let mut hull = Hull::around_seed(pts, [i0, i1, i2], hash_len, centre);
         hull.hash_edge(p0, i0);
         hull.hash_edge(p1, i1);
         hull.hash_edge(p2, i2);
@@ -423,7 +482,7 @@ impl Triangulation {
             halfedges: Vec::with_capacity(max_triangles * 3),
         };
         t.add_triangle(i0, i1, i2, EMPTY, EMPTY, EMPTY);
-        let mut hull = Hull::around_seed(n, [i0, i1, i2], 1, p0);
+        let mut hull = Hull::around_seed(pts, [i0, i1, i2], 1, p0);
         let mut last = 0u32;
         for i in 2..n as u32 {
             if i == i0 || i == i1 || i == i2 {
@@ -495,23 +554,28 @@ impl Triangulation {
         //          \||/                  \  /
         //           pr                    pr
         let (tri, he) = (&mut self.triangles[..], &mut self.halfedges[..]);
-        // The invariants that make the unchecked reads below sound, checked once here: the
+        // The invariants that make the unchecked accesses below sound, checked once here: the
         // arrays have one entry per half-edge, `a` and every half-edge stored in `he` other
         // than EMPTY (hence every one stacked) is below their length — each is written as
         // `3 * t + k` of an existing triangle `t` — and every vertex in `tri` indexes `pts`
         // (the sweep indexes `pts` with a point, bounds-checked, before it enters a triangle).
         assert_eq!(tri.len(), he.len());
         assert!((a as usize) < he.len());
+        let bound = hull.icc_bound;
+        // The stack as a local: its length and buffer stay in registers.
+        let mut stack = std::mem::take(&mut hull.stack);
         // The inserted point p0 is opposite every edge tested: flips keep it at `prev(a)` of
         // the edge kept and of the edge stacked.
         let p0 = pts[tri[prev_halfedge(a) as usize] as usize];
-        loop {
+        let ar = loop {
+            debug_assert!((a as usize) < he.len());
             // SAFETY: `a` is a half-edge (invariants above).
             let b = unsafe { *he.get_unchecked(a as usize) };
             let ar = prev_halfedge(a);
             let illegal = b != EMPTY && {
                 let al = next_halfedge(a);
                 let bl = prev_halfedge(b);
+                debug_assert!((b as usize) < he.len());
                 // SAFETY: `a`, `al`, `b`, `bl` are half-edges of existing triangles, their
                 // vertices indices into `pts` (invariants above).
                 let (pr, pl, p1) = unsafe {
@@ -523,42 +587,53 @@ impl Triangulation {
                 };
                 debug_assert_eq!(p0, pts[tri[ar as usize] as usize]);
                 // (p0, pr, pl) is clockwise: (p0, pl, pr) counter-clockwise.
-                in_circle_perturbed(p0, pl, pr, p1)
+                in_circle_perturbed(p0, pl, pr, p1, bound)
             };
             if !illegal {
-                match hull.stack.pop() {
+                match stack.pop() {
                     Some(next) => {
                         a = next;
                         continue;
                     }
-                    None => return ar,
+                    None => break ar,
                 }
             }
             let bl = prev_halfedge(b);
-            let (v1, v0) = (tri[bl as usize], tri[ar as usize]);
-            tri[a as usize] = v1;
-            tri[b as usize] = v0;
-            let hbl = he[bl as usize];
-            let har = he[ar as usize];
-            if hbl == EMPTY {
-                // The flipped edge's other side was on the hull: its hull edge, from `v1`, moves
-                // from half-edge `bl` to `a`. (Delaunator searches the hull for the vertex
-                // whose edge is `bl`; it is the edge's first vertex.)
-                debug_assert_eq!(hull.tri[v1 as usize], bl);
-                hull.tri[v1 as usize] = a;
+            // SAFETY: `a`, `b`, `ar`, `bl` are half-edges, and so are `hbl` and `har` when not
+            // EMPTY (invariants above).
+            unsafe {
+                let (v1, v0) = (
+                    *tri.get_unchecked(bl as usize),
+                    *tri.get_unchecked(ar as usize),
+                );
+                *tri.get_unchecked_mut(a as usize) = v1;
+                *tri.get_unchecked_mut(b as usize) = v0;
+                let hbl = *he.get_unchecked(bl as usize);
+                let har = *he.get_unchecked(ar as usize);
+                if hbl == EMPTY {
+                    // The flipped edge's other side was on the hull: its hull edge, from `v1`,
+                    // moves from half-edge `bl` to `a`. (Delaunator searches the hull for the
+                    // vertex whose edge is `bl`; it is the edge's first vertex.)
+                    debug_assert_eq!(hull.tri[v1 as usize], bl);
+                    hull.tri[v1 as usize] = a;
+                }
+                *he.get_unchecked_mut(a as usize) = hbl;
+                *he.get_unchecked_mut(b as usize) = har;
+                *he.get_unchecked_mut(ar as usize) = bl;
+                if hbl != EMPTY {
+                    debug_assert!((hbl as usize) < he.len());
+                    *he.get_unchecked_mut(hbl as usize) = a;
+                }
+                if har != EMPTY {
+                    debug_assert!((har as usize) < he.len());
+                    *he.get_unchecked_mut(har as usize) = b;
+                }
+                *he.get_unchecked_mut(bl as usize) = ar;
             }
-            he[a as usize] = hbl;
-            he[b as usize] = har;
-            he[ar as usize] = bl;
-            if hbl != EMPTY {
-                he[hbl as usize] = a;
-            }
-            if har != EMPTY {
-                he[har as usize] = b;
-            }
-            he[bl as usize] = ar;
-            hull.stack.push(next_halfedge(b));
-        }
+            stack.push(next_halfedge(b));
+        };
+        hull.stack = stack;
+        ar
     }
 
     /// Inserts point `i`, which sees no hull edge, into the triangle or onto the edge holding
