@@ -176,7 +176,7 @@ fn in_circle_filtered(
 /// `ICC_ERR_BOUND_A * permanent` is at most `ICC_ERR_BOUND_A * 12 w^4` (times a margin for the
 /// roundings of the differences, products and of `w` itself). A determinant beyond it has a
 /// certain sign. Infinite (the static filter never decides) outside `1e-50 <= w <= 1e60`,
-/// where underflow or overflow could break the analysis (and for non-finite points).
+/// where underflow or overflow could break the analysis, or with an infinite coordinate.
 fn in_circle_static_bound(pts: &[[f64; 2]]) -> f64 {
     let (mut x0, mut y0, mut x1, mut y1) = (
         f64::INFINITY,
@@ -191,7 +191,9 @@ fn in_circle_static_bound(pts: &[[f64; 2]]) -> f64 {
         y1 = y1.max(p[1]);
     }
     let w = (x1 - x0).max(y1 - y0);
-    if !(1e-50..=1e60).contains(&w) || pts.iter().any(|p| !(p[0].is_finite() && p[1].is_finite())) {
+    // (A NaN coordinate, which `min` and `max` pass over, makes every determinant it enters
+    // NaN, which no bound certifies.)
+    if !(1e-50..=1e60).contains(&w) {
         return f64::INFINITY;
     }
     ICC_ERR_BOUND_A * 12.0 * (w * w) * (w * w) * (1.0 + 1e-6)
@@ -660,6 +662,10 @@ impl Triangulation {
                 return;
             }
             Location::Face(t) => {
+                // The common case, written out: only what changes is written. Triangle t keeps
+                // its first two corners and first half-edge (whose opposite already points to
+                // it), and is (a, b, i); (b, c, i) and (c, a, i) are appended: the same arrays
+                // as `set_triangle` of the three.
                 let base = 3 * t as usize;
                 let [a, b, c] = [
                     self.triangles[base],
@@ -671,14 +677,34 @@ impl Triangulation {
                     self.halfedges[base + 1],
                     self.halfedges[base + 2],
                 ];
-                let t1 = self.reserve_triangles(2);
+                let t1 = self.len() as u32;
                 let t2 = t1 + 1;
-                // (a, b, i), (b, c, i), (c, a, i): clockwise like (a, b, c).
-                self.set_triangle(t, [a, b, i], [ha, 3 * t1 + 2, 3 * t2 + 1]);
-                self.set_triangle(t1, [b, c, i], [hb, 3 * t2 + 2, 3 * t + 1]);
-                self.set_triangle(t2, [c, a, i], [hc, 3 * t + 2, 3 * t1 + 1]);
-                legal = [3 * t, 3 * t1, 3 * t2, EMPTY];
-                touched = [t, t1, t2, EMPTY];
+                self.triangles[base + 2] = i;
+                self.halfedges[base + 1] = 3 * t1 + 2;
+                self.halfedges[base + 2] = 3 * t2 + 1;
+                self.triangles.extend_from_slice(&[b, c, i, c, a, i]);
+                self.halfedges.extend_from_slice(&[
+                    hb,
+                    3 * t2 + 2,
+                    3 * t + 1,
+                    hc,
+                    3 * t + 2,
+                    3 * t1 + 1,
+                ]);
+                for (h, at, v) in [(ha, 3 * t, a), (hb, 3 * t1, b), (hc, 3 * t2, c)] {
+                    if h == EMPTY {
+                        // A hull edge: its half-edge (maybe moved).
+                        hull.tri[v as usize] = at;
+                    } else {
+                        self.halfedges[h as usize] = at;
+                    }
+                }
+                // One legalization pass from the first new edge, the others waiting on its
+                // stack.
+                debug_assert!(hull.stack.is_empty());
+                hull.stack.extend([3 * t2, 3 * t1]);
+                self.legalize(3 * t, pts, hull);
+                return;
             }
             Location::Edge(h) => {
                 let (e1, e2) = (next_halfedge(h), prev_halfedge(h));
@@ -767,11 +793,9 @@ impl Triangulation {
             .map(|(v, p)| (v as u64) << 32 | grid.key(p[0], p[1]) >> 16)
             .collect();
         sort_by_low_bytes::<2, u64>(&mut keyed, &mut scratch, |&k| k);
-        let mut new_vertex = vec![0u32; pts.len()];
         let old_vertex: Vec<u32> = keyed.iter().map(|&k| (k >> 32) as u32).collect();
-        for (new, &old) in old_vertex.iter().enumerate() {
-            new_vertex[old as usize] = new as u32;
-        }
+        // The keys' indices are 0..n, each once: the sort permuted them.
+        let new_vertex = inverse_permutation(&old_vertex);
         // Cell per new vertex index: increasing, so the smallest corner index has the
         // smallest cell.
         let cell_of_new: Vec<u16> = keyed.iter().map(|&k| k as u16).collect();
@@ -785,32 +809,48 @@ impl Triangulation {
         drop(cell_of_new);
         sort_by_low_bytes::<2, u64>(&mut keyed, &mut scratch, |&k| k);
         drop(scratch);
-        let mut new_triangle = vec![0u32; keyed.len()];
-        for (new, &k) in keyed.iter().enumerate() {
-            new_triangle[(k >> 32) as usize] = new as u32;
-        }
+        // As for the vertices: the triangle indices 0..m, permuted.
+        let old_triangle: Vec<u32> = keyed.iter().map(|&k| (k >> 32) as u32).collect();
         drop(keyed);
+        let new_triangle = inverse_permutation(&old_triangle);
+        drop(old_triangle);
         // The old triangles read in order and scattered to their new places: independent
         // iterations, whose cache misses overlap. (Moving them in place along the cycles of
         // the permutation saves this copy's memory but chains each step's misses to the
         // previous one's: measured ~13 ms slower on the county tile's 557 k triangles.)
-        let mut triangles = vec![0u32; self.triangles.len()];
-        let mut halfedges = vec![0u32; self.halfedges.len()];
-        for ((v, h), &new) in self
-            .triangles
-            .chunks_exact(3)
-            .zip(self.halfedges.chunks_exact(3))
-            .zip(&new_triangle)
+        // Written into the vectors' spare capacity: each slot once (below), so they are not
+        // filled first.
+        let len = self.triangles.len();
+        let mut triangles: Vec<u32> = Vec::with_capacity(len);
+        let mut halfedges: Vec<u32> = Vec::with_capacity(len);
         {
-            let n = 3 * new as usize;
-            for k in 0..3 {
-                triangles[n + k] = new_vertex[v[k] as usize];
-                halfedges[n + k] = if h[k] == EMPTY {
-                    EMPTY
-                } else {
-                    3 * new_triangle[(h[k] / 3) as usize] + h[k] % 3
-                };
+            let (tri_out, he_out) = (
+                &mut triangles.spare_capacity_mut()[..len],
+                &mut halfedges.spare_capacity_mut()[..len],
+            );
+            for ((v, h), &new) in self
+                .triangles
+                .chunks_exact(3)
+                .zip(self.halfedges.chunks_exact(3))
+                .zip(&new_triangle)
+            {
+                let n = 3 * new as usize;
+                for k in 0..3 {
+                    tri_out[n + k].write(new_vertex[v[k] as usize]);
+                    he_out[n + k].write(if h[k] == EMPTY {
+                        EMPTY
+                    } else {
+                        3 * new_triangle[(h[k] / 3) as usize] + h[k] % 3
+                    });
+                }
             }
+        }
+        // SAFETY: `new_triangle` is a permutation of 0..m (checked in debug builds by
+        // `inverse_permutation`), so the loop wrote slots `3 * new + k` for every new triangle
+        // and k < 3: all `len = 3 m` of them.
+        unsafe {
+            triangles.set_len(len);
+            halfedges.set_len(len);
         }
         (
             Triangulation {
@@ -848,61 +888,104 @@ impl Triangulation {
             // The corners relative to p, once: each orientation below is
             // `orient_filtered(q[k], q[k1], p)`, the same operations on the same values.
             let d = q.map(|c| [c[0] - p[0], c[1] - p[1]]);
-            let mut zero = [false; 3];
+            // Bit k: p is on the line of edge k.
+            let mut zero = 0u8;
             turn = if turn == 2 { 0 } else { turn + 1 };
-            let mut k = turn;
-            for _ in 0..3 {
-                let k1 = if k == 2 { 0 } else { k + 1 };
-                let h = base + k;
-                if h != entry {
-                    let (dk, dk1) = (d[k as usize], d[k1 as usize]);
-                    let left = dk[0] * dk1[1];
-                    let right = dk[1] * dk1[0];
-                    let det = left - right;
-                    let o = if det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs()) {
-                        det
-                    } else {
-                        // Uncertain sign: most often a query exactly at a vertex (a ground
-                        // point), whose location is that vertex whatever the walk's state; the
-                        // exact orientation otherwise.
-                        let (a, b) = (q[k as usize], q[k1 as usize]);
-                        if p == a {
-                            return (Location::Vertex(v[k as usize]), t, EMPTY);
+            // Edge k (from corner k to corner k1), unless it is the one just crossed: crosses
+            // it when p is strictly beyond, else notes whether p is on its line. Written out
+            // for each of the three rotations below (constant corner indices: the corners stay
+            // in registers, where a loop over `k` indexed them in memory).
+            macro_rules! edge {
+                ($k:literal, $k1:literal) => {
+                    let h = base + $k;
+                    if h != entry {
+                        let (dk, dk1) = (d[$k], d[$k1]);
+                        let left = dk[0] * dk1[1];
+                        let right = dk[1] * dk1[0];
+                        let det = left - right;
+                        let o = if det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs()) {
+                            det
+                        } else {
+                            // Uncertain sign: most often a query exactly at a vertex (a ground
+                            // point), whose location is that vertex whatever the walk's state;
+                            // the exact orientation otherwise.
+                            let (a, b) = (q[$k], q[$k1]);
+                            if p == a {
+                                return (Location::Vertex(v[$k]), t, EMPTY);
+                            }
+                            if p == b {
+                                return (Location::Vertex(v[$k1]), t, EMPTY);
+                            }
+                            robust::orient2d(coord(a), coord(b), coord(p))
+                        };
+                        if o > 0.0 {
+                            // p is strictly beyond edge h (the triangle being clockwise).
+                            let opp = self.halfedges[h as usize];
+                            if opp == EMPTY {
+                                return (Location::Outside, t, h);
+                            }
+                            entry = opp;
+                            t = opp / 3;
+                            continue 'walk;
                         }
-                        if p == b {
-                            return (Location::Vertex(v[k1 as usize]), t, EMPTY);
-                        }
-                        robust::orient2d(coord(a), coord(b), coord(p))
-                    };
-                    if o > 0.0 {
-                        // p is strictly beyond edge h (the triangle being clockwise).
-                        let opp = self.halfedges[h as usize];
-                        if opp == EMPTY {
-                            return (Location::Outside, t, h);
-                        }
-                        entry = opp;
-                        t = opp / 3;
-                        continue 'walk;
+                        zero |= ((o == 0.0) as u8) << $k;
                     }
-                    zero[k as usize] = o == 0.0;
+                };
+            }
+            match turn {
+                0 => {
+                    edge!(0, 1);
+                    edge!(1, 2);
+                    edge!(2, 0);
                 }
-                k = k1;
+                1 => {
+                    edge!(1, 2);
+                    edge!(2, 0);
+                    edge!(0, 1);
+                }
+                _ => {
+                    edge!(2, 0);
+                    edge!(0, 1);
+                    edge!(1, 2);
+                }
             }
             let loc = match zero {
-                [false, false, false] => Location::Face(t),
-                [true, false, false] => Location::Edge(base),
-                [false, true, false] => Location::Edge(base + 1),
-                [false, false, true] => Location::Edge(base + 2),
+                0b000 => Location::Face(t),
+                0b001 => Location::Edge(base),
+                0b010 => Location::Edge(base + 1),
+                0b100 => Location::Edge(base + 2),
                 // Two edges through p: p is their common vertex, opposite the third edge m,
                 // i.e. the first vertex of half-edge prev(m).
-                [true, true, false] => Location::Vertex(v[1]),
-                [false, true, true] => Location::Vertex(v[2]),
-                [true, false, true] => Location::Vertex(v[0]),
-                [true, true, true] => unreachable!("degenerate triangle"),
+                0b011 => Location::Vertex(v[1]),
+                0b110 => Location::Vertex(v[2]),
+                0b101 => Location::Vertex(v[0]),
+                _ => unreachable!("degenerate triangle"),
             };
             return (loc, t, EMPTY);
         }
     }
+}
+
+/// The inverse of the permutation `p` of `0..p.len()`: `inv[p[k]] = k`. Every slot is written
+/// once, so the vector is not filled first (`vec![0; n]` would be a memset pass over it). `p`
+/// must be a permutation (checked in debug builds): the callers' are the indices `0..n` carried
+/// through a sort.
+fn inverse_permutation(p: &[u32]) -> Vec<u32> {
+    let n = p.len();
+    let mut inv: Vec<u32> = Vec::with_capacity(n);
+    let out = &mut inv.spare_capacity_mut()[..n];
+    for (k, &i) in p.iter().enumerate() {
+        out[i as usize].write(k as u32);
+    }
+    debug_assert!({
+        let mut seen = vec![false; n];
+        p.iter()
+            .all(|&i| !std::mem::replace(&mut seen[i as usize], true))
+    });
+    // SAFETY: `p` is a permutation of 0..n (checked above in debug builds): the loop wrote
+    // every slot of 0..n.
+    unsafe { inv.set_len(n) };
+    inv
 }
 
 /// The order in which the sweep inserts the points (by distance from the seed triangle's
