@@ -212,17 +212,21 @@ fn dedupe_lowest_indexed(
     z: &[f64],
     idx: &[usize],
 ) -> (Vec<[f64; 3]>, Vec<f64>) {
-    let mut keyed: Vec<([i64; 3], usize)> = idx
-        .iter()
-        .enumerate()
-        .filter(|(_, &i)| x[i].is_finite() && y[i].is_finite() && z[i].is_finite())
-        .map(|(k, &i)| (xyz_key(x[i], y[i], z[i]), k))
-        .collect();
+    // Sized up front (a filtered collect grows by reallocation, copying what it holds).
+    let mut keyed: Vec<([i64; 3], usize)> = Vec::with_capacity(idx.len());
+    keyed.extend(
+        idx.iter()
+            .enumerate()
+            .filter(|(_, &i)| x[i].is_finite() && y[i].is_finite() && z[i].is_finite())
+            .map(|(k, &i)| (xyz_key(x[i], y[i], z[i]), k)),
+    );
     // Equal keys are equal points: their order among themselves changes nothing below (and
     // the index makes the order total anyway).
     sort_by_x_buckets(&mut keyed, |(k, _)| k[0]);
     let mut lowest = vec![f64::NAN; idx.len()];
-    let mut pts: Vec<[f64; 3]> = Vec::new();
+    // At most one point per key: no reallocation (and little unused room: duplicates in
+    // `(x, y)` are few).
+    let mut pts: Vec<[f64; 3]> = Vec::with_capacity(keyed.len());
     for (key, k) in keyed {
         let p = xyz_of_key(key);
         match pts.last() {
@@ -349,7 +353,9 @@ fn ground_of(
         ));
     }
     method.validate()?;
-    let idx: Vec<usize> = (0..cloud.len()).filter(|&i| is_ground[i]).collect();
+    // Counted first: collected into its exact size instead of growing by reallocation.
+    let mut idx: Vec<usize> = Vec::with_capacity(is_ground.iter().filter(|&&g| g).count());
+    idx.extend((0..cloud.len()).filter(|&i| is_ground[i]));
     let (pts, lowest) = dedupe_lowest_indexed(&cloud.x, &cloud.y, &cloud.z, &idx);
     Ok((GroundSurface::from_unique(pts, method)?, idx, lowest))
 }
