@@ -871,98 +871,161 @@ impl Triangulation {
 
     /// [`Triangulation::locate`], also giving, for a point outside the hull, the hull
     /// half-edge the walk left by (one that `p` sees strictly); [`EMPTY`] otherwise.
+    ///
+    /// Each triangle after the first is entered through an edge whose two corners (and their
+    /// positions relative to `p`) are those of the edge just crossed: only its third corner is
+    /// read, and only its two other edges are tested, in the order the rotation gives them.
+    /// The same tests on the same values as testing every edge but the entry one in each
+    /// triangle, so the same path.
     #[inline(always)]
     fn walk(&self, pts: &[[f64; 2]], p: [f64; 2], start: u32) -> (Location, u32, u32) {
         let n_tri = self.len() as u32;
         debug_assert!(n_tri > 0);
-        let mut t = if start < n_tri { start } else { 0 };
-        let mut entry = EMPTY;
-        // A cheap rotation of the first edge tested (the "stochastic" walk without a generator).
-        let mut turn = 0u32;
-        'walk: loop {
-            let base = 3 * t;
-            let bu = base as usize;
-            // The triangle's corners, read once (each is tested against two of its edges).
-            let v: [u32; 3] = self.triangles[bu..bu + 3].try_into().unwrap();
-            let q = v.map(|i| pts[i as usize]);
-            // The corners relative to p, once: each orientation below is
-            // `orient_filtered(q[k], q[k1], p)`, the same operations on the same values.
-            let d = q.map(|c| [c[0] - p[0], c[1] - p[1]]);
-            // Bit k: p is on the line of edge k.
-            let mut zero = 0u8;
-            turn = if turn == 2 { 0 } else { turn + 1 };
-            // Edge k (from corner k to corner k1), unless it is the one just crossed: crosses
-            // it when p is strictly beyond, else notes whether p is on its line. Written out
-            // for each of the three rotations below (constant corner indices: the corners stay
-            // in registers, where a loop over `k` indexed them in memory).
-            macro_rules! edge {
-                ($k:literal, $k1:literal) => {
-                    let h = base + $k;
-                    if h != entry {
-                        let (dk, dk1) = (d[$k], d[$k1]);
-                        let left = dk[0] * dk1[1];
-                        let right = dk[1] * dk1[0];
-                        let det = left - right;
-                        let o = if det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs()) {
-                            det
-                        } else {
-                            // Uncertain sign: most often a query exactly at a vertex (a ground
-                            // point), whose location is that vertex whatever the walk's state;
-                            // the exact orientation otherwise.
-                            let (a, b) = (q[$k], q[$k1]);
-                            if p == a {
-                                return (Location::Vertex(v[$k]), t, EMPTY);
-                            }
-                            if p == b {
-                                return (Location::Vertex(v[$k1]), t, EMPTY);
-                            }
-                            robust::orient2d(coord(a), coord(b), coord(p))
-                        };
-                        if o > 0.0 {
-                            // p is strictly beyond edge h (the triangle being clockwise).
-                            let opp = self.halfedges[h as usize];
-                            if opp == EMPTY {
-                                return (Location::Outside, t, h);
-                            }
-                            entry = opp;
-                            t = opp / 3;
-                            continue 'walk;
-                        }
-                        zero |= ((o == 0.0) as u8) << $k;
+        let t = if start < n_tri { start } else { 0 };
+        // The sign of edge (a, b) of a clockwise triangle seen from p: > 0 when p is strictly
+        // beyond it. `qa, qb` are the corners, `da, db` the same relative to p (so the
+        // determinant is `orient_filtered(qa, qb, p)`'s). An uncertain sign is most often a
+        // query exactly at a vertex (a ground point), whose location is that vertex whatever
+        // the walk's state; the exact orientation decides otherwise.
+        macro_rules! side {
+            ($t:expr, $va:expr, $qa:expr, $da:expr, $vb:expr, $qb:expr, $db:expr) => {{
+                let (da, db) = ($da, $db);
+                let left = da[0] * db[1];
+                let right = da[1] * db[0];
+                let det = left - right;
+                if det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs()) {
+                    det
+                } else {
+                    if p == $qa {
+                        return (Location::Vertex($va), $t, EMPTY);
                     }
-                };
-            }
-            match turn {
-                0 => {
-                    edge!(0, 1);
-                    edge!(1, 2);
-                    edge!(2, 0);
+                    if p == $qb {
+                        return (Location::Vertex($vb), $t, EMPTY);
+                    }
+                    robust::orient2d(coord($qa), coord($qb), coord(p))
                 }
-                1 => {
-                    edge!(1, 2);
-                    edge!(2, 0);
-                    edge!(0, 1);
-                }
-                _ => {
-                    edge!(2, 0);
-                    edge!(0, 1);
-                    edge!(1, 2);
-                }
-            }
-            let loc = match zero {
-                0b000 => Location::Face(t),
-                0b001 => Location::Edge(base),
-                0b010 => Location::Edge(base + 1),
-                0b100 => Location::Edge(base + 2),
-                // Two edges through p: p is their common vertex, opposite the third edge m,
-                // i.e. the first vertex of half-edge prev(m).
-                0b011 => Location::Vertex(v[1]),
-                0b110 => Location::Vertex(v[2]),
-                0b101 => Location::Vertex(v[0]),
-                _ => unreachable!("degenerate triangle"),
-            };
-            return (loc, t, EMPTY);
+            }};
         }
+        // The first triangle: its three edges, from the rotation's first (1: the rotation
+        // starts at 0 and turns before each triangle).
+        let mut turn = 1u32;
+        let base = 3 * t;
+        let bu = base as usize;
+        let v: [u32; 3] = self.triangles[bu..bu + 3].try_into().unwrap();
+        let q = v.map(|i| pts[i as usize]);
+        let d = q.map(|c| [c[0] - p[0], c[1] - p[1]]);
+        let mut zero = 0u8;
+        // Edge k (corner k to corner k1): crossed when p is strictly beyond, giving the
+        // half-edge entered and the corners of the crossed edge.
+        let (mut opp, ka, kb) = 'first: {
+            for (k, k1) in [(1usize, 2usize), (2, 0), (0, 1)] {
+                let o = side!(t, v[k], q[k], d[k], v[k1], q[k1], d[k1]);
+                if o > 0.0 {
+                    let h = base + k as u32;
+                    let opp = self.halfedges[h as usize];
+                    if opp == EMPTY {
+                        return (Location::Outside, t, h);
+                    }
+                    break 'first (opp, k, k1);
+                }
+                zero |= ((o == 0.0) as u8) << k;
+            }
+            return (classify(zero, base, v), t, EMPTY);
+        };
+        // The crossed edge went from corner `a` to corner `b`: in the triangle entered, the
+        // entry half-edge goes from `b` to `a`.
+        let (mut va, mut qa, mut da) = (v[ka], q[ka], d[ka]);
+        let (mut vb, mut qb, mut db) = (v[kb], q[kb], d[kb]);
+        loop {
+            let t = opp / 3;
+            let base = 3 * t;
+            let kk = opp - base;
+            // Edge r goes from a to the third corner c, edge l from c to b.
+            let kr = if kk == 2 { 0 } else { kk + 1 };
+            let kl = if kk == 0 { 2 } else { kk - 1 };
+            turn = if turn == 2 { 0 } else { turn + 1 };
+            let vc = self.triangles[(base + kl) as usize];
+            debug_assert_eq!(
+                (
+                    self.triangles[opp as usize],
+                    self.triangles[(base + kr) as usize]
+                ),
+                (vb, va)
+            );
+            let qc = pts[vc as usize];
+            let dc = [qc[0] - p[0], qc[1] - p[1]];
+            // The rotation tests kk (skipped), kr, kl from turn = kk or kr; kl, kk, kr from kl.
+            let (zr, zl);
+            if turn != kl {
+                let o = side!(t, va, qa, da, vc, qc, dc);
+                if o > 0.0 {
+                    let h = base + kr;
+                    opp = self.halfedges[h as usize];
+                    if opp == EMPTY {
+                        return (Location::Outside, t, h);
+                    }
+                    (vb, qb, db) = (vc, qc, dc);
+                    continue;
+                }
+                zr = o == 0.0;
+                let o = side!(t, vc, qc, dc, vb, qb, db);
+                if o > 0.0 {
+                    let h = base + kl;
+                    opp = self.halfedges[h as usize];
+                    if opp == EMPTY {
+                        return (Location::Outside, t, h);
+                    }
+                    (va, qa, da) = (vc, qc, dc);
+                    continue;
+                }
+                zl = o == 0.0;
+            } else {
+                let o = side!(t, vc, qc, dc, vb, qb, db);
+                if o > 0.0 {
+                    let h = base + kl;
+                    opp = self.halfedges[h as usize];
+                    if opp == EMPTY {
+                        return (Location::Outside, t, h);
+                    }
+                    (va, qa, da) = (vc, qc, dc);
+                    continue;
+                }
+                zl = o == 0.0;
+                let o = side!(t, va, qa, da, vc, qc, dc);
+                if o > 0.0 {
+                    let h = base + kr;
+                    opp = self.halfedges[h as usize];
+                    if opp == EMPTY {
+                        return (Location::Outside, t, h);
+                    }
+                    (vb, qb, db) = (vc, qc, dc);
+                    continue;
+                }
+                zr = o == 0.0;
+            }
+            let zero = (zr as u8) << kr | (zl as u8) << kl;
+            let bu = base as usize;
+            let v: [u32; 3] = self.triangles[bu..bu + 3].try_into().unwrap();
+            return (classify(zero, base, v), t, EMPTY);
+        }
+    }
+}
+
+/// Where a walk that crossed no edge of triangle `base / 3` (corners `v`) stops, from the
+/// edges whose line holds the query point (bit k: edge k, from corner k to corner k + 1).
+#[inline(always)]
+fn classify(zero: u8, base: u32, v: [u32; 3]) -> Location {
+    match zero {
+        0b000 => Location::Face(base / 3),
+        0b001 => Location::Edge(base),
+        0b010 => Location::Edge(base + 1),
+        0b100 => Location::Edge(base + 2),
+        // Two edges through p: p is their common vertex, opposite the third edge m, i.e. the
+        // first vertex of half-edge prev(m).
+        0b011 => Location::Vertex(v[1]),
+        0b110 => Location::Vertex(v[2]),
+        0b101 => Location::Vertex(v[0]),
+        _ => unreachable!("degenerate triangle"),
     }
 }
 
