@@ -779,11 +779,12 @@ impl Triangulation {
     /// each triangle keeps its first corner and orientation. Returns it and, per new vertex, its
     /// old index. Point locations of spatially sorted queries, and scans over the triangles,
     /// then touch memory almost sequentially, where the sweep's numbering goes round in rings.
-    /// (Cells, not full keys: two radix passes instead of four; a cell holds a few triangles,
-    /// within a few cache lines.) The sort keys carry their index packed above the cell:
-    /// 8-byte items instead of 16-byte (key, index) pairs, half the sort's memory.
+    /// (Cells, not full keys: one counting-sort pass over the 2¹⁶ cells instead of four radix
+    /// passes; a cell holds a few triangles, within a few cache lines.) The sort keys carry
+    /// their index packed above the cell: 8-byte items instead of 16-byte (key, index) pairs,
+    /// half the sort's memory.
     pub fn spatially_ordered(&self, pts: &[[f64; 2]]) -> (Triangulation, Vec<u32>) {
-        use super::radix::sort_by_low_bytes;
+        use super::radix::sort_by_digits;
         let grid = super::MortonGrid::covering(pts.iter().map(|p| (p[0], p[1])));
         let mut scratch: Vec<u64> = Vec::new();
         // The top 16 of the key's 32 bits: the cell, in the low 16 bits; the index above.
@@ -792,7 +793,7 @@ impl Triangulation {
             .enumerate()
             .map(|(v, p)| (v as u64) << 32 | grid.key(p[0], p[1]) >> 16)
             .collect();
-        sort_by_low_bytes::<2, u64>(&mut keyed, &mut scratch, |&k| k);
+        sort_by_digits::<1, 16, u64>(&mut keyed, &mut scratch, |&k| k);
         let old_vertex: Vec<u32> = keyed.iter().map(|&k| (k >> 32) as u32).collect();
         // The keys' indices are 0..n, each once: the sort permuted them.
         let new_vertex = inverse_permutation(&old_vertex);
@@ -807,7 +808,7 @@ impl Triangulation {
             (t as u64) << 32 | cell_of_new[first as usize] as u64
         }));
         drop(cell_of_new);
-        sort_by_low_bytes::<2, u64>(&mut keyed, &mut scratch, |&k| k);
+        sort_by_digits::<1, 16, u64>(&mut keyed, &mut scratch, |&k| k);
         drop(scratch);
         // As for the vertices: the triangle indices 0..m, permuted.
         let old_triangle: Vec<u32> = keyed.iter().map(|&k| (k >> 32) as u32).collect();

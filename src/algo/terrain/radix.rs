@@ -1,13 +1,14 @@
 //! Least-significant-digit radix sort of `(u64 key, payload)` pairs.
 //!
-//! Algorithm: LSD radix sort (Knuth, *TAOCP* vol. 3, §5.2.5) with 8-bit digits: one counting
-//! pass builds the histograms of all the digits (the key's low `BYTES` bytes), then each digit
-//! is a stable scatter into a second buffer. A digit that is the same in every key (the exponent
-//! byte of distances of one magnitude) is skipped. Each pass is stable, so pairs with equal keys
-//! keep their input order: sorting pairs whose payloads are increasing indices gives the order of
-//! `sort_unstable` on `(key, index)`, ties by index. Sequential; for the terrain's sorts of a few
-//! hundred thousand keys it makes at most `BYTES` passes of sequential reads instead of a
-//! comparison sort's ~log2(n) partitioning passes with unpredictable branches.
+//! Algorithm: LSD radix sort (Knuth, *TAOCP* vol. 3, §5.2.5) with 8-bit digits (or wider ones,
+//! [`sort_by_digits`]: fewer passes): one counting pass builds the histograms of all the digits
+//! (the key's low `BYTES` bytes), then each digit is a stable scatter into a second buffer. A
+//! digit that is the same in every key (the exponent byte of distances of one magnitude) is
+//! skipped. Each pass is stable, so pairs with equal keys keep their input order: sorting pairs
+//! whose payloads are increasing indices gives the order of `sort_unstable` on `(key, index)`,
+//! ties by index. Sequential; for the terrain's sorts of a few hundred thousand keys it makes at
+//! most `BYTES` passes of sequential reads instead of a comparison sort's ~log2(n) partitioning
+//! passes with unpredictable branches.
 
 /// Sorts `items` by key, stably (equal keys keep their order). `items` and `scratch` are swapped
 /// as the passes go; the result is in `items`, `scratch` is left with unspecified contents.
