@@ -135,6 +135,22 @@ fn orient_filtered(a: [f64; 2], b: [f64; 2], c: [f64; 2]) -> Option<f64> {
 /// is certified (the first stage of Shewchuk's `incircle`, inlined), else [`robust::incircle`].
 #[inline(always)]
 pub(crate) fn in_circle(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> f64 {
+    in_circle_filtered(a, b, c, d, f64::INFINITY)
+        .unwrap_or_else(|| robust::incircle(coord(a), coord(b), coord(c), coord(d)))
+}
+
+/// The floating-point in-circle determinant of [`in_circle`] when its sign is certified, `None`
+/// when the exact computation must decide. `bound` is a static error bound of the determinant
+/// for the point set ([`in_circle_static_bound`]), tried first: beyond it the sign is certain
+/// without Shewchuk's per-test bound (the permanent, ~20 more operations); below it, his bound.
+#[inline(always)]
+fn in_circle_filtered(
+    a: [f64; 2],
+    b: [f64; 2],
+    c: [f64; 2],
+    d: [f64; 2],
+    bound: f64,
+) -> Option<f64> {
     let (adx, ady) = (a[0] - d[0], a[1] - d[1]);
     let (bdx, bdy) = (b[0] - d[0], b[1] - d[1]);
     let (cdx, cdy) = (c[0] - d[0], c[1] - d[1]);
@@ -145,21 +161,61 @@ pub(crate) fn in_circle(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> f
     let blift = bdx * bdx + bdy * bdy;
     let clift = cdx * cdx + cdy * cdy;
     let det = alift * (bdxcdy - cdxbdy) + blift * (cdxady - adxcdy) + clift * (adxbdy - bdxady);
+    if det.abs() > bound {
+        return Some(det);
+    }
     let permanent = (bdxcdy.abs() + cdxbdy.abs()) * alift
         + (cdxady.abs() + adxcdy.abs()) * blift
         + (adxbdy.abs() + bdxady.abs()) * clift;
-    if det.abs() > ICC_ERR_BOUND_A * permanent {
-        return det;
+    (det.abs() > ICC_ERR_BOUND_A * permanent).then_some(det)
+}
+
+/// A static error bound of the in-circle determinant of [`in_circle_filtered`] over `pts`:
+/// with every coordinate difference at most `w` (the larger side of the bounding box), each
+/// of the permanent's three terms is at most `2 w^2 * 2 w^2`, so Shewchuk's bound
+/// `ICC_ERR_BOUND_A * permanent` is at most `ICC_ERR_BOUND_A * 12 w^4` (times a margin for the
+/// roundings of the differences, products and of `w` itself). A determinant beyond it has a
+/// certain sign. Infinite (the static filter never decides) outside `1e-50 <= w <= 1e60`,
+/// where underflow or overflow could break the analysis, or with an infinite coordinate.
+fn in_circle_static_bound(pts: &[[f64; 2]]) -> f64 {
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for p in pts {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
     }
-    robust::incircle(coord(a), coord(b), coord(c), coord(d))
+    let w = (x1 - x0).max(y1 - y0);
+    // (A NaN coordinate, which `min` and `max` pass over, makes every determinant it enters
+    // NaN, which no bound certifies.)
+    if !(1e-50..=1e60).contains(&w) {
+        return f64::INFINITY;
+    }
+    ICC_ERR_BOUND_A * 12.0 * (w * w) * (w * w) * (1.0 + 1e-6)
 }
 
 /// `true` when `d` is inside the circle through the counter-clockwise triangle `a, b, c`, exact,
 /// with co-circular ties broken by the symbolic perturbation of Devillers & Teillaud (2011)
-/// (CGAL's 2D `side_of_oriented_circle` with `perturb = true`).
+/// (CGAL's 2D `side_of_oriented_circle` with `perturb = true`). `bound` as in
+/// [`in_circle_filtered`].
 #[inline(always)]
-fn in_circle_perturbed(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> bool {
-    let s = in_circle(a, b, c, d);
+fn in_circle_perturbed(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2], bound: f64) -> bool {
+    match in_circle_filtered(a, b, c, d, bound) {
+        Some(det) => det > 0.0,
+        None => in_circle_exact_perturbed(a, b, c, d),
+    }
+}
+
+/// [`in_circle_perturbed`] when the filters cannot decide (rare: out of the hot path).
+#[cold]
+#[inline(never)]
+fn in_circle_exact_perturbed(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> bool {
+    let s = robust::incircle(coord(a), coord(b), coord(c), coord(d));
     if s != 0.0 {
         return s > 0.0;
     }
@@ -200,12 +256,16 @@ struct Hull {
     centre: [f64; 2],
     /// Scratch stack of half-edges to legalize.
     stack: Vec<u32>,
+    /// The static error bound of the in-circle tests over the points
+    /// ([`in_circle_static_bound`]).
+    icc_bound: f64,
 }
 
 impl Hull {
     /// The hull of the seed triangle `seed` (counter-clockwise, its half-edges 0, 1, 2) among
-    /// `n` points, with `hash_len` buckets of edge starts around `centre`.
-    fn around_seed(n: usize, seed: [u32; 3], hash_len: usize, centre: [f64; 2]) -> Hull {
+    /// the points `pts`, with `hash_len` buckets of edge starts around `centre`.
+    fn around_seed(pts: &[[f64; 2]], seed: [u32; 3], hash_len: usize, centre: [f64; 2]) -> Hull {
+        let n = pts.len();
         let mut hull = Hull {
             prev: vec![0; n],
             next: vec![0; n],
@@ -214,6 +274,7 @@ impl Hull {
             start: seed[0],
             centre,
             stack: Vec::new(),
+            icc_bound: in_circle_static_bound(pts),
         };
         for k in 0..3 {
             let (a, b) = (seed[k], seed[(k + 1) % 3]);
@@ -320,7 +381,7 @@ impl Triangulation {
         t.add_triangle(i0, i1, i2, EMPTY, EMPTY, EMPTY);
 
         let hash_len = ((n as f64).sqrt().ceil() as usize).max(1);
-        let mut hull = Hull::around_seed(n, [i0, i1, i2], hash_len, centre);
+        let mut hull = Hull::around_seed(pts, [i0, i1, i2], hash_len, centre);
         hull.hash_edge(p0, i0);
         hull.hash_edge(p1, i1);
         hull.hash_edge(p2, i2);
@@ -423,7 +484,7 @@ impl Triangulation {
             halfedges: Vec::with_capacity(max_triangles * 3),
         };
         t.add_triangle(i0, i1, i2, EMPTY, EMPTY, EMPTY);
-        let mut hull = Hull::around_seed(n, [i0, i1, i2], 1, p0);
+        let mut hull = Hull::around_seed(pts, [i0, i1, i2], 1, p0);
         let mut last = 0u32;
         for i in 2..n as u32 {
             if i == i0 || i == i1 || i == i2 {
@@ -495,23 +556,28 @@ impl Triangulation {
         //          \||/                  \  /
         //           pr                    pr
         let (tri, he) = (&mut self.triangles[..], &mut self.halfedges[..]);
-        // The invariants that make the unchecked reads below sound, checked once here: the
+        // The invariants that make the unchecked accesses below sound, checked once here: the
         // arrays have one entry per half-edge, `a` and every half-edge stored in `he` other
         // than EMPTY (hence every one stacked) is below their length — each is written as
         // `3 * t + k` of an existing triangle `t` — and every vertex in `tri` indexes `pts`
         // (the sweep indexes `pts` with a point, bounds-checked, before it enters a triangle).
         assert_eq!(tri.len(), he.len());
         assert!((a as usize) < he.len());
+        let bound = hull.icc_bound;
+        // The stack as a local: its length and buffer stay in registers.
+        let mut stack = std::mem::take(&mut hull.stack);
         // The inserted point p0 is opposite every edge tested: flips keep it at `prev(a)` of
         // the edge kept and of the edge stacked.
         let p0 = pts[tri[prev_halfedge(a) as usize] as usize];
-        loop {
+        let ar = loop {
+            debug_assert!((a as usize) < he.len());
             // SAFETY: `a` is a half-edge (invariants above).
             let b = unsafe { *he.get_unchecked(a as usize) };
             let ar = prev_halfedge(a);
             let illegal = b != EMPTY && {
                 let al = next_halfedge(a);
                 let bl = prev_halfedge(b);
+                debug_assert!((b as usize) < he.len());
                 // SAFETY: `a`, `al`, `b`, `bl` are half-edges of existing triangles, their
                 // vertices indices into `pts` (invariants above).
                 let (pr, pl, p1) = unsafe {
@@ -523,42 +589,53 @@ impl Triangulation {
                 };
                 debug_assert_eq!(p0, pts[tri[ar as usize] as usize]);
                 // (p0, pr, pl) is clockwise: (p0, pl, pr) counter-clockwise.
-                in_circle_perturbed(p0, pl, pr, p1)
+                in_circle_perturbed(p0, pl, pr, p1, bound)
             };
             if !illegal {
-                match hull.stack.pop() {
+                match stack.pop() {
                     Some(next) => {
                         a = next;
                         continue;
                     }
-                    None => return ar,
+                    None => break ar,
                 }
             }
             let bl = prev_halfedge(b);
-            let (v1, v0) = (tri[bl as usize], tri[ar as usize]);
-            tri[a as usize] = v1;
-            tri[b as usize] = v0;
-            let hbl = he[bl as usize];
-            let har = he[ar as usize];
-            if hbl == EMPTY {
-                // The flipped edge's other side was on the hull: its hull edge, from `v1`, moves
-                // from half-edge `bl` to `a`. (Delaunator searches the hull for the vertex
-                // whose edge is `bl`; it is the edge's first vertex.)
-                debug_assert_eq!(hull.tri[v1 as usize], bl);
-                hull.tri[v1 as usize] = a;
+            // SAFETY: `a`, `b`, `ar`, `bl` are half-edges, and so are `hbl` and `har` when not
+            // EMPTY (invariants above).
+            unsafe {
+                let (v1, v0) = (
+                    *tri.get_unchecked(bl as usize),
+                    *tri.get_unchecked(ar as usize),
+                );
+                *tri.get_unchecked_mut(a as usize) = v1;
+                *tri.get_unchecked_mut(b as usize) = v0;
+                let hbl = *he.get_unchecked(bl as usize);
+                let har = *he.get_unchecked(ar as usize);
+                if hbl == EMPTY {
+                    // The flipped edge's other side was on the hull: its hull edge, from `v1`,
+                    // moves from half-edge `bl` to `a`. (Delaunator searches the hull for the
+                    // vertex whose edge is `bl`; it is the edge's first vertex.)
+                    debug_assert_eq!(hull.tri[v1 as usize], bl);
+                    hull.tri[v1 as usize] = a;
+                }
+                *he.get_unchecked_mut(a as usize) = hbl;
+                *he.get_unchecked_mut(b as usize) = har;
+                *he.get_unchecked_mut(ar as usize) = bl;
+                if hbl != EMPTY {
+                    debug_assert!((hbl as usize) < he.len());
+                    *he.get_unchecked_mut(hbl as usize) = a;
+                }
+                if har != EMPTY {
+                    debug_assert!((har as usize) < he.len());
+                    *he.get_unchecked_mut(har as usize) = b;
+                }
+                *he.get_unchecked_mut(bl as usize) = ar;
             }
-            he[a as usize] = hbl;
-            he[b as usize] = har;
-            he[ar as usize] = bl;
-            if hbl != EMPTY {
-                he[hbl as usize] = a;
-            }
-            if har != EMPTY {
-                he[har as usize] = b;
-            }
-            he[bl as usize] = ar;
-            hull.stack.push(next_halfedge(b));
-        }
+            stack.push(next_halfedge(b));
+        };
+        hull.stack = stack;
+        ar
     }
 
     /// Inserts point `i`, which sees no hull edge, into the triangle or onto the edge holding
@@ -585,6 +662,10 @@ impl Triangulation {
                 return;
             }
             Location::Face(t) => {
+                // The common case, written out: only what changes is written. Triangle t keeps
+                // its first two corners and first half-edge (whose opposite already points to
+                // it), and is (a, b, i); (b, c, i) and (c, a, i) are appended: the same arrays
+                // as `set_triangle` of the three.
                 let base = 3 * t as usize;
                 let [a, b, c] = [
                     self.triangles[base],
@@ -596,14 +677,34 @@ impl Triangulation {
                     self.halfedges[base + 1],
                     self.halfedges[base + 2],
                 ];
-                let t1 = self.reserve_triangles(2);
+                let t1 = self.len() as u32;
                 let t2 = t1 + 1;
-                // (a, b, i), (b, c, i), (c, a, i): clockwise like (a, b, c).
-                self.set_triangle(t, [a, b, i], [ha, 3 * t1 + 2, 3 * t2 + 1]);
-                self.set_triangle(t1, [b, c, i], [hb, 3 * t2 + 2, 3 * t + 1]);
-                self.set_triangle(t2, [c, a, i], [hc, 3 * t + 2, 3 * t1 + 1]);
-                legal = [3 * t, 3 * t1, 3 * t2, EMPTY];
-                touched = [t, t1, t2, EMPTY];
+                self.triangles[base + 2] = i;
+                self.halfedges[base + 1] = 3 * t1 + 2;
+                self.halfedges[base + 2] = 3 * t2 + 1;
+                self.triangles.extend_from_slice(&[b, c, i, c, a, i]);
+                self.halfedges.extend_from_slice(&[
+                    hb,
+                    3 * t2 + 2,
+                    3 * t + 1,
+                    hc,
+                    3 * t + 2,
+                    3 * t1 + 1,
+                ]);
+                for (h, at, v) in [(ha, 3 * t, a), (hb, 3 * t1, b), (hc, 3 * t2, c)] {
+                    if h == EMPTY {
+                        // A hull edge: its half-edge (maybe moved).
+                        hull.tri[v as usize] = at;
+                    } else {
+                        self.halfedges[h as usize] = at;
+                    }
+                }
+                // One legalization pass from the first new edge, the others waiting on its
+                // stack.
+                debug_assert!(hull.stack.is_empty());
+                hull.stack.extend([3 * t2, 3 * t1]);
+                self.legalize(3 * t, pts, hull);
+                return;
             }
             Location::Edge(h) => {
                 let (e1, e2) = (next_halfedge(h), prev_halfedge(h));
@@ -678,11 +779,12 @@ impl Triangulation {
     /// each triangle keeps its first corner and orientation. Returns it and, per new vertex, its
     /// old index. Point locations of spatially sorted queries, and scans over the triangles,
     /// then touch memory almost sequentially, where the sweep's numbering goes round in rings.
-    /// (Cells, not full keys: two radix passes instead of four; a cell holds a few triangles,
-    /// within a few cache lines.) The sort keys carry their index packed above the cell:
-    /// 8-byte items instead of 16-byte (key, index) pairs, half the sort's memory.
+    /// (Cells, not full keys: one counting-sort pass over the 2¹⁶ cells instead of four radix
+    /// passes; a cell holds a few triangles, within a few cache lines.) The sort keys carry
+    /// their index packed above the cell: 8-byte items instead of 16-byte (key, index) pairs,
+    /// half the sort's memory.
     pub fn spatially_ordered(&self, pts: &[[f64; 2]]) -> (Triangulation, Vec<u32>) {
-        use super::radix::sort_by_low_bytes;
+        use super::radix::sort_by_digits;
         let grid = super::MortonGrid::covering(pts.iter().map(|p| (p[0], p[1])));
         let mut scratch: Vec<u64> = Vec::new();
         // The top 16 of the key's 32 bits: the cell, in the low 16 bits; the index above.
@@ -691,12 +793,10 @@ impl Triangulation {
             .enumerate()
             .map(|(v, p)| (v as u64) << 32 | grid.key(p[0], p[1]) >> 16)
             .collect();
-        sort_by_low_bytes::<2, u64>(&mut keyed, &mut scratch, |&k| k);
-        let mut new_vertex = vec![0u32; pts.len()];
+        sort_by_digits::<1, 16, u64>(&mut keyed, &mut scratch, |&k| k);
         let old_vertex: Vec<u32> = keyed.iter().map(|&k| (k >> 32) as u32).collect();
-        for (new, &old) in old_vertex.iter().enumerate() {
-            new_vertex[old as usize] = new as u32;
-        }
+        // The keys' indices are 0..n, each once: the sort permuted them.
+        let new_vertex = inverse_permutation(&old_vertex);
         // Cell per new vertex index: increasing, so the smallest corner index has the
         // smallest cell.
         let cell_of_new: Vec<u16> = keyed.iter().map(|&k| k as u16).collect();
@@ -708,34 +808,50 @@ impl Triangulation {
             (t as u64) << 32 | cell_of_new[first as usize] as u64
         }));
         drop(cell_of_new);
-        sort_by_low_bytes::<2, u64>(&mut keyed, &mut scratch, |&k| k);
+        sort_by_digits::<1, 16, u64>(&mut keyed, &mut scratch, |&k| k);
         drop(scratch);
-        let mut new_triangle = vec![0u32; keyed.len()];
-        for (new, &k) in keyed.iter().enumerate() {
-            new_triangle[(k >> 32) as usize] = new as u32;
-        }
+        // As for the vertices: the triangle indices 0..m, permuted.
+        let old_triangle: Vec<u32> = keyed.iter().map(|&k| (k >> 32) as u32).collect();
         drop(keyed);
+        let new_triangle = inverse_permutation(&old_triangle);
+        drop(old_triangle);
         // The old triangles read in order and scattered to their new places: independent
         // iterations, whose cache misses overlap. (Moving them in place along the cycles of
         // the permutation saves this copy's memory but chains each step's misses to the
         // previous one's: measured ~13 ms slower on the county tile's 557 k triangles.)
-        let mut triangles = vec![0u32; self.triangles.len()];
-        let mut halfedges = vec![0u32; self.halfedges.len()];
-        for ((v, h), &new) in self
-            .triangles
-            .chunks_exact(3)
-            .zip(self.halfedges.chunks_exact(3))
-            .zip(&new_triangle)
+        // Written into the vectors' spare capacity: each slot once (below), so they are not
+        // filled first.
+        let len = self.triangles.len();
+        let mut triangles: Vec<u32> = Vec::with_capacity(len);
+        let mut halfedges: Vec<u32> = Vec::with_capacity(len);
         {
-            let n = 3 * new as usize;
-            for k in 0..3 {
-                triangles[n + k] = new_vertex[v[k] as usize];
-                halfedges[n + k] = if h[k] == EMPTY {
-                    EMPTY
-                } else {
-                    3 * new_triangle[(h[k] / 3) as usize] + h[k] % 3
-                };
+            let (tri_out, he_out) = (
+                &mut triangles.spare_capacity_mut()[..len],
+                &mut halfedges.spare_capacity_mut()[..len],
+            );
+            for ((v, h), &new) in self
+                .triangles
+                .chunks_exact(3)
+                .zip(self.halfedges.chunks_exact(3))
+                .zip(&new_triangle)
+            {
+                let n = 3 * new as usize;
+                for k in 0..3 {
+                    tri_out[n + k].write(new_vertex[v[k] as usize]);
+                    he_out[n + k].write(if h[k] == EMPTY {
+                        EMPTY
+                    } else {
+                        3 * new_triangle[(h[k] / 3) as usize] + h[k] % 3
+                    });
+                }
             }
+        }
+        // SAFETY: `new_triangle` is a permutation of 0..m (checked in debug builds by
+        // `inverse_permutation`), so the loop wrote slots `3 * new + k` for every new triangle
+        // and k < 3: all `len = 3 m` of them.
+        unsafe {
+            triangles.set_len(len);
+            halfedges.set_len(len);
         }
         (
             Triangulation {
@@ -756,78 +872,184 @@ impl Triangulation {
 
     /// [`Triangulation::locate`], also giving, for a point outside the hull, the hull
     /// half-edge the walk left by (one that `p` sees strictly); [`EMPTY`] otherwise.
+    ///
+    /// Each triangle after the first is entered through an edge whose two corners (and their
+    /// positions relative to `p`) are those of the edge just crossed: only its third corner is
+    /// read, and only its two other edges are tested, in the order the rotation gives them.
+    /// The same tests on the same values as testing every edge but the entry one in each
+    /// triangle, so the same path.
     #[inline(always)]
     fn walk(&self, pts: &[[f64; 2]], p: [f64; 2], start: u32) -> (Location, u32, u32) {
         let n_tri = self.len() as u32;
         debug_assert!(n_tri > 0);
-        let mut t = if start < n_tri { start } else { 0 };
-        let mut entry = EMPTY;
-        // A cheap rotation of the first edge tested (the "stochastic" walk without a generator).
-        let mut turn = 0u32;
-        'walk: loop {
-            let base = 3 * t;
-            let bu = base as usize;
-            // The triangle's corners, read once (each is tested against two of its edges).
-            let v: [u32; 3] = self.triangles[bu..bu + 3].try_into().unwrap();
-            let q = v.map(|i| pts[i as usize]);
-            // The corners relative to p, once: each orientation below is
-            // `orient_filtered(q[k], q[k1], p)`, the same operations on the same values.
-            let d = q.map(|c| [c[0] - p[0], c[1] - p[1]]);
-            let mut zero = [false; 3];
-            turn = if turn == 2 { 0 } else { turn + 1 };
-            let mut k = turn;
-            for _ in 0..3 {
-                let k1 = if k == 2 { 0 } else { k + 1 };
-                let h = base + k;
-                if h != entry {
-                    let (dk, dk1) = (d[k as usize], d[k1 as usize]);
-                    let left = dk[0] * dk1[1];
-                    let right = dk[1] * dk1[0];
-                    let det = left - right;
-                    let o = if det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs()) {
-                        det
-                    } else {
-                        // Uncertain sign: most often a query exactly at a vertex (a ground
-                        // point), whose location is that vertex whatever the walk's state; the
-                        // exact orientation otherwise.
-                        let (a, b) = (q[k as usize], q[k1 as usize]);
-                        if p == a {
-                            return (Location::Vertex(v[k as usize]), t, EMPTY);
-                        }
-                        if p == b {
-                            return (Location::Vertex(v[k1 as usize]), t, EMPTY);
-                        }
-                        robust::orient2d(coord(a), coord(b), coord(p))
-                    };
-                    if o > 0.0 {
-                        // p is strictly beyond edge h (the triangle being clockwise).
-                        let opp = self.halfedges[h as usize];
-                        if opp == EMPTY {
-                            return (Location::Outside, t, h);
-                        }
-                        entry = opp;
-                        t = opp / 3;
-                        continue 'walk;
+        let t = if start < n_tri { start } else { 0 };
+        // The sign of edge (a, b) of a clockwise triangle seen from p: > 0 when p is strictly
+        // beyond it. `qa, qb` are the corners, `da, db` the same relative to p (so the
+        // determinant is `orient_filtered(qa, qb, p)`'s). An uncertain sign is most often a
+        // query exactly at a vertex (a ground point), whose location is that vertex whatever
+        // the walk's state; the exact orientation decides otherwise.
+        macro_rules! side {
+            ($t:expr, $va:expr, $qa:expr, $da:expr, $vb:expr, $qb:expr, $db:expr) => {{
+                let (da, db) = ($da, $db);
+                let left = da[0] * db[1];
+                let right = da[1] * db[0];
+                let det = left - right;
+                if det.abs() > CCW_ERR_BOUND_A * (left.abs() + right.abs()) {
+                    det
+                } else {
+                    if p == $qa {
+                        return (Location::Vertex($va), $t, EMPTY);
                     }
-                    zero[k as usize] = o == 0.0;
+                    if p == $qb {
+                        return (Location::Vertex($vb), $t, EMPTY);
+                    }
+                    robust::orient2d(coord($qa), coord($qb), coord(p))
                 }
-                k = k1;
+            }};
+        }
+        // The first triangle: its three edges, from the rotation's first (1: the rotation
+        // starts at 0 and turns before each triangle).
+        let mut turn = 1u32;
+        let base = 3 * t;
+        let bu = base as usize;
+        let v: [u32; 3] = self.triangles[bu..bu + 3].try_into().unwrap();
+        let q = v.map(|i| pts[i as usize]);
+        let d = q.map(|c| [c[0] - p[0], c[1] - p[1]]);
+        let mut zero = 0u8;
+        // Edge k (corner k to corner k1): crossed when p is strictly beyond, giving the
+        // half-edge entered and the corners of the crossed edge.
+        let (mut opp, ka, kb) = 'first: {
+            for (k, k1) in [(1usize, 2usize), (2, 0), (0, 1)] {
+                let o = side!(t, v[k], q[k], d[k], v[k1], q[k1], d[k1]);
+                if o > 0.0 {
+                    let h = base + k as u32;
+                    let opp = self.halfedges[h as usize];
+                    if opp == EMPTY {
+                        return (Location::Outside, t, h);
+                    }
+                    break 'first (opp, k, k1);
+                }
+                zero |= ((o == 0.0) as u8) << k;
             }
-            let loc = match zero {
-                [false, false, false] => Location::Face(t),
-                [true, false, false] => Location::Edge(base),
-                [false, true, false] => Location::Edge(base + 1),
-                [false, false, true] => Location::Edge(base + 2),
-                // Two edges through p: p is their common vertex, opposite the third edge m,
-                // i.e. the first vertex of half-edge prev(m).
-                [true, true, false] => Location::Vertex(v[1]),
-                [false, true, true] => Location::Vertex(v[2]),
-                [true, false, true] => Location::Vertex(v[0]),
-                [true, true, true] => unreachable!("degenerate triangle"),
-            };
-            return (loc, t, EMPTY);
+            return (classify(zero, base, v), t, EMPTY);
+        };
+        // The crossed edge went from corner `a` to corner `b`: in the triangle entered, the
+        // entry half-edge goes from `b` to `a`.
+        let (mut va, mut qa, mut da) = (v[ka], q[ka], d[ka]);
+        let (mut vb, mut qb, mut db) = (v[kb], q[kb], d[kb]);
+        loop {
+            let t = opp / 3;
+            let base = 3 * t;
+            let kk = opp - base;
+            // Edge r goes from a to the third corner c, edge l from c to b.
+            let kr = if kk == 2 { 0 } else { kk + 1 };
+            let kl = if kk == 0 { 2 } else { kk - 1 };
+            turn = if turn == 2 { 0 } else { turn + 1 };
+            let vc = self.triangles[(base + kl) as usize];
+            debug_assert_eq!(
+                (
+                    self.triangles[opp as usize],
+                    self.triangles[(base + kr) as usize]
+                ),
+                (vb, va)
+            );
+            let qc = pts[vc as usize];
+            let dc = [qc[0] - p[0], qc[1] - p[1]];
+            // The rotation tests kk (skipped), kr, kl from turn = kk or kr; kl, kk, kr from kl.
+            let (zr, zl);
+            if turn != kl {
+                let o = side!(t, va, qa, da, vc, qc, dc);
+                if o > 0.0 {
+                    let h = base + kr;
+                    opp = self.halfedges[h as usize];
+                    if opp == EMPTY {
+                        return (Location::Outside, t, h);
+                    }
+                    (vb, qb, db) = (vc, qc, dc);
+                    continue;
+                }
+                zr = o == 0.0;
+                let o = side!(t, vc, qc, dc, vb, qb, db);
+                if o > 0.0 {
+                    let h = base + kl;
+                    opp = self.halfedges[h as usize];
+                    if opp == EMPTY {
+                        return (Location::Outside, t, h);
+                    }
+                    (va, qa, da) = (vc, qc, dc);
+                    continue;
+                }
+                zl = o == 0.0;
+            } else {
+                let o = side!(t, vc, qc, dc, vb, qb, db);
+                if o > 0.0 {
+                    let h = base + kl;
+                    opp = self.halfedges[h as usize];
+                    if opp == EMPTY {
+                        return (Location::Outside, t, h);
+                    }
+                    (va, qa, da) = (vc, qc, dc);
+                    continue;
+                }
+                zl = o == 0.0;
+                let o = side!(t, va, qa, da, vc, qc, dc);
+                if o > 0.0 {
+                    let h = base + kr;
+                    opp = self.halfedges[h as usize];
+                    if opp == EMPTY {
+                        return (Location::Outside, t, h);
+                    }
+                    (vb, qb, db) = (vc, qc, dc);
+                    continue;
+                }
+                zr = o == 0.0;
+            }
+            let zero = (zr as u8) << kr | (zl as u8) << kl;
+            let bu = base as usize;
+            let v: [u32; 3] = self.triangles[bu..bu + 3].try_into().unwrap();
+            return (classify(zero, base, v), t, EMPTY);
         }
     }
+}
+
+/// Where a walk that crossed no edge of triangle `base / 3` (corners `v`) stops, from the
+/// edges whose line holds the query point (bit k: edge k, from corner k to corner k + 1).
+#[inline(always)]
+fn classify(zero: u8, base: u32, v: [u32; 3]) -> Location {
+    match zero {
+        0b000 => Location::Face(base / 3),
+        0b001 => Location::Edge(base),
+        0b010 => Location::Edge(base + 1),
+        0b100 => Location::Edge(base + 2),
+        // Two edges through p: p is their common vertex, opposite the third edge m, i.e. the
+        // first vertex of half-edge prev(m).
+        0b011 => Location::Vertex(v[1]),
+        0b110 => Location::Vertex(v[2]),
+        0b101 => Location::Vertex(v[0]),
+        _ => unreachable!("degenerate triangle"),
+    }
+}
+
+/// The inverse of the permutation `p` of `0..p.len()`: `inv[p[k]] = k`. Every slot is written
+/// once, so the vector is not filled first (`vec![0; n]` would be a memset pass over it). `p`
+/// must be a permutation (checked in debug builds): the callers' are the indices `0..n` carried
+/// through a sort.
+fn inverse_permutation(p: &[u32]) -> Vec<u32> {
+    let n = p.len();
+    let mut inv: Vec<u32> = Vec::with_capacity(n);
+    let out = &mut inv.spare_capacity_mut()[..n];
+    for (k, &i) in p.iter().enumerate() {
+        out[i as usize].write(k as u32);
+    }
+    debug_assert!({
+        let mut seen = vec![false; n];
+        p.iter()
+            .all(|&i| !std::mem::replace(&mut seen[i as usize], true))
+    });
+    // SAFETY: `p` is a permutation of 0..n (checked above in debug builds): the loop wrote
+    // every slot of 0..n.
+    unsafe { inv.set_len(n) };
+    inv
 }
 
 /// The order in which the sweep inserts the points (by distance from the seed triangle's
@@ -905,8 +1127,9 @@ fn brio_order(pts: &[[f64; 2]]) -> Vec<u32> {
             (key, i as u32)
         })
         .collect();
-    // Rounds below 2^6 (n < 2^38): five bytes; stable from index order, ties by index.
-    super::radix::sort_by_key::<5, u32>(&mut keyed, &mut Vec::new());
+    // Rounds below 2^6 (n < 2^38): 38 bits, in four passes of 10 (five of 8 bits before);
+    // stable from index order, ties by index.
+    super::radix::sort_by_digits::<4, 10, _>(&mut keyed, &mut Vec::new(), |&(k, _)| k);
     keyed.into_iter().map(|(_, i)| i).collect()
 }
 

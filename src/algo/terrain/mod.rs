@@ -212,17 +212,21 @@ fn dedupe_lowest_indexed(
     z: &[f64],
     idx: &[usize],
 ) -> (Vec<[f64; 3]>, Vec<f64>) {
-    let mut keyed: Vec<([i64; 3], usize)> = idx
-        .iter()
-        .enumerate()
-        .filter(|(_, &i)| x[i].is_finite() && y[i].is_finite() && z[i].is_finite())
-        .map(|(k, &i)| (xyz_key(x[i], y[i], z[i]), k))
-        .collect();
+    // Sized up front (a filtered collect grows by reallocation, copying what it holds).
+    let mut keyed: Vec<([i64; 3], usize)> = Vec::with_capacity(idx.len());
+    keyed.extend(
+        idx.iter()
+            .enumerate()
+            .filter(|(_, &i)| x[i].is_finite() && y[i].is_finite() && z[i].is_finite())
+            .map(|(k, &i)| (xyz_key(x[i], y[i], z[i]), k)),
+    );
     // Equal keys are equal points: their order among themselves changes nothing below (and
     // the index makes the order total anyway).
     sort_by_x_buckets(&mut keyed, |(k, _)| k[0]);
     let mut lowest = vec![f64::NAN; idx.len()];
-    let mut pts: Vec<[f64; 3]> = Vec::new();
+    // At most one point per key: no reallocation (and little unused room: duplicates in
+    // `(x, y)` are few).
+    let mut pts: Vec<[f64; 3]> = Vec::with_capacity(keyed.len());
     for (key, k) in keyed {
         let p = xyz_of_key(key);
         match pts.last() {
@@ -382,7 +386,9 @@ fn ground_of(
         ));
     }
     method.validate()?;
-    let idx: Vec<usize> = (0..cloud.len()).filter(|&i| is_ground[i]).collect();
+    // Counted first: collected into its exact size instead of growing by reallocation.
+    let mut idx: Vec<usize> = Vec::with_capacity(is_ground.iter().filter(|&&g| g).count());
+    idx.extend((0..cloud.len()).filter(|&i| is_ground[i]));
     let (pts, lowest) = dedupe_lowest_indexed(&cloud.x, &cloud.y, &cloud.z, &idx);
     Ok((GroundSurface::from_unique(pts, method)?, idx, lowest))
 }
@@ -446,10 +452,25 @@ pub(crate) fn morton_order(x: &[f64], y: &[f64]) -> Vec<usize> {
         .map(|(i, (&a, &b))| (grid.key(a, b), i))
         .collect();
     // Stable by key from index order: ties by index, as sorting the (key, index) pairs. Keys
-    // are below 2³².
-    radix::sort_by_key::<4, usize>(&mut keyed, &mut Vec::new());
+    // are below 2³²: three passes of 11 bits (instead of four of 8).
+    radix::sort_by_digits::<3, 11, _>(&mut keyed, &mut Vec::new(), |&(k, _)| k);
     keyed.into_iter().map(|(_, i)| i).collect()
 }
+
+/// The bits of a byte moved to the even bits of a `u16` (bit `b` to bit `2 b`).
+const SPREAD_BYTE: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut b = 0;
+        while b < 8 {
+            table[i] |= (((i >> b) & 1) as u16) << (2 * b);
+            b += 1;
+        }
+        i += 1;
+    }
+    table
+};
 
 /// A Morton (Z-order) key grid over a bounding box, 2¹⁶ steps a side.
 #[derive(Debug, Clone, Copy)]
@@ -486,12 +507,11 @@ impl MortonGrid {
     /// a non-finite point.
     #[inline]
     pub(crate) fn key(&self, a: f64, b: f64) -> u64 {
+        // The low 16 bits of `v` to the even bits of 32: a table lookup per byte instead of
+        // the four shift-and-mask steps (fewer instructions; the table is 512 bytes).
         let spread = |v: u32| -> u64 {
-            let mut v = v as u64 & 0xffff;
-            v = (v | (v << 8)) & 0x00ff_00ff;
-            v = (v | (v << 4)) & 0x0f0f_0f0f;
-            v = (v | (v << 2)) & 0x3333_3333;
-            (v | (v << 1)) & 0x5555_5555
+            SPREAD_BYTE[(v & 0xff) as usize] as u64
+                | (SPREAD_BYTE[((v >> 8) & 0xff) as usize] as u64) << 16
         };
         if a.is_finite() && b.is_finite() {
             let cx = ((a - self.x0) * self.scale) as u32;
@@ -506,6 +526,29 @@ impl MortonGrid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn morton_keys_interleave_the_cell_bits() {
+        // The grid's cells are 1 m over [0, 65535]: the key of cell (x, y) is the bits of x at
+        // the even positions, those of y at the odd ones.
+        let g = MortonGrid::covering([(0.0, 0.0), (65535.0, 65535.0)].into_iter());
+        let interleave = |x: u64, y: u64| {
+            (0..16).fold(0u64, |m, b| {
+                m | ((x >> b) & 1) << (2 * b) | ((y >> b) & 1) << (2 * b + 1)
+            })
+        };
+        for (x, y) in [
+            (0u64, 0u64),
+            (1, 0),
+            (0, 1),
+            (255, 256),
+            (65535, 65535),
+            (12345, 54321),
+        ] {
+            assert_eq!(g.key(x as f64, y as f64), interleave(x, y), "({x}, {y})");
+        }
+        assert_eq!(g.key(f64::NAN, 1.0), 0);
+    }
 
     #[test]
     fn dedupe_keeps_lowest_and_sorts() {
