@@ -318,10 +318,10 @@ impl GroundSurface {
     /// Queries are visited in the Morton (Z-curve) order of their position, so that each walk
     /// through the TIN starts next to where the previous one ended whatever the order of the
     /// points (scan order, sorted, shuffled): the cost stays O(1) per point instead of growing
-    /// with the distance between consecutive points. The order is that of 2¹² × 2¹² cells (a few
-    /// centimetres on a chunk), points within a cell in their own order: one radix pass fewer
-    /// than full keys, and sorted as 8-byte words (cell, index), for the same walks. The values do
-    /// not depend on the order.
+    /// with the distance between consecutive points. The order is that of 2¹¹ × 2¹¹ cells (about
+    /// 10 cm on a chunk), points within a cell in their own order: two radix passes of 11 bits
+    /// over 8-byte words (index, cell) instead of four byte passes over 16-byte (key, index)
+    /// pairs, for the same walks. The values do not depend on the order.
     fn z_at_where(
         &self,
         x: &[f64],
@@ -340,9 +340,9 @@ impl GroundSurface {
         let grid = MortonGrid::covering(x.iter().copied().zip(y.iter().copied()));
         let mut order: Vec<u64> = (0..x.len())
             .filter(|&i| wanted(i))
-            .map(|i| (i as u64) << 32 | grid.key(x[i], y[i]) >> 8)
+            .map(|i| (i as u64) << 32 | grid.key(x[i], y[i]) >> 10)
             .collect();
-        radix::sort_by_low_bytes::<3, u64>(&mut order, &mut Vec::new(), |&k| k);
+        radix::sort_by_digits::<2, 11, u64>(&mut order, &mut Vec::new(), |&k| k);
         let mut located = vec![None; order.len()];
         located
             .par_chunks_mut(BLOCK)
