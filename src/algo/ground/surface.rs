@@ -1074,28 +1074,42 @@ fn max_of_shifted(out: &mut [f64], prev: &[f64], d: usize) {
     }
 }
 
-/// `out[c] = select(right[c], left[c])` (the maximum) four columns per instruction.
+/// `out[c] = select(right[c], left[c])` (the maximum) four columns per instruction, eight
+/// columns per step. `vmaxpd t, t, [left]` with `t` loaded from `right` is `right > left ?
+/// right : left`, the select itself; written out because the compiler splits each unaligned
+/// 256-bit load and store in two instructions at this crate's tuning (see [`fold_lines`]).
 ///
 /// # Safety
 /// The CPU must have AVX2; `left` and `right` must be at least as long as `out`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn max_of_shifted_avx2(out: &mut [f64], left: &[f64], right: &[f64]) {
-    use std::arch::x86_64::*;
     let n = out.len();
     assert!(left.len() >= n && right.len() >= n);
-    let body = n - n % 4;
     let (po, pl, pr) = (out.as_mut_ptr(), left.as_ptr(), right.as_ptr());
     let mut c = 0;
-    while c < body {
-        // SAFETY: c + 4 ≤ n, within the three slices (asserted above).
+    while c + 8 <= n {
+        // SAFETY: c + 8 ≤ n, within the three slices (asserted above).
         unsafe {
-            let v = _mm256_max_pd(_mm256_loadu_pd(pr.add(c)), _mm256_loadu_pd(pl.add(c)));
-            _mm256_storeu_pd(po.add(c), v);
+            std::arch::asm!(
+                "vmovupd {t0}, ymmword ptr [{r} + 8*{c}]",
+                "vmovupd {t1}, ymmword ptr [{r} + 8*{c} + 32]",
+                "vmaxpd {t0}, {t0}, ymmword ptr [{l} + 8*{c}]",
+                "vmaxpd {t1}, {t1}, ymmword ptr [{l} + 8*{c} + 32]",
+                "vmovupd ymmword ptr [{o} + 8*{c}], {t0}",
+                "vmovupd ymmword ptr [{o} + 8*{c} + 32], {t1}",
+                r = in(reg) pr,
+                l = in(reg) pl,
+                o = in(reg) po,
+                c = in(reg) c,
+                t0 = out(ymm_reg) _,
+                t1 = out(ymm_reg) _,
+                options(nostack, preserves_flags),
+            );
         }
-        c += 4;
+        c += 8;
     }
-    for c in body..n {
+    for c in c..n {
         out[c] = select(right[c], left[c], false);
     }
 }
@@ -1149,62 +1163,169 @@ unsafe fn fold_row_avx2(o: &mut [f64], s: &[f64], min: bool) {
     fold_row_portable(&mut o[body..n], &s[body..n], min)
 }
 
-/// [`fold_row`] of every line of `lines` into `o`, in order (each line at least as long as
-/// `o`). With AVX2 a block of 16 columns stays in registers across the lines: one load per
-/// line and column instead of two loads and a store.
+/// The extremes of `o` and every line of `lines` into `o` (each line at least as long as `o`),
+/// each select `a < b ? a : b` (`>` for the maximum) with `a` the extreme so far and `b` the
+/// line's value: the order of operands the instructions below take. It differs from
+/// [`fold_row`]'s only where the two are equal (`0.0` and `−0.0`) or one is NaN; the callers
+/// fold finite grids and use no zero's sign. With AVX2 a block of 32 columns stays in
+/// registers across the lines, each line's value read by the `vmaxpd`/`vminpd` itself: one
+/// instruction per line and four columns. (The compiler's code for `_mm256_loadu_pd` at this
+/// crate's generic tuning splits every unaligned load in two instructions and loads apart
+/// from the select: three per line and four columns.)
 fn fold_lines(o: &mut [f64], lines: &[&[f64]], min: bool) {
     assert!(lines.iter().all(|l| l.len() >= o.len()));
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked on the line above); every line is at least as
         // long as `o` (asserted above).
-        return unsafe { fold_lines_avx2(o, lines, min) };
+        return unsafe {
+            if min {
+                fold_lines_avx2::<true>(o, lines)
+            } else {
+                fold_lines_avx2::<false>(o, lines)
+            }
+        };
     }
     for l in lines {
-        fold_row_portable(o, l, min);
+        fold_row_acc(o, l, min);
     }
 }
 
+/// [`fold_lines`] one column at a time: `o[i] = o[i] < s[i] ? o[i] : s[i]` (or `>`).
+#[inline(always)]
+fn fold_row_acc(o: &mut [f64], s: &[f64], min: bool) {
+    if min {
+        for (a, &b) in o.iter_mut().zip(s) {
+            *a = if *a < b { *a } else { b };
+        }
+    } else {
+        for (a, &b) in o.iter_mut().zip(s) {
+            *a = if *a > b { *a } else { b };
+        }
+    }
+}
+
+/// [`fold_lines`] with AVX2: blocks of 32 columns in eight registers, then of four, then the
+/// last few columns one by one.
+///
+/// # Safety
+/// The CPU must have AVX2; every line must be at least as long as `o`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn fold_lines_avx2(o: &mut [f64], lines: &[&[f64]], min: bool) {
-    use std::arch::x86_64::*;
+unsafe fn fold_lines_avx2<const MIN: bool>(o: &mut [f64], lines: &[&[f64]]) {
+    use std::arch::asm;
+    debug_assert!(lines.iter().all(|l| l.len() >= o.len()));
     let n = o.len();
-    let body = n - n % 16;
     let po = o.as_mut_ptr();
-    let op = |b: __m256d, a: __m256d| {
-        // As in fold_row_avx2: `b < a ? b : a` (or `>`), the portable select.
-        if min {
-            _mm256_min_pd(b, a)
-        } else {
-            _mm256_max_pd(b, a)
-        }
-    };
-    let mut i = 0;
-    while i < body {
-        // SAFETY: i + 16 <= n <= the length of `o` and of every line.
-        unsafe {
-            let mut a = [
-                _mm256_loadu_pd(po.add(i)),
-                _mm256_loadu_pd(po.add(i + 4)),
-                _mm256_loadu_pd(po.add(i + 8)),
-                _mm256_loadu_pd(po.add(i + 12)),
-            ];
+    // `a op [p]` for the registers `a`: `vminpd a, a, [p]` is `a < b ? a : b` with `b` the
+    // value at `p` (`vmaxpd`: `a > b ? a : b`).
+    macro_rules! fold {
+        ($op:literal, $a:ident, $p:expr, 8) => {
+            asm!(
+                concat!($op, " {0}, {0}, ymmword ptr [{p}]"),
+                concat!($op, " {1}, {1}, ymmword ptr [{p} + 32]"),
+                concat!($op, " {2}, {2}, ymmword ptr [{p} + 64]"),
+                concat!($op, " {3}, {3}, ymmword ptr [{p} + 96]"),
+                concat!($op, " {4}, {4}, ymmword ptr [{p} + 128]"),
+                concat!($op, " {5}, {5}, ymmword ptr [{p} + 160]"),
+                concat!($op, " {6}, {6}, ymmword ptr [{p} + 192]"),
+                concat!($op, " {7}, {7}, ymmword ptr [{p} + 224]"),
+                inout(ymm_reg) $a[0],
+                inout(ymm_reg) $a[1],
+                inout(ymm_reg) $a[2],
+                inout(ymm_reg) $a[3],
+                inout(ymm_reg) $a[4],
+                inout(ymm_reg) $a[5],
+                inout(ymm_reg) $a[6],
+                inout(ymm_reg) $a[7],
+                p = in(reg) $p,
+                options(pure, readonly, nostack, preserves_flags),
+            )
+        };
+        ($op:literal, $a:ident, $p:expr, 1) => {
+            asm!(
+                concat!($op, " {0}, {0}, ymmword ptr [{p}]"),
+                inout(ymm_reg) $a[0],
+                p = in(reg) $p,
+                options(pure, readonly, nostack, preserves_flags),
+            )
+        };
+    }
+    // One block of `K` registers (8 or 1) at column `i`.
+    macro_rules! block {
+        ($k:tt, $i:expr) => {{
+            let i = $i;
+            let mut a = [load4(po.add(i)); $k];
+            for (k, v) in a.iter_mut().enumerate().skip(1) {
+                *v = load4(po.add(i + 4 * k));
+            }
             for l in lines {
                 let p = l.as_ptr().add(i);
-                a[0] = op(_mm256_loadu_pd(p), a[0]);
-                a[1] = op(_mm256_loadu_pd(p.add(4)), a[1]);
-                a[2] = op(_mm256_loadu_pd(p.add(8)), a[2]);
-                a[3] = op(_mm256_loadu_pd(p.add(12)), a[3]);
+                if MIN {
+                    fold!("vminpd", a, p, $k);
+                } else {
+                    fold!("vmaxpd", a, p, $k);
+                }
             }
             for (k, v) in a.iter().enumerate() {
-                _mm256_storeu_pd(po.add(i + 4 * k), *v);
+                store4(po.add(i + 4 * k), *v);
             }
+        }};
+    }
+    let mut i = 0;
+    // SAFETY: each block reads and writes columns i..i + 4K ≤ n of `o` and of every line.
+    unsafe {
+        while i + 32 <= n {
+            block!(8, i);
+            i += 32;
         }
-        i += 16;
+        while i + 4 <= n {
+            block!(1, i);
+            i += 4;
+        }
     }
     for l in lines {
-        fold_row_portable(&mut o[body..], &l[body..n], min);
+        fold_row_acc(&mut o[i..], &l[i..n], MIN);
+    }
+}
+
+/// Four values from `p` in one unaligned 256-bit load.
+///
+/// # Safety
+/// The CPU must have AVX; `p` must be valid for reading four values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+unsafe fn load4(p: *const f64) -> std::arch::x86_64::__m256d {
+    let v;
+    // SAFETY: the caller's guarantees.
+    unsafe {
+        std::arch::asm!(
+            "vmovupd {v}, ymmword ptr [{p}]",
+            v = out(ymm_reg) v,
+            p = in(reg) p,
+            options(pure, readonly, nostack, preserves_flags),
+        );
+    }
+    v
+}
+
+/// Four values to `p` in one unaligned 256-bit store.
+///
+/// # Safety
+/// The CPU must have AVX; `p` must be valid for writing four values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+unsafe fn store4(p: *mut f64, v: std::arch::x86_64::__m256d) {
+    // SAFETY: the caller's guarantees.
+    unsafe {
+        std::arch::asm!(
+            "vmovupd ymmword ptr [{p}], {v}",
+            v = in(ymm_reg) v,
+            p = in(reg) p,
+            options(nostack, preserves_flags),
+        );
     }
 }
 
