@@ -351,8 +351,14 @@ fn density_per_m2(x: &[f64], y: &[f64]) -> f64 {
         return 0.0;
     };
     let mut occupied = vec![false; g.len()];
-    for i in 0..x.len() {
-        occupied[g.index(x[i], y[i])] = true;
+    const BLOCK: usize = 512;
+    let mut cells = [0usize; BLOCK];
+    for (x, y) in x.chunks(BLOCK).zip(y.chunks(BLOCK)) {
+        let cells = &mut cells[..x.len()];
+        g.indices(x, y, cells);
+        for &k in cells.iter() {
+            occupied[k] = true;
+        }
     }
     let n = occupied.iter().filter(|&&o| o).count();
     x.len() as f64 / (n.max(1) as f64 * 25.0)
