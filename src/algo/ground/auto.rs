@@ -432,7 +432,9 @@ fn drop_raised_patches(
     // unreached ground cell is OPEN), in the order of a breadth-first walk.
     let mut patch: Vec<(usize, usize)> = Vec::new();
     let mut dropped = 0;
-    for (start, ps) in (0..rows).flat_map(|r| (0..cols).map(move |c| (r * cols + c, (r + PAD) * pc + c + PAD))) {
+    for (start, ps) in
+        (0..rows).flat_map(|r| (0..cols).map(move |c| (r * cols + c, (r + PAD) * pc + c + PAD)))
+    {
         if state[ps] != OPEN {
             continue;
         }
@@ -451,8 +453,11 @@ fn drop_raised_patches(
                 }
             }
         }
-        let rise =
-            patch.iter().map(|&(c, _)| m.raw[c] - reference[c]).sum::<f64>() / patch.len() as f64;
+        let rise = patch
+            .iter()
+            .map(|&(c, _)| m.raw[c] - reference[c])
+            .sum::<f64>()
+            / patch.len() as f64;
         if rise > raised_m {
             for &(c, _) in &patch {
                 m.obj[c] = true;

@@ -300,8 +300,8 @@ fn dense_voxels(
         // and the voxels' product fits in a u32 (asserted above).
         done = unsafe { dense_voxels_avx2((x, y, z), origin, res, dims, &mut voxel) };
     }
-    for i in done..n {
-        voxel[i] = flat(coord(i));
+    for (i, v) in voxel.iter_mut().enumerate().skip(done) {
+        *v = flat(coord(i));
     }
     voxel
 }
@@ -331,14 +331,23 @@ unsafe fn dense_voxels_avx2(
         _mm256_set1_pd(res),
     );
     let one = _mm_set1_epi32(1);
-    let (ny, nz) = (_mm_set1_epi32(dims[1] as i32), _mm_set1_epi32(dims[2] as i32));
+    let (ny, nz) = (
+        _mm_set1_epi32(dims[1] as i32),
+        _mm_set1_epi32(dims[2] as i32),
+    );
     // ((q as i64).max(0) as u64 + 1).min(MASK − 1) for q = (c − o) / res: `max(q, 0)` is 0
     // for q < 0, −0.0 and NaN (`_mm256_max_pd(q, 0)` is `q > 0 ? q : 0`), and the truncation
     // of min(·, MASK − 2), plus 1, is that value.
     let axis = |p: *const f64, o: f64| {
         // SAFETY: the caller reads four values at `p`, within its column.
-        let q = _mm256_div_pd(_mm256_sub_pd(unsafe { _mm256_loadu_pd(p) }, _mm256_set1_pd(o)), res);
-        _mm_add_epi32(_mm256_cvttpd_epi32(_mm256_min_pd(_mm256_max_pd(q, zero), top)), one)
+        let q = _mm256_div_pd(
+            _mm256_sub_pd(unsafe { _mm256_loadu_pd(p) }, _mm256_set1_pd(o)),
+            res,
+        );
+        _mm_add_epi32(
+            _mm256_cvttpd_epi32(_mm256_min_pd(_mm256_max_pd(q, zero), top)),
+            one,
+        )
     };
     let mut i = 0;
     while i < n4 {
@@ -347,7 +356,10 @@ unsafe fn dense_voxels_avx2(
             let a = axis(x.as_ptr().add(i), origin[0]);
             let b = axis(y.as_ptr().add(i), origin[1]);
             let c = axis(z.as_ptr().add(i), origin[2]);
-            let k = _mm_add_epi32(_mm_mullo_epi32(_mm_add_epi32(_mm_mullo_epi32(a, ny), b), nz), c);
+            let k = _mm_add_epi32(
+                _mm_mullo_epi32(_mm_add_epi32(_mm_mullo_epi32(a, ny), b), nz),
+                c,
+            );
             _mm_storeu_si128(out.as_mut_ptr().add(i).cast(), k);
         }
         i += 4;
@@ -520,9 +532,24 @@ mod tests {
             y.push(origin[1] + f(53, 5.1));
             z.push(origin[2] + f(71, 0.77));
         }
-        x.extend([origin[0] - 5.0, origin[0] + 1e9, origin[0] - 0.0, origin[0] + 5.0]);
-        y.extend([origin[1] + 4.999, origin[1] - 1e9, origin[1] + 1e12, origin[1]]);
-        z.extend([origin[2], origin[2] + 10.0, origin[2] - 0.1, origin[2] + 1e7]);
+        x.extend([
+            origin[0] - 5.0,
+            origin[0] + 1e9,
+            origin[0] - 0.0,
+            origin[0] + 5.0,
+        ]);
+        y.extend([
+            origin[1] + 4.999,
+            origin[1] - 1e9,
+            origin[1] + 1e12,
+            origin[1],
+        ]);
+        z.extend([
+            origin[2],
+            origin[2] + 10.0,
+            origin[2] - 0.1,
+            origin[2] + 1e7,
+        ]);
         let dims = [101, 103, 107];
         const MASK: u64 = VOXEL_MASK;
         let v = |c: f64, o: f64| ((((c - o) / res) as i64).max(0) as u64 + 1).min(MASK - 1);

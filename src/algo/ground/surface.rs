@@ -1142,7 +1142,7 @@ fn max_of_shifted(out: &mut [f64], prev: &[f64], d: usize) {
     }
 }
 
-/// `out[c] = select(right[c], left[c])` (the maximum) four columns per instruction, eight
+/// `out[c] = select(right[c], left[c])` (the maximum) four columns per instruction, sixteen
 /// columns per step. `vmaxpd t, t, [left]` with `t` loaded from `right` is `right > left ?
 /// right : left`, the select itself; written out because the compiler splits each unaligned
 /// 256-bit load and store in two instructions at this crate's tuning (see [`fold_lines`]).
@@ -1156,26 +1156,51 @@ unsafe fn max_of_shifted_avx2(out: &mut [f64], left: &[f64], right: &[f64]) {
     assert!(left.len() >= n && right.len() >= n);
     let (po, pl, pr) = (out.as_mut_ptr(), left.as_ptr(), right.as_ptr());
     let mut c = 0;
-    while c + 8 <= n {
-        // SAFETY: c + 8 ≤ n, within the three slices (asserted above).
+    while c + 16 <= n {
+        // SAFETY: c + 16 ≤ n, within the three slices (asserted above).
         unsafe {
             std::arch::asm!(
                 "vmovupd {t0}, ymmword ptr [{r} + 8*{c}]",
                 "vmovupd {t1}, ymmword ptr [{r} + 8*{c} + 32]",
+                "vmovupd {t2}, ymmword ptr [{r} + 8*{c} + 64]",
+                "vmovupd {t3}, ymmword ptr [{r} + 8*{c} + 96]",
                 "vmaxpd {t0}, {t0}, ymmword ptr [{l} + 8*{c}]",
                 "vmaxpd {t1}, {t1}, ymmword ptr [{l} + 8*{c} + 32]",
+                "vmaxpd {t2}, {t2}, ymmword ptr [{l} + 8*{c} + 64]",
+                "vmaxpd {t3}, {t3}, ymmword ptr [{l} + 8*{c} + 96]",
                 "vmovupd ymmword ptr [{o} + 8*{c}], {t0}",
                 "vmovupd ymmword ptr [{o} + 8*{c} + 32], {t1}",
+                "vmovupd ymmword ptr [{o} + 8*{c} + 64], {t2}",
+                "vmovupd ymmword ptr [{o} + 8*{c} + 96], {t3}",
                 r = in(reg) pr,
                 l = in(reg) pl,
                 o = in(reg) po,
                 c = in(reg) c,
                 t0 = out(ymm_reg) _,
                 t1 = out(ymm_reg) _,
+                t2 = out(ymm_reg) _,
+                t3 = out(ymm_reg) _,
                 options(nostack, preserves_flags),
             );
         }
-        c += 8;
+        c += 16;
+    }
+    while c + 4 <= n {
+        // SAFETY: c + 4 ≤ n, within the three slices (asserted above).
+        unsafe {
+            std::arch::asm!(
+                "vmovupd {t0}, ymmword ptr [{r} + 8*{c}]",
+                "vmaxpd {t0}, {t0}, ymmword ptr [{l} + 8*{c}]",
+                "vmovupd ymmword ptr [{o} + 8*{c}], {t0}",
+                r = in(reg) pr,
+                l = in(reg) pl,
+                o = in(reg) po,
+                c = in(reg) c,
+                t0 = out(ymm_reg) _,
+                options(nostack, preserves_flags),
+            );
+        }
+        c += 4;
     }
     for c in c..n {
         out[c] = select(right[c], left[c], false);
@@ -1364,7 +1389,7 @@ unsafe fn fold_lines_avx2<const MIN: bool>(o: &mut [f64], lines: &[&[f64]]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
-unsafe fn load4(p: *const f64) -> std::arch::x86_64::__m256d {
+pub(super) unsafe fn load4(p: *const f64) -> std::arch::x86_64::__m256d {
     let v;
     // SAFETY: the caller's guarantees.
     unsafe {
@@ -1385,7 +1410,7 @@ unsafe fn load4(p: *const f64) -> std::arch::x86_64::__m256d {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
-unsafe fn store4(p: *mut f64, v: std::arch::x86_64::__m256d) {
+pub(super) unsafe fn store4(p: *mut f64, v: std::arch::x86_64::__m256d) {
     // SAFETY: the caller's guarantees.
     unsafe {
         std::arch::asm!(
