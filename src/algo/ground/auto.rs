@@ -254,12 +254,15 @@ impl Auto {
         let ((mut dem, mut dropped), others) = rayon::join(base_grid, || {
             GRID_OFFSETS.par_iter().map(offset_grid).collect::<Vec<_>>()
         });
+        let (xs, ys) = grid.centre_lines();
+        let mut sampled = vec![0.0; grid.cols];
         for (other, d) in others {
             dropped += d;
-            for r in 0..grid.rows {
-                for c in 0..grid.cols {
-                    let (cx, cy) = grid.centre(r, c);
-                    dem.z[r * grid.cols + c] += other.bilinear(cx, cy);
+            let other = surface::Padded::new(&other);
+            for (row, &y) in dem.z.chunks_mut(grid.cols).zip(&ys) {
+                surface::bilinear_many(&other, &xs, &vec![y; grid.cols], &mut sampled);
+                for (z, s) in row.iter_mut().zip(&sampled) {
+                    *z += s;
                 }
             }
         }
@@ -299,19 +302,30 @@ impl Auto {
         shared: &Shared,
         masks: &(dyn Fn(&[f64]) -> SmrfMasks + Sync),
     ) -> (Surface, usize) {
-        let centres = || (0..grid.len()).map(|k| grid.centre(k / grid.cols, k % grid.cols));
+        // The cell centres, row by row: `xs` and one row's y in every column.
+        let (xs, ys) = grid.centre_lines();
+        let rows_y = || ys.iter().map(|&y| vec![y; grid.cols]);
         let sample = |s: &Surface| -> Vec<f64> {
             if s.grid == *grid {
-                s.z.clone()
-            } else {
-                centres().map(|(cx, cy)| s.bilinear(cx, cy)).collect()
+                return s.z.clone();
             }
+            let padded = surface::Padded::new(s);
+            let mut out = vec![0.0; grid.len()];
+            for (row, y) in out.chunks_mut(grid.cols).zip(rows_y()) {
+                surface::bilinear_many(&padded, &xs, &y, row);
+            }
+            out
         };
         let terrain_slope = sample(shared.terrain_slope);
         let seed_surface = sample(shared.seed_surface);
         let seed_grid = shared.seeds.grid;
-        let seed: Vec<bool> = centres()
-            .map(|(cx, cy)| shared.seeds.is_ground(seed_grid.index(cx, cy)))
+        let mut seed_cell = vec![0; grid.len()];
+        for (row, y) in seed_cell.chunks_mut(grid.cols).zip(rows_y()) {
+            seed_grid.indices(&xs, &y, row);
+        }
+        let seed: Vec<bool> = seed_cell
+            .iter()
+            .map(|&k| shared.seeds.is_ground(k))
             .collect();
 
         // 3. Slope-adaptive tolerance.
