@@ -477,6 +477,10 @@ unsafe fn bilinear_avx2(s: &Padded, x: &[f64], y: &[f64], out: &mut [f64]) -> us
     let (x0, y0, cell, half, one) = (set1(g.x0), set1(g.y0), set1(g.cell), set1(0.5), set1(1.0));
     let unit = g.cell == 1.0;
     let zs = s.z.as_ptr();
+    if s.z.len() > i32::MAX as usize {
+        return 0;
+    }
+    let (n_cols, n_rows) = (set1(cols as f64), set1(rows as f64));
     let mut i = 0;
     while i < n4 {
         // SAFETY: i + 4 ≤ len of x, y, out; the reads from the padded grid are at cells whose
@@ -496,12 +500,14 @@ unsafe fn bilinear_avx2(s: &Padded, x: &[f64], y: &[f64], out: &mut [f64]) -> us
                 )
             };
             let (c, r) = (_mm256_floor_pd(fx), _mm256_floor_pd(fy));
-            let (mut cf, mut rf) = ([0.0f64; 4], [0.0f64; 4]);
-            _mm256_storeu_pd(cf.as_mut_ptr(), c);
-            _mm256_storeu_pd(rf.as_mut_ptr(), r);
-            // Padded::bilinear_at's test of its 2 × 2 block.
-            let inside = |v: f64, n: isize| v >= -PAD as f64 && v <= n as f64;
-            if !(0..4).all(|l| inside(cf[l], cols) && inside(rf[l], rows)) {
+            // Padded::bilinear_at's test of its 2 × 2 block, `−PAD ≤ v ≤ n` (false for NaN).
+            let inside = |v: __m256d, n: __m256d| {
+                _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(v, set1(-PAD as f64)),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(v, n),
+                )
+            };
+            if _mm256_movemask_pd(_mm256_and_pd(inside(c, n_cols), inside(r, n_rows))) != 0b1111 {
                 for l in i..i + 4 {
                     out[l] = s.bilinear_at(s.position(x[l], y[l]));
                 }
@@ -509,9 +515,7 @@ unsafe fn bilinear_avx2(s: &Padded, x: &[f64], y: &[f64], out: &mut [f64]) -> us
                 continue;
             }
             let (tx, ty) = (_mm256_sub_pd(fx, c), _mm256_sub_pd(fy, r));
-            let k: [usize; 4] = std::array::from_fn(|l| {
-                (rf[l] as isize + PAD) as usize * pc + (cf[l] as isize + PAD) as usize
-            });
+            let k = padded_index(c, r, pc, PAD);
             let two = |row: usize| {
                 let h: [__m128d; 4] =
                     std::array::from_fn(|l| _mm_loadu_pd(zs.add(k[l] + row * pc)));
@@ -589,6 +593,10 @@ unsafe fn bicubic_and_bilinear_avx2(
         ]
     };
     let (zs, zo) = (s.z.as_ptr(), other.z.as_ptr());
+    if s.z.len() > i32::MAX as usize {
+        return 0;
+    }
+    let (n_cols, n_rows) = (set1(cols as f64), set1(rows as f64));
     let mut i = 0;
     while i < n4 {
         // SAFETY: i + 4 ≤ len of x, y, ez, sl; the reads from the padded grids are at cells
@@ -609,11 +617,15 @@ unsafe fn bicubic_and_bilinear_avx2(
                 )
             };
             let (c, r) = (_mm256_floor_pd(fx), _mm256_floor_pd(fy));
-            let (mut cf, mut rf) = ([0.0f64; 4], [0.0f64; 4]);
-            _mm256_storeu_pd(cf.as_mut_ptr(), c);
-            _mm256_storeu_pd(rf.as_mut_ptr(), r);
-            let inside = |v: f64, n: isize| v >= (1 - PAD) as f64 && v < n as f64;
-            if !(0..4).all(|l| inside(cf[l], cols) && inside(rf[l], rows)) {
+            // Padded::bicubic_at's test, `1 − PAD ≤ v < n` for the column and the row (false
+            // for NaN), four lanes at once.
+            let inside = |v: __m256d, n: __m256d| {
+                _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(v, set1((1 - PAD) as f64)),
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(v, n),
+                )
+            };
+            if _mm256_movemask_pd(_mm256_and_pd(inside(c, n_cols), inside(r, n_rows))) != 0b1111 {
                 for l in i..i + 4 {
                     let at = s.position(x[l], y[l]);
                     ez[l] = s.bicubic_at(at);
@@ -623,10 +635,10 @@ unsafe fn bicubic_and_bilinear_avx2(
                 continue;
             }
             let (tx, ty) = (_mm256_sub_pd(fx, c), _mm256_sub_pd(fy, r));
-            // Top-left cell of each point's 4 × 4 block and 2 × 2 block in the padded grids.
-            let k: [usize; 4] = std::array::from_fn(|l| {
-                (rf[l] as isize + PAD - 1) as usize * pc + (cf[l] as isize + PAD - 1) as usize
-            });
+            // Top-left cell of each point's 4 × 4 block and 2 × 2 block in the padded grids:
+            // `(r + PAD − 1) · pc + c + PAD − 1`, in 32-bit lanes (the padded grid's indices
+            // fit, checked above).
+            let k = padded_index(c, r, pc, PAD - 1);
             let (wx, wy) = (weights(tx), weights(ty));
             let mut acc = _mm256_setzero_pd();
             for (j, wyj) in wy.iter().enumerate() {
@@ -669,6 +681,34 @@ unsafe fn bicubic_and_bilinear_avx2(
         i += 4;
     }
     n4
+}
+
+/// `(r + off) · pc + c + off` of four whole-number lanes `c`, `r` (cells of a [`Padded`] grid,
+/// from `−off` on), computed in 32-bit lanes: the caller checks that the padded grid's indices
+/// fit in an `i32` and that every lane lies on it.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn padded_index(
+    c: std::arch::x86_64::__m256d,
+    r: std::arch::x86_64::__m256d,
+    pc: usize,
+    off: isize,
+) -> [usize; 4] {
+    use std::arch::x86_64::*;
+    let row = _mm_add_epi32(_mm256_cvttpd_epi32(r), _mm_set1_epi32(off as i32));
+    let col = _mm_add_epi32(_mm256_cvttpd_epi32(c), _mm_set1_epi32(off as i32));
+    let k = _mm_add_epi32(_mm_mullo_epi32(row, _mm_set1_epi32(pc as i32)), col);
+    let mut out = [0i32; 4];
+    // SAFETY: `out` holds four i32.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), k) };
+    out.map(|v| {
+        debug_assert!(v >= 0);
+        v as usize
+    })
 }
 
 /// Catmull–Rom weights for the four samples around a fraction `t ∈ [0, 1)`.
