@@ -254,12 +254,15 @@ impl Auto {
         let ((mut dem, mut dropped), others) = rayon::join(base_grid, || {
             GRID_OFFSETS.par_iter().map(offset_grid).collect::<Vec<_>>()
         });
+        let (xs, ys) = grid.centre_lines();
+        let mut sampled = vec![0.0; grid.cols];
         for (other, d) in others {
             dropped += d;
-            for r in 0..grid.rows {
-                for c in 0..grid.cols {
-                    let (cx, cy) = grid.centre(r, c);
-                    dem.z[r * grid.cols + c] += other.bilinear(cx, cy);
+            let other = surface::Padded::new(&other);
+            for (row, &y) in dem.z.chunks_mut(grid.cols).zip(&ys) {
+                surface::bilinear_many(&other, &xs, &vec![y; grid.cols], &mut sampled);
+                for (z, s) in row.iter_mut().zip(&sampled) {
+                    *z += s;
                 }
             }
         }
@@ -299,19 +302,30 @@ impl Auto {
         shared: &Shared,
         masks: &(dyn Fn(&[f64]) -> SmrfMasks + Sync),
     ) -> (Surface, usize) {
-        let centres = || (0..grid.len()).map(|k| grid.centre(k / grid.cols, k % grid.cols));
+        // The cell centres, row by row: `xs` and one row's y in every column.
+        let (xs, ys) = grid.centre_lines();
+        let rows_y = || ys.iter().map(|&y| vec![y; grid.cols]);
         let sample = |s: &Surface| -> Vec<f64> {
             if s.grid == *grid {
-                s.z.clone()
-            } else {
-                centres().map(|(cx, cy)| s.bilinear(cx, cy)).collect()
+                return s.z.clone();
             }
+            let padded = surface::Padded::new(s);
+            let mut out = vec![0.0; grid.len()];
+            for (row, y) in out.chunks_mut(grid.cols).zip(rows_y()) {
+                surface::bilinear_many(&padded, &xs, &y, row);
+            }
+            out
         };
         let terrain_slope = sample(shared.terrain_slope);
         let seed_surface = sample(shared.seed_surface);
         let seed_grid = shared.seeds.grid;
-        let seed: Vec<bool> = centres()
-            .map(|(cx, cy)| shared.seeds.is_ground(seed_grid.index(cx, cy)))
+        let mut seed_cell = vec![0; grid.len()];
+        for (row, y) in seed_cell.chunks_mut(grid.cols).zip(rows_y()) {
+            seed_grid.indices(&xs, &y, row);
+        }
+        let seed: Vec<bool> = seed_cell
+            .iter()
+            .map(|&k| shared.seeds.is_ground(k))
             .collect();
 
         // 3. Slope-adaptive tolerance.
@@ -351,8 +365,14 @@ fn density_per_m2(x: &[f64], y: &[f64]) -> f64 {
         return 0.0;
     };
     let mut occupied = vec![false; g.len()];
-    for i in 0..x.len() {
-        occupied[g.index(x[i], y[i])] = true;
+    const BLOCK: usize = 512;
+    let mut cells = [0usize; BLOCK];
+    for (x, y) in x.chunks(BLOCK).zip(y.chunks(BLOCK)) {
+        let cells = &mut cells[..x.len()];
+        g.indices(x, y, cells);
+        for &k in cells.iter() {
+            occupied[k] = true;
+        }
     }
     let n = occupied.iter().filter(|&&o| o).count();
     x.len() as f64 / (n.max(1) as f64 * 25.0)
@@ -370,10 +390,6 @@ fn drop_raised_patches(
     raised_m: f64,
 ) -> usize {
     let (cols, rows) = (m.grid.cols, m.grid.rows);
-    let n = m.raw.len();
-    let seed: Vec<bool> = (0..n)
-        .map(|i| m.raw[i].is_finite() && !m.low[i] && is_seed(i))
-        .collect();
     // One state per cell, so that a neighbour costs one load to rule out, on a copy of the grid
     // padded with two rings of BLOCKED cells, so that the neighbours are fixed offsets without
     // bounds rules.
@@ -382,76 +398,109 @@ fn drop_raised_patches(
     const REACHED: u8 = 2;
     const PAD: usize = 2;
     let pc = cols + 2 * PAD;
-    let padded = |i: usize| (i / cols + PAD) * pc + i % cols + PAD;
-    let mut state = vec![BLOCKED; pc * (rows + 2 * PAD)];
-    for i in 0..n {
-        state[padded(i)] = if seed[i] {
-            REACHED
-        } else if m.is_ground(i) {
-            OPEN
-        } else {
-            BLOCKED
-        };
+    // (With `ROW_SLACK` bytes past the last row for `any_odd_around`.)
+    let mut state = vec![BLOCKED; pc * (rows + 2 * PAD) + ROW_SLACK];
+    // The walk starts from the seeds (reached), in the order of the cells.
+    let mut queue: Vec<(usize, usize)> = Vec::new();
+    for r in 0..rows {
+        for c in 0..cols {
+            let (i, p) = (r * cols + c, (r + PAD) * pc + c + PAD);
+            state[p] = if m.raw[i].is_finite() && !m.low[i] && is_seed(i) {
+                queue.push((i, p));
+                REACHED
+            } else if m.is_ground(i) {
+                OPEN
+            } else {
+                BLOCKED
+            };
+        }
     }
     // The neighbours up to two cells away, row by row from (−2, −2): offset in the padded grid,
     // offset in the grid, distance in cells.
-    let near: Vec<(isize, isize, f64)> = (-2isize..=2)
-        .flat_map(|dy| (-2isize..=2).map(move |dx| (dx, dy)))
-        .filter(|&d| d != (0, 0))
-        .map(|(dx, dy)| {
-            let d = ((dx * dx + dy * dy) as f64).sqrt();
-            (dy * pc as isize + dx, dy * cols as isize + dx, d)
-        })
-        .collect();
-    // Walk from the seeds over the walkable cells (ground or seed; the seeds are reached).
-    let mut queue: Vec<usize> = (0..n).filter(|&i| seed[i]).collect();
-    while let Some(c) = queue.pop() {
-        let (zc, sc, p) = (m.raw[c], slope[c], padded(c));
+    let near: [(isize, isize, f64); 24] = std::array::from_fn(|k| {
+        let k = (k + usize::from(k >= 12)) as isize;
+        let (dx, dy) = (k % 5 - 2, k / 5 - 2);
+        let d = ((dx * dx + dy * dy) as f64).sqrt();
+        (dy * pc as isize + dx, dy * cols as isize + dx, d)
+    });
+    // Walk from the seeds over the walkable cells (ground or seed; the seeds are reached), the
+    // queue used as a stack.
+    while let Some((c, p)) = queue.pop() {
+        // Most cells have no OPEN neighbour left (OPEN is the one odd state).
+        if !any_odd_around(&state, p, pc) {
+            continue;
+        }
+        let (zc, sc) = (m.raw[c], slope[c]);
         for &(op, og, d) in &near {
             let q = p.wrapping_add_signed(op);
+            debug_assert!(q < state.len());
+            // SAFETY: `p` is a cell of the grid, two rings of padding inside the padded grid, so
+            // its neighbours up to two cells away lie in it (debug-asserted above).
+            let s = unsafe { state.get_unchecked_mut(q) };
             // An OPEN cell lies inside the grid, at `c + og`.
-            if state[q] == OPEN {
+            if *s == OPEN {
                 let g = c.wrapping_add_signed(og);
                 if (m.raw[g] - zc).abs() <= STEP_M + sc * d * m.grid.cell {
-                    state[q] = REACHED;
-                    queue.push(g);
+                    *s = REACHED;
+                    queue.push((g, q));
                 }
             }
         }
     }
     // Patches of unreached ground: the cells still OPEN (a reached cell is seed or ground, an
     // unreached ground cell is OPEN), in the order of a breadth-first walk.
-    let mut patch: Vec<usize> = Vec::new();
+    let mut patch: Vec<(usize, usize)> = Vec::new();
     let mut dropped = 0;
-    for start in 0..n {
-        if state[padded(start)] != OPEN {
+    for (start, ps) in
+        (0..rows).flat_map(|r| (0..cols).map(move |c| (r * cols + c, (r + PAD) * pc + c + PAD)))
+    {
+        if state[ps] != OPEN {
             continue;
         }
         patch.clear();
-        patch.push(start);
-        state[padded(start)] = REACHED;
+        patch.push((start, ps));
+        state[ps] = REACHED;
         let mut k = 0;
         while k < patch.len() {
-            let c = patch[k];
+            let (c, p) = patch[k];
             k += 1;
-            let p = padded(c);
             for &(op, og, _) in &near {
                 let q = p.wrapping_add_signed(op);
                 if state[q] == OPEN {
                     state[q] = REACHED;
-                    patch.push(c.wrapping_add_signed(og));
+                    patch.push((c.wrapping_add_signed(og), q));
                 }
             }
         }
-        let rise = patch.iter().map(|&c| m.raw[c] - reference[c]).sum::<f64>() / patch.len() as f64;
+        let rise = patch
+            .iter()
+            .map(|&(c, _)| m.raw[c] - reference[c])
+            .sum::<f64>()
+            / patch.len() as f64;
         if rise > raised_m {
-            for &c in &patch {
+            for &(c, _) in &patch {
                 m.obj[c] = true;
             }
             dropped += patch.len();
         }
     }
     dropped
+}
+
+/// Bytes a padded grid of [`any_odd_around`] holds past its last row.
+const ROW_SLACK: usize = 8;
+
+/// Whether a cell up to two cells from the cell at `p` (itself included) of a byte grid of `pc`
+/// columns, padded with two rings, holds an odd byte: one 8-byte read per row instead of 25
+/// loads. `grid` holds [`ROW_SLACK`] bytes past the padded grid (the last row's read reaches
+/// 3 bytes past its cell's).
+#[inline]
+fn any_odd_around(grid: &[u8], p: usize, pc: usize) -> bool {
+    // Bit 0 of the five bytes from the read's start.
+    const LOW5: u64 = 0x01_01_01_01_01;
+    let row = |a: usize| u64::from_le_bytes(grid[a..a + 8].try_into().expect("8 bytes")) & LOW5;
+    let a = p - 2 * pc - 2;
+    (row(a) | row(a + pc) | row(a + 2 * pc) | row(a + 3 * pc) | row(a + 4 * pc)) != 0
 }
 
 /// Step 4c: splits the cells that hold points (low outliers aside) into smooth segments
@@ -473,28 +522,29 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
     let padded = |r: usize, c: usize| (r + PAD) * pc + c + PAD;
     let mut seg = vec![HOLE; pc * (rows + 2 * PAD)];
     let mut z = vec![0.0; seg.len()];
+    // 1 where `seg` is NONE, for `any_odd_around` (with its slack past the last row).
+    let mut free = vec![0u8; seg.len() + ROW_SLACK];
     for r in 0..rows {
         for c in 0..cols {
             let i = r * cols + c;
             if has(i) {
                 seg[padded(r, c)] = NONE;
+                free[padded(r, c)] = 1;
                 z[padded(r, c)] = m.raw[i];
             }
         }
     }
     // Offsets up to `reach` cells away, row by row from the lowest dy and dx.
-    let offsets = |reach: isize| -> Vec<isize> {
-        let mut o = Vec::new();
-        for dy in -reach..=reach {
-            for dx in -reach..=reach {
-                if (dx, dy) != (0, 0) {
-                    o.push(dy * pc as isize + dx);
-                }
-            }
-        }
-        o
-    };
-    let (near2, near1) = (offsets(2), offsets(1));
+    fn offsets<const N: usize>(reach: isize, pc: usize) -> [isize; N] {
+        let side = 2 * reach + 1;
+        debug_assert_eq!(N as isize, side * side - 1);
+        std::array::from_fn(|k| {
+            let k = k as isize;
+            let k = k + isize::from(k >= N as isize / 2);
+            (k / side - reach) * pc as isize + k % side - reach
+        })
+    }
+    let (near2, near1): ([isize; 24], [isize; 8]) = (offsets(2, pc), offsets(1, pc));
     let mut n_seg = 0u32;
     let mut stack: Vec<usize> = Vec::new();
     for r in 0..rows {
@@ -504,13 +554,24 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
                 continue;
             }
             seg[start] = n_seg;
+            free[start] = 0;
             stack.push(start);
             while let Some(p) = stack.pop() {
+                // Most cells have no NONE neighbour left.
+                if !any_odd_around(&free, p, pc) {
+                    continue;
+                }
                 let zp = z[p];
                 for &o in &near2 {
                     let q = p.wrapping_add_signed(o);
-                    if seg[q] == NONE && (z[q] - zp).abs() <= STEP_M {
-                        seg[q] = n_seg;
+                    debug_assert!(q < seg.len());
+                    // SAFETY: `p` is a cell of the grid, two rings of padding inside the padded
+                    // grid, so its neighbours up to two cells away lie in it (debug-asserted).
+                    let sq = unsafe { seg.get_unchecked_mut(q) };
+                    // SAFETY: as above (`z` is as long as `seg`).
+                    if *sq == NONE && (unsafe { *z.get_unchecked(q) } - zp).abs() <= STEP_M {
+                        *sq = n_seg;
+                        free[q] = 0;
                         stack.push(q);
                     }
                 }
@@ -534,7 +595,10 @@ fn drop_raised_segments(m: &mut SmrfMasks, reference: &[f64], raised_m: f64) -> 
             let zp = z[p];
             for &o in &near1 {
                 let q = p.wrapping_add_signed(o);
-                if seg[q] != HOLE && seg[q] != s as u32 {
+                debug_assert!(q < seg.len());
+                // SAFETY: as in the walk above.
+                let sq = unsafe { *seg.get_unchecked(q) };
+                if sq != HOLE && sq != s as u32 {
                     all[s] += 1;
                     if zp - z[q] > SEGMENT_RISE_M {
                         up[s] += 1;

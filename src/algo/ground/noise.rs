@@ -226,7 +226,7 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
     // The truncation, clamped at 0, is the floor of a value that cannot be below -1; through
     // `i64` it is one instruction on SSE2 (`as u64` is a branchy sequence), and from 2⁶³ on it
     // saturates into the same clamp.
-    const MASK: u64 = (1 << 21) - 1;
+    const MASK: u64 = VOXEL_MASK;
     let v = |c: f64, o: f64| ((((c - o) / p.res_m) as i64).max(0) as u64 + 1).min(MASK - 1);
     let coord = |i: usize| [v(x[i], x0), v(y[i], y0), v(z[i], z0)];
     // Box sizes with room for the neighbour at +1 (the voxel coordinate grows with the
@@ -237,7 +237,9 @@ pub fn ivf(x: &[f64], y: &[f64], z: &[f64], p: &Ivf) -> Vec<bool> {
         v <= (DENSE_VOXELS_PER_POINT * n as u64).max(1 << 16) && v <= u32::MAX as u64
     });
     let around: Vec<u32> = if dense {
-        ivf_dense(n, coord, dims)
+        // Each point's voxel, kept for the second pass (4 bytes a point).
+        let voxel = dense_voxels((x, y, z), [x0, y0, z0], p.res_m, dims, coord);
+        ivf_dense(&voxel, dims)
     } else {
         ivf_sorted(&(0..n).map(coord).collect::<Vec<_>>())
     };
@@ -272,16 +274,110 @@ fn min_max(v: &[f64]) -> [f64; 2] {
 /// Most voxels per point [`ivf`] allocates a dense array for.
 const DENSE_VOXELS_PER_POINT: u64 = 8;
 
+/// The index of each point's voxel in the dense array of `dims` voxels (at most `u32::MAX`):
+/// `(a · ny + b) · nz + c` of the voxel coordinates `coord(i)` of [`ivf`], whose voxel edges
+/// start at `origin`, every `res` metres. With AVX2 four points at a time: the same quotients,
+/// clamped into `0 ..= MASK − 2` before the truncation instead of after it (the same voxel: the
+/// clamp's bounds are whole numbers), the products in 32-bit lanes (exact: every index is below
+/// `dims`' product).
+fn dense_voxels(
+    (x, y, z): (&[f64], &[f64], &[f64]),
+    origin: [f64; 3],
+    res: f64,
+    dims: [u64; 3],
+    coord: impl Fn(usize) -> [u64; 3],
+) -> Vec<u32> {
+    let n = x.len();
+    assert!(y.len() == n && z.len() == n);
+    assert!(dims.iter().product::<u64>() <= u32::MAX as u64);
+    let [_, ny, nz] = dims.map(|d| d as usize);
+    let flat = |p: [u64; 3]| ((p[0] as usize * ny + p[1] as usize) * nz + p[2] as usize) as u32;
+    let mut voxel = vec![0u32; n];
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked on the line above); the columns have one length
+        // and the voxels' product fits in a u32 (asserted above).
+        done = unsafe { dense_voxels_avx2((x, y, z), origin, res, dims, &mut voxel) };
+    }
+    for (i, v) in voxel.iter_mut().enumerate().skip(done) {
+        *v = flat(coord(i));
+    }
+    voxel
+}
+
+/// [`dense_voxels`] four points at a time; returns the number of points done (all but the last
+/// `len % 4`).
+///
+/// # Safety
+/// The CPU must have AVX2; `x`, `y`, `z` and `out` of one length; the product of `dims` at most
+/// `u32::MAX`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dense_voxels_avx2(
+    (x, y, z): (&[f64], &[f64], &[f64]),
+    origin: [f64; 3],
+    res: f64,
+    dims: [u64; 3],
+    out: &mut [u32],
+) -> usize {
+    use std::arch::x86_64::*;
+    let n = x.len();
+    debug_assert!(y.len() == n && z.len() == n && out.len() == n);
+    let n4 = n - n % 4;
+    let (zero, top, res) = (
+        _mm256_setzero_pd(),
+        _mm256_set1_pd((VOXEL_MASK - 2) as f64),
+        _mm256_set1_pd(res),
+    );
+    let one = _mm_set1_epi32(1);
+    let (ny, nz) = (
+        _mm_set1_epi32(dims[1] as i32),
+        _mm_set1_epi32(dims[2] as i32),
+    );
+    // ((q as i64).max(0) as u64 + 1).min(MASK − 1) for q = (c − o) / res: `max(q, 0)` is 0
+    // for q < 0, −0.0 and NaN (`_mm256_max_pd(q, 0)` is `q > 0 ? q : 0`), and the truncation
+    // of min(·, MASK − 2), plus 1, is that value.
+    let axis = |p: *const f64, o: f64| {
+        // SAFETY: the caller reads four values at `p`, within its column.
+        let q = _mm256_div_pd(
+            _mm256_sub_pd(unsafe { _mm256_loadu_pd(p) }, _mm256_set1_pd(o)),
+            res,
+        );
+        _mm_add_epi32(
+            _mm256_cvttpd_epi32(_mm256_min_pd(_mm256_max_pd(q, zero), top)),
+            one,
+        )
+    };
+    let mut i = 0;
+    while i < n4 {
+        // SAFETY: i + 4 ≤ n4 ≤ n, the length of every column and of `out`.
+        unsafe {
+            let a = axis(x.as_ptr().add(i), origin[0]);
+            let b = axis(y.as_ptr().add(i), origin[1]);
+            let c = axis(z.as_ptr().add(i), origin[2]);
+            let k = _mm_add_epi32(
+                _mm_mullo_epi32(_mm_add_epi32(_mm_mullo_epi32(a, ny), b), nz),
+                c,
+            );
+            _mm_storeu_si128(out.as_mut_ptr().add(i).cast(), k);
+        }
+        i += 4;
+    }
+    n4
+}
+
+/// The largest voxel coordinate of [`ivf`] is `VOXEL_MASK − 1` (21 bits each).
+const VOXEL_MASK: u64 = (1 << 21) - 1;
+
 /// Points in the 27 voxels around each point's own (itself included), from a dense count array
-/// summed over 3 × 3 × 3 boxes one axis at a time.
-fn ivf_dense(n: usize, coord: impl Fn(usize) -> [u64; 3], dims: [u64; 3]) -> Vec<u32> {
+/// of `dims` voxels summed over 3 × 3 × 3 boxes one axis at a time; `voxel` holds each point's
+/// voxel.
+fn ivf_dense(voxel: &[u32], dims: [u64; 3]) -> Vec<u32> {
     let [nx, ny, nz] = dims.map(|d| d as usize);
     let at = |a: usize, b: usize, c: usize| (a * ny + b) * nz + c;
-    let flat = |p: [u64; 3]| at(p[0] as usize, p[1] as usize, p[2] as usize);
-    // Each point's voxel, kept for the second pass (4 bytes a point).
-    let voxel: Vec<u32> = (0..n).map(|i| flat(coord(i)) as u32).collect();
     let mut count = vec![0u32; nx * ny * nz];
-    for &k in &voxel {
+    for &k in voxel {
         count[k as usize] += 1;
     }
     // Box sums along z, then y, then x; the outermost voxels of each axis hold no point and are
@@ -416,10 +512,54 @@ mod tests {
                 dims[j] = dims[j].max(c[j] + 2);
             }
         }
-        assert_eq!(
-            ivf_dense(coords.len(), |i| coords[i], dims),
-            ivf_sorted(&coords)
-        );
+        let (ny, nz) = (dims[1], dims[2]);
+        let voxel: Vec<u32> = coords
+            .iter()
+            .map(|c| ((c[0] * ny + c[1]) * nz + c[2]) as u32)
+            .collect();
+        assert_eq!(ivf_dense(&voxel, dims), ivf_sorted(&coords));
+    }
+
+    /// Each point's voxel four points at a time (with AVX2) is the one computed point by point,
+    /// below the origin, inside, and beyond the 21 bits of a voxel coordinate.
+    #[test]
+    fn dense_voxels_are_those_of_each_point() {
+        let (origin, res) = ([520000.0, 3400200.0, 80.0], 5.0);
+        let (mut x, mut y, mut z) = (vec![], vec![], vec![]);
+        for i in 0..1003 {
+            let f = |m: usize, s: f64| ((i * m) % 97) as f64 * s - 7.0;
+            x.push(origin[0] + f(37, 4.9));
+            y.push(origin[1] + f(53, 5.1));
+            z.push(origin[2] + f(71, 0.77));
+        }
+        x.extend([
+            origin[0] - 5.0,
+            origin[0] + 1e9,
+            origin[0] - 0.0,
+            origin[0] + 5.0,
+        ]);
+        y.extend([
+            origin[1] + 4.999,
+            origin[1] - 1e9,
+            origin[1] + 1e12,
+            origin[1],
+        ]);
+        z.extend([
+            origin[2],
+            origin[2] + 10.0,
+            origin[2] - 0.1,
+            origin[2] + 1e7,
+        ]);
+        let dims = [101, 103, 107];
+        const MASK: u64 = VOXEL_MASK;
+        let v = |c: f64, o: f64| ((((c - o) / res) as i64).max(0) as u64 + 1).min(MASK - 1);
+        let coord = |i: usize| [v(x[i], origin[0]), v(y[i], origin[1]), v(z[i], origin[2])];
+        let got = dense_voxels((&x, &y, &z), origin, res, dims, coord);
+        for i in 0..x.len() {
+            let c = coord(i);
+            let want = ((c[0] * dims[1] + c[1]) * dims[2] + c[2]) as u32;
+            assert_eq!(got[i], want, "{} {} {}", x[i], y[i], z[i]);
+        }
     }
 
     #[test]

@@ -382,6 +382,16 @@ pub fn critical_slopes(
 #[inline]
 fn update_row(crit: &mut [f64], prev: &mut [f64], opened: &[f64], r: usize, cell: f64) {
     let t = cell * r as f64;
+    let n = crit.len();
+    assert!(prev.len() == n && opened.len() == n);
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked on the line above); the three rows have one length
+        // (asserted above).
+        done = unsafe { update_row_avx2(crit, prev, opened, t) };
+    }
+    let (crit, prev, opened) = (&mut crit[done..], &mut prev[done..], &opened[done..]);
     for ((c, p), &o) in crit.iter_mut().zip(prev.iter_mut()).zip(opened) {
         let drop = *p - o;
         // Flagged at this radius for every tolerance below `critical_slope(drop, t)`.
@@ -390,6 +400,46 @@ fn update_row(crit: &mut [f64], prev: &mut [f64], opened: &[f64], r: usize, cell
         }
         *p = o;
     }
+}
+
+/// [`update_row`] four cells at a time (the same difference, product and comparison), the
+/// cells whose critical slope rises one by one; returns the number of cells done (all but the
+/// last `len % 4`).
+///
+/// # Safety
+/// The CPU must have AVX2; `prev` and `opened` at least as long as `crit`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn update_row_avx2(crit: &mut [f64], prev: &mut [f64], opened: &[f64], t: f64) -> usize {
+    use std::arch::x86_64::*;
+    let n = crit.len();
+    debug_assert!(prev.len() >= n && opened.len() >= n);
+    let n4 = n - n % 4;
+    let tv = _mm256_set1_pd(t);
+    let (pc, pp, po) = (crit.as_mut_ptr(), prev.as_mut_ptr(), opened.as_ptr());
+    let mut i = 0;
+    while i < n4 {
+        // SAFETY: i + 4 ≤ n4 ≤ the length of the three rows.
+        unsafe {
+            let o = surface::load4(po.add(i));
+            let drop = _mm256_sub_pd(surface::load4(pp.add(i)), o);
+            let c = surface::load4(pc.add(i));
+            // `drop > c · t` (ordered: false for NaN, as the scalar test).
+            let rise = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(drop, _mm256_mul_pd(c, tv)));
+            surface::store4(pp.add(i), o);
+            if rise != 0 {
+                let mut d = [0.0; 4];
+                _mm256_storeu_pd(d.as_mut_ptr(), drop);
+                for (l, &d) in d.iter().enumerate() {
+                    if rise & (1 << l) != 0 {
+                        *pc.add(i + l) = critical_slope(d, t);
+                    }
+                }
+            }
+        }
+        i += 4;
+    }
+    n4
 }
 
 /// The smallest `s` with `s · t ≥ drop` in floating point (`drop`, `t` > 0): a cell whose

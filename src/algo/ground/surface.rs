@@ -108,6 +108,76 @@ impl CellGrid {
         self.row(y) * self.cols + self.col(x)
     }
 
+    /// [`Self::index`] of every point `(x[i], y[i])`, into `out[i]`. With AVX2 four points at a
+    /// time: the same differences and quotients, and the clamp before the truncation instead of
+    /// after it, which gives the same index (`n − 1` is a whole number, so the truncation of
+    /// the smaller of `v` and `n − 1` is the smaller of the truncation and `n − 1`); on grids of
+    /// up to 2³¹ − 1 cells, whose indices fit the 32-bit lanes.
+    pub fn indices(&self, x: &[f64], y: &[f64], out: &mut [usize]) {
+        assert!(x.len() == y.len() && out.len() == x.len());
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if self.len() <= i32::MAX as usize && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked on the line above); the slices have one length
+            // (asserted above) and the grid's indices fit in an i32 (checked above).
+            done = unsafe { self.indices_avx2(x, y, out) };
+        }
+        for i in done..x.len() {
+            out[i] = self.index(x[i], y[i]);
+        }
+    }
+
+    /// [`Self::indices`] four points at a time; returns the number of points done (all but the
+    /// last `len % 4`).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2; `y` and `out` at least as long as `x`; `self.len() ≤ i32::MAX`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn indices_avx2(&self, x: &[f64], y: &[f64], out: &mut [usize]) -> usize {
+        use std::arch::x86_64::*;
+        debug_assert!(y.len() >= x.len() && out.len() >= x.len());
+        debug_assert!(self.len() <= i32::MAX as usize);
+        let n4 = x.len() - x.len() % 4;
+        let set1 = _mm256_set1_pd;
+        let (x0, y0, cell, one) = (set1(self.x0), set1(self.y0), set1(self.cell), set1(1.0));
+        let (last_col, last_row) = (set1((self.cols - 1) as f64), set1((self.rows - 1) as f64));
+        let unit = self.cell == 1.0;
+        let cols = _mm_set1_epi32(self.cols as i32);
+        // clamped_index: 0 below 1 (and for NaN), else the truncation of min(v, n − 1).
+        let clamped = |v: __m256d, last: __m256d| {
+            let at_least_one = _mm256_cmp_pd::<_CMP_GE_OQ>(v, one);
+            _mm256_cvttpd_epi32(_mm256_and_pd(at_least_one, _mm256_min_pd(v, last)))
+        };
+        let mut i = 0;
+        while i < n4 {
+            // SAFETY: i + 4 ≤ n4 ≤ the length of x, y and out.
+            unsafe {
+                let dx = _mm256_sub_pd(_mm256_loadu_pd(x.as_ptr().add(i)), x0);
+                let dy = _mm256_sub_pd(_mm256_loadu_pd(y.as_ptr().add(i)), y0);
+                let (fx, fy) = if unit {
+                    (dx, dy)
+                } else {
+                    (_mm256_div_pd(dx, cell), _mm256_div_pd(dy, cell))
+                };
+                let (c, r) = (clamped(fx, last_col), clamped(fy, last_row));
+                let k = _mm_add_epi32(_mm_mullo_epi32(r, cols), c);
+                let k = _mm256_cvtepu32_epi64(k);
+                _mm256_storeu_si256(out.as_mut_ptr().add(i).cast(), k);
+            }
+            i += 4;
+        }
+        n4
+    }
+
+    /// The x of the centres of the columns and the y of the centres of the rows:
+    /// [`Self::centre`]`(row, col)` is `(xs[col], ys[row])`.
+    pub fn centre_lines(&self) -> (Vec<f64>, Vec<f64>) {
+        let xs = (0..self.cols).map(|c| self.centre(0, c).0).collect();
+        let ys = (0..self.rows).map(|r| self.centre(r, 0).1).collect();
+        (xs, ys)
+    }
+
     /// Centre of cell `(row, col)`.
     pub fn centre(&self, row: usize, col: usize) -> (f64, f64) {
         (
@@ -372,6 +442,99 @@ impl<'a> Padded<'a> {
     }
 }
 
+/// [`Padded::bilinear_at`] (the bits of [`Surface::bilinear`]) of `s` at every point
+/// `(x[i], y[i])`, into `out[i]`. With AVX2, four points at a time: the same products and sums
+/// lane by lane, as [`bicubic_and_bilinear_many`]'s. For sampling a surface at the cells of
+/// another grid.
+pub fn bilinear_many(s: &Padded, x: &[f64], y: &[f64], out: &mut [f64]) {
+    assert!(x.len() == y.len() && out.len() == x.len());
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked on the line above); the slices have one length
+        // (asserted above).
+        done = unsafe { bilinear_avx2(s, x, y, out) };
+    }
+    for i in done..x.len() {
+        out[i] = s.bilinear_at(s.position(x[i], y[i]));
+    }
+}
+
+/// [`bilinear_many`] four points at a time, a group with a point off the padded grid one point
+/// at a time; returns the number of points done (all but the last `len % 4`).
+///
+/// # Safety
+/// The CPU must have AVX2; `y` and `out` at least as long as `x`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn bilinear_avx2(s: &Padded, x: &[f64], y: &[f64], out: &mut [f64]) -> usize {
+    use std::arch::x86_64::*;
+    debug_assert!(y.len() >= x.len() && out.len() >= x.len());
+    let g = s.surface.grid;
+    let (rows, cols, pc) = (g.rows as isize, g.cols as isize, s.pc);
+    let n4 = x.len() - x.len() % 4;
+    let set1 = |v: f64| _mm256_set1_pd(v);
+    let (x0, y0, cell, half, one) = (set1(g.x0), set1(g.y0), set1(g.cell), set1(0.5), set1(1.0));
+    let unit = g.cell == 1.0;
+    let zs = s.z.as_ptr();
+    if s.z.len() > i32::MAX as usize {
+        return 0;
+    }
+    let (n_cols, n_rows) = (set1(cols as f64), set1(rows as f64));
+    let mut i = 0;
+    while i < n4 {
+        // SAFETY: i + 4 ≤ len of x, y, out; the reads from the padded grid are at cells whose
+        // position was checked to lie inside it.
+        unsafe {
+            let (dx, dy) = (
+                _mm256_sub_pd(_mm256_loadu_pd(x.as_ptr().add(i)), x0),
+                _mm256_sub_pd(_mm256_loadu_pd(y.as_ptr().add(i)), y0),
+            );
+            // Surface::frac, as in bicubic_and_bilinear_avx2.
+            let (fx, fy) = if unit {
+                (_mm256_sub_pd(dx, half), _mm256_sub_pd(dy, half))
+            } else {
+                (
+                    _mm256_sub_pd(_mm256_div_pd(dx, cell), half),
+                    _mm256_sub_pd(_mm256_div_pd(dy, cell), half),
+                )
+            };
+            let (c, r) = (_mm256_floor_pd(fx), _mm256_floor_pd(fy));
+            // Padded::bilinear_at's test of its 2 × 2 block, `−PAD ≤ v ≤ n` (false for NaN).
+            let inside = |v: __m256d, n: __m256d| {
+                _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(v, set1(-PAD as f64)),
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(v, n),
+                )
+            };
+            if _mm256_movemask_pd(_mm256_and_pd(inside(c, n_cols), inside(r, n_rows))) != 0b1111 {
+                for l in i..i + 4 {
+                    out[l] = s.bilinear_at(s.position(x[l], y[l]));
+                }
+                i += 4;
+                continue;
+            }
+            let (tx, ty) = (_mm256_sub_pd(fx, c), _mm256_sub_pd(fy, r));
+            let k = padded_index(c, r, pc, PAD);
+            let two = |row: usize| {
+                let h: [__m128d; 4] =
+                    std::array::from_fn(|l| _mm_loadu_pd(zs.add(k[l] + row * pc)));
+                let a = _mm256_set_m128d(h[2], h[0]);
+                let b = _mm256_set_m128d(h[3], h[1]);
+                (_mm256_unpacklo_pd(a, b), _mm256_unpackhi_pd(a, b))
+            };
+            let ((p0, p1), (q0, q1)) = (two(0), two(1));
+            let (ux, uy) = (_mm256_sub_pd(one, tx), _mm256_sub_pd(one, ty));
+            let a = _mm256_add_pd(_mm256_mul_pd(p0, ux), _mm256_mul_pd(p1, tx));
+            let b = _mm256_add_pd(_mm256_mul_pd(q0, ux), _mm256_mul_pd(q1, tx));
+            let v = _mm256_add_pd(_mm256_mul_pd(a, uy), _mm256_mul_pd(b, ty));
+            _mm256_storeu_pd(out.as_mut_ptr().add(i), v);
+        }
+        i += 4;
+    }
+    n4
+}
+
 /// [`Padded::bicubic_at`] of `s` and [`Padded::bilinear_at`] of `other` (same grid) at every
 /// point `(x[i], y[i])`, into `ez[i]` and `sl[i]`. With AVX2, four points at a time: the same
 /// products and sums lane by lane (no fused multiply-add), so the same bits.
@@ -430,6 +593,10 @@ unsafe fn bicubic_and_bilinear_avx2(
         ]
     };
     let (zs, zo) = (s.z.as_ptr(), other.z.as_ptr());
+    if s.z.len() > i32::MAX as usize {
+        return 0;
+    }
+    let (n_cols, n_rows) = (set1(cols as f64), set1(rows as f64));
     let mut i = 0;
     while i < n4 {
         // SAFETY: i + 4 ≤ len of x, y, ez, sl; the reads from the padded grids are at cells
@@ -450,11 +617,15 @@ unsafe fn bicubic_and_bilinear_avx2(
                 )
             };
             let (c, r) = (_mm256_floor_pd(fx), _mm256_floor_pd(fy));
-            let (mut cf, mut rf) = ([0.0f64; 4], [0.0f64; 4]);
-            _mm256_storeu_pd(cf.as_mut_ptr(), c);
-            _mm256_storeu_pd(rf.as_mut_ptr(), r);
-            let inside = |v: f64, n: isize| v >= (1 - PAD) as f64 && v < n as f64;
-            if !(0..4).all(|l| inside(cf[l], cols) && inside(rf[l], rows)) {
+            // Padded::bicubic_at's test, `1 − PAD ≤ v < n` for the column and the row (false
+            // for NaN), four lanes at once.
+            let inside = |v: __m256d, n: __m256d| {
+                _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_GE_OQ>(v, set1((1 - PAD) as f64)),
+                    _mm256_cmp_pd::<_CMP_LT_OQ>(v, n),
+                )
+            };
+            if _mm256_movemask_pd(_mm256_and_pd(inside(c, n_cols), inside(r, n_rows))) != 0b1111 {
                 for l in i..i + 4 {
                     let at = s.position(x[l], y[l]);
                     ez[l] = s.bicubic_at(at);
@@ -464,10 +635,10 @@ unsafe fn bicubic_and_bilinear_avx2(
                 continue;
             }
             let (tx, ty) = (_mm256_sub_pd(fx, c), _mm256_sub_pd(fy, r));
-            // Top-left cell of each point's 4 × 4 block and 2 × 2 block in the padded grids.
-            let k: [usize; 4] = std::array::from_fn(|l| {
-                (rf[l] as isize + PAD - 1) as usize * pc + (cf[l] as isize + PAD - 1) as usize
-            });
+            // Top-left cell of each point's 4 × 4 block and 2 × 2 block in the padded grids:
+            // `(r + PAD − 1) · pc + c + PAD − 1`, in 32-bit lanes (the padded grid's indices
+            // fit, checked above).
+            let k = padded_index(c, r, pc, PAD - 1);
             let (wx, wy) = (weights(tx), weights(ty));
             let mut acc = _mm256_setzero_pd();
             for (j, wyj) in wy.iter().enumerate() {
@@ -512,6 +683,34 @@ unsafe fn bicubic_and_bilinear_avx2(
     n4
 }
 
+/// `(r + off) · pc + c + off` of four whole-number lanes `c`, `r` (cells of a [`Padded`] grid,
+/// from `−off` on), computed in 32-bit lanes: the caller checks that the padded grid's indices
+/// fit in an `i32` and that every lane lies on it.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn padded_index(
+    c: std::arch::x86_64::__m256d,
+    r: std::arch::x86_64::__m256d,
+    pc: usize,
+    off: isize,
+) -> [usize; 4] {
+    use std::arch::x86_64::*;
+    let row = _mm_add_epi32(_mm256_cvttpd_epi32(r), _mm_set1_epi32(off as i32));
+    let col = _mm_add_epi32(_mm256_cvttpd_epi32(c), _mm_set1_epi32(off as i32));
+    let k = _mm_add_epi32(_mm_mullo_epi32(row, _mm_set1_epi32(pc as i32)), col);
+    let mut out = [0i32; 4];
+    // SAFETY: `out` holds four i32.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), k) };
+    out.map(|v| {
+        debug_assert!(v >= 0);
+        v as usize
+    })
+}
+
 /// Catmull–Rom weights for the four samples around a fraction `t ∈ [0, 1)`.
 #[inline]
 fn cubic_weights(t: f64) -> [f64; 4] {
@@ -529,10 +728,16 @@ fn cubic_weights(t: f64) -> [f64; 4] {
 pub fn min_surface(g: &CellGrid, x: &[f64], y: &[f64], z: &[f64]) -> Vec<f64> {
     // A select from +∞ rather than a test for "still empty": no branch to mispredict.
     let mut out = vec![f64::INFINITY; g.len()];
-    for i in 0..x.len() {
-        let k = g.index(x[i], y[i]);
-        let v = out[k];
-        out[k] = if z[i] < v { z[i] } else { v };
+    // The cells of a block of points at a time (four per instruction where the CPU can).
+    const BLOCK: usize = 512;
+    let mut cells = [0usize; BLOCK];
+    for ((x, y), z) in x.chunks(BLOCK).zip(y.chunks(BLOCK)).zip(z.chunks(BLOCK)) {
+        let cells = &mut cells[..x.len()];
+        g.indices(x, y, cells);
+        for (&k, &z) in cells.iter().zip(z) {
+            let v = out[k];
+            out[k] = if z < v { z } else { v };
+        }
     }
     for v in out.iter_mut() {
         if *v == f64::INFINITY {
@@ -1074,28 +1279,67 @@ fn max_of_shifted(out: &mut [f64], prev: &[f64], d: usize) {
     }
 }
 
-/// `out[c] = select(right[c], left[c])` (the maximum) four columns per instruction.
+/// `out[c] = select(right[c], left[c])` (the maximum) four columns per instruction, sixteen
+/// columns per step. `vmaxpd t, t, [left]` with `t` loaded from `right` is `right > left ?
+/// right : left`, the select itself; written out because the compiler splits each unaligned
+/// 256-bit load and store in two instructions at this crate's tuning (see [`fold_lines`]).
 ///
 /// # Safety
 /// The CPU must have AVX2; `left` and `right` must be at least as long as `out`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn max_of_shifted_avx2(out: &mut [f64], left: &[f64], right: &[f64]) {
-    use std::arch::x86_64::*;
     let n = out.len();
     assert!(left.len() >= n && right.len() >= n);
-    let body = n - n % 4;
     let (po, pl, pr) = (out.as_mut_ptr(), left.as_ptr(), right.as_ptr());
     let mut c = 0;
-    while c < body {
+    while c + 16 <= n {
+        // SAFETY: c + 16 ≤ n, within the three slices (asserted above).
+        unsafe {
+            std::arch::asm!(
+                "vmovupd {t0}, ymmword ptr [{r} + 8*{c}]",
+                "vmovupd {t1}, ymmword ptr [{r} + 8*{c} + 32]",
+                "vmovupd {t2}, ymmword ptr [{r} + 8*{c} + 64]",
+                "vmovupd {t3}, ymmword ptr [{r} + 8*{c} + 96]",
+                "vmaxpd {t0}, {t0}, ymmword ptr [{l} + 8*{c}]",
+                "vmaxpd {t1}, {t1}, ymmword ptr [{l} + 8*{c} + 32]",
+                "vmaxpd {t2}, {t2}, ymmword ptr [{l} + 8*{c} + 64]",
+                "vmaxpd {t3}, {t3}, ymmword ptr [{l} + 8*{c} + 96]",
+                "vmovupd ymmword ptr [{o} + 8*{c}], {t0}",
+                "vmovupd ymmword ptr [{o} + 8*{c} + 32], {t1}",
+                "vmovupd ymmword ptr [{o} + 8*{c} + 64], {t2}",
+                "vmovupd ymmword ptr [{o} + 8*{c} + 96], {t3}",
+                r = in(reg) pr,
+                l = in(reg) pl,
+                o = in(reg) po,
+                c = in(reg) c,
+                t0 = out(ymm_reg) _,
+                t1 = out(ymm_reg) _,
+                t2 = out(ymm_reg) _,
+                t3 = out(ymm_reg) _,
+                options(nostack, preserves_flags),
+            );
+        }
+        c += 16;
+    }
+    while c + 4 <= n {
         // SAFETY: c + 4 ≤ n, within the three slices (asserted above).
         unsafe {
-            let v = _mm256_max_pd(_mm256_loadu_pd(pr.add(c)), _mm256_loadu_pd(pl.add(c)));
-            _mm256_storeu_pd(po.add(c), v);
+            std::arch::asm!(
+                "vmovupd {t0}, ymmword ptr [{r} + 8*{c}]",
+                "vmaxpd {t0}, {t0}, ymmword ptr [{l} + 8*{c}]",
+                "vmovupd ymmword ptr [{o} + 8*{c}], {t0}",
+                r = in(reg) pr,
+                l = in(reg) pl,
+                o = in(reg) po,
+                c = in(reg) c,
+                t0 = out(ymm_reg) _,
+                options(nostack, preserves_flags),
+            );
         }
         c += 4;
     }
-    for c in body..n {
+    for c in c..n {
         out[c] = select(right[c], left[c], false);
     }
 }
@@ -1149,62 +1393,169 @@ unsafe fn fold_row_avx2(o: &mut [f64], s: &[f64], min: bool) {
     fold_row_portable(&mut o[body..n], &s[body..n], min)
 }
 
-/// [`fold_row`] of every line of `lines` into `o`, in order (each line at least as long as
-/// `o`). With AVX2 a block of 16 columns stays in registers across the lines: one load per
-/// line and column instead of two loads and a store.
+/// The extremes of `o` and every line of `lines` into `o` (each line at least as long as `o`),
+/// each select `a < b ? a : b` (`>` for the maximum) with `a` the extreme so far and `b` the
+/// line's value: the order of operands the instructions below take. It differs from
+/// [`fold_row`]'s only where the two are equal (`0.0` and `−0.0`) or one is NaN; the callers
+/// fold finite grids and use no zero's sign. With AVX2 a block of 32 columns stays in
+/// registers across the lines, each line's value read by the `vmaxpd`/`vminpd` itself: one
+/// instruction per line and four columns. (The compiler's code for `_mm256_loadu_pd` at this
+/// crate's generic tuning splits every unaligned load in two instructions and loads apart
+/// from the select: three per line and four columns.)
 fn fold_lines(o: &mut [f64], lines: &[&[f64]], min: bool) {
     assert!(lines.iter().all(|l| l.len() >= o.len()));
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked on the line above); every line is at least as
         // long as `o` (asserted above).
-        return unsafe { fold_lines_avx2(o, lines, min) };
+        return unsafe {
+            if min {
+                fold_lines_avx2::<true>(o, lines)
+            } else {
+                fold_lines_avx2::<false>(o, lines)
+            }
+        };
     }
     for l in lines {
-        fold_row_portable(o, l, min);
+        fold_row_acc(o, l, min);
     }
 }
 
+/// [`fold_lines`] one column at a time: `o[i] = o[i] < s[i] ? o[i] : s[i]` (or `>`).
+#[inline(always)]
+fn fold_row_acc(o: &mut [f64], s: &[f64], min: bool) {
+    if min {
+        for (a, &b) in o.iter_mut().zip(s) {
+            *a = if *a < b { *a } else { b };
+        }
+    } else {
+        for (a, &b) in o.iter_mut().zip(s) {
+            *a = if *a > b { *a } else { b };
+        }
+    }
+}
+
+/// [`fold_lines`] with AVX2: blocks of 32 columns in eight registers, then of four, then the
+/// last few columns one by one.
+///
+/// # Safety
+/// The CPU must have AVX2; every line must be at least as long as `o`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn fold_lines_avx2(o: &mut [f64], lines: &[&[f64]], min: bool) {
-    use std::arch::x86_64::*;
+unsafe fn fold_lines_avx2<const MIN: bool>(o: &mut [f64], lines: &[&[f64]]) {
+    use std::arch::asm;
+    debug_assert!(lines.iter().all(|l| l.len() >= o.len()));
     let n = o.len();
-    let body = n - n % 16;
     let po = o.as_mut_ptr();
-    let op = |b: __m256d, a: __m256d| {
-        // As in fold_row_avx2: `b < a ? b : a` (or `>`), the portable select.
-        if min {
-            _mm256_min_pd(b, a)
-        } else {
-            _mm256_max_pd(b, a)
-        }
-    };
-    let mut i = 0;
-    while i < body {
-        // SAFETY: i + 16 <= n <= the length of `o` and of every line.
-        unsafe {
-            let mut a = [
-                _mm256_loadu_pd(po.add(i)),
-                _mm256_loadu_pd(po.add(i + 4)),
-                _mm256_loadu_pd(po.add(i + 8)),
-                _mm256_loadu_pd(po.add(i + 12)),
-            ];
+    // `a op [p]` for the registers `a`: `vminpd a, a, [p]` is `a < b ? a : b` with `b` the
+    // value at `p` (`vmaxpd`: `a > b ? a : b`).
+    macro_rules! fold {
+        ($op:literal, $a:ident, $p:expr, 8) => {
+            asm!(
+                concat!($op, " {0}, {0}, ymmword ptr [{p}]"),
+                concat!($op, " {1}, {1}, ymmword ptr [{p} + 32]"),
+                concat!($op, " {2}, {2}, ymmword ptr [{p} + 64]"),
+                concat!($op, " {3}, {3}, ymmword ptr [{p} + 96]"),
+                concat!($op, " {4}, {4}, ymmword ptr [{p} + 128]"),
+                concat!($op, " {5}, {5}, ymmword ptr [{p} + 160]"),
+                concat!($op, " {6}, {6}, ymmword ptr [{p} + 192]"),
+                concat!($op, " {7}, {7}, ymmword ptr [{p} + 224]"),
+                inout(ymm_reg) $a[0],
+                inout(ymm_reg) $a[1],
+                inout(ymm_reg) $a[2],
+                inout(ymm_reg) $a[3],
+                inout(ymm_reg) $a[4],
+                inout(ymm_reg) $a[5],
+                inout(ymm_reg) $a[6],
+                inout(ymm_reg) $a[7],
+                p = in(reg) $p,
+                options(pure, readonly, nostack, preserves_flags),
+            )
+        };
+        ($op:literal, $a:ident, $p:expr, 1) => {
+            asm!(
+                concat!($op, " {0}, {0}, ymmword ptr [{p}]"),
+                inout(ymm_reg) $a[0],
+                p = in(reg) $p,
+                options(pure, readonly, nostack, preserves_flags),
+            )
+        };
+    }
+    // One block of `K` registers (8 or 1) at column `i`.
+    macro_rules! block {
+        ($k:tt, $i:expr) => {{
+            let i = $i;
+            let mut a = [load4(po.add(i)); $k];
+            for (k, v) in a.iter_mut().enumerate().skip(1) {
+                *v = load4(po.add(i + 4 * k));
+            }
             for l in lines {
                 let p = l.as_ptr().add(i);
-                a[0] = op(_mm256_loadu_pd(p), a[0]);
-                a[1] = op(_mm256_loadu_pd(p.add(4)), a[1]);
-                a[2] = op(_mm256_loadu_pd(p.add(8)), a[2]);
-                a[3] = op(_mm256_loadu_pd(p.add(12)), a[3]);
+                if MIN {
+                    fold!("vminpd", a, p, $k);
+                } else {
+                    fold!("vmaxpd", a, p, $k);
+                }
             }
             for (k, v) in a.iter().enumerate() {
-                _mm256_storeu_pd(po.add(i + 4 * k), *v);
+                store4(po.add(i + 4 * k), *v);
             }
+        }};
+    }
+    let mut i = 0;
+    // SAFETY: each block reads and writes columns i..i + 4K ≤ n of `o` and of every line.
+    unsafe {
+        while i + 32 <= n {
+            block!(8, i);
+            i += 32;
         }
-        i += 16;
+        while i + 4 <= n {
+            block!(1, i);
+            i += 4;
+        }
     }
     for l in lines {
-        fold_row_portable(&mut o[body..], &l[body..n], min);
+        fold_row_acc(&mut o[i..], &l[i..n], MIN);
+    }
+}
+
+/// Four values from `p` in one unaligned 256-bit load.
+///
+/// # Safety
+/// The CPU must have AVX; `p` must be valid for reading four values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+pub(super) unsafe fn load4(p: *const f64) -> std::arch::x86_64::__m256d {
+    let v;
+    // SAFETY: the caller's guarantees.
+    unsafe {
+        std::arch::asm!(
+            "vmovupd {v}, ymmword ptr [{p}]",
+            v = out(ymm_reg) v,
+            p = in(reg) p,
+            options(pure, readonly, nostack, preserves_flags),
+        );
+    }
+    v
+}
+
+/// Four values to `p` in one unaligned 256-bit store.
+///
+/// # Safety
+/// The CPU must have AVX; `p` must be valid for writing four values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+pub(super) unsafe fn store4(p: *mut f64, v: std::arch::x86_64::__m256d) {
+    // SAFETY: the caller's guarantees.
+    unsafe {
+        std::arch::asm!(
+            "vmovupd ymmword ptr [{p}], {v}",
+            v = in(ymm_reg) v,
+            p = in(reg) p,
+            options(nostack, preserves_flags),
+        );
     }
 }
 
@@ -1547,6 +1898,39 @@ mod tests {
         }
     }
 
+    /// The cells of many points at once (four per instruction with AVX2) are `index`'s: inside,
+    /// on cell edges, off every side of the grid, and at ±∞ and NaN, for several cell sizes.
+    #[test]
+    fn indices_are_index() {
+        for cell in [1.0, 0.5, 5.0, 1.0 / 3.0] {
+            let g = CellGrid {
+                x0: 520000.0 - cell / 3.0,
+                y0: 3400200.0,
+                cell,
+                cols: 37,
+                rows: 23,
+            };
+            let (mut x, mut y) = (vec![], vec![]);
+            for i in 0..1001 {
+                x.push(g.x0 + cell * (((i * 37) % 101) as f64 * 0.43 - 3.0));
+                y.push(g.y0 + cell * (((i * 53) % 89) as f64 * 0.31 - 2.0));
+            }
+            for k in [-1.0, 0.0, 1.0, 2.0, 36.0, 37.0, 38.0] {
+                x.push(g.x0 + k * cell);
+                y.push(g.y0 + k * cell);
+            }
+            for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300] {
+                x.extend([v, g.x0 + 3.5 * cell, v]);
+                y.extend([g.y0 + 2.5 * cell, v, v]);
+            }
+            let mut got = vec![0; x.len()];
+            g.indices(&x, &y, &mut got);
+            for i in 0..x.len() {
+                assert_eq!(got[i], g.index(x[i], y[i]), "{cell} {} {}", x[i], y[i]);
+            }
+        }
+    }
+
     #[test]
     fn morphology_matches_naive_definition() {
         let (cols, rows) = (37, 23);
@@ -1655,9 +2039,12 @@ mod tests {
                 }
                 let (mut ez, mut sl) = (vec![0.0; x.len()], vec![0.0; x.len()]);
                 bicubic_and_bilinear_many(&ps, &pl, &x, &y, &mut ez, &mut sl);
+                let mut bl = vec![0.0; x.len()];
+                bilinear_many(&ps, &x, &y, &mut bl);
                 for i in 0..x.len() {
                     assert_eq!(ez[i].to_bits(), s.bicubic(x[i], y[i]).to_bits(), "{i}");
                     assert_eq!(sl[i].to_bits(), slope.bilinear(x[i], y[i]).to_bits(), "{i}");
+                    assert_eq!(bl[i].to_bits(), s.bilinear(x[i], y[i]).to_bits(), "{i}");
                 }
             }
         }
