@@ -297,46 +297,43 @@ impl Tin {
         // The half-edge just crossed (not tested again), or NONE at the start.
         let mut entered = NONE;
         let limit = self.num_triangles() + 16;
-        for _ in 0..limit {
+        'walk: for _ in 0..limit {
             let t = first(e);
-            let mut zeros = [NONE; 2];
-            let mut nz = 0;
-            let mut crossed = false;
-            for k in 0..3 {
-                let h = t + k;
-                if h == entered {
-                    continue;
-                }
-                let a = self.vert(self.origin_of(h));
-                let b = self.vert(self.origin_of(next(h)));
-                let o = orient(a, b, p);
-                if o < 0.0 {
-                    let tw = self.twin_of(h);
-                    if tw == NONE {
-                        return Loc::Outside(h);
+            // The corners, loaded once for the three edges.
+            let c0 = self.vert(self.origin_of(t));
+            let c1 = self.vert(self.origin_of(t + 1));
+            let c2 = self.vert(self.origin_of(t + 2));
+            // Bit k: edge t + k holds p on its line.
+            let mut zeros = 0u32;
+            // Edge t + k, from `a` to `b`: crosses it when p lies strictly on its right.
+            macro_rules! test {
+                ($k:expr, $a:expr, $b:expr) => {
+                    let h = t + $k;
+                    if h != entered {
+                        let o = orient($a, $b, p);
+                        if o < 0.0 {
+                            let tw = self.twin_of(h);
+                            if tw == NONE {
+                                return Loc::Outside(h);
+                            }
+                            entered = tw;
+                            e = tw;
+                            continue 'walk;
+                        }
+                        zeros |= ((o == 0.0) as u32) << $k;
                     }
-                    entered = tw;
-                    e = tw;
-                    crossed = true;
-                    break;
-                }
-                if o == 0.0 {
-                    zeros[nz.min(1)] = h;
-                    nz += 1;
-                }
-            }
-            if !crossed {
-                return match nz {
-                    0 => Loc::Face(t),
-                    1 => Loc::Edge(zeros[0]),
-                    // On the vertex the two collinear edges share.
-                    _ => Loc::Vertex(if next(zeros[0]) == zeros[1] {
-                        zeros[1]
-                    } else {
-                        zeros[0]
-                    }),
                 };
             }
+            test!(0, c0, c1);
+            test!(1, c1, c2);
+            test!(2, c2, c0);
+            let (z0, z1) = (t + zeros.trailing_zeros(), t + 31 - zeros.leading_zeros());
+            return match zeros.count_ones() {
+                0 => Loc::Face(t),
+                1 => Loc::Edge(z0),
+                // On the vertex the two collinear edges share.
+                _ => Loc::Vertex(if next(z0) == z1 { z1 } else { z0 }),
+            };
         }
         self.locate_by_scan(p)
     }
