@@ -3,7 +3,7 @@
 //! insertion.
 //!
 //! It replaces `spade::DelaunayTriangulation::insert` (about 4 400 instructions an insertion on
-//! the county tile, where this takes 2 460; most of the pit-free CHM's instructions, an
+//! the county tile, where this takes 1 800; most of the pit-free CHM's instructions, an
 //! insertion there removing 5 triangles on average) and gives, insertion for insertion, the same
 //! triangles, also where four or more points lie exactly on one circle (spade breaks no such
 //! tie, so there the triangulation depends on the insertion order). Both do the same thing:
