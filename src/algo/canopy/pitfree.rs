@@ -122,6 +122,23 @@ pub fn pitfree(points: &HeightPoints, grid: &Grid, p: &PitfreeParams) -> Result<
 
 /// Highest first return (after subcircling) per cell of the aligned grid covering the points.
 fn highest_first_returns(points: &HeightPoints, res_m: f64, subcircle_m: f64) -> Vec<V> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX (checked on the line above).
+        return unsafe { highest_first_returns_avx(points, res_m, subcircle_m) };
+    }
+    highest_first_returns_portable(points, res_m, subcircle_m)
+}
+
+/// [`highest_first_returns`] compiled for AVX (as [`Tin::insert`] is).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn highest_first_returns_avx(points: &HeightPoints, res_m: f64, subcircle_m: f64) -> Vec<V> {
+    highest_first_returns_portable(points, res_m, subcircle_m)
+}
+
+#[inline(always)]
+fn highest_first_returns_portable(points: &HeightPoints, res_m: f64, subcircle_m: f64) -> Vec<V> {
     let offsets: Vec<(f64, f64)> = if subcircle_m > 0.0 {
         std::iter::once((0.0, 0.0))
             .chain(subcircle_offsets(subcircle_m))
