@@ -3,7 +3,7 @@
 //! insertion.
 //!
 //! It replaces `spade::DelaunayTriangulation::insert` (about 4 400 instructions an insertion on
-//! the county tile, where this takes 2 460; most of the pit-free CHM's instructions, an
+//! the county tile, where this takes 1 800; most of the pit-free CHM's instructions, an
 //! insertion there removing 5 triangles on average) and gives, insertion for insertion, the same
 //! triangles, also where four or more points lie exactly on one circle (spade breaks no such
 //! tie, so there the triangulation depends on the insertion order). Both do the same thing:
@@ -66,6 +66,9 @@ pub(crate) struct Tin {
     last: u32,
     stack: Vec<u32>,
     hull: Vec<u32>,
+    /// Whether the CPU has AVX (the insertions then run as [`Tin::insert_avx`]).
+    #[cfg(target_arch = "x86_64")]
+    avx: bool,
 }
 
 #[inline(always)]
@@ -108,6 +111,47 @@ fn in_circle(a: &V, b: &V, c: &V, d: &V) -> bool {
     terrain_delaunay::in_circle([a.x, a.y], [b.x, b.y], [c.x, c.y], [d.x, d.y]) > 0.0
 }
 
+/// [`in_circle`] with a cheaper filter: the same floating-point determinant, certified by a
+/// bound built from the lifts alone, `12ε (alift·blift + blift·clift + clift·alift)`, instead
+/// of Shewchuk's permanent (six absolute values and eight more operations a test; the flips'
+/// in-circle tests are a quarter of the pit-free CHM's instructions). The exact test decides
+/// where it fails, so the answer is the same.
+///
+/// The bound covers Shewchuk's: `|x·y| ≤ (x² + y²)/2`, so each sum of two absolute products
+/// in his permanent is at most half the sum of the two other points' lifts, and his permanent
+/// at most `alift·blift + blift·clift + clift·alift`, up to the rounding of the two
+/// computations (each a relative `(1 ± ε)^5` at most): his `(10 + 96ε)ε · (1 + 11ε)` and the
+/// rounding of the product stay below `12ε`. It is looser by a factor of about 1.5 to 3, so
+/// the exact test runs a little more often (still almost never: only on near-co-circular
+/// quadruples).
+#[inline(always)]
+fn in_circle_lifts(a: &V, b: &V, c: &V, d: &V) -> bool {
+    let (adx, ady) = (a.x - d.x, a.y - d.y);
+    let (bdx, bdy) = (b.x - d.x, b.y - d.y);
+    let (cdx, cdy) = (c.x - d.x, c.y - d.y);
+    let alift = adx * adx + ady * ady;
+    let blift = bdx * bdx + bdy * bdy;
+    let clift = cdx * cdx + cdy * cdy;
+    let det = alift * (bdx * cdy - cdx * bdy)
+        + blift * (cdx * ady - adx * cdy)
+        + clift * (adx * bdy - bdx * ady);
+    let bound = alift * blift + blift * clift + clift * alift;
+    if det.abs() > LIFTS_ERR_BOUND * bound {
+        return det > 0.0;
+    }
+    in_circle_cold(a, b, c, d)
+}
+
+/// [`in_circle`] out of line, so that the flips' loop keeps its registers for the filter.
+#[cold]
+#[inline(never)]
+fn in_circle_cold(a: &V, b: &V, c: &V, d: &V) -> bool {
+    in_circle(a, b, c, d)
+}
+
+/// `12ε` (ε = half an ulp of 1): see [`in_circle_lifts`].
+const LIFTS_ERR_BOUND: f64 = 12.0 * (f64::EPSILON * 0.5);
+
 /// Where a point lies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Loc {
@@ -128,6 +172,8 @@ impl Tin {
             verts: Vec::with_capacity(n),
             origin: Vec::with_capacity(8 * n),
             twin: Vec::with_capacity(8 * n),
+            #[cfg(target_arch = "x86_64")]
+            avx: std::arch::is_x86_feature_detected!("avx"),
             ..Tin::default()
         }
     }
@@ -154,6 +200,27 @@ impl Tin {
 
     /// Inserts `v` (the same checks and the same triangles as spade's `insert`).
     pub fn insert(&mut self, v: V) -> Result<(), InsertionError> {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx {
+            debug_assert!(std::arch::is_x86_feature_detected!("avx"));
+            // SAFETY: the CPU has AVX (`avx` is set only where it was detected).
+            return unsafe { self.insert_avx(v) };
+        }
+        self.insert_portable(v)
+    }
+
+    /// [`Tin::insert`] compiled for AVX: the same operations (AVX has no fused multiply-add,
+    /// so the same roundings), with three-operand instructions instead of the copies that
+    /// two-operand SSE needs (the build's baseline is x86-64-v2); the walk, the split and the
+    /// flips are inlined into it.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    unsafe fn insert_avx(&mut self, v: V) -> Result<(), InsertionError> {
+        self.insert_portable(v)
+    }
+
+    #[inline(always)]
+    fn insert_portable(&mut self, v: V) -> Result<(), InsertionError> {
         spade::validate_vertex(&v)?;
         if self.origin.is_empty() {
             self.insert_without_triangle(v);
@@ -224,51 +291,49 @@ impl Tin {
     }
 
     /// Locates `p` by the visibility walk from the last insertion.
+    #[inline(always)]
     fn locate(&self, p: &V) -> Loc {
         let mut e = self.last;
         // The half-edge just crossed (not tested again), or NONE at the start.
         let mut entered = NONE;
         let limit = self.num_triangles() + 16;
-        for _ in 0..limit {
+        'walk: for _ in 0..limit {
             let t = first(e);
-            let mut zeros = [NONE; 2];
-            let mut nz = 0;
-            let mut crossed = false;
-            for k in 0..3 {
-                let h = t + k;
-                if h == entered {
-                    continue;
-                }
-                let a = self.vert(self.origin_of(h));
-                let b = self.vert(self.origin_of(next(h)));
-                let o = orient(a, b, p);
-                if o < 0.0 {
-                    let tw = self.twin_of(h);
-                    if tw == NONE {
-                        return Loc::Outside(h);
+            // The corners, loaded once for the three edges.
+            let c0 = self.vert(self.origin_of(t));
+            let c1 = self.vert(self.origin_of(t + 1));
+            let c2 = self.vert(self.origin_of(t + 2));
+            // Bit k: edge t + k holds p on its line.
+            let mut zeros = 0u32;
+            // Edge t + k, from `a` to `b`: crosses it when p lies strictly on its right.
+            macro_rules! test {
+                ($k:expr, $a:expr, $b:expr) => {
+                    let h = t + $k;
+                    if h != entered {
+                        let o = orient($a, $b, p);
+                        if o < 0.0 {
+                            let tw = self.twin_of(h);
+                            if tw == NONE {
+                                return Loc::Outside(h);
+                            }
+                            entered = tw;
+                            e = tw;
+                            continue 'walk;
+                        }
+                        zeros |= ((o == 0.0) as u32) << $k;
                     }
-                    entered = tw;
-                    e = tw;
-                    crossed = true;
-                    break;
-                }
-                if o == 0.0 {
-                    zeros[nz.min(1)] = h;
-                    nz += 1;
-                }
-            }
-            if !crossed {
-                return match nz {
-                    0 => Loc::Face(t),
-                    1 => Loc::Edge(zeros[0]),
-                    // On the vertex the two collinear edges share.
-                    _ => Loc::Vertex(if next(zeros[0]) == zeros[1] {
-                        zeros[1]
-                    } else {
-                        zeros[0]
-                    }),
                 };
             }
+            test!(0, c0, c1);
+            test!(1, c1, c2);
+            test!(2, c2, c0);
+            let (z0, z1) = (t + zeros.trailing_zeros(), t + 31 - zeros.leading_zeros());
+            return match zeros.count_ones() {
+                0 => Loc::Face(t),
+                1 => Loc::Edge(z0),
+                // On the vertex the two collinear edges share.
+                _ => Loc::Vertex(if next(z0) == z1 { z1 } else { z0 }),
+            };
         }
         self.locate_by_scan(p)
     }
@@ -331,6 +396,7 @@ impl Tin {
     }
 
     /// Splits the triangle of half-edge `t0` (its first) at `v`, strictly inside it.
+    #[inline(always)]
     fn split_face(&mut self, t0: u32, v: V) {
         let p = self.verts.len() as u32;
         self.verts.push(v);
@@ -352,6 +418,7 @@ impl Tin {
     }
 
     /// Splits the edge of half-edge `e` at `v`, in its relative interior.
+    #[inline(never)]
     fn split_edge(&mut self, e: u32, v: V) {
         let p = self.verts.len() as u32;
         self.verts.push(v);
@@ -399,6 +466,7 @@ impl Tin {
 
     /// Joins `v`, strictly outside the hull, to every hull edge it sees strictly, starting from
     /// the visible hull half-edge `e`.
+    #[inline(never)]
     fn join_hull(&mut self, e: u32, v: V) {
         let seen = |tin: &Tin, h: u32| {
             let a = &tin.verts[tin.origin[h as usize] as usize];
@@ -453,44 +521,75 @@ impl Tin {
     /// Flips the edges of half-edges `edges` (whose triangles' third corner is the new point,
     /// the last vertex) and the edges that flips expose, while the new point lies strictly
     /// inside the circumcircle of the old triangle across.
+    #[inline(always)]
     fn legalize(&mut self, edges: &[u32]) {
-        let mut stack = std::mem::take(&mut self.stack);
-        stack.extend_from_slice(edges);
         let p = self.verts.len() as u32 - 1;
         let vp = *self.vert(p);
-        while let Some(a) = stack.pop() {
+        // The stack, with its top in a local: room for every edge ever on it, as each flip
+        // pops one edge and pushes two and there are fewer flips than vertices (each makes the
+        // new point's degree one larger).
+        let need = edges.len() + self.verts.len();
+        if self.stack.len() < need {
+            self.stack.resize(need.max(2 * self.stack.len()), 0);
+        }
+        let mut stack = std::mem::take(&mut self.stack);
+        stack[..edges.len()].copy_from_slice(edges);
+        let mut top = edges.len();
+        while top > 0 {
+            top -= 1;
+            debug_assert!(top < stack.len());
+            // SAFETY: top < edges.len() + flips so far <= stack.len() (above).
+            let a = unsafe { *stack.get_unchecked(top) };
             let b = self.twin_of(a);
             if b == NONE {
                 continue;
             }
             // a: a0 → a1 in (a0, a1, p); b: a1 → a0 in (a1, a0, q).
-            let (an, ap) = (next(a), prev(a));
-            let (bn, bp) = (next(b), prev(b));
-            debug_assert_eq!(self.origin_of(ap), p);
+            debug_assert_eq!(self.origin_of(prev(a)), p);
             let a0 = self.origin_of(a);
-            let a1 = self.origin_of(an);
-            let q = self.origin_of(bp);
-            if !in_circle(self.vert(a1), self.vert(a0), self.vert(q), &vp) {
+            let a1 = self.origin_of(next(a));
+            let q = self.origin_of(prev(b));
+            if !in_circle_lifts(self.vert(a1), self.vert(a0), self.vert(q), &vp) {
                 continue;
             }
-            // (q, p, a0) in a's triangle, (p, q, a1) in b's.
-            let (t_an, t_ap) = (self.twin_of(an), self.twin_of(ap));
-            let (t_bn, t_bp) = (self.twin_of(bn), self.twin_of(bp));
-            self.set_origin(a, q);
-            self.set_origin(an, p);
-            self.set_origin(ap, a0);
-            self.set_origin(b, p);
-            self.set_origin(bn, q);
-            self.set_origin(bp, a1);
-            self.link(an, t_ap);
-            self.link(ap, t_bn);
-            self.link(bn, t_bp);
-            self.link(bp, t_an);
-            // a and b stay each other's twins. The edges now opposite p: a0 → q and q → a1.
-            stack.push(ap);
-            stack.push(bn);
+            let (ap, bn) = self.flip(a, b);
+            debug_assert!(top + 2 <= stack.len());
+            // SAFETY: as above, one flip more.
+            unsafe {
+                *stack.get_unchecked_mut(top) = ap;
+                *stack.get_unchecked_mut(top + 1) = bn;
+            }
+            top += 2;
         }
         self.stack = stack;
+    }
+
+    /// Flips the edge of `a` (a0 → a1 in (a0, a1, p), p the last vertex) and its twin `b`
+    /// (a1 → a0 in (a1, a0, q)): (q, p, a0) in a's triangle, (p, q, a1) in b's. Returns the
+    /// half-edges now opposite p, a0 → q and q → a1. (It reloads what the test loaded, so
+    /// that the test keeps fewer values alive: most tests flip nothing.)
+    #[inline(always)]
+    fn flip(&mut self, a: u32, b: u32) -> (u32, u32) {
+        let (an, ap) = (next(a), prev(a));
+        let (bn, bp) = (next(b), prev(b));
+        let p = self.origin_of(ap);
+        let a0 = self.origin_of(a);
+        let a1 = self.origin_of(an);
+        let q = self.origin_of(bp);
+        let (t_an, t_ap) = (self.twin_of(an), self.twin_of(ap));
+        let (t_bn, t_bp) = (self.twin_of(bn), self.twin_of(bp));
+        self.set_origin(a, q);
+        self.set_origin(an, p);
+        self.set_origin(ap, a0);
+        self.set_origin(b, p);
+        self.set_origin(bn, q);
+        self.set_origin(bp, a1);
+        self.link(an, t_ap);
+        self.link(ap, t_bn);
+        self.link(bn, t_bp);
+        self.link(bp, t_an);
+        // a and b stay each other's twins.
+        (ap, bn)
     }
 
     // Unchecked accessors for the hot loops (the walk and the flips). Invariant: every
@@ -710,6 +809,51 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn the_lifts_filter_gives_the_exact_in_circle_answer() {
+        // Random quadruples at county coordinates, centimetre-quantized lattices (many exactly
+        // co-circular) and points pushed by an ulp off a circle: the cheaper filter and the exact
+        // test agree, whether the filter decides or not.
+        let mut rnd = crate::testdata::uniform(17);
+        let mut n_tie = 0;
+        for k in 0..200_000 {
+            let (ox, oy) = (520_000.0 + rnd() * 200.0, 3_400_000.0 + rnd() * 200.0);
+            let mut pt = |s: f64| {
+                let (x, y) = (ox + rnd() * s, oy + rnd() * s);
+                if k % 3 == 0 {
+                    v((x * 100.0).round() / 100.0, (y * 100.0).round() / 100.0)
+                } else if k % 3 == 1 {
+                    v((x * 2.0).round() / 2.0, (y * 2.0).round() / 2.0)
+                } else {
+                    v(x, y)
+                }
+            };
+            let (a, b, c, mut d) = (pt(1.5), pt(1.5), pt(1.5), pt(1.5));
+            if orient(&a, &b, &c) <= 0.0 {
+                continue;
+            }
+            if k % 7 == 0 {
+                // The reflection of a corner across the circle's centre lies on it; nudged.
+                let (ax, ay, bx, by, cx, cy) =
+                    (a.x - c.x, a.y - c.y, b.x - c.x, b.y - c.y, 0.0, 0.0);
+                let den = 2.0 * (ax * by - ay * bx);
+                let ux = (by * (ax * ax + ay * ay) - ay * (bx * bx + by * by)) / den + cx;
+                let uy = (ax * (bx * bx + by * by) - bx * (ax * ax + ay * ay)) / den + cy;
+                d = v(2.0 * (c.x + ux) - a.x, 2.0 * (c.y + uy) - a.y);
+                d.x = f64::from_bits(d.x.to_bits().wrapping_add(k % 3 - 1));
+            }
+            let exact = in_circle(&a, &b, &c, &d);
+            assert_eq!(
+                in_circle_lifts(&a, &b, &c, &d),
+                exact,
+                "{a:?} {b:?} {c:?} {d:?}"
+            );
+            let s = terrain_delaunay::in_circle([a.x, a.y], [b.x, b.y], [c.x, c.y], [d.x, d.y]);
+            n_tie += (s == 0.0) as usize;
+        }
+        assert!(n_tie > 100, "{n_tie}");
     }
 
     #[test]

@@ -122,6 +122,23 @@ pub fn pitfree(points: &HeightPoints, grid: &Grid, p: &PitfreeParams) -> Result<
 
 /// Highest first return (after subcircling) per cell of the aligned grid covering the points.
 fn highest_first_returns(points: &HeightPoints, res_m: f64, subcircle_m: f64) -> Vec<V> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX (checked on the line above).
+        return unsafe { highest_first_returns_avx(points, res_m, subcircle_m) };
+    }
+    highest_first_returns_portable(points, res_m, subcircle_m)
+}
+
+/// [`highest_first_returns`] compiled for AVX (as [`Tin::insert`] is).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn highest_first_returns_avx(points: &HeightPoints, res_m: f64, subcircle_m: f64) -> Vec<V> {
+    highest_first_returns_portable(points, res_m, subcircle_m)
+}
+
+#[inline(always)]
+fn highest_first_returns_portable(points: &HeightPoints, res_m: f64, subcircle_m: f64) -> Vec<V> {
     let offsets: Vec<(f64, f64)> = if subcircle_m > 0.0 {
         std::iter::once((0.0, 0.0))
             .chain(subcircle_offsets(subcircle_m))
@@ -210,16 +227,53 @@ fn rasterize_layer(
     edge_above: Option<f64>,
     edge: f64,
 ) {
-    let mut cells = Cells::new(out);
-    layer_triangles(tin, first_new, edge_above, edge, |idx, corners| {
-        cells.triangle(corners, idx.map(|i| spans[i as usize]), edge)
-    });
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX (checked on the line above).
+        return unsafe { rasterize_layer_avx(out, tin, spans, first_new, edge_above, edge) };
+    }
+    rasterize_layer_portable(out, tin, spans, first_new, edge_above, edge)
 }
 
-/// Calls `f` with the vertex indices and the corners (in the triangulation's order;
-/// [`canonical`] before use) of each triangle of `tin` that [`rasterize_layer`] has to rasterize
-/// (it may still fail `edge`), each once. A scan of the flat triangle array with a test of the corner indices costs a few
-/// instructions a triangle, less than finding the new triangles around the new vertices.
+/// [`rasterize_layer`] compiled for AVX (as [`Tin::insert`] is): the same operations and
+/// roundings (no fused multiply-add), with three-operand instructions.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn rasterize_layer_avx(
+    out: &mut Raster<f32>,
+    tin: &Tin,
+    spans: &[Span],
+    first_new: usize,
+    edge_above: Option<f64>,
+    edge: f64,
+) {
+    rasterize_layer_portable(out, tin, spans, first_new, edge_above, edge)
+}
+
+#[inline(always)]
+fn rasterize_layer_portable(
+    out: &mut Raster<f32>,
+    tin: &Tin,
+    spans: &[Span],
+    first_new: usize,
+    edge_above: Option<f64>,
+    edge: f64,
+) {
+    let mut cells = Cells::new(out);
+    let pick = Pick::new(first_new, edge_above, edge);
+    // (A loop over `Pick`, not a function taking a closure: the closure was not inlined into
+    // the AVX code.)
+    for c in tin.origin.chunks_exact(4) {
+        if let Some((idx, corners)) = pick.triangle(tin, c) {
+            let [p, q, r] = idx.map(|i| spans[i as usize]);
+            cells.triangle(corners, [p, q, r], edge);
+        }
+    }
+}
+
+/// Calls `f` with what [`Pick::triangle`] gives for each triangle, in the order of the array:
+/// the triangles [`rasterize_layer`] rasterizes (for the tests).
+#[cfg(test)]
 fn layer_triangles(
     tin: &Tin,
     first_new: usize,
@@ -227,24 +281,53 @@ fn layer_triangles(
     edge: f64,
     mut f: impl FnMut([u32; 3], [V; 3]),
 ) {
-    let old_may_pass = match edge_above {
-        None => true,
-        Some(above) => above > 0.0 && (edge <= 0.0 || edge > above),
-    };
-    let first_new = first_new as u32;
+    let pick = Pick::new(first_new, edge_above, edge);
     for c in tin.origin.chunks_exact(4) {
-        let old = c[0].max(c[1]).max(c[2]) < first_new;
-        if old && edge_above.is_some() && !old_may_pass {
-            continue;
+        if let Some((idx, corners)) = pick.triangle(tin, c) {
+            f(idx, corners);
+        }
+    }
+}
+
+/// Which triangles of `tin` [`rasterize_layer`] has to rasterize: the vertex indices and the
+/// corners (in the triangulation's order; [`canonical`] before use) of each, once (it may still
+/// fail `edge`). A scan of the flat triangle array with a test of the corner indices costs a
+/// few instructions a triangle, less than finding the new triangles around the new vertices.
+struct Pick {
+    first_new: u32,
+    edge_above: Option<f64>,
+    old_may_pass: bool,
+}
+
+impl Pick {
+    fn new(first_new: usize, edge_above: Option<f64>, edge: f64) -> Pick {
+        let old_may_pass = match edge_above {
+            None => true,
+            Some(above) => above > 0.0 && (edge <= 0.0 || edge > above),
+        };
+        Pick {
+            first_new: first_new as u32,
+            edge_above,
+            old_may_pass,
+        }
+    }
+
+    /// The vertex indices and corners of the triangle of the half-edge slots `c` (its first
+    /// four), when it is to be rasterized.
+    #[inline(always)]
+    fn triangle(&self, tin: &Tin, c: &[u32]) -> Option<([u32; 3], [V; 3])> {
+        let old = c[0].max(c[1]).max(c[2]) < self.first_new;
+        if old && self.edge_above.is_some() && !self.old_may_pass {
+            return None;
         }
         let idx = [c[0], c[1], c[2]];
         let corners = idx.map(|i| tin.verts[i as usize]);
         // An old triangle is rasterized only if it failed the limit above (or there is no
         // layer above). [`within`] does not depend on the corners' order.
-        if old && edge_above.is_some_and(|above| within(&corners, above)) {
-            continue;
+        if old && self.edge_above.is_some_and(|above| within(&corners, above)) {
+            return None;
         }
-        f(idx, corners);
+        Some((idx, corners))
     }
 }
 
@@ -371,7 +454,7 @@ impl<'a> Cells<'a> {
     /// that a triangle around no cell centre costs no more; and a cell's barycentric
     /// coordinates are computed only for the cells of the bounding box, with the centre's
     /// coordinates of [`Grid::centre`] (the same expressions).
-    #[inline]
+    #[inline(always)]
     fn triangle(&mut self, corners: [V; 3], spans: [Span; 3], max_edge: f64) {
         let [p, q, r] = spans;
         // Columns ceil(u(xmin))..=floor(u(xmax)) and rows ceil(w(ymax))..=floor(w(ymin)),
