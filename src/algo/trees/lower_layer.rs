@@ -117,7 +117,12 @@ pub fn select(dominant: &[TreeTop], fine: Vec<TreeTop>, p: &LowerLayerParams) ->
     };
     let cell = p.min_dist_m.max(p.radius_m);
     let finite = dominant.iter().all(|d| d.x.is_finite() && d.y.is_finite());
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
     for d in dominant {
         (x0, y0, x1, y1) = (x0.min(d.x), y0.min(d.y), x1.max(d.x), y1.max(d.y));
     }
@@ -155,8 +160,7 @@ pub fn select(dominant: &[TreeTop], fine: Vec<TreeTop>, p: &LowerLayerParams) ->
     };
     fine.into_iter()
         .filter(|t| {
-            let (Some((i0, i1)), Some((j0, j1))) = (range(t.x, x0, nx), range(t.y, y0, ny))
-            else {
+            let (Some((i0, i1)), Some((j0, j1))) = (range(t.x, x0, nx), range(t.y, y0, ny)) else {
                 return keep(t, &mut std::iter::empty());
             };
             let mut near = (j0..=j1).flat_map(|j| {
@@ -220,11 +224,16 @@ mod tests {
             .iter()
             .copied()
             .filter(|t| {
-                let near = |r: f64| dom.iter().filter(move |d| (d.x - t.x).powi(2) + (d.y - t.y).powi(2) <= r * r);
+                let near = |r: f64| {
+                    dom.iter()
+                        .filter(move |d| (d.x - t.x).powi(2) + (d.y - t.y).powi(2) <= r * r)
+                };
                 near(p.min_dist_m).next().is_none()
                     && t.height_m
                         < p.max_rel_height
-                            * near(p.radius_m).map(|d| d.height_m).fold(f64::NEG_INFINITY, f64::max)
+                            * near(p.radius_m)
+                                .map(|d| d.height_m)
+                                .fold(f64::NEG_INFINITY, f64::max)
             })
             .collect();
         assert!(!reference.is_empty() && reference.len() < fine.len());
