@@ -128,7 +128,8 @@ pub fn select(dominant: &[TreeTop], fine: Vec<TreeTop>, p: &LowerLayerParams) ->
     }
     let nx = ((x1 - x0) / cell).floor() + 1.0;
     let ny = ((y1 - y0) / cell).floor() + 1.0;
-    if dominant.is_empty() || !finite || !(cell > 0.0) || !(nx * ny <= (1u64 << 24) as f64) {
+    let grid_ok = cell > 0.0 && nx * ny <= (1u64 << 24) as f64;
+    if dominant.is_empty() || !finite || !grid_ok {
         return fine
             .into_iter()
             .filter(|t| keep(t, &mut dominant.iter()))
