@@ -11,8 +11,9 @@
 //! * `|row − row_s| < max_cr_px` and `|col − col_s| < max_cr_px` (default 10 cells).
 //!
 //! Growth stops when a sweep adds no cell. Each sweep visits only the labelled cells that
-//! still have an unlabelled neighbour with data (the others cannot offer anything), which
-//! gives the same crowns as sweeping the whole image.
+//! still have an unlabelled neighbour passing the tests that do not change as regions grow
+//! (all but the mean's; the others cannot offer anything), which gives the same crowns as
+//! sweeping the whole image.
 //!
 //! The `max_cr` quirk: lidR documents `max_cr` as the maximum crown *diameter* in pixels, but
 //! its C++ code compares it with the distance from the seed along each axis, so it acts as a
@@ -113,25 +114,49 @@ pub fn dalponte2016(
         cnt[k] = 1;
     }
     let max_cr = p.max_cr_px as i64;
-    // The 4-neighbours of a cell in the grid, in the order of `super::neighbours4`, as
-    // (cell, row, col).
-    let neighbours = |cell: usize| {
-        let (r, c) = (cell / nc, cell % nc);
-        [
-            (r > 0).then(|| (cell.wrapping_sub(nc), r.wrapping_sub(1), c)),
-            (c > 0).then(|| (cell.wrapping_sub(1), r, c.wrapping_sub(1))),
-            (c + 1 < nc).then_some((cell + 1, r, c + 1)),
-            (r + 1 < nr).then_some((cell + nc, r + 1, c)),
-        ]
-        .into_iter()
-        .flatten()
+    // The height a cell can still join with: -∞ where no region can ever take it (labelled,
+    // no data, or not above `th_tree_m`), so one comparison covers those tests.
+    let mut free: Vec<f32> = chm_v
+        .iter()
+        .map(|&v| {
+            if is_valid(v) && v as f64 > th_tree_m {
+                v
+            } else {
+                f32::NEG_INFINITY
+            }
+        })
+        .collect();
+    for s in seeds {
+        free[s.row * nc + s.col] = f32::NEG_INFINITY;
+    }
+    // The tests of a cell of height `v` at `(ru, cu)` joining region `k` that do not change
+    // while the regions grow (all but the mean's).
+    let fits = |k: usize, v: f64, ru: usize, cu: usize| {
+        let hs = seed_h[k];
+        let s = &seeds[k];
+        v > th_tree_m
+            && v > hs * p.th_seed
+            && v <= hs * 1.05
+            && (s.row as i64 - ru as i64).abs() < max_cr
+            && (s.col as i64 - cu as i64).abs() < max_cr
     };
-    // The labelled cells that may still offer a neighbour: a cell whose four neighbours are
-    // all labelled or without data offers nothing in any later sweep, so it leaves the list.
-    // The outcome of a sweep does not depend on the order the cells are visited in (each cell
-    // goes to its best claim), so sweeping this list gives the same crowns as sweeping the
-    // whole image.
-    let mut active: Vec<usize> = (0..nr * nc).filter(|&i| label[i] != 0).collect();
+    // Whether labelled `cell` may still offer a neighbour: one that is free and passes the
+    // fixed tests of its region. Labels only get added, so a cell that is not open never
+    // offers anything again, and it leaves the list. The outcome of a sweep does not depend
+    // on the order the cells are visited in (each cell goes to its best claim), so sweeping
+    // this list gives the same crowns as sweeping the whole image.
+    let open = |label: &[u32], free: &[f32], cell: usize| {
+        let k = (label[cell] - 1) as usize;
+        let (r, c) = (cell / nc, cell % nc);
+        (r > 0 && fits(k, free[cell - nc] as f64, r - 1, c))
+            || (c > 0 && fits(k, free[cell - 1] as f64, r, c - 1))
+            || (c + 1 < nc && fits(k, free[cell + 1] as f64, r, c + 1))
+            || (r + 1 < nr && fits(k, free[cell + nc] as f64, r + 1, c))
+    };
+    let mut active: Vec<usize> = seeds.iter().map(|s| s.row * nc + s.col).collect();
+    active.sort_unstable();
+    active.dedup();
+    active.retain(|&cell| open(&label, &free, cell));
     // Claims of one sweep: the best claim per cell (0 = none) and the cells claimed.
     let mut best: Vec<u32> = vec![0; nr * nc];
     let mut claimed: Vec<usize> = Vec::new();
@@ -140,25 +165,12 @@ pub fn dalponte2016(
         for &cell in &active {
             let id = label[cell];
             let k = (id - 1) as usize;
-            let hs = seed_h[k];
-            let mean = sum[k] / cnt[k] as f64;
-            let s = &seeds[k];
-            for (u, ru, cu) in neighbours(cell) {
-                if label[u] != 0 {
-                    continue;
-                }
-                let v = chm_v[u];
-                if !is_valid(v) {
-                    continue;
-                }
-                let v = v as f64;
-                if v > th_tree_m
-                    && v > hs * p.th_seed
-                    && v > mean * p.th_cr
-                    && v <= hs * 1.05
-                    && (s.row as i64 - ru as i64).abs() < max_cr
-                    && (s.col as i64 - cu as i64).abs() < max_cr
-                {
+            let lm = sum[k] / cnt[k] as f64 * p.th_cr;
+            let (r, c) = (cell / nc, cell % nc);
+            // The 4-neighbours in the order of `super::neighbours4`.
+            let mut offer = |u: usize, ru: usize, cu: usize| {
+                let v = free[u] as f64;
+                if v > lm && fits(k, v, ru, cu) {
                     // One winner per cell: the highest seed (ties by seed position).
                     let b = &mut best[u];
                     if *b == 0 {
@@ -168,6 +180,18 @@ pub fn dalponte2016(
                         *b = id;
                     }
                 }
+            };
+            if r > 0 {
+                offer(cell - nc, r - 1, c);
+            }
+            if c > 0 {
+                offer(cell - 1, r, c - 1);
+            }
+            if c + 1 < nc {
+                offer(cell + 1, r, c + 1);
+            }
+            if r + 1 < nr {
+                offer(cell + nc, r + 1, c);
             }
         }
         if claimed.is_empty() {
@@ -178,14 +202,18 @@ pub fn dalponte2016(
         for &cell in &claimed {
             let id = std::mem::take(&mut best[cell]);
             label[cell] = id;
+            free[cell] = f32::NEG_INFINITY;
             let k = (id - 1) as usize;
             sum[k] += chm_v[cell] as f64;
             cnt[k] += 1;
         }
-        let open =
-            |cell: usize| neighbours(cell).any(|(u, _, _)| label[u] == 0 && is_valid(chm_v[u]));
-        active.retain(|&cell| open(cell));
-        active.extend(claimed.iter().copied().filter(|&cell| open(cell)));
+        active.retain(|&cell| open(&label, &free, cell));
+        active.extend(
+            claimed
+                .iter()
+                .copied()
+                .filter(|&cell| open(&label, &free, cell)),
+        );
     }
     Ok(Raster {
         grid: g,

@@ -18,29 +18,59 @@ fn cross(o: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
 
 /// Convex hull of `pts`, counter-clockwise.
 pub fn convex_hull(pts: &[[f64; 2]]) -> Vec<[f64; 2]> {
-    // Sorted in `(x, y)` `total_cmp` order, as integer keys (cheaper comparisons than
-    // `total_cmp` closures); equal keys are equal bit patterns, so an unstable sort gives the
-    // same sequence. (Room for all the points first: a filtered iterator would collect by
-    // doubling, with its copies.)
-    let mut k: Vec<[i64; 2]> = Vec::with_capacity(pts.len());
-    k.extend(
-        pts.iter()
-            .filter(|q| q[0].is_finite() && q[1].is_finite())
-            .map(|q| q.map(total_key)),
-    );
-    k.sort_unstable();
-    let mut p: Vec<[f64; 2]> = k.into_iter().map(|q| q.map(from_total_key)).collect();
-    p.dedup();
-    monotone_chain(&p)
+    HullScratch::default().hull(pts.iter().copied())
 }
 
-/// Andrew's monotone chain on points sorted in `(x, y)` order without duplicates:
-/// the hull counter-clockwise (fewer than 3 points: the points themselves).
-fn monotone_chain(p: &[[f64; 2]]) -> Vec<[f64; 2]> {
-    if p.len() < 3 {
-        return p.to_vec();
+/// The buffers of a convex hull, kept between the hulls of many crowns (no allocation per
+/// crown but the result's).
+#[derive(Debug, Default)]
+pub(crate) struct HullScratch {
+    keys: Vec<u128>,
+    sorted: Vec<[f64; 2]>,
+    chain: Vec<[f64; 2]>,
+}
+
+/// `(x, y)` as one integer ordered as `(x, y)` in `total_cmp` order: the `total_cmp` keys
+/// with their sign bits flipped (unsigned order), x in the high half.
+fn pack(q: [f64; 2]) -> u128 {
+    let u = |v: f64| (total_key(v) as u64 ^ (1 << 63)) as u128;
+    (u(q[0]) << 64) | u(q[1])
+}
+
+/// The inverse of [`pack`].
+fn unpack(k: u128) -> [f64; 2] {
+    let f = |b: u64| from_total_key((b ^ (1 << 63)) as i64);
+    [f((k >> 64) as u64), f(k as u64)]
+}
+
+impl HullScratch {
+    /// Convex hull of `pts`, counter-clockwise (as [`convex_hull`]).
+    pub(crate) fn hull(&mut self, pts: impl Iterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
+        // Sorted in `(x, y)` `total_cmp` order, as one integer key per point (a single
+        // comparison instead of a `total_cmp` closure or a pair); equal keys are equal bit
+        // patterns, so an unstable sort gives the same sequence.
+        self.keys.clear();
+        self.keys.extend(
+            pts.filter(|q| q[0].is_finite() && q[1].is_finite())
+                .map(pack),
+        );
+        self.keys.sort_unstable();
+        self.sorted.clear();
+        self.sorted.extend(self.keys.iter().map(|&k| unpack(k)));
+        self.sorted.dedup();
+        monotone_chain(&self.sorted, &mut self.chain);
+        self.chain.clone()
     }
-    let mut h: Vec<[f64; 2]> = Vec::with_capacity(2 * p.len());
+}
+
+/// Andrew's monotone chain on points sorted in `(x, y)` order without duplicates: the hull
+/// counter-clockwise in `h` (fewer than 3 points: the points themselves).
+fn monotone_chain(p: &[[f64; 2]], h: &mut Vec<[f64; 2]>) {
+    h.clear();
+    if p.len() < 3 {
+        h.extend_from_slice(p);
+        return;
+    }
     for &q in p {
         while h.len() >= 2 && cross(h[h.len() - 2], h[h.len() - 1], q) <= 0.0 {
             h.pop();
@@ -55,7 +85,6 @@ fn monotone_chain(p: &[[f64; 2]]) -> Vec<[f64; 2]> {
         h.push(q);
     }
     h.pop();
-    h
 }
 
 /// Area of a simple polygon (shoelace), positive whatever the orientation.
@@ -122,6 +151,12 @@ mod tests {
             assert_eq!(from_total_key(total_key(a)).to_bits(), a.to_bits());
             for b in vals {
                 assert_eq!(total_key(a).cmp(&total_key(b)), a.total_cmp(&b), "{a} {b}");
+                let q = [a, b];
+                assert_eq!(unpack(pack(q)).map(f64::to_bits), q.map(f64::to_bits));
+                for c in [-1.0, 0.0, 2.5] {
+                    let ord = a.total_cmp(&c).then(b.total_cmp(&a));
+                    assert_eq!(pack(q).cmp(&pack([c, a])), ord, "{a} {b} {c}");
+                }
             }
         }
     }
@@ -133,7 +168,9 @@ mod tests {
             let mut p: Vec<[f64; 2]> = pts.to_vec();
             p.sort_by(|a, b| a[0].total_cmp(&b[0]).then(a[1].total_cmp(&b[1])));
             p.dedup();
-            monotone_chain(&p)
+            let mut h = Vec::new();
+            monotone_chain(&p, &mut h);
+            h
         };
         let mut rnd = crate::testdata::uniform(5);
         for n in [3, 10, 100, 1000] {

@@ -260,50 +260,101 @@ pub fn lmf_points(x: &[f64], y: &[f64], h: &[f64], p: &LmfParams) -> Result<Vec<
 }
 
 /// Tree tops among the cells of a CHM (at cell centres, with the cell value as height).
+///
+/// A cell is a top when no cell of its window ranks above it: the window's cells are tested
+/// nearest first (offsets sorted by distance once per call), so that a cell on a slope, most
+/// of the CHM, stops at one of its first neighbours instead of scanning the window row by
+/// row. The set of cells tested, hence the result, is the row-by-row scan's.
 pub fn lmf_chm(chm: &Raster<f32>, p: &LmfParams) -> Result<Vec<TreeTop>> {
     p.validate()?;
     let g = chm.grid;
     let (nr, nc) = (g.nrows as i64, g.ncols as i64);
+    let min_r = g.res_m * std::f64::consts::SQRT_2;
+    let radius = |v: f64| (0.5 * p.window_m(v)).max(min_r);
+    // The offsets of the widest window any cell can get, with their squared distances as the
+    // scan computes them, nearest first (a stable sort: ties keep the scan's order).
+    // (At most 32 cells: a wider window, far beyond crown sizes, takes the plain scan.)
+    let k_max = ((0.5 * p.max_window_m()).max(min_r) / g.res_m)
+        .floor()
+        .min(32.0) as i64;
+    let nci = g.ncols as isize;
+    let mut offsets: Vec<(f64, i64, i64, isize)> = Vec::new();
+    for dr in -k_max..=k_max {
+        for dc in -k_max..=k_max {
+            if dr == 0 && dc == 0 {
+                continue;
+            }
+            let d2 = ((dr * dr + dc * dc) as f64) * g.res_m * g.res_m;
+            offsets.push((d2, dr, dc, dr as isize * nci + dc as isize));
+        }
+    }
+    offsets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Flat row-major cells, and the cell centres of each column and row (`g.centre`'s values).
+    let data: std::borrow::Cow<[f32]> = match chm.data.as_slice() {
+        Some(v) => std::borrow::Cow::Borrowed(v),
+        None => std::borrow::Cow::Owned(chm.data.iter().copied().collect()),
+    };
+    let data: &[f32] = &data;
+    let xs: Vec<f64> = (0..g.ncols).map(|c| g.centre(0, c).0).collect();
+    let ys: Vec<f64> = (0..g.nrows).map(|r| g.centre(r, 0).1).collect();
     let mut tops = Vec::new();
     for row in 0..g.nrows {
         for col in 0..g.ncols {
-            let v = chm.data[[row, col]];
+            let i = row * g.ncols + col;
+            let v = data[i];
             if !is_valid(v) || (v as f64) < p.hmin_m {
                 continue;
             }
-            let (cx, cy) = g.centre(row, col);
+            let (cx, cy) = (xs[col], ys[row]);
             // At least the 8 neighbours, whatever the window.
-            let r = (0.5 * p.window_m(v as f64)).max(g.res_m * std::f64::consts::SQRT_2);
+            let r = radius(v as f64);
             let k = (r / g.res_m).floor() as i64;
             let r2 = r * r;
-            let mut is_max = true;
-            'win: for dr in -k..=k {
+            let vh = v as f64;
+            let higher_at = |j: usize, rr: usize, cc: usize| {
+                let w = data[j];
+                is_valid(w) && above(w as f64, xs[cc], ys[rr], vh, cx, cy)
+            };
+            let higher = |dr: i64, dc: i64| {
                 let rr = row as i64 + dr;
-                if rr < 0 || rr >= nr {
-                    continue;
+                let cc = col as i64 + dc;
+                if rr < 0 || rr >= nr || cc < 0 || cc >= nc {
+                    return false;
                 }
-                for dc in -k..=k {
-                    let cc = col as i64 + dc;
-                    if cc < 0 || cc >= nc || (dr == 0 && dc == 0) {
-                        continue;
-                    }
-                    let d2 = ((dr * dr + dc * dc) as f64) * g.res_m * g.res_m;
-                    if d2 > r2 {
-                        continue;
-                    }
-                    let w = chm.data[[rr as usize, cc as usize]];
-                    if !is_valid(w) {
-                        continue;
-                    }
-                    let (wx, wy) = g.centre(rr as usize, cc as usize);
-                    if above(w as f64, wx, wy, v as f64, cx, cy) {
-                        is_max = false;
-                        break 'win;
-                    }
+                higher_at((rr * nc + cc) as usize, rr as usize, cc as usize)
+            };
+            // Away from the grid's edges the window needs no bounds tests.
+            let inside = k as usize <= row.min(col)
+                && row + (k as usize) < g.nrows
+                && col + (k as usize) < g.ncols;
+            let is_max = if k <= k_max {
+                let mut window = offsets
+                    .iter()
+                    .take_while(|o| o.0 <= r2)
+                    .filter(|o| o.1.abs() <= k && o.2.abs() <= k);
+                if inside {
+                    !window.any(|&(_, dr, dc, d)| {
+                        higher_at(
+                            (i as isize + d) as usize,
+                            (row as i64 + dr) as usize,
+                            (col as i64 + dc) as usize,
+                        )
+                    })
+                } else {
+                    !window.any(|&(_, dr, dc, _)| higher(dr, dc))
                 }
-            }
+            } else {
+                // A window wider than the precomputed offsets: the plain scan.
+                !(-k..=k).any(|dr| {
+                    (-k..=k).any(|dc| {
+                        !(dr == 0 && dc == 0)
+                            && ((dr * dr + dc * dc) as f64) * g.res_m * g.res_m <= r2
+                            && higher(dr, dc)
+                    })
+                })
+            };
             if is_max {
-                tops.push(TreeTop::new(cx, cy, v as f64));
+                tops.push(TreeTop::new(cx, cy, vh));
             }
         }
     }
@@ -394,5 +445,71 @@ mod tests {
         let tops = lmf_chm(&r, &p).unwrap();
         assert_eq!(tops.len(), 1);
         assert_eq!((tops[0].x, tops[0].y), (3.5, 2.5));
+    }
+
+    #[test]
+    fn chm_tops_as_the_row_by_row_scan() {
+        let g = Grid {
+            x_min: 0.0,
+            y_max: 30.0,
+            res_m: 0.5,
+            ncols: 70,
+            nrows: 60,
+        };
+        let mut rnd = crate::testdata::uniform(3);
+        let mut r = Raster::filled(g, 0.0f32);
+        for v in r.data.iter_mut() {
+            // Heights on a coarse lattice (ties), some cells without data.
+            *v = if rnd() < 0.05 {
+                crate::algo::canopy::CHM_NODATA
+            } else {
+                (rnd() * 12.0).round() as f32 * 2.0
+            };
+        }
+        for window in [WindowForm::Linear, WindowForm::Fixed] {
+            let p = LmfParams {
+                window,
+                linear: [0.3, 0.0],
+                ws_m: 2.2,
+                ws_min_m: 1.0,
+                ws_max_m: 6.0,
+                ..Default::default()
+            };
+            // Every cell of the window, row by row.
+            let mut reference = Vec::new();
+            for row in 0..g.nrows {
+                for col in 0..g.ncols {
+                    let v = r.data[[row, col]];
+                    if !is_valid(v) || (v as f64) < p.hmin_m {
+                        continue;
+                    }
+                    let (cx, cy) = g.centre(row, col);
+                    let rad = (0.5 * p.window_m(v as f64)).max(g.res_m * std::f64::consts::SQRT_2);
+                    let k = (rad / g.res_m).floor() as i64;
+                    let higher = (-k..=k).any(|dr| {
+                        (-k..=k).any(|dc| {
+                            let (rr, cc) = (row as i64 + dr, col as i64 + dc);
+                            if (dr, dc) == (0, 0)
+                                || rr < 0
+                                || cc < 0
+                                || rr >= g.nrows as i64
+                                || cc >= g.ncols as i64
+                                || ((dr * dr + dc * dc) as f64) * g.res_m * g.res_m > rad * rad
+                            {
+                                return false;
+                            }
+                            let w = r.data[[rr as usize, cc as usize]];
+                            let (wx, wy) = g.centre(rr as usize, cc as usize);
+                            is_valid(w) && above(w as f64, wx, wy, v as f64, cx, cy)
+                        })
+                    });
+                    if !higher {
+                        reference.push(TreeTop::new(cx, cy, v as f64));
+                    }
+                }
+            }
+            assert!(reference.len() > 10);
+            assert_eq!(lmf_chm(&r, &p).unwrap(), reference);
+        }
     }
 }

@@ -92,24 +92,84 @@ impl LowerLayerParams {
 
 /// The `fine` tops (from the unsmoothed CHM) that stand in the lower layer beside the
 /// `dominant` tops (from the smoothed CHM), in their input order.
+///
+/// Each fine top looks only at the dominant tops of the buckets (squares of the larger of
+/// the two distances) around it, plus one bucket more each way, so that rounding cannot hide
+/// one: the same tops pass the same distance tests as in a scan of all of them, and the
+/// decision (none too close; the tallest within the radius) does not depend on their order.
 pub fn select(dominant: &[TreeTop], fine: Vec<TreeTop>, p: &LowerLayerParams) -> Vec<TreeTop> {
     if !p.active() {
         return Vec::new();
     }
     let (d2_min, r2) = (p.min_dist_m * p.min_dist_m, p.radius_m * p.radius_m);
+    let keep = |t: &TreeTop, near: &mut dyn Iterator<Item = &TreeTop>| {
+        let mut tallest = f64::NEG_INFINITY;
+        for d in near {
+            let d2 = (d.x - t.x).powi(2) + (d.y - t.y).powi(2);
+            if d2 <= d2_min {
+                return false;
+            }
+            if d2 <= r2 {
+                tallest = tallest.max(d.height_m);
+            }
+        }
+        t.height_m < p.max_rel_height * tallest
+    };
+    let cell = p.min_dist_m.max(p.radius_m);
+    let finite = dominant.iter().all(|d| d.x.is_finite() && d.y.is_finite());
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for d in dominant {
+        (x0, y0, x1, y1) = (x0.min(d.x), y0.min(d.y), x1.max(d.x), y1.max(d.y));
+    }
+    let nx = ((x1 - x0) / cell).floor() + 1.0;
+    let ny = ((y1 - y0) / cell).floor() + 1.0;
+    let grid_ok = cell > 0.0 && nx * ny <= (1u64 << 24) as f64;
+    if dominant.is_empty() || !finite || !grid_ok {
+        return fine
+            .into_iter()
+            .filter(|t| keep(t, &mut dominant.iter()))
+            .collect();
+    }
+    let (nx, ny) = (nx as usize, ny as usize);
+    let bucket = |v: f64, v0: f64, n: usize| (((v - v0) / cell).floor() as usize).min(n - 1);
+    // The dominant tops by a counting sort on their bucket.
+    let mut start = vec![0usize; nx * ny + 1];
+    for d in dominant {
+        start[bucket(d.y, y0, ny) * nx + bucket(d.x, x0, nx) + 1] += 1;
+    }
+    for b in 1..start.len() {
+        start[b] += start[b - 1];
+    }
+    let mut fill = start.clone();
+    let mut sorted: Vec<&TreeTop> = vec![&dominant[0]; dominant.len()];
+    for d in dominant {
+        let f = &mut fill[bucket(d.y, y0, ny) * nx + bucket(d.x, x0, nx)];
+        sorted[*f] = d;
+        *f += 1;
+    }
+    // Bucket range around `v`, one bucket wider each way (`None` when outside the grid).
+    let range = |v: f64, v0: f64, n: usize| {
+        let lo = ((v - cell - v0) / cell).floor() - 1.0;
+        let hi = ((v + cell - v0) / cell).floor() + 1.0;
+        (hi >= 0.0 && lo <= (n - 1) as f64)
+            .then(|| (lo.max(0.0) as usize, hi.min((n - 1) as f64) as usize))
+    };
     fine.into_iter()
         .filter(|t| {
-            let mut tallest = f64::NEG_INFINITY;
-            for d in dominant {
-                let d2 = (d.x - t.x).powi(2) + (d.y - t.y).powi(2);
-                if d2 <= d2_min {
-                    return false;
-                }
-                if d2 <= r2 {
-                    tallest = tallest.max(d.height_m);
-                }
-            }
-            t.height_m < p.max_rel_height * tallest
+            let (Some((i0, i1)), Some((j0, j1))) = (range(t.x, x0, nx), range(t.y, y0, ny)) else {
+                return keep(t, &mut std::iter::empty());
+            };
+            let mut near = (j0..=j1).flat_map(|j| {
+                sorted[start[j * nx + i0]..start[j * nx + i1 + 1]]
+                    .iter()
+                    .copied()
+            });
+            keep(t, &mut near)
         })
         .collect()
 }
@@ -147,5 +207,38 @@ mod tests {
         }
         .validate()
         .is_err());
+    }
+
+    #[test]
+    fn buckets_select_as_a_scan_of_all_dominant_tops() {
+        let mut rnd = crate::testdata::uniform(7);
+        let mut top = |n: usize| -> Vec<TreeTop> {
+            (0..n)
+                .map(|_| TreeTop::new(rnd() * 120.0 - 10.0, rnd() * 80.0, 2.0 + rnd() * 30.0))
+                .collect()
+        };
+        let dom = top(60);
+        let fine = top(400);
+        let p = LowerLayerParams::default();
+        // The selection as a scan of every dominant top.
+        let reference: Vec<TreeTop> = fine
+            .iter()
+            .copied()
+            .filter(|t| {
+                let near = |r: f64| {
+                    dom.iter()
+                        .filter(move |d| (d.x - t.x).powi(2) + (d.y - t.y).powi(2) <= r * r)
+                };
+                near(p.min_dist_m).next().is_none()
+                    && t.height_m
+                        < p.max_rel_height
+                            * near(p.radius_m)
+                                .map(|d| d.height_m)
+                                .fold(f64::NEG_INFINITY, f64::max)
+            })
+            .collect();
+        assert!(!reference.is_empty() && reference.len() < fine.len());
+        assert_eq!(select(&dom, fine.clone(), &p), reference);
+        assert!(select(&[], fine, &p).is_empty());
     }
 }

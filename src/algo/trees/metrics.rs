@@ -24,7 +24,7 @@
 //!
 //! See also: [`super::hull`], [`super::dalponte2016`], [`super::watershed`].
 
-use super::hull::convex_hull;
+use super::hull::{convex_hull, HullScratch};
 use super::TreeTop;
 use crate::raster::Raster;
 
@@ -64,31 +64,44 @@ pub fn tree_metrics(
             cells[(l - 1) as usize] += 1;
         }
     }
-    // Each crown's points in a vector of its exact size (counted first): cheaper than growing
-    // them by doubling, and no spare capacity.
-    let mut npts = vec![0usize; n];
+    // Each crown's points by a counting sort of the point indices into one buffer (in point
+    // order within a crown): crown `k` holds `idx[start[k]..start[k + 1]]`.
+    let mut start = vec![0usize; n + 1];
     for &l in point_label {
         if l != 0 {
-            npts[(l - 1) as usize] += 1;
+            start[l as usize] += 1;
         }
     }
-    let mut pts: Vec<Vec<[f64; 2]>> = npts.iter().map(|&m| Vec::with_capacity(m)).collect();
+    for k in 0..n {
+        start[k + 1] += start[k];
+    }
+    let mut fill = start[..n].to_vec();
+    let mut idx = vec![0usize; start[n]];
+    for (i, &l) in point_label.iter().enumerate() {
+        if l != 0 {
+            let f = &mut fill[(l - 1) as usize];
+            idx[*f] = i;
+            *f += 1;
+        }
+    }
     let mut hmax = vec![f64::NEG_INFINITY; n];
-    let mut near: Vec<Vec<(f64, f64)>> = vec![Vec::new(); n];
-    for i in 0..point_label.len() {
-        let l = point_label[i];
-        if l == 0 {
-            continue;
+    let mut apex: Vec<Option<(f64, f64)>> = vec![None; n];
+    let mut crowns: Vec<Vec<[f64; 2]>> = Vec::with_capacity(n);
+    let mut scratch = HullScratch::default();
+    let mut near: Vec<(f64, f64)> = Vec::new();
+    for k in 0..n {
+        let ids = &idx[start[k]..start[k + 1]];
+        near.clear();
+        for &i in ids {
+            let d2 = (x[i] - tops[k].x).powi(2) + (y[i] - tops[k].y).powi(2);
+            if d2 <= apex_radius_m[k] * apex_radius_m[k] {
+                hmax[k] = hmax[k].max(h[i]);
+                near.push((x[i], y[i]));
+            }
         }
-        let k = (l - 1) as usize;
-        pts[k].push([x[i], y[i]]);
-        let d2 = (x[i] - tops[k].x).powi(2) + (y[i] - tops[k].y).powi(2);
-        if d2 <= apex_radius_m[k] * apex_radius_m[k] {
-            hmax[k] = hmax[k].max(h[i]);
-            near[k].push((x[i], y[i]));
-        }
+        apex[k] = mean_position(&mut near);
+        crowns.push(scratch.hull(ids.iter().map(|&i| [x[i], y[i]])));
     }
-    let mut crowns: Vec<Vec<[f64; 2]>> = pts.iter().map(|p| convex_hull(p)).collect();
     // A crown with fewer than 3 non-collinear returns takes the hull of its cells' corners
     // instead (one pass over the labels for those few crowns only).
     let mut corner_pts: Vec<Vec<[f64; 2]>> = vec![Vec::new(); n];
@@ -120,7 +133,7 @@ pub fn tree_metrics(
         .map(|(k, t)| {
             let area = cells[k] as f64 * g.res_m * g.res_m;
             let crown = std::mem::take(&mut crowns[k]);
-            let (ax, ay) = mean_position(&mut near[k]).unwrap_or((t.x, t.y));
+            let (ax, ay) = apex[k].unwrap_or((t.x, t.y));
             Tree {
                 id: super::tree_id(ax, ay),
                 x: ax,
@@ -132,7 +145,7 @@ pub fn tree_metrics(
                 },
                 crown_area_m2: area,
                 crown_diameter_m: 2.0 * (area / std::f64::consts::PI).sqrt(),
-                n_points: pts[k].len(),
+                n_points: start[k + 1] - start[k],
                 crown,
                 dbh_cm: None,
                 agb_kg: None,

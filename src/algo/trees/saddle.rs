@@ -185,13 +185,24 @@ pub fn cover(chm: &Raster<f32>, x: f64, y: f64, radius_m: f64, level: f64) -> f6
         if c_hi < c_lo as i64 {
             continue;
         }
-        for c in c_lo..=c_hi as usize {
-            let v = chm.data[[rr as usize, c]];
-            if is_valid(v) {
-                n += 1;
-                hi += usize::from(v as f64 >= level);
-            }
-        }
+        // Counted without branches over the row's slice (vectorizable).
+        let row = chm.data.row(rr as usize);
+        let count = |v: f32| {
+            let ok = is_valid(v);
+            (usize::from(ok), usize::from(ok & (v as f64 >= level)))
+        };
+        let (dn, dh) = match row.as_slice() {
+            Some(row) => row[c_lo..=c_hi as usize].iter().fold((0, 0), |(a, b), &v| {
+                let (x, y) = count(v);
+                (a + x, b + y)
+            }),
+            None => (c_lo..=c_hi as usize).fold((0, 0), |(a, b), c| {
+                let (x, y) = count(row[c]);
+                (a + x, b + y)
+            }),
+        };
+        n += dn;
+        hi += dh;
     }
     if n == 0 {
         0.0
