@@ -956,53 +956,46 @@ impl Triangulation {
             let qc = pts[vc as usize];
             let dc = [qc[0] - p[0], qc[1] - p[1]];
             // The rotation tests kk (skipped), kr, kl from turn = kk or kr; kl, kk, kr from kl.
+            // Tests one edge: crosses it (into `opp`, its far corner taking the place given)
+            // when the query is strictly beyond it, else tells whether the query is on its line.
+            macro_rules! cross_or_on {
+                ($k:expr, $side:expr, $moved:stmt) => {{
+                    let o = $side;
+                    if o > 0.0 {
+                        let h = base + $k;
+                        opp = self.halfedges[h as usize];
+                        if opp == EMPTY {
+                            return (Location::Outside, t, h);
+                        }
+                        $moved
+                        continue;
+                    }
+                    o == 0.0
+                }};
+            }
             let (zr, zl);
             if turn != kl {
-                let o = side!(t, va, qa, da, vc, qc, dc);
-                if o > 0.0 {
-                    let h = base + kr;
-                    opp = self.halfedges[h as usize];
-                    if opp == EMPTY {
-                        return (Location::Outside, t, h);
-                    }
-                    (vb, qb, db) = (vc, qc, dc);
-                    continue;
-                }
-                zr = o == 0.0;
-                let o = side!(t, vc, qc, dc, vb, qb, db);
-                if o > 0.0 {
-                    let h = base + kl;
-                    opp = self.halfedges[h as usize];
-                    if opp == EMPTY {
-                        return (Location::Outside, t, h);
-                    }
-                    (va, qa, da) = (vc, qc, dc);
-                    continue;
-                }
-                zl = o == 0.0;
+                zr = cross_or_on!(
+                    kr,
+                    side!(t, va, qa, da, vc, qc, dc),
+                    (vb, qb, db) = (vc, qc, dc)
+                );
+                zl = cross_or_on!(
+                    kl,
+                    side!(t, vc, qc, dc, vb, qb, db),
+                    (va, qa, da) = (vc, qc, dc)
+                );
             } else {
-                let o = side!(t, vc, qc, dc, vb, qb, db);
-                if o > 0.0 {
-                    let h = base + kl;
-                    opp = self.halfedges[h as usize];
-                    if opp == EMPTY {
-                        return (Location::Outside, t, h);
-                    }
-                    (va, qa, da) = (vc, qc, dc);
-                    continue;
-                }
-                zl = o == 0.0;
-                let o = side!(t, va, qa, da, vc, qc, dc);
-                if o > 0.0 {
-                    let h = base + kr;
-                    opp = self.halfedges[h as usize];
-                    if opp == EMPTY {
-                        return (Location::Outside, t, h);
-                    }
-                    (vb, qb, db) = (vc, qc, dc);
-                    continue;
-                }
-                zr = o == 0.0;
+                zl = cross_or_on!(
+                    kl,
+                    side!(t, vc, qc, dc, vb, qb, db),
+                    (va, qa, da) = (vc, qc, dc)
+                );
+                zr = cross_or_on!(
+                    kr,
+                    side!(t, va, qa, da, vc, qc, dc),
+                    (vb, qb, db) = (vc, qc, dc)
+                );
             }
             let zero = (zr as u8) << kr | (zl as u8) << kl;
             let bu = base as usize;
