@@ -460,6 +460,62 @@ pub fn bilinear_many(s: &Padded, x: &[f64], y: &[f64], out: &mut [f64]) {
     }
 }
 
+/// `Surface::frac` of four points at a time, as the interpolation kernels below need it: the
+/// position in cells less half a cell, and its floor, with the scalar code's operations.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct Frac4 {
+    x0: std::arch::x86_64::__m256d,
+    y0: std::arch::x86_64::__m256d,
+    cell: std::arch::x86_64::__m256d,
+    half: std::arch::x86_64::__m256d,
+    /// A 1 m cell: no division (as `Surface::frac`).
+    unit: bool,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Frac4 {
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    unsafe fn new(g: &CellGrid) -> Frac4 {
+        use std::arch::x86_64::_mm256_set1_pd as set1;
+        Frac4 {
+            x0: set1(g.x0),
+            y0: set1(g.y0),
+            cell: set1(g.cell),
+            half: set1(0.5),
+            unit: g.cell == 1.0,
+        }
+    }
+
+    /// `[fx, fy, floor(fx), floor(fy)]` of the four points at `x` and `y`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2; four values readable at `x` and at `y`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn at(&self, x: *const f64, y: *const f64) -> [std::arch::x86_64::__m256d; 4] {
+        use std::arch::x86_64::*;
+        // SAFETY: four values readable at `x` and `y` (the caller's contract).
+        let (dx, dy) = unsafe {
+            (
+                _mm256_sub_pd(_mm256_loadu_pd(x), self.x0),
+                _mm256_sub_pd(_mm256_loadu_pd(y), self.y0),
+            )
+        };
+        let (fx, fy) = if self.unit {
+            (_mm256_sub_pd(dx, self.half), _mm256_sub_pd(dy, self.half))
+        } else {
+            (
+                _mm256_sub_pd(_mm256_div_pd(dx, self.cell), self.half),
+                _mm256_sub_pd(_mm256_div_pd(dy, self.cell), self.half),
+            )
+        };
+        [fx, fy, _mm256_floor_pd(fx), _mm256_floor_pd(fy)]
+    }
+}
+
 /// [`bilinear_many`] four points at a time, a group with a point off the padded grid one point
 /// at a time; returns the number of points done (all but the last `len % 4`).
 ///
@@ -474,8 +530,8 @@ unsafe fn bilinear_avx2(s: &Padded, x: &[f64], y: &[f64], out: &mut [f64]) -> us
     let (rows, cols, pc) = (g.rows as isize, g.cols as isize, s.pc);
     let n4 = x.len() - x.len() % 4;
     let set1 = |v: f64| _mm256_set1_pd(v);
-    let (x0, y0, cell, half, one) = (set1(g.x0), set1(g.y0), set1(g.cell), set1(0.5), set1(1.0));
-    let unit = g.cell == 1.0;
+    let one = set1(1.0);
+    let frac = Frac4::new(&g);
     let zs = s.z.as_ptr();
     if s.z.len() > i32::MAX as usize {
         return 0;
@@ -486,20 +542,7 @@ unsafe fn bilinear_avx2(s: &Padded, x: &[f64], y: &[f64], out: &mut [f64]) -> us
         // SAFETY: i + 4 ≤ len of x, y, out; the reads from the padded grid are at cells whose
         // position was checked to lie inside it.
         unsafe {
-            let (dx, dy) = (
-                _mm256_sub_pd(_mm256_loadu_pd(x.as_ptr().add(i)), x0),
-                _mm256_sub_pd(_mm256_loadu_pd(y.as_ptr().add(i)), y0),
-            );
-            // Surface::frac, as in bicubic_and_bilinear_avx2.
-            let (fx, fy) = if unit {
-                (_mm256_sub_pd(dx, half), _mm256_sub_pd(dy, half))
-            } else {
-                (
-                    _mm256_sub_pd(_mm256_div_pd(dx, cell), half),
-                    _mm256_sub_pd(_mm256_div_pd(dy, cell), half),
-                )
-            };
-            let (c, r) = (_mm256_floor_pd(fx), _mm256_floor_pd(fy));
+            let [fx, fy, c, r] = frac.at(x.as_ptr().add(i), y.as_ptr().add(i));
             // Padded::bilinear_at's test of its 2 × 2 block, `−PAD ≤ v ≤ n` (false for NaN).
             let inside = |v: __m256d, n: __m256d| {
                 _mm256_and_pd(
@@ -578,8 +621,7 @@ unsafe fn bicubic_and_bilinear_avx2(
     let (rows, cols, pc) = (g.rows as isize, g.cols as isize, s.pc);
     let n4 = x.len() - x.len() % 4;
     let set1 = |v: f64| _mm256_set1_pd(v);
-    let (x0, y0, cell, half) = (set1(g.x0), set1(g.y0), set1(g.cell), set1(0.5));
-    let unit = g.cell == 1.0;
+    let frac = Frac4::new(&g);
     // cubic_weights, lane by lane, in its order of operations.
     let weights = |t: __m256d| {
         let t2 = _mm256_mul_pd(t, t);
@@ -602,21 +644,8 @@ unsafe fn bicubic_and_bilinear_avx2(
         // SAFETY: i + 4 ≤ len of x, y, ez, sl; the reads from the padded grids are at cells
         // whose position was checked to lie inside them.
         unsafe {
-            let (dx, dy) = (
-                _mm256_sub_pd(_mm256_loadu_pd(x.as_ptr().add(i)), x0),
-                _mm256_sub_pd(_mm256_loadu_pd(y.as_ptr().add(i)), y0),
-            );
-            // Surface::frac: in_cells, less half a cell, floor (fast_floor's value for the
-            // magnitudes that pass the check below).
-            let (fx, fy) = if unit {
-                (_mm256_sub_pd(dx, half), _mm256_sub_pd(dy, half))
-            } else {
-                (
-                    _mm256_sub_pd(_mm256_div_pd(dx, cell), half),
-                    _mm256_sub_pd(_mm256_div_pd(dy, cell), half),
-                )
-            };
-            let (c, r) = (_mm256_floor_pd(fx), _mm256_floor_pd(fy));
+            // (floor: fast_floor's value for the magnitudes that pass the check below.)
+            let [fx, fy, c, r] = frac.at(x.as_ptr().add(i), y.as_ptr().add(i));
             // Padded::bicubic_at's test, `1 − PAD ≤ v < n` for the column and the row (false
             // for NaN), four lanes at once.
             let inside = |v: __m256d, n: __m256d| {
