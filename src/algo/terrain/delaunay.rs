@@ -178,18 +178,7 @@ fn in_circle_filtered(
 /// certain sign. Infinite (the static filter never decides) outside `1e-50 <= w <= 1e60`,
 /// where underflow or overflow could break the analysis, or with an infinite coordinate.
 fn in_circle_static_bound(pts: &[[f64; 2]]) -> f64 {
-    let (mut x0, mut y0, mut x1, mut y1) = (
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    );
-    for p in pts {
-        x0 = x0.min(p[0]);
-        y0 = y0.min(p[1]);
-        x1 = x1.max(p[0]);
-        y1 = y1.max(p[1]);
-    }
+    let [x0, y0, x1, y1] = bounding_box(pts);
     let w = (x1 - x0).max(y1 - y0);
     // (A NaN coordinate, which `min` and `max` pass over, makes every determinant it enters
     // NaN, which no bound certifies.)
@@ -1205,10 +1194,8 @@ fn by_distance(pts: &[[f64; 2]], centre: [f64; 2]) -> Vec<u32> {
 /// The seed triangle: the point nearest the bounding-box centre, its nearest neighbour, and the
 /// point exactly off their line making the smallest circumcircle; clockwise (y up). `None` when
 /// there are fewer than three points or all are collinear.
-fn seed_triangle(pts: &[[f64; 2]]) -> Option<(u32, u32, u32)> {
-    if pts.len() < 3 {
-        return None;
-    }
+/// `[xmin, ymin, xmax, ymax]` of the points (infinities reversed when empty).
+fn bounding_box(pts: &[[f64; 2]]) -> [f64; 4] {
     let (mut x0, mut y0, mut x1, mut y1) = (
         f64::INFINITY,
         f64::INFINITY,
@@ -1221,6 +1208,14 @@ fn seed_triangle(pts: &[[f64; 2]]) -> Option<(u32, u32, u32)> {
         x1 = x1.max(p[0]);
         y1 = y1.max(p[1]);
     }
+    [x0, y0, x1, y1]
+}
+
+fn seed_triangle(pts: &[[f64; 2]]) -> Option<(u32, u32, u32)> {
+    if pts.len() < 3 {
+        return None;
+    }
+    let [x0, y0, x1, y1] = bounding_box(pts);
     let c = [(x0 + x1) / 2.0, (y0 + y1) / 2.0];
     let d2 = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2);
     let nearest = |q: [f64; 2], skip: Option<usize>| -> Option<usize> {
