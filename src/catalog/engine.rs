@@ -134,8 +134,8 @@ pub fn read_chunk_with(
     strips: Option<&StripCache>,
 ) -> Result<PointCloud> {
     // Where each tile's points come from: the tile itself, its buffer strip or the part's
-    // scratch file, and whether to keep all of it.
-    let sources: Vec<(usize, &std::path::Path)> = chunk
+    // scratch file (`true`: a file of the cache), and whether to keep all of it.
+    let sources: Vec<(usize, &std::path::Path, bool)> = chunk
         .tiles
         .iter()
         .map(|&ti| {
@@ -146,20 +146,23 @@ pub fn read_chunk_with(
                 (Some(own), _) if ti != own => strips.and_then(|s| s.strip(ti)),
                 _ => None,
             };
-            (ti, source.unwrap_or(&tile.path))
+            match source {
+                Some(p) => (ti, p, true),
+                None => (ti, tile.path.as_path(), false),
+            }
         })
         .collect();
     // The columns are reserved once, for at most every point of every source (headers), so
     // that reading several files never reallocates them (a reallocation holds the old and the
     // new columns at once: up to 3 times the chunk).
     let mut upper = 0u64;
-    let mut first_meta = None;
-    for &(_, path) in &sources {
+    let mut metas = Vec::with_capacity(sources.len());
+    for &(_, path, _) in &sources {
         let (_, meta) = points::open(path)?;
         upper += meta.header.number_of_points();
-        first_meta.get_or_insert(meta);
+        metas.push(meta);
     }
-    let Some(meta) = first_meta else {
+    let Some(meta) = metas.first().cloned() else {
         return Err(Error::data(
             format!("chunk {}", chunk.id),
             "no tile intersects the chunk",
@@ -168,13 +171,37 @@ pub fn read_chunk_with(
     let mut cloud = PointCloud::empty(meta);
     let _ = cloud.try_reserve(usize::try_from(upper).unwrap_or(usize::MAX));
     let b = chunk.buffered;
-    for &(ti, source) in &sources {
+    for (&(ti, source, scratch), meta) in sources.iter().zip(metas) {
         let in_buffered = |x: f64, y: f64| x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3];
         let own_whole = chunk.own_tile == Some(ti) && chunk.part.is_none();
+        let neighbour = chunk.own_tile.is_some() && chunk.own_tile != Some(ti);
+        // A file of the cache, written uncompressed by the strips pass: read without a LAS
+        // reader (see `read_scratch_into`).
+        if scratch {
+            if own_whole {
+                points::read::read_scratch_into::<fn(f64, f64) -> Option<bool>>(
+                    source, meta, &mut cloud, None,
+                )
+            } else if neighbour {
+                points::read::read_scratch_into(
+                    source,
+                    meta,
+                    &mut cloud,
+                    Some(&mut |x, y| in_buffered(x, y).then_some(true)),
+                )
+            } else {
+                points::read::read_scratch_into(
+                    source,
+                    meta,
+                    &mut cloud,
+                    Some(&mut |x, y| in_buffered(x, y).then(|| !chunk.core_contains(x, y))),
+                )
+            }?;
+            continue;
+        }
         // A COPC tile read for part of its area (a neighbour's strip, a part, a grid chunk):
         // only the octree nodes meeting the buffered rectangle are decoded (no strip file).
         if !own_whole && points::copc::read::is_copc_file(source) {
-            let neighbour = chunk.own_tile.is_some() && chunk.own_tile != Some(ti);
             points::copc::read::read_box_into(source, &mut cloud, b, &mut |x, y| {
                 Some(neighbour || !chunk.core_contains(x, y))
             })?;
@@ -182,7 +209,7 @@ pub fn read_chunk_with(
         }
         if own_whole {
             points::read::read_filtered_into(source, &mut cloud, &mut |_, _| Some(false))
-        } else if chunk.own_tile.is_some() && chunk.own_tile != Some(ti) {
+        } else if neighbour {
             points::read::read_filtered_into(source, &mut cloud, &mut |x, y| {
                 in_buffered(x, y).then_some(true)
             })

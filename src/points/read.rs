@@ -190,6 +190,85 @@ pub fn read_filtered_into(
     result
 }
 
+/// Bytes of records read per batch from a scratch file: small enough that the batch and the
+/// columns it fills are still in the cache when decoded.
+const SCRATCH_BATCH_BYTES: usize = 1 << 20;
+
+/// Appends to `cloud` the points of `path`, an uncompressed LAS file written by
+/// [`super::split_by_rects`] (a buffer strip, a part or a copy of a tile), opened as `meta`:
+/// all of them as core points when `keep` is `None`, else those for which `keep(x, y)` is
+/// `Some(is_buffer)`, as [`read_filtered_into`] reads them.
+///
+/// The records are read straight from the file in batches of [`SCRATCH_BATCH_BYTES`] into one
+/// buffer and decoded there: no `las::Reader` batch of tens of MB zeroed and filled, and no
+/// bounds check (the records were checked against their source's header when it was decoded
+/// for the split, and the file's bounds are those of its records).
+pub fn read_scratch_into<F: FnMut(f64, f64) -> Option<bool> + ?Sized>(
+    path: &Path,
+    meta: LasMeta,
+    cloud: &mut PointCloud,
+    mut keep: Option<&mut F>,
+) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    if meta.format.is_compressed {
+        return match keep {
+            Some(k) => read_filtered_into(path, cloud, &mut |x, y| k(x, y)),
+            None => read_filtered_into(path, cloud, &mut |_, _| Some(false)),
+        };
+    }
+    check_same_columns(path, &meta, cloud)?;
+    let lay = RecordLayout::of(&meta.format);
+    let expected = meta.header.number_of_points();
+    let io = |e: std::io::Error| Error::io(path, e);
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    // Where the records start and their length, as the file's header says (LAS 1.4 §2.4).
+    let mut head = [0u8; 107];
+    file.read_exact(&mut head).map_err(io)?;
+    let offset = u32::from_le_bytes([head[96], head[97], head[98], head[99]]);
+    let record_len = usize::from(u16::from_le_bytes([head[105], head[106]]));
+    if record_len != lay.len {
+        return Err(Error::las(
+            path,
+            format!(
+                "records of {record_len} bytes, not the {} of its point format",
+                lay.len
+            ),
+        ));
+    }
+    file.seek(SeekFrom::Start(u64::from(offset))).map_err(io)?;
+    let per_batch = (SCRATCH_BATCH_BYTES / lay.len).max(1);
+    let first = usize::try_from(expected)
+        .unwrap_or(usize::MAX)
+        .min(per_batch);
+    let mut buf = vec![0u8; first * lay.len];
+    // Decode with this file's header (transforms, layout), then give the cloud its own back.
+    let own_meta = std::mem::replace(&mut cloud.meta, meta);
+    let result = (|| -> Result<()> {
+        let mut seen = 0u64;
+        while seen < expected {
+            let n = (expected - seen).min(per_batch as u64) as usize;
+            let bytes = &mut buf[..n * lay.len];
+            file.read_exact(bytes)
+                .map_err(|e| match records_on_disk(path, &cloud.meta) {
+                    Some(found) if found < expected => Error::PointCount {
+                        path: path.to_path_buf(),
+                        expected,
+                        found,
+                    },
+                    _ => Error::io(path, e),
+                })?;
+            match &mut keep {
+                Some(k) => decode_into(cloud, bytes, &mut **k),
+                None => decode_all(cloud, bytes),
+            }
+            seen += n as u64;
+        }
+        Ok(())
+    })();
+    cloud.meta = own_meta;
+    result
+}
+
 /// Decompresses the next batch (up to [`READ_BATCH_POINTS`]) into `slab`.
 pub(crate) fn fill(
     reader: &mut las::Reader,
@@ -199,8 +278,23 @@ pub(crate) fn fill(
     expected: u64,
     seen: u64,
 ) -> Result<u64> {
+    fill_at_most(reader, slab, path, meta, expected, seen, u64::MAX)
+}
+
+/// [`fill`], with at most `batch` points (and still at most [`READ_BATCH_POINTS`]).
+pub(crate) fn fill_at_most(
+    reader: &mut las::Reader,
+    slab: &mut las::PointData,
+    path: &Path,
+    meta: &LasMeta,
+    expected: u64,
+    seen: u64,
+    batch: u64,
+) -> Result<u64> {
     let lay = RecordLayout::of(&meta.format);
-    let per_batch = (READ_BATCH_BYTES / lay.len.max(1) as u64).clamp(1, READ_BATCH_POINTS);
+    let per_batch = (READ_BATCH_BYTES / lay.len.max(1) as u64)
+        .min(batch)
+        .clamp(1, READ_BATCH_POINTS);
     let want = expected.saturating_sub(seen).min(per_batch);
     if want == 0 {
         slab.resize_for(0);
@@ -394,10 +488,13 @@ where
 /// Two passes: x and y of every record decide which are kept, then the kept records are
 /// decoded column by column by [`decode_all`]'s loop (the columns grown once per batch rather
 /// than checked for room at every point and column).
-pub fn decode_into(
+///
+/// Generic over the filter, so that a caller passing a closure (not `dyn`) gets it inlined in
+/// the loop (a call per point otherwise).
+pub fn decode_into<F: FnMut(f64, f64) -> Option<bool> + ?Sized>(
     cloud: &mut PointCloud,
     bytes: &[u8],
-    keep: &mut dyn FnMut(f64, f64) -> Option<bool>,
+    keep: &mut F,
 ) {
     let lay = RecordLayout::of(&cloud.meta.format);
     let t = *cloud.meta.header.transforms();
