@@ -327,20 +327,26 @@ impl Pick {
 
 /// The corners in `(x, y)` order, so that a triangle gets the same values, bit for bit, in every
 /// layer and whichever way it was found.
+///
+/// Each corner goes to its rank among the three (how many come before it), without a branch on
+/// the comparisons (unpredictable). The ranks are 0, 1 and 2 in some order: `before` is a strict
+/// total order on the positions' bits, and no two vertices of the triangulation share a
+/// position (one inserted at a vertex's position replaces it), so this is the sorted order
+/// that any sort gives.
 #[inline]
 fn canonical(corners: [V; 3]) -> [V; 3] {
     let before = |p: &V, q: &V| p.x.total_cmp(&q.x).then(p.y.total_cmp(&q.y)).is_lt();
-    let [mut a, mut b, mut c] = corners;
-    if before(&b, &a) {
-        std::mem::swap(&mut a, &mut b);
-    }
-    if before(&c, &b) {
-        std::mem::swap(&mut b, &mut c);
-        if before(&b, &a) {
-            std::mem::swap(&mut a, &mut b);
-        }
-    }
-    [a, b, c]
+    let [a, b, c] = corners;
+    let (ba, ca, cb) = (
+        before(&b, &a) as usize,
+        before(&c, &a) as usize,
+        before(&c, &b) as usize,
+    );
+    let mut out = [a; 3];
+    out[ba + ca] = a;
+    out[1 - ba + cb] = b;
+    out[2 - ca - cb] = c;
+    out
 }
 
 /// Whether no edge of the triangle is longer than `max_edge` (0 = no limit). The same answer in
