@@ -69,23 +69,26 @@ pub fn tree_metrics(
     // copied there in one pass over the columns in point order, rather than gathered by point
     // index crown by crown (a cache miss a return, the crowns' points lying all over the
     // columns).
+    // Without a branch on whether a point is labelled (unpredictable: crown and other returns
+    // interleave): the unlabelled points are counted in `start[0]`, cleared before the sums,
+    // and written to a spare slot past the crowns, where the next one overwrites them.
     let mut start = vec![0usize; n + 1];
     for &l in point_label {
-        if l != 0 {
-            start[l as usize] += 1;
-        }
+        start[l as usize] += 1;
     }
+    start[0] = 0;
     for k in 0..n {
         start[k + 1] += start[k];
     }
-    let mut fill = start[..n].to_vec();
-    let mut pts = vec![[0.0f64; 3]; start[n]];
+    // `fill[l]`: the next slot of label `l` (crown `l - 1`; the spare slot for 0).
+    let mut fill = Vec::with_capacity(n + 1);
+    fill.push(start[n]);
+    fill.extend_from_slice(&start[..n]);
+    let mut pts = vec![[0.0f64; 3]; start[n] + 1];
     for (i, &l) in point_label.iter().enumerate() {
-        if l != 0 {
-            let f = &mut fill[(l - 1) as usize];
-            pts[*f] = [x[i], y[i], h[i]];
-            *f += 1;
-        }
+        let f = &mut fill[l as usize];
+        pts[*f] = [x[i], y[i], h[i]];
+        *f += (l != 0) as usize;
     }
     let mut hmax = vec![f64::NEG_INFINITY; n];
     let mut apex: Vec<Option<(f64, f64)>> = vec![None; n];
