@@ -151,20 +151,20 @@ fn highest_first_returns_portable(points: &HeightPoints, res_m: f64, subcircle_m
     };
     let s = subcircle_m;
     let g = Grid::covering(&[r[0] - s, r[1] - s, r[2] + s, r[3] + s], res_m);
-    // Per cell, the height and (point, offset) of the best return so far: 16 bytes a cell
-    // instead of a whole vertex, as the points come in file order and the cells are visited
-    // all over the grid.
-    const EMPTY: u64 = u64::MAX;
-    let n_off = offsets.len() as u64;
-    let vertex = |ik: u64| {
-        let (i, k) = ((ik / n_off) as usize, (ik % n_off) as usize);
-        V {
-            x: points.x[i] + offsets[k].0,
-            y: points.y[i] + offsets[k].1,
-            h: points.h[i],
-        }
+    // Per cell, the best return so far as the vertex itself, so that a tie (common: the ground
+    // returns that are vertices of the ground TIN all have height 0) compares with the stored
+    // position instead of fetching the point's from the columns (a cache miss, the points
+    // coming in file order), and the vertices come out without that fetch either. An empty
+    // cell holds a signalling NaN in `x`: an `x` here is a sum (`x + dx`), never a signalling
+    // NaN (arithmetic quiets them), so no return can look like an empty cell.
+    const EMPTY_X: u64 = 0x7ff0_0000_0000_0001;
+    debug_assert!(f64::from_bits(EMPTY_X).is_nan());
+    let empty = V {
+        x: f64::from_bits(EMPTY_X),
+        y: 0.0,
+        h: 0.0,
     };
-    let mut best: Vec<(f64, u64)> = vec![(0.0, EMPTY); g.len()];
+    let mut best: Vec<V> = vec![empty; g.len()];
     // `Grid::cell_of`, with its expressions, its bounds in the same order and the same
     // results (NaN included: `as` gives 0), the conversions to `u32` instead of `usize`
     // (the same values below 2^32, fewer instructions).
@@ -184,27 +184,21 @@ fn highest_first_returns_portable(points: &HeightPoints, res_m: f64, subcircle_m
         if !points.first_return[i] {
             continue;
         }
-        for (k, &(dx, dy)) in offsets.iter().enumerate() {
+        for &(dx, dy) in &offsets {
             let (x, y, h) = (points.x[i] + dx, points.y[i] + dy, points.h[i]);
             if let Some((row, col)) = cell_of(x, y) {
                 let b = &mut best[row * g.ncols + col];
                 // Ties keep the point with the smaller (x, y), whatever the input order.
-                let better = b.1 == EMPTY
-                    || h > b.0
-                    || (h == b.0 && {
-                        let o = vertex(b.1);
-                        (x, y) < (o.x, o.y)
-                    });
+                let better =
+                    b.x.to_bits() == EMPTY_X || h > b.h || (h == b.h && (x, y) < (b.x, b.y));
                 if better {
-                    *b = (h, i as u64 * n_off + k as u64);
+                    *b = V { x, y, h };
                 }
             }
         }
     }
-    best.into_iter()
-        .filter(|b| b.1 != EMPTY)
-        .map(|b| vertex(b.1))
-        .collect()
+    best.retain(|b| b.x.to_bits() != EMPTY_X);
+    best
 }
 
 /// Rasterizes the triangles of one layer that no layer above has rasterized.
@@ -333,20 +327,26 @@ impl Pick {
 
 /// The corners in `(x, y)` order, so that a triangle gets the same values, bit for bit, in every
 /// layer and whichever way it was found.
+///
+/// Each corner goes to its rank among the three (how many come before it), without a branch on
+/// the comparisons (unpredictable). The ranks are 0, 1 and 2 in some order: `before` is a strict
+/// total order on the positions' bits, and no two vertices of the triangulation share a
+/// position (one inserted at a vertex's position replaces it), so this is the sorted order
+/// that any sort gives.
 #[inline]
 fn canonical(corners: [V; 3]) -> [V; 3] {
     let before = |p: &V, q: &V| p.x.total_cmp(&q.x).then(p.y.total_cmp(&q.y)).is_lt();
-    let [mut a, mut b, mut c] = corners;
-    if before(&b, &a) {
-        std::mem::swap(&mut a, &mut b);
-    }
-    if before(&c, &b) {
-        std::mem::swap(&mut b, &mut c);
-        if before(&b, &a) {
-            std::mem::swap(&mut a, &mut b);
-        }
-    }
-    [a, b, c]
+    let [a, b, c] = corners;
+    let (ba, ca, cb) = (
+        before(&b, &a) as usize,
+        before(&c, &a) as usize,
+        before(&c, &b) as usize,
+    );
+    let mut out = [a; 3];
+    out[ba + ca] = a;
+    out[1 - ba + cb] = b;
+    out[2 - ca - cb] = c;
+    out
 }
 
 /// Whether no edge of the triangle is longer than `max_edge` (0 = no limit). The same answer in

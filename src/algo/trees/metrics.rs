@@ -64,25 +64,31 @@ pub fn tree_metrics(
             cells[(l - 1) as usize] += 1;
         }
     }
-    // Each crown's points by a counting sort of the point indices into one buffer (in point
-    // order within a crown): crown `k` holds `idx[start[k]..start[k + 1]]`.
+    // Each crown's returns by a counting sort into one buffer (in point order within a
+    // crown): crown `k` holds `pts[start[k]..start[k + 1]]`. The positions and heights are
+    // copied there in one pass over the columns in point order, rather than gathered by point
+    // index crown by crown (a cache miss a return, the crowns' points lying all over the
+    // columns).
+    // Without a branch on whether a point is labelled (unpredictable: crown and other returns
+    // interleave): the unlabelled points are counted in `start[0]`, cleared before the sums,
+    // and written to a spare slot past the crowns, where the next one overwrites them.
     let mut start = vec![0usize; n + 1];
     for &l in point_label {
-        if l != 0 {
-            start[l as usize] += 1;
-        }
+        start[l as usize] += 1;
     }
+    start[0] = 0;
     for k in 0..n {
         start[k + 1] += start[k];
     }
-    let mut fill = start[..n].to_vec();
-    let mut idx = vec![0usize; start[n]];
+    // `fill[l]`: the next slot of label `l` (crown `l - 1`; the spare slot for 0).
+    let mut fill = Vec::with_capacity(n + 1);
+    fill.push(start[n]);
+    fill.extend_from_slice(&start[..n]);
+    let mut pts = vec![[0.0f64; 3]; start[n] + 1];
     for (i, &l) in point_label.iter().enumerate() {
-        if l != 0 {
-            let f = &mut fill[(l - 1) as usize];
-            idx[*f] = i;
-            *f += 1;
-        }
+        let f = &mut fill[l as usize];
+        pts[*f] = [x[i], y[i], h[i]];
+        *f += (l != 0) as usize;
     }
     let mut hmax = vec![f64::NEG_INFINITY; n];
     let mut apex: Vec<Option<(f64, f64)>> = vec![None; n];
@@ -90,17 +96,18 @@ pub fn tree_metrics(
     let mut scratch = HullScratch::default();
     let mut near: Vec<(f64, f64)> = Vec::new();
     for k in 0..n {
-        let ids = &idx[start[k]..start[k + 1]];
+        let crown = &pts[start[k]..start[k + 1]];
         near.clear();
-        for &i in ids {
-            let d2 = (x[i] - tops[k].x).powi(2) + (y[i] - tops[k].y).powi(2);
-            if d2 <= apex_radius_m[k] * apex_radius_m[k] {
-                hmax[k] = hmax[k].max(h[i]);
-                near.push((x[i], y[i]));
+        let r2 = apex_radius_m[k] * apex_radius_m[k];
+        for &[px, py, ph] in crown {
+            let d2 = (px - tops[k].x).powi(2) + (py - tops[k].y).powi(2);
+            if d2 <= r2 {
+                hmax[k] = hmax[k].max(ph);
+                near.push((px, py));
             }
         }
         apex[k] = mean_position(&mut near);
-        crowns.push(scratch.hull(ids.iter().map(|&i| [x[i], y[i]])));
+        crowns.push(scratch.hull(crown.iter().map(|p| [p[0], p[1]])));
     }
     // A crown with fewer than 3 non-collinear returns takes the hull of its cells' corners
     // instead (one pass over the labels for those few crowns only).

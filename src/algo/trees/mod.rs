@@ -404,13 +404,25 @@ pub fn segment_trees(points: &HeightPoints, p: &TreesParams) -> Result<Segmentat
         }
         SegmentMethod::Watershed => watershed::watershed(&chm, &seeds, p.th_tree_m),
     };
+    // `Grid::cell_of` with its expressions and its bounds in the same order (the same cells,
+    // NaN included: `as` gives 0), the grid's numbers computed once and the conversions to
+    // `u32` (the same values below 2^32; one instruction instead of the unsigned 64-bit
+    // sequence): about half the instructions a point.
+    debug_assert!(grid.ncols < 1 << 32 && grid.nrows < 1 << 32);
+    let (x_min, y_min, res) = (grid.x_min, grid.y_min(), grid.res_m);
+    let (ncols_f, nrows_f) = (grid.ncols as f64, grid.nrows as f64);
     let point_label: Vec<u32> = (0..points.len())
         .map(|i| {
             if points.h[i] < p.th_tree_m {
                 return 0;
             }
-            grid.cell_of(points.x[i], points.y[i])
-                .map_or(0, |(r, c)| labels.data[[r, c]])
+            let c = (points.x[i] - x_min) / res;
+            let k = (points.y[i] - y_min) / res;
+            if c < 0.0 || k < 0.0 || c >= ncols_f || k >= nrows_f {
+                0
+            } else {
+                labels.data[[grid.nrows - 1 - k as u32 as usize, c as u32 as usize]]
+            }
         })
         .collect();
     // Tree heights from the returns within the detection window (at least one cell's
