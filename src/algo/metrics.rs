@@ -685,37 +685,89 @@ impl MetricComputer {
             cls.reserve(cap);
         }
         let (mut n_first, mut n_first_above, mut sum_first_above) = (0u64, 0u64, 0.0);
-        for i in idx {
-            if o.drop_noise && r.is_noise(i) {
-                continue;
-            }
-            let z = r.height_m[i];
-            let rn = r.rn(i);
-            if rn == 1 {
-                n_first += 1;
-                if z > hb {
-                    n_first_above += 1;
-                    sum_first_above += z;
+        let plain = o.returns == ReturnFilter::All
+            && o.min_height_m.is_none()
+            && has_i
+            && has_rn
+            && has_cls
+            && !r.flags.is_empty();
+        if plain {
+            // Every attribute present and every return but noise kept (the defaults): the
+            // columns written at the next free place of vectors sized in advance, where a
+            // push checks the capacity and stores the length, for each column and point.
+            let (hs, is, rs, cs, fs) = (
+                r.height_m,
+                r.intensity,
+                r.return_number,
+                r.classification,
+                r.flags,
+            );
+            let mut j = 0;
+            for i in idx {
+                let c = cs[i];
+                let withheld = fs[i] & crate::points::flag::WITHHELD != 0;
+                if o.drop_noise && (c == class::NOISE || c == class::HIGH_NOISE || withheld) {
+                    continue;
                 }
+                let z = hs[i];
+                let rn = rs[i];
+                if rn == 1 {
+                    n_first += 1;
+                    if z > hb {
+                        n_first_above += 1;
+                        sum_first_above += z;
+                    }
+                }
+                if j == zs.len() {
+                    let m = (2 * j).max(cap).max(64);
+                    zs.resize(m, 0.0);
+                    ivs.resize(m, 0.0);
+                    rns.resize(m, 0);
+                    cls.resize(m, 0);
+                }
+                zs[j] = z;
+                ivs[j] = is[i] as f64;
+                rns[j] = rn;
+                cls[j] = c;
+                j += 1;
             }
-            let keep = match o.returns {
-                ReturnFilter::All => true,
-                ReturnFilter::First => rn == 1,
-                ReturnFilter::Last => rn == r.nr(i),
-                ReturnFilter::Single => r.nr(i) == 1,
-            };
-            if !keep || o.min_height_m.is_some_and(|h| z < h) {
-                continue;
-            }
-            zs.push(z);
-            if has_i {
-                ivs.push(r.intensity[i] as f64);
-            }
-            if has_rn {
-                rns.push(rn);
-            }
-            if has_cls {
-                cls.push(r.classification[i]);
+            zs.truncate(j);
+            ivs.truncate(j);
+            rns.truncate(j);
+            cls.truncate(j);
+        } else {
+            for i in idx {
+                if o.drop_noise && r.is_noise(i) {
+                    continue;
+                }
+                let z = r.height_m[i];
+                let rn = r.rn(i);
+                if rn == 1 {
+                    n_first += 1;
+                    if z > hb {
+                        n_first_above += 1;
+                        sum_first_above += z;
+                    }
+                }
+                let keep = match o.returns {
+                    ReturnFilter::All => true,
+                    ReturnFilter::First => rn == 1,
+                    ReturnFilter::Last => rn == r.nr(i),
+                    ReturnFilter::Single => r.nr(i) == 1,
+                };
+                if !keep || o.min_height_m.is_some_and(|h| z < h) {
+                    continue;
+                }
+                zs.push(z);
+                if has_i {
+                    ivs.push(r.intensity[i] as f64);
+                }
+                if has_rn {
+                    rns.push(rn);
+                }
+                if has_cls {
+                    cls.push(r.classification[i]);
+                }
             }
         }
         (self.z, self.inten, self.rn, self.cls) = (zs, ivs, rns, cls);
@@ -989,6 +1041,35 @@ mod tests {
             let above = s.len() - s.partition_point(|&v| v <= t);
             assert_eq!(m[I_D + k], above as f64 / s.len() as f64 * 100.0);
         }
+    }
+
+    #[test]
+    fn gathering_with_all_attributes_equals_the_general_one() {
+        // Flags present (every attribute: the direct gathering) or absent (the general one).
+        let n = 300;
+        let z: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 * 0.3).collect();
+        let inten: Vec<u16> = (0..n).map(|i| (i * 13 % 700) as u16).collect();
+        let rn: Vec<u8> = (0..n).map(|i| (i % 3 + 1) as u8).collect();
+        let nr = vec![3u8; n];
+        let cls: Vec<u8> = (0..n).map(|i| [1u8, 2, 5, 7][i % 4]).collect();
+        let flags = vec![0u8; n];
+        let with = Returns {
+            height_m: &z,
+            intensity: &inten,
+            return_number: &rn,
+            number_of_returns: &nr,
+            classification: &cls,
+            flags: &flags,
+        };
+        let without = Returns { flags: &[], ..with };
+        let o = MetricOptions::default();
+        let bits = |v: Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(metrics(&with, &o)), bits(metrics(&without, &o)));
+        let idx: Vec<usize> = (0..n).step_by(3).collect();
+        let mut mc = MetricComputer::new(&o);
+        let a = mc.compute(&with, idx.iter().copied());
+        let b = mc.compute(&without, idx.iter().copied());
+        assert_eq!(bits(a), bits(b));
     }
 
     #[test]
