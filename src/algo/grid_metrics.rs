@@ -75,20 +75,30 @@ pub fn grid_metrics(
         };
     }
     // Counting sort of point indices by cell.
-    let mut cell_of: Vec<u32> = Vec::with_capacity(x.len());
     let mut counts = vec![0u32; ncells + 1];
     // Same cells as `Grid::cell_of` (floor of non-negative offsets = truncation, without
-    // the libm call).
+    // the libm call; by one instruction, where `as usize` takes a dozen).
     let (nc, nr) = (grid.ncols as f64, grid.nrows as f64);
-    for i in 0..x.len() {
-        let fc = (x[i] - grid.x_min) / grid.res_m;
-        let fr = (grid.y_max - y[i]) / grid.res_m;
-        if fc >= 0.0 && fr >= 0.0 && fc < nc && fr < nr {
-            let c = fr as usize * grid.ncols + fc as usize;
-            cell_of.push(c as u32);
-            counts[c + 1] += 1;
-        } else {
-            cell_of.push(u32::MAX);
+    let cell_of: Vec<u32> = x
+        .iter()
+        .zip(y)
+        .map(|(&px, &py)| {
+            let fc = (px - grid.x_min) / grid.res_m;
+            let fr = (grid.y_max - py) / grid.res_m;
+            if fc >= 0.0 && fr >= 0.0 && fc < nc && fr < nr {
+                // SAFETY: 0 ≤ fc < ncols and 0 ≤ fr < nrows (so neither is NaN), both far
+                // below 2⁶³: each truncates to an i64 without overflow.
+                let (c, r) =
+                    unsafe { (fc.to_int_unchecked::<i64>(), fr.to_int_unchecked::<i64>()) };
+                (r as usize * grid.ncols + c as usize) as u32
+            } else {
+                u32::MAX
+            }
+        })
+        .collect();
+    for &c in &cell_of {
+        if c != u32::MAX {
+            counts[c as usize + 1] += 1;
         }
     }
     for c in 0..ncells {
@@ -98,36 +108,69 @@ pub fn grid_metrics(
     let n_points = starts[ncells] as usize;
     // Scatter the columns into cell order, so that each cell's returns are contiguous (the
     // writes go to one open run per cell, which stays in cache; the per-cell work then reads
-    // memory sequentially instead of gathering scattered points).
+    // memory sequentially instead of gathering scattered points). All the columns in one
+    // pass, each point's place read once (an empty column, an absent attribute, stays empty).
     let mut fill = starts.clone();
-    let mut slot_of = vec![u32::MAX; x.len()];
-    for (i, &c) in cell_of.iter().enumerate() {
-        if c != u32::MAX {
-            let slot = &mut fill[c as usize];
-            slot_of[i] = *slot;
-            *slot += 1;
+    let sized = |len: usize| if len == 0 { 0 } else { n_points };
+    let mut h = vec![0.0; sized(r.height_m.len())];
+    let mut inten = vec![0u16; sized(r.intensity.len())];
+    let mut rn = vec![0u8; sized(r.return_number.len())];
+    let mut nr = vec![0u8; sized(r.number_of_returns.len())];
+    let mut cls = vec![0u8; sized(r.classification.len())];
+    let mut flags = vec![0u8; sized(r.flags.len())];
+    let n = cell_of.len();
+    let full = |len: usize| len == n;
+    if full(r.height_m.len())
+        && full(r.intensity.len())
+        && full(r.return_number.len())
+        && full(r.number_of_returns.len())
+        && full(r.classification.len())
+        && full(r.flags.len())
+    {
+        // Every attribute present (the pipeline's case): the sources indexed within their
+        // checked length, so without bounds checks.
+        let (hs, is, rs, ns, cs, fs) = (
+            &r.height_m[..n],
+            &r.intensity[..n],
+            &r.return_number[..n],
+            &r.number_of_returns[..n],
+            &r.classification[..n],
+            &r.flags[..n],
+        );
+        for (i, &c) in cell_of.iter().enumerate() {
+            if c != u32::MAX {
+                let slot = &mut fill[c as usize];
+                let s = *slot as usize;
+                *slot += 1;
+                h[s] = hs[i];
+                inten[s] = is[i];
+                rn[s] = rs[i];
+                nr[s] = ns[i];
+                cls[s] = cs[i];
+                flags[s] = fs[i];
+            }
+        }
+    } else {
+        fn put<T: Copy>(out: &mut [T], src: &[T], s: usize, i: usize) {
+            if !out.is_empty() {
+                out[s] = src[i];
+            }
+        }
+        for (i, &c) in cell_of.iter().enumerate() {
+            if c != u32::MAX {
+                let slot = &mut fill[c as usize];
+                let s = *slot as usize;
+                *slot += 1;
+                put(&mut h, r.height_m, s, i);
+                put(&mut inten, r.intensity, s, i);
+                put(&mut rn, r.return_number, s, i);
+                put(&mut nr, r.number_of_returns, s, i);
+                put(&mut cls, r.classification, s, i);
+                put(&mut flags, r.flags, s, i);
+            }
         }
     }
     drop(cell_of);
-    fn scatter<T: Copy + Default>(src: &[T], slot_of: &[u32], n: usize) -> Vec<T> {
-        if src.is_empty() {
-            return Vec::new();
-        }
-        let mut out = vec![T::default(); n];
-        for (v, &s) in src.iter().zip(slot_of) {
-            if s != u32::MAX {
-                out[s as usize] = *v;
-            }
-        }
-        out
-    }
-    let h = scatter(r.height_m, &slot_of, n_points);
-    let inten = scatter(r.intensity, &slot_of, n_points);
-    let rn = scatter(r.return_number, &slot_of, n_points);
-    let nr = scatter(r.number_of_returns, &slot_of, n_points);
-    let cls = scatter(r.classification, &slot_of, n_points);
-    let flags = scatter(r.flags, &slot_of, n_points);
-    drop(slot_of);
     let sorted = Returns {
         height_m: &h,
         intensity: &inten,

@@ -329,7 +329,7 @@ impl<'a> Returns<'a> {
 }
 
 /// R's `seq(from, by, length)` values: `from + k·by` (bit-identical to R).
-fn r_seq(from: f64, by: f64, len: usize) -> impl Iterator<Item = f64> {
+fn r_seq(from: f64, by: f64, len: usize) -> impl Iterator<Item = f64> + Clone {
     (0..len).map(move |k| from + k as f64 * by)
 }
 
@@ -339,12 +339,23 @@ pub fn quantile_type7(sorted: &[f64], p: f64) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
+    type7_at(n, p, |i| sorted[i])
+}
+
+/// The two ranks (0-based, in ascending order) that `quantile(x, p, type = 7)` of `n > 0`
+/// values reads.
+fn type7_ranks(n: usize, p: f64) -> (usize, usize) {
+    let index = (n - 1) as f64 * p;
+    (index.floor() as usize, (index.ceil() as usize).min(n - 1))
+}
+
+/// [`quantile_type7`] of `n > 0` values whose `i`-th smallest is `at(i)`.
+fn type7_at(n: usize, p: f64, at: impl Fn(usize) -> f64) -> f64 {
     let index = (n - 1) as f64 * p; // 0-based; R's is 1 + this
     let lo = index.floor();
-    let hi = index.ceil();
-    let (lo_i, hi_i) = (lo as usize, (hi as usize).min(n - 1));
-    let qs = sorted[lo_i];
-    let xh = sorted[hi_i];
+    let (lo_i, hi_i) = type7_ranks(n, p);
+    let qs = at(lo_i);
+    let xh = at(hi_i);
     if index > lo && xh != qs {
         let h = index - lo;
         (1.0 - h) * qs + h * xh
@@ -389,18 +400,18 @@ pub fn entropy(z: &[f64], zmax: f64, by: f64, bins: &mut Vec<u32>) -> f64 {
     let nb = (zmax / by).ceil() as usize;
     bins.clear();
     bins.resize(nb, 0);
-    for &v in z {
-        // v ≥ 0 here, so truncation is floor (and much cheaper than a libm call).
-        let mut k = (v / by) as usize;
-        // Match findInterval on the break values k·by exactly.
-        if k > 0 && v < k as f64 * by {
-            k -= 1;
-        } else if v >= (k + 1) as f64 * by {
-            k += 1;
+    if by == 1.0 && zmax < (1u64 << 52) as f64 {
+        // lidR's default bin of 1 m: v / 1 = v, and k = trunc(v) (exact below 2⁵²) satisfies
+        // k ≤ v < k + 1, so neither correction below can apply: the same bins, without the
+        // division, the products and their branches.
+        for &v in z {
+            let k = v as i64 as usize;
+            if k < nb {
+                bins[k] += 1;
+            }
         }
-        if k < nb {
-            bins[k] += 1;
-        }
+    } else {
+        bin_heights(z, by, bins);
     }
     let total: u32 = bins.iter().sum();
     if total == 0 || nb < 1 {
@@ -416,6 +427,27 @@ pub fn entropy(z: &[f64], zmax: f64, by: f64, bins: &mut Vec<u32>) -> f64 {
         })
         .sum();
     h / (nb as f64).ln()
+}
+
+/// Counts heights `z` (all ≥ 0) into the bins `[k·by, (k+1)·by)` of `bins`, as findInterval
+/// on those breaks; heights past the last bin are left out.
+fn bin_heights(z: &[f64], by: f64, bins: &mut [u32]) {
+    let nb = bins.len();
+    for &v in z {
+        // v ≥ 0 here, so truncation is floor (and much cheaper than a libm call). Through
+        // i64, whose conversions from and to f64 are single instructions (usize's are not):
+        // v / by ≤ nb, far below 2⁶³ once `bins` is allocated, so the value is the same.
+        let mut k = (v / by) as i64;
+        // Match findInterval on the break values k·by exactly.
+        if k > 0 && v < k as f64 * by {
+            k -= 1;
+        } else if v >= (k + 1) as f64 * by {
+            k += 1;
+        }
+        if (k as usize) < nb {
+            bins[k as usize] += 1;
+        }
+    }
 }
 
 /// lidR's zpcum1..9 (see the module table) into `out[0..9]`.
@@ -435,7 +467,8 @@ fn zpcum(z: &[f64], zmax: f64, zmin: f64, out: &mut [f64]) {
             continue;
         }
         // Largest k with breaks[k] <= v, bins 0..9 are counted (v > zmin: truncation is floor).
-        let mut k = (((v - zmin) / by) as usize).min(10);
+        // (Through i64, a cheaper conversion than usize's; the same value after the clamp.)
+        let mut k = (((v - zmin) / by) as i64).clamp(0, 10) as usize;
         while k > 0 && v < breaks[k] {
             k -= 1;
         }
@@ -461,22 +494,129 @@ fn zpcum(z: &[f64], zmax: f64, zmin: f64, out: &mut [f64]) {
 /// Sorts `z` into `out` through order-preserving integer keys (an integer sort is about twice
 /// as fast as a float comparator; the order is `f64::total_cmp`'s).
 fn sort_f64(z: &[f64], keys: &mut Vec<u64>, out: &mut Vec<f64>) {
-    const SIGN: u64 = 1 << 63;
     keys.clear();
-    keys.extend(z.iter().map(|v| {
-        let b = v.to_bits();
-        if b & SIGN != 0 {
-            !b
-        } else {
-            b | SIGN
-        }
-    }));
+    keys.extend(z.iter().map(|&v| order_key(v)));
     keys.sort_unstable();
     out.clear();
-    out.extend(
-        keys.iter()
-            .map(|&k| f64::from_bits(if k & SIGN != 0 { k & !SIGN } else { !k })),
-    );
+    out.extend(keys.iter().map(|&k| from_order_key(k)));
+}
+
+/// Order-preserving integer key of a height: keys sort as `f64::total_cmp` orders the values.
+fn order_key(v: f64) -> u64 {
+    const SIGN: u64 = 1 << 63;
+    let b = v.to_bits();
+    if b & SIGN != 0 {
+        !b
+    } else {
+        b | SIGN
+    }
+}
+
+/// The height back from its [`order_key`].
+fn from_order_key(k: u64) -> f64 {
+    const SIGN: u64 = 1 << 63;
+    f64::from_bits(if k & SIGN != 0 { k & !SIGN } else { !k })
+}
+
+/// The values at a few ranks of the sorted heights, without sorting them all: the quantiles
+/// read about 50 of a cell's thousands of ranks. One pass counts the heights into buckets of
+/// a monotone linear map (so that bucket order is value order and each rank's bucket is known
+/// from the counts), a second pass gathers the heights of the buckets holding a wanted rank,
+/// and only those are sorted, by the same keys as the full sort: the values read are the full
+/// sort's, bit for bit.
+#[derive(Debug, Clone, Default)]
+struct RankSelect {
+    /// Wanted ranks, ascending, without duplicates.
+    ranks: Vec<usize>,
+    /// The value at each of `ranks`.
+    vals: Vec<f64>,
+    /// Per bucket: first rank (exclusive prefix sum of the counts); one more entry for `n`.
+    starts: Vec<u32>,
+    /// Per bucket: the next free place in `buf` while gathering, `u32::MAX` if not wanted.
+    slot: Vec<u32>,
+    buf: Vec<u64>,
+}
+
+impl RankSelect {
+    /// Fills `vals` for `ranks` from `z` (all finite, at least one), whose least value is
+    /// `zmin` and greatest `zmax`.
+    fn select(&mut self, z: &[f64], zmin: f64, zmax: f64) {
+        self.ranks.sort_unstable();
+        self.ranks.dedup();
+        let n = z.len();
+        // About four heights a bucket; the map only has to be monotone (a sum, a product by a
+        // positive factor and a truncation are), not exact.
+        let nb = (n / 4).next_power_of_two().clamp(16, 1 << 16);
+        let mut scale = nb as f64 / (zmax - zmin);
+        if !scale.is_finite() {
+            scale = 0.0;
+        }
+        let top = (nb - 1) as f64;
+        let bucket = |v: f64| {
+            // Clamped to [0, top] by comparisons that also send NaN to 0 (none is expected),
+            // then converted by one instruction (`as usize` takes a dozen).
+            let x = (v - zmin) * scale;
+            let x = if x > 0.0 { x } else { 0.0 };
+            let x = if x < top { x } else { top };
+            // SAFETY: 0 ≤ x ≤ top = nb − 1 < 2¹⁶, so x truncates to a u32 without overflow.
+            unsafe { x.to_int_unchecked::<u32>() as usize }
+        };
+        let starts = &mut self.starts;
+        starts.clear();
+        starts.resize(nb + 1, 0);
+        for &v in z {
+            starts[bucket(v) + 1] += 1;
+        }
+        for b in 0..nb {
+            starts[b + 1] += starts[b];
+        }
+        // Places in `buf` for the wanted buckets.
+        let slot = &mut self.slot;
+        slot.clear();
+        slot.resize(nb, u32::MAX);
+        let mut total = 0u32;
+        let mut b = 0;
+        for &r in &self.ranks {
+            while starts[b + 1] as usize <= r {
+                b += 1;
+            }
+            if slot[b] == u32::MAX {
+                slot[b] = total;
+                total += starts[b + 1] - starts[b];
+            }
+        }
+        self.buf.clear();
+        self.buf.resize(total as usize, 0);
+        for &v in z {
+            let b = bucket(v);
+            let s = slot[b];
+            if s != u32::MAX {
+                self.buf[s as usize] = order_key(v);
+                slot[b] = s + 1;
+            }
+        }
+        // After the gathering, a wanted bucket's place ends at `slot[b]`.
+        self.vals.clear();
+        let (mut b, mut sorted_b) = (0, usize::MAX);
+        for &r in &self.ranks {
+            while starts[b + 1] as usize <= r {
+                b += 1;
+            }
+            let len = (starts[b + 1] - starts[b]) as usize;
+            let first = slot[b] as usize - len;
+            let run = &mut self.buf[first..first + len];
+            if sorted_b != b {
+                run.sort_unstable();
+                sorted_b = b;
+            }
+            self.vals.push(from_order_key(run[r - starts[b] as usize]));
+        }
+    }
+
+    /// The value at rank `r`, one of the selected ranks.
+    fn at(&self, r: usize) -> f64 {
+        self.vals[self.ranks.binary_search(&r).expect("a selected rank")]
+    }
 }
 
 /// Computes the metric set, reusing its buffers between calls (one per thread).
@@ -490,6 +630,7 @@ pub struct MetricComputer {
     cls: Vec<u8>,
     bins: Vec<u32>,
     keys: Vec<u64>,
+    select: RankSelect,
 }
 
 impl MetricComputer {
@@ -524,41 +665,112 @@ impl MetricComputer {
         self.inten.clear();
         self.rn.clear();
         self.cls.clear();
-        // Pass 1: gather the population; cover and mch from all first returns.
+        // Pass 1: gather the population; cover and mch from all first returns. Into local
+        // vectors (put back after), which the loop keeps in registers: pushing to `self`'s,
+        // it stored each length back to memory, `out` possibly aliasing them.
+        let idx = idx.into_iter();
+        let cap = idx.size_hint().0;
+        let mut zs = std::mem::take(&mut self.z);
+        let mut ivs = std::mem::take(&mut self.inten);
+        let mut rns = std::mem::take(&mut self.rn);
+        let mut cls = std::mem::take(&mut self.cls);
+        zs.reserve(cap);
+        if has_i {
+            ivs.reserve(cap);
+        }
+        if has_rn {
+            rns.reserve(cap);
+        }
+        if has_cls {
+            cls.reserve(cap);
+        }
         let (mut n_first, mut n_first_above, mut sum_first_above) = (0u64, 0u64, 0.0);
-        for i in idx {
-            if o.drop_noise && r.is_noise(i) {
-                continue;
+        let plain = o.returns == ReturnFilter::All
+            && o.min_height_m.is_none()
+            && has_i
+            && has_rn
+            && has_cls
+            && !r.flags.is_empty();
+        if plain {
+            // Every attribute present and every return but noise kept (the defaults): the
+            // columns written at the next free place of vectors sized in advance, where a
+            // push checks the capacity and stores the length, for each column and point.
+            let (hs, is, rs, cs, fs) = (
+                r.height_m,
+                r.intensity,
+                r.return_number,
+                r.classification,
+                r.flags,
+            );
+            let mut j = 0;
+            for i in idx {
+                let c = cs[i];
+                let withheld = fs[i] & crate::points::flag::WITHHELD != 0;
+                if o.drop_noise && (c == class::NOISE || c == class::HIGH_NOISE || withheld) {
+                    continue;
+                }
+                let z = hs[i];
+                let rn = rs[i];
+                if rn == 1 {
+                    n_first += 1;
+                    if z > hb {
+                        n_first_above += 1;
+                        sum_first_above += z;
+                    }
+                }
+                if j == zs.len() {
+                    let m = (2 * j).max(cap).max(64);
+                    zs.resize(m, 0.0);
+                    ivs.resize(m, 0.0);
+                    rns.resize(m, 0);
+                    cls.resize(m, 0);
+                }
+                zs[j] = z;
+                ivs[j] = is[i] as f64;
+                rns[j] = rn;
+                cls[j] = c;
+                j += 1;
             }
-            let z = r.height_m[i];
-            let rn = r.rn(i);
-            if rn == 1 {
-                n_first += 1;
-                if z > hb {
-                    n_first_above += 1;
-                    sum_first_above += z;
+            zs.truncate(j);
+            ivs.truncate(j);
+            rns.truncate(j);
+            cls.truncate(j);
+        } else {
+            for i in idx {
+                if o.drop_noise && r.is_noise(i) {
+                    continue;
+                }
+                let z = r.height_m[i];
+                let rn = r.rn(i);
+                if rn == 1 {
+                    n_first += 1;
+                    if z > hb {
+                        n_first_above += 1;
+                        sum_first_above += z;
+                    }
+                }
+                let keep = match o.returns {
+                    ReturnFilter::All => true,
+                    ReturnFilter::First => rn == 1,
+                    ReturnFilter::Last => rn == r.nr(i),
+                    ReturnFilter::Single => r.nr(i) == 1,
+                };
+                if !keep || o.min_height_m.is_some_and(|h| z < h) {
+                    continue;
+                }
+                zs.push(z);
+                if has_i {
+                    ivs.push(r.intensity[i] as f64);
+                }
+                if has_rn {
+                    rns.push(rn);
+                }
+                if has_cls {
+                    cls.push(r.classification[i]);
                 }
             }
-            let keep = match o.returns {
-                ReturnFilter::All => true,
-                ReturnFilter::First => rn == 1,
-                ReturnFilter::Last => rn == r.nr(i),
-                ReturnFilter::Single => r.nr(i) == 1,
-            };
-            if !keep || o.min_height_m.is_some_and(|h| z < h) {
-                continue;
-            }
-            self.z.push(z);
-            if has_i {
-                self.inten.push(r.intensity[i] as f64);
-            }
-            if has_rn {
-                self.rn.push(rn);
-            }
-            if has_cls {
-                self.cls.push(r.classification[i]);
-            }
         }
+        (self.z, self.inten, self.rn, self.cls) = (zs, ivs, rns, cls);
         if n_first > 0 {
             out[I_COVER] = n_first_above as f64 / n_first as f64 * 100.0;
         }
@@ -587,25 +799,64 @@ impl MetricComputer {
         out[I_PZABOVEZMEAN] = above_mean as f64 / nf * 100.0;
         out[I_PZABOVE2] = above2 as f64 / nf * 100.0;
         zpcum(z, zmax, o.zpcum_min_m, &mut out[I_ZPCUM..I_ZPCUM + 9]);
-        // Quantiles on the sorted copy.
-        sort_f64(z, &mut self.keys, &mut self.sorted);
-        let s = &self.sorted;
-        for (k, p) in r_seq(0.05, 0.05, 19).enumerate() {
-            out[I_ZQ + k] = quantile_type7(s, p);
-        }
-        // Density deciles above the height break.
-        let first_above = s.partition_point(|&v| v <= hb);
-        if first_above == n {
-            out[I_D..I_D + 10].fill(0.0);
-        } else {
-            let q95 = quantile_type7(&s[first_above..], 0.95);
-            let step = (q95 - hb) / 10.0;
-            for k in 0..10 {
-                let t = hb + k as f64 * step;
-                let above = n - s.partition_point(|&v| v <= t);
-                out[I_D + k] = above as f64 / nf * 100.0;
+        // Quantiles and density deciles read the heights in sorted order: at a few ranks
+        // ([`RankSelect`]) when the heights are all finite and many, else from a full sort.
+        let zq_p = r_seq(0.05, 0.05, 19);
+        let ipcum_p = r_seq(0.1, 0.2, 5);
+        // A finite mean: no NaN or infinity among the heights.
+        let zmin = z.iter().copied().fold(f64::INFINITY, f64::min);
+        let fast = n >= 64 && zmean.is_finite() && (zmax - zmin).is_finite();
+        let s = if fast {
+            let first_above = z.iter().filter(|&&v| v <= hb).count();
+            let sel = &mut self.select;
+            sel.ranks.clear();
+            for p in zq_p.clone().chain(ipcum_p.clone()) {
+                let (a, b) = type7_ranks(n, p);
+                sel.ranks.extend([a, b]);
             }
-        }
+            if first_above < n {
+                let (a, b) = type7_ranks(n - first_above, 0.95);
+                sel.ranks.extend([first_above + a, first_above + b]);
+            }
+            sel.select(z, zmin, zmax);
+            let sel = &self.select;
+            for (k, p) in zq_p.enumerate() {
+                out[I_ZQ + k] = type7_at(n, p, |r| sel.at(r));
+            }
+            if first_above == n {
+                out[I_D..I_D + 10].fill(0.0);
+            } else {
+                let q95 = type7_at(n - first_above, 0.95, |r| sel.at(first_above + r));
+                let step = (q95 - hb) / 10.0;
+                let t: [f64; 10] = std::array::from_fn(|k| hb + k as f64 * step);
+                for k in 0..10 {
+                    // Heights at or under the threshold (the sorted heights' partition point).
+                    let under = z.iter().filter(|&&v| v <= t[k]).count();
+                    out[I_D + k] = (n - under) as f64 / nf * 100.0;
+                }
+            }
+            None
+        } else {
+            sort_f64(z, &mut self.keys, &mut self.sorted);
+            let s = &self.sorted;
+            for (k, p) in zq_p.enumerate() {
+                out[I_ZQ + k] = quantile_type7(s, p);
+            }
+            // Density deciles above the height break.
+            let first_above = s.partition_point(|&v| v <= hb);
+            if first_above == n {
+                out[I_D..I_D + 10].fill(0.0);
+            } else {
+                let q95 = quantile_type7(&s[first_above..], 0.95);
+                let step = (q95 - hb) / 10.0;
+                for k in 0..10 {
+                    let t = hb + k as f64 * step;
+                    let above = n - s.partition_point(|&v| v <= t);
+                    out[I_D + k] = above as f64 / nf * 100.0;
+                }
+            }
+            Some(s)
+        };
         // Intensity.
         if has_i {
             let iv = &self.inten;
@@ -628,15 +879,18 @@ impl MetricComputer {
                     out[I_IPGROUND] = ig / itot * 100.0;
                 }
                 let mut zq = [0.0; 5];
-                for (k, p) in r_seq(0.1, 0.2, 5).enumerate() {
-                    zq[k] = quantile_type7(s, p);
+                for (k, p) in ipcum_p.enumerate() {
+                    zq[k] = match s {
+                        Some(s) => quantile_type7(s, p),
+                        None => type7_at(n, p, |r| self.select.at(r)),
+                    };
                 }
                 let mut acc = [0.0; 5];
                 for (&zv, &i) in z.iter().zip(iv) {
                     for k in 0..5 {
-                        if zv <= zq[k] {
-                            acc[k] += i;
-                        }
+                        // Adding 0 leaves a sum of intensities (≥ 0, never −0) unchanged: no
+                        // branch.
+                        acc[k] += if zv <= zq[k] { i } else { 0.0 };
                     }
                 }
                 for k in 0..5 {
@@ -716,6 +970,106 @@ mod tests {
             out.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             want.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn rank_selection_reads_the_sorted_values() {
+        // Ties, both zeros, a wide range and one all-equal set: every rank's value is the full
+        // sort's, bit for bit.
+        let mut state = 12345u64;
+        let mut rnd = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let sets: Vec<Vec<f64>> = vec![
+            (0..5000).map(|_| (rnd() * 30.0 - 0.5).max(0.0)).collect(),
+            (0..300)
+                .map(|i| match i % 4 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => (rnd() * 4.0).round(),
+                    _ => rnd() * 1e-300,
+                })
+                .collect(),
+            (0..100).map(|_| 7.25).collect(),
+            (0..1000).map(|_| rnd() * 1e300 - 5e299).collect(),
+        ];
+        for z in sets {
+            let (mut keys, mut sorted) = (Vec::new(), Vec::new());
+            sort_f64(&z, &mut keys, &mut sorted);
+            let mut sel = RankSelect {
+                ranks: (0..z.len())
+                    .rev()
+                    .step_by(7)
+                    .chain([0, 1, z.len() - 1])
+                    .collect(),
+                ..Default::default()
+            };
+            let zmin = z.iter().copied().fold(f64::INFINITY, f64::min);
+            let zmax = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            sel.select(&z, zmin, zmax);
+            for &r in &sel.ranks {
+                assert_eq!(sel.at(r).to_bits(), sorted[r].to_bits(), "rank {r}");
+            }
+        }
+    }
+
+    #[test]
+    fn selected_quantiles_and_deciles_equal_the_sorted_ones() {
+        // Enough returns for the rank selection; ground returns at exactly 0 m, as a TIN's.
+        let z: Vec<f64> = (0..500)
+            .map(|i| {
+                if i % 3 == 0 {
+                    0.0
+                } else {
+                    ((i * 7919) % 2503) as f64 / 97.0
+                }
+            })
+            .collect();
+        let m = metrics(&Returns::heights(&z), &MetricOptions::default());
+        let mut s = z.clone();
+        s.sort_by(f64::total_cmp);
+        for (k, p) in r_seq(0.05, 0.05, 19).enumerate() {
+            assert_eq!(m[I_ZQ + k].to_bits(), quantile_type7(&s, p).to_bits());
+        }
+        let first_above = s.partition_point(|&v| v <= 2.0);
+        let q95 = quantile_type7(&s[first_above..], 0.95);
+        for k in 0..10 {
+            let t = 2.0 + k as f64 * ((q95 - 2.0) / 10.0);
+            let above = s.len() - s.partition_point(|&v| v <= t);
+            assert_eq!(m[I_D + k], above as f64 / s.len() as f64 * 100.0);
+        }
+    }
+
+    #[test]
+    fn gathering_with_all_attributes_equals_the_general_one() {
+        // Flags present (every attribute: the direct gathering) or absent (the general one).
+        let n = 300;
+        let z: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 * 0.3).collect();
+        let inten: Vec<u16> = (0..n).map(|i| (i * 13 % 700) as u16).collect();
+        let rn: Vec<u8> = (0..n).map(|i| (i % 3 + 1) as u8).collect();
+        let nr = vec![3u8; n];
+        let cls: Vec<u8> = (0..n).map(|i| [1u8, 2, 5, 7][i % 4]).collect();
+        let flags = vec![0u8; n];
+        let with = Returns {
+            height_m: &z,
+            intensity: &inten,
+            return_number: &rn,
+            number_of_returns: &nr,
+            classification: &cls,
+            flags: &flags,
+        };
+        let without = Returns { flags: &[], ..with };
+        let o = MetricOptions::default();
+        let bits = |v: Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(metrics(&with, &o)), bits(metrics(&without, &o)));
+        let idx: Vec<usize> = (0..n).step_by(3).collect();
+        let mut mc = MetricComputer::new(&o);
+        let a = mc.compute(&with, idx.iter().copied());
+        let b = mc.compute(&without, idx.iter().copied());
+        assert_eq!(bits(a), bits(b));
     }
 
     #[test]
