@@ -137,11 +137,23 @@ pub fn grid_metrics(
             &r.classification[..n],
             &r.flags[..n],
         );
+        // The destinations resliced to one length, which one test of the place then covers
+        // (six lengths, pointers and sources were more than the registers, spilled per point).
+        let np = n_points;
+        let (h, inten, rn, nr, cls, flags) = (
+            &mut h[..np],
+            &mut inten[..np],
+            &mut rn[..np],
+            &mut nr[..np],
+            &mut cls[..np],
+            &mut flags[..np],
+        );
         for (i, &c) in cell_of.iter().enumerate() {
             if c != u32::MAX {
                 let slot = &mut fill[c as usize];
                 let s = *slot as usize;
                 *slot += 1;
+                assert!(s < np, "a cell's places end at the next cell's start");
                 h[s] = hs[i];
                 inten[s] = is[i];
                 rn[s] = rs[i];
