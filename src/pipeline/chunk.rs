@@ -60,7 +60,15 @@ impl ChunkContext<'_> {
 pub struct PlotRow {
     pub plot_index: usize,
     pub n_returns: usize,
+    /// Undefined metrics (a bare plot's entropy or skewness) are NaN, which JSON writes as
+    /// `null`: read back as NaN.
+    #[serde(deserialize_with = "nan_for_null")]
     pub metrics: Vec<f64>,
+}
+
+fn nan_for_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<f64>, D::Error> {
+    let values: Vec<Option<f64>> = serde::Deserialize::deserialize(d)?;
+    Ok(values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
 /// What a chunk produced (besides its files).
@@ -269,4 +277,25 @@ pub fn write_json<T: serde::Serialize + ?Sized>(v: &T, path: &Path) -> Result<()
     let text = serde_json::to_vec(v).map_err(|e| Error::data(path.display(), e))?;
     std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
     crate::points::write::commit_temp(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PlotRow;
+
+    #[test]
+    fn undefined_plot_metrics_survive_the_json_round_trip() {
+        let row = PlotRow {
+            plot_index: 3,
+            n_returns: 12,
+            metrics: vec![1.5, f64::NAN, -0.0],
+        };
+        let text = serde_json::to_string(&[row]).unwrap();
+        assert!(text.contains("null"), "{text}");
+        let back: Vec<PlotRow> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back[0].plot_index, 3);
+        assert_eq!(back[0].metrics[0], 1.5);
+        assert!(back[0].metrics[1].is_nan());
+        assert_eq!(back[0].metrics[2].to_bits(), (-0.0f64).to_bits());
+    }
 }
