@@ -172,7 +172,8 @@ pub fn read_chunk_with(
     let _ = cloud.try_reserve(usize::try_from(upper).unwrap_or(usize::MAX));
     let b = chunk.buffered;
     for (&(ti, source, scratch), meta) in sources.iter().zip(metas) {
-        let in_buffered = |x: f64, y: f64| x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3];
+        // `&`, not `&&`: four compares and no branch (see `decode_into`).
+        let in_buffered = |x: f64, y: f64| (x >= b[0]) & (x <= b[2]) & (y >= b[1]) & (y <= b[3]);
         let own_whole = chunk.own_tile == Some(ti) && chunk.part.is_none();
         let neighbour = chunk.own_tile.is_some() && chunk.own_tile != Some(ti);
         // A file of the cache, written uncompressed by the strips pass: read without a LAS

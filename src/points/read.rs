@@ -499,16 +499,21 @@ pub fn decode_into<F: FnMut(f64, f64) -> Option<bool> + ?Sized>(
     let lay = RecordLayout::of(&cloud.meta.format);
     let t = *cloud.meta.header.transforms();
     let n = bytes.len() / lay.len;
-    let mut kept: Vec<usize> = Vec::with_capacity(n);
-    let mut is_buffer: Vec<bool> = Vec::with_capacity(n);
+    // Every record is written at the next free slot, which advances past a kept one: no
+    // branch on the filter's answer (points in and out of a strip alternate unpredictably).
+    let mut kept: Vec<usize> = vec![0; n];
+    let mut is_buffer: Vec<bool> = vec![false; n];
+    let mut m = 0;
     for (i, rec) in bytes.chunks_exact(lay.len).enumerate() {
         let x = rd_i32(rec, 0) as f64 * t.x.scale + t.x.offset;
         let y = rd_i32(rec, 4) as f64 * t.y.scale + t.y.offset;
-        if let Some(b) = keep(x, y) {
-            kept.push(i);
-            is_buffer.push(b);
-        }
+        let k = keep(x, y);
+        kept[m] = i;
+        is_buffer[m] = k.unwrap_or(false);
+        m += usize::from(k.is_some());
     }
+    kept.truncate(m);
+    is_buffer.truncate(m);
     let base = cloud.len();
     if kept.len() == n {
         decode_records(cloud, bytes.chunks_exact(lay.len), n);
